@@ -1,0 +1,42 @@
+@{
+    RootModule           = 'Containers.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '6f0c7f3e-2b8e-4f7e-9a55-0c4c1d3e8a21'
+    Author               = 'The Containers developers'
+    CompanyName          = 'Containers'
+    Copyright            = '(c) The Containers developers. MIT licence.'
+    Description          = 'A daemonless container engine for Linux as a PowerShell module: images, containers, networks and registries as typed objects in the pipeline.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('Containers.Format.ps1xml')
+    TypesToProcess       = @('Containers.Types.ps1xml')
+    CmdletsToExport      = @(
+        # host and store
+        'Get-ContainerHost', 'Test-ContainerStore',
+        # images
+        'Import-ContainerImage', 'Export-ContainerImage', 'Get-ContainerImage', 'Remove-ContainerImage',
+        'Add-ContainerImageTag', 'Remove-ContainerImageTag', 'Get-ContainerImageHistory', 'New-ContainerImage',
+        # containers
+        'New-Container', 'Start-Container', 'Stop-Container', 'Restart-Container', 'Suspend-Container',
+        'Resume-Container', 'Remove-Container', 'Get-Container', 'Wait-Container', 'Invoke-ContainerCommand',
+        'Enter-Container', 'Get-ContainerLog', 'Invoke-ContainerImage', 'Get-ContainerProcess', 'Measure-Container',
+        'Export-Container', 'Copy-ContainerItem', 'Rename-Container',
+        # volumes
+        'New-ContainerVolume', 'Get-ContainerVolume', 'Remove-ContainerVolume',
+        # networks
+        'New-ContainerNetwork', 'Get-ContainerNetwork', 'Remove-ContainerNetwork', 'Connect-ContainerNetwork',
+        'Disconnect-ContainerNetwork',
+        # registries
+        'Request-ContainerImage', 'Publish-ContainerImage', 'Connect-ContainerRegistry', 'Disconnect-ContainerRegistry',
+        'Get-ContainerImageTag'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('containers', 'docker', 'podman', 'oci', 'linux')
+            ProjectUri = ''
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using Containers.Engine.Errors;
+using Containers.Engine.State;
+
+namespace Containers.Cmdlets.Base;
+
+/// <summary>
+/// Base of every cmdlet in the module: resolves the storage root, owns the cancellation token
+/// (cancelled by Ctrl+C through StopProcessing), maps engine errors to ErrorRecords in one place,
+/// and pumps engine progress onto the pipeline thread.
+/// </summary>
+public abstract class ContainersCmdlet : PSCmdlet
+{
+    private readonly CancellationTokenSource _cts = new();
+    private StorageRoot? _root;
+
+    /// <summary>The storage root to use for this call; default $env:PSCONTAINERS_ROOT, else /var/lib/pscontainers.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? StorageRoot { get; set; }
+
+    protected CancellationToken CancellationToken => _cts.Token;
+
+    /// <summary>The resolved storage root (created on first use).</summary>
+    protected StorageRoot Root
+    {
+        get
+        {
+            if (_root is null)
+            {
+                try { _root = Engine.State.StorageRoot.Resolve(StorageRoot); }
+                catch (ContainersException ex) { ThrowTerminatingError(ToErrorRecord(ex, StorageRoot)); }
+            }
+            return _root!;
+        }
+    }
+
+    protected override void StopProcessing() => _cts.Cancel();
+
+    protected override void EndProcessing()
+    {
+        base.EndProcessing();
+    }
+
+    /// <summary>Maps an engine error kind to the PowerShell category (one place: moby errdefs style).</summary>
+    public static ErrorCategory CategoryOf(ErrorKind kind) => kind switch
+    {
+        ErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+        ErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        ErrorKind.AlreadyExists => ErrorCategory.ResourceExists,
+        ErrorKind.Conflict => ErrorCategory.ResourceBusy,
+        ErrorKind.Unauthorized => ErrorCategory.PermissionDenied,
+        ErrorKind.Unavailable => ErrorCategory.ResourceUnavailable,
+        ErrorKind.NotImplemented => ErrorCategory.NotImplemented,
+        ErrorKind.Cancelled => ErrorCategory.OperationStopped,
+        ErrorKind.Timeout => ErrorCategory.OperationTimeout,
+        ErrorKind.DataLoss => ErrorCategory.InvalidData,
+        _ => ErrorCategory.NotSpecified,
+    };
+
+    /// <summary>Builds the ErrorRecord for any exception an engine call threw.</summary>
+    protected static ErrorRecord ToErrorRecord(Exception ex, object? target)
+    {
+        switch (ex)
+        {
+            case ContainersException ce:
+                return new ErrorRecord(ce, ce.ErrorId, CategoryOf(ce.Kind), ce.Target ?? target);
+            case OperationCanceledException:
+                return new ErrorRecord(ex, "OperationCancelled", ErrorCategory.OperationStopped, target);
+            case UnauthorizedAccessException:
+                return new ErrorRecord(ex, "AccessDenied", ErrorCategory.PermissionDenied, target);
+            case FileNotFoundException or DirectoryNotFoundException:
+                return new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, target);
+            case AggregateException ae when ae.InnerExceptions.Count == 1:
+                return ToErrorRecord(ae.InnerExceptions[0], target);
+            default:
+                return new ErrorRecord(ex, "UnexpectedError", ErrorCategory.NotSpecified, target);
+        }
+    }
+
+    /// <summary>Writes a non-terminating error for one failed item.</summary>
+    protected void WriteFailure(Exception ex, object? target) => WriteError(ToErrorRecord(ex, target));
+
+    /// <summary>Stops the whole call with a terminating error.</summary>
+    protected void Fail(Exception ex, object? target) => ThrowTerminatingError(ToErrorRecord(ex, target));
+
+    /// <summary>
+    /// Runs one item's engine work; an engine error becomes a non-terminating error for that item.
+    /// Returns false when it failed.
+    /// </summary>
+    protected bool TryItem(object? target, Action action)
+    {
+        try
+        {
+            action();
+            return true;
+        }
+        catch (PipelineStoppedException) { throw; }
+        catch (Exception ex) when (IsEngineError(ex))
+        {
+            WriteFailure(ex, target);
+            return false;
+        }
+    }
+
+    private static bool IsEngineError(Exception ex) =>
+        ex is ContainersException or IOException or UnauthorizedAccessException or OperationCanceledException or AggregateException
+        || ex.GetType().Namespace?.StartsWith("Containers.", StringComparison.Ordinal) == true;
+
+    /// <summary>
+    /// Runs long engine work off the pipeline thread and draws its progress, warnings and verbose
+    /// messages here, on the pipeline thread, until it finishes. Exceptions propagate unchanged.
+    /// </summary>
+    protected T RunWithProgress<T>(Func<IProgressSink, CancellationToken, T> work)
+    {
+        var sink = new QueueSink();
+        var task = Task.Run(() => work(sink, CancellationToken));
+        var seen = new HashSet<int>();
+        while (true)
+        {
+            bool done = task.Wait(50);
+            while (sink.Queue.TryDequeue(out var item))
+            {
+                switch (item)
+                {
+                    case ProgressReport p:
+                        seen.Add(p.ActivityId);
+                        var rec = new ProgressRecord(p.ActivityId, p.Activity, string.IsNullOrEmpty(p.Status) ? p.Activity : p.Status)
+                        {
+                            PercentComplete = Math.Clamp(p.PercentComplete, -1, 100),
+                            ParentActivityId = p.ParentActivityId,
+                            RecordType = p.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+                        };
+                        if (p.Completed) seen.Remove(p.ActivityId);
+                        WriteProgress(rec);
+                        break;
+                    case Warning w:
+                        WriteWarning(w.Text);
+                        break;
+                    case VerboseText v:
+                        WriteVerbose(v.Text);
+                        break;
+                }
+            }
+            if (done) break;
+        }
+        foreach (int id in seen)
+            WriteProgress(new ProgressRecord(id, "Done", "Done") { RecordType = ProgressRecordType.Completed });
+        return task.GetAwaiter().GetResult();
+    }
+
+    protected void RunWithProgress(Action<IProgressSink, CancellationToken> work)
+        => RunWithProgress<bool>((s, ct) => { work(s, ct); return true; });
+
+    private sealed record Warning(string Text);
+    private sealed record VerboseText(string Text);
+
+    private sealed class QueueSink : IProgressSink
+    {
+        public readonly ConcurrentQueue<object> Queue = new();
+        public void Report(ProgressReport report) => Queue.Enqueue(report);
+        public void Warn(string message) => Queue.Enqueue(new Warning(message));
+        public void Verbose(string message) => Queue.Enqueue(new VerboseText(message));
+    }
+}

@@ -1,0 +1,28 @@
+namespace Containers.Engine.Model;
+
+/// <summary>The cgroup layout of the host.</summary>
+public enum CgroupLayout { None, V1, Hybrid, V2 }
+
+/// <summary>What Get-ContainerHost reports: the kernel's abilities and the storage root's use.</summary>
+public sealed class ContainerHostInfo
+{
+    public required string HostName { get; init; }
+    public required string KernelVersion { get; init; }
+    public required string OperatingSystem { get; init; }
+    public required string Architecture { get; init; }
+    public required CgroupLayout CgroupLayout { get; init; }
+    public required string[] CgroupControllers { get; init; }
+    public required bool OverlayFs { get; init; }
+    public required string[] Namespaces { get; init; }
+    public required bool IsRoot { get; init; }
+    public required string StorageRoot { get; init; }
+    public required string ScopeId { get; init; }
+    public required int ImageCount { get; init; }
+    public required int LayerCount { get; init; }
+    public required int ContainerCount { get; init; }
+    public required int VolumeCount { get; init; }
+    public required int NetworkCount { get; init; }
+    public required long StorageBytes { get; init; }
+    public required string HelperPath { get; init; }
+    public required string EngineVersion { get; init; }
+}

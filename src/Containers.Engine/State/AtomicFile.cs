@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Containers.Native.Sys;
+
+namespace Containers.Engine.State;
+
+/// <summary>
+/// Writes that a kill -9 at any moment cannot tear: write a temp file beside the target, fsync it,
+/// rename it over the target, fsync the directory.
+/// </summary>
+public static class AtomicFile
+{
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> data, bool durable = true)
+    {
+        string dir = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(dir);
+        string tmp = Path.Combine(dir, "." + Path.GetFileName(path) + ".tmp-" + Environment.ProcessId + "-" + Environment.CurrentManagedThreadId);
+        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            fs.Write(data);
+            fs.Flush(durable);
+        }
+        FileSys.Rename(tmp, path);
+        if (durable) FileSys.FsyncDirectory(dir);
+    }
+
+    public static void WriteAllText(string path, string text, bool durable = true)
+        => WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(text), durable);
+
+    public static void WriteJson<T>(string path, T value, bool durable = true)
+        => WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(value, Json.Options), durable);
+
+    /// <summary>Reads a JSON file written by <see cref="WriteJson{T}"/>; null when it does not exist.</summary>
+    public static T? ReadJson<T>(string path) where T : class
+    {
+        try
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return JsonSerializer.Deserialize<T>(fs, Json.Options);
+        }
+        catch (FileNotFoundException) { return null; }
+        catch (DirectoryNotFoundException) { return null; }
+    }
+}
+
+/// <summary>The JSON settings every state file uses.</summary>
+public static class Json
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = false,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
+
+    /// <summary>For OCI documents: keep property names as written, indent nothing.</summary>
+    public static readonly JsonSerializerOptions Oci = new()
+    {
+        WriteIndented = false,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+}

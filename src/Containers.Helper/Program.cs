@@ -1,0 +1,23 @@
+namespace Containers.Helper;
+
+/// <summary>Entry point: the first argument names the mode.</summary>
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "--help" or "-h")
+        {
+            Console.Error.WriteLine("usage: containers-helper <mode> ...  (started by the Containers module, not by hand)");
+            return 2;
+        }
+        switch (args[0])
+        {
+            case "version":
+                Console.WriteLine("containers-helper 0.1");
+                return 0;
+            default:
+                Console.Error.WriteLine($"containers-helper: unknown mode '{args[0]}'");
+                return 2;
+        }
+    }
+}

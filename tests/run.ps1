@@ -1,0 +1,50 @@
+# The test runner build.ps1 -Task Test calls in a fresh pwsh: runs every Pester file against the built
+# module, then the leak check, and prints one plain closing line "N passed, N failed, N skipped".
+param(
+    [Parameter(Mandatory)] [string] $PesterPath,
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [string] $Filter = '',
+    [string[]] $ExcludeTag = @()
+)
+$ErrorActionPreference = 'Stop'
+$PSStyle.OutputRendering = 'PlainText'
+Import-Module $PesterPath -Force
+$ExcludeTag = @($ExcludeTag | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
+
+$here = $PSScriptRoot
+$env:CONTAINERS_TEST_MODULE = (Resolve-Path $ModulePath).Path
+# Every storage root a test makes lives under this folder, so the leak check can recognise them.
+$env:CONTAINERS_TEST_BASE = "/var/tmp/containers-tests/run-$([DateTime]::UtcNow.ToString('yyyyMMddHHmmss'))-$PID"
+New-Item -ItemType Directory -Force -Path $env:CONTAINERS_TEST_BASE | Out-Null
+
+$files = @(Get-ChildItem -Path (Join-Path $here 'Unit'), (Join-Path $here 'Integration') -Filter '*.Tests.ps1' -Recurse |
+        Where-Object { -not $Filter -or $_.FullName -match $Filter } | Sort-Object FullName | ForEach-Object FullName)
+
+$totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
+function Invoke-Suite([string[]] $Paths, [string] $Report) {
+    if ($Paths.Count -eq 0) { return }
+    $cfg = New-PesterConfiguration
+    $cfg.Run.Path = $Paths
+    $cfg.Run.PassThru = $true
+    $cfg.Output.Verbosity = 'Detailed'
+    $cfg.Output.RenderMode = 'Plaintext'
+    $cfg.TestResult.Enabled = $true
+    $cfg.TestResult.OutputFormat = 'JUnitXml'
+    $cfg.TestResult.OutputPath = $Report
+    if ($ExcludeTag) { $cfg.Filter.ExcludeTag = $ExcludeTag }
+    $r = Invoke-Pester -Configuration $cfg
+    $script:totals.Passed += $r.PassedCount
+    # a failed BeforeAll/AfterAll (container) counts as a failure too
+    $script:totals.Failed += $r.FailedCount + $r.FailedBlocksCount + $r.FailedContainersCount
+    $script:totals.Skipped += $r.SkippedCount + $r.NotRunCount
+}
+
+$out = Join-Path (Split-Path $here -Parent) 'out'
+New-Item -ItemType Directory -Force -Path $out | Out-Null
+Invoke-Suite $files (Join-Path $out 'test-results.xml')
+# Last, and always: nothing the suite made may be left on the host.
+Invoke-Suite @(Join-Path $here 'Leaks.Tests.ps1') (Join-Path $out 'leak-results.xml')
+
+"$($totals.Passed) passed, $($totals.Failed) failed, $($totals.Skipped) skipped"
+if ($totals.Failed -gt 0 -or ($totals.Passed + $totals.Failed) -eq 0) { exit 1 }
+exit 0
