@@ -65,17 +65,22 @@ public sealed class CgroupV2Manager : ICgroupManager
             _fs.Write(dir, "cgroup.subtree_control", string.Join(' ', enabled.Concat(missing)));
             return;
         }
-        foreach (var c in missing)
+        // the kernel vets the whole set in one write; per-controller writes would enable the threaded ones
+        // (cpuset, cpu, pids) first and turn a parent with processes into a thread root (EOPNOTSUPP)
+        string path = Path.Combine(dir, "cgroup.subtree_control");
+        string value = string.Join(' ', missing.Select(c => "+" + c));
+        bool isRoot = Path.GetFullPath(dir).TrimEnd('/') == Path.GetFullPath(_fs.Root).TrimEnd('/');
+        if (!isRoot && HasOwnProcesses(dir))
+            throw ContainersException.Conflict("CgroupParentHasProcesses", CgroupMessages.ParentHasProcesses(dir), dir);
+        try { Cgroupfs.WriteFile(path, value, create: false); }
+        catch (NativeException ex) when (ex.Errno == Errno.EBUSY || (!isRoot && ex.Errno == Errno.EOPNOTSUPP))
         {
-            string path = Path.Combine(dir, "cgroup.subtree_control");
-            try { Cgroupfs.WriteFile(path, "+" + c, create: false); }
-            catch (NativeException ex) when (ex.Errno == Errno.EBUSY)
-            {
-                throw ContainersException.Conflict("CgroupParentHasProcesses", CgroupMessages.ParentHasProcesses(dir), dir, ex);
-            }
-            catch (NativeException ex) { throw CgroupFs.WriteError(path, "+" + c, ex); }
+            throw ContainersException.Conflict("CgroupParentHasProcesses", CgroupMessages.ParentHasProcesses(dir), dir, ex);
         }
+        catch (NativeException ex) { throw CgroupFs.WriteError(path, value, ex); }
     }
+
+    private bool HasOwnProcesses(string dir) => !string.IsNullOrWhiteSpace(_fs.Read(dir, "cgroup.procs"));
 
     public void Create(CgroupResources resources)
     {
