@@ -143,9 +143,10 @@ Describe 'cgroup v1 manager on this host' -Tag 'Integration', 'Cgroups' {
         Remove-Item $node
     }
 
-    It 'throttles a busy loop to half a CPU with -Cpus 0.5' {
-        $m = New-Cgroup @{ Cpus = 0.5 }
-        $p = Start-Gated 'while :; do :; done'
+    It 'throttles busy loops to the CPU quota' {
+        # two loops against a tenth of a CPU: throttled even when other work on the host leaves them little CPU
+        $m = New-Cgroup @{ Cpus = 0.1 }
+        $p = Start-Gated 'while :; do :; done & while :; do :; done'
         $m.Join($p.Id)
         $sw = [Diagnostics.Stopwatch]::StartNew()
         Open-Gate $p
@@ -155,7 +156,7 @@ Describe 'cgroup v1 manager on this host' -Tag 'Integration', 'Cgroups' {
         $m.KillAll([TimeSpan]::FromSeconds(10))
         $s.ThrottledPeriods | Should -BeGreaterThan 0
         $s.ThrottledTime | Should -BeGreaterThan ([TimeSpan]::Zero)
-        $s.CpuTime.TotalSeconds | Should -BeLessThan ($wall.TotalSeconds * 0.75)
+        $s.CpuTime.TotalSeconds | Should -BeLessThan ($wall.TotalSeconds * 0.5)
     }
 
     It 'raises a limit live with Update' {

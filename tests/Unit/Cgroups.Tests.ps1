@@ -281,6 +281,14 @@ Describe 'cgroup v1 manager on a fake tree' -Tag 'Unit' {
         $m.Create((New-Resources @{ MemoryBytes = 64MB }))
         Read-Fake "$root/memory/pscontainers-abc123/c1/memory.memsw.limit_in_bytes" | Should -Be '134217728'
     }
+    It 'lifts memory+swap first when the memory limit is lifted' {
+        $d = "$root/memory/pscontainers-abc123/c1"
+        New-Item -ItemType Directory -Force -Path $d | Out-Null
+        Set-Content -LiteralPath "$d/memory.memsw.limit_in_bytes" -Value '134217728' -NoNewline
+        $m.Create((New-Resources @{ MemoryBytes = -1 }))
+        Read-Fake "$d/memory.limit_in_bytes" | Should -Be '-1'
+        Read-Fake "$d/memory.memsw.limit_in_bytes" | Should -Be '-1'
+    }
     It 'copies cpuset.cpus and cpuset.mems down from the root unless given' {
         $m.Create((New-Resources @{ CpusetMems = '0' }))
         Read-Fake "$root/cpuset/pscontainers-abc123/cpuset.cpus" | Should -Be '0-1'

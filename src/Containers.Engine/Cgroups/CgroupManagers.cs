@@ -88,6 +88,7 @@ internal static class ResourceChecks
             if (swap < mem) throw ContainersException.Invalid("CgroupSwapBelowMemory", CgroupMessages.SwapBelowMemory(swap.Value, mem.Value), swap);
         }
         if (swap is null && mem is > 0 && swapAccounting) swap = mem * 2;
+        if (swap is null && mem == -1 && swapAccounting) swap = -1; // lifting the memory limit lifts memory+swap too
         if (!swapAccounting) swap = null;
         return (mem, swap);
     }
