@@ -146,6 +146,7 @@ internal static unsafe class ContainerChild
         sigprocmask(2 /* SIG_SETMASK */, &none, null);
         for (int sig = 1; sig < 65; sig++) if (sig != SIGKILL && sig != SIGSTOP) signal(sig, 0);
 
+        umask(0);
         if (p.NetNsFd >= 0 && setns(p.NetNsFd, (int)CLONE_NEWNET) != 0) Fail(p, ChildPlan.StepNetns, Errno);
         byte zero = (byte)'0';
         for (int i = 0; i < p.CgroupProcs.Length; i++)
@@ -198,6 +199,7 @@ internal static unsafe class ContainerChild
 
         SetUserAndCaps(p);
         if (chdir(p.Cwd) != 0) Fail(p, ChildPlan.StepCwd, Errno);
+        umask(0x12);
         CloseRangeCloexec(3);
         if (p.Init) RunInit(p);
         Exec(p);

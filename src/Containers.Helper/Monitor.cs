@@ -217,10 +217,21 @@ internal static unsafe class Monitor
         return got;
     }
 
-    /// <summary>Joins or creates and pins the network namespace (spec "netns": host, or a pin path).</summary>
-    private static string? EnterNetwork(Spec spec, ChildPlan plan)
+    /// <summary>"netns &lt;path&gt;": creates and pins a network namespace (loopback up) for the network provider.</summary>
+    public static int PinNetwork(string[] args)
     {
-        string? ns = spec.Get("netns");
+        if (args.Length < 2) { Console.Error.WriteLine("netns: path missing"); return 2; }
+        string? err = EnterNetwork(args[1]);
+        if (err is null) return 0;
+        Console.Error.WriteLine("netns: " + err);
+        return 1;
+    }
+
+    private static string? EnterNetwork(Spec spec, ChildPlan plan) => EnterNetwork(spec.Get("netns"));
+
+    /// <summary>Joins or creates and pins the network namespace ("host" = stay in the host's).</summary>
+    private static string? EnterNetwork(string? ns)
+    {
         if (ns is null or "host") return null;
         byte* path = NStr.Of(ns);
         int fd = open(path, 0x80000, 0);

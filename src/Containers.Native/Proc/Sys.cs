@@ -51,9 +51,11 @@ internal static unsafe class Sys
     [DllImport(Libc), SuppressGCTransition] public static extern int setns(int fd, int nstype);
     [DllImport(Libc), SuppressGCTransition] public static extern int unshare(int flags);
     [DllImport(Libc), SuppressGCTransition] public static extern int sethostname(byte* name, nint len);
-    [DllImport(Libc), SuppressGCTransition] public static extern int setgroups(nint size, uint* list);
-    [DllImport(Libc), SuppressGCTransition] public static extern int setresuid(uint r, uint e, uint s);
-    [DllImport(Libc), SuppressGCTransition] public static extern int setresgid(uint r, uint e, uint s);
+    // Raw syscalls, not glibc's wrappers: those run the "setxid" broadcast to every thread glibc believes
+    // exists, which after a raw clone() waits on a futex for the parent's threads for ever.
+    public static int setgroups(nint size, uint* list) => (int)syscall(116, size, (long)list, 0, 0, 0, 0);
+    public static int setresuid(uint r, uint e, uint s) => (int)syscall(117, r, e, s, 0, 0, 0);
+    public static int setresgid(uint r, uint e, uint s) => (int)syscall(119, r, e, s, 0, 0, 0);
     [DllImport(Libc), SuppressGCTransition] public static extern int prctl(int option, ulong a2, ulong a3, ulong a4, ulong a5);
     [DllImport(Libc), SuppressGCTransition] public static extern int execve(byte* path, byte** argv, byte** envp);
     [DllImport(Libc), SuppressGCTransition] public static extern void _exit(int code);
