@@ -246,7 +246,7 @@ internal static unsafe class ContainerChild
         ulong all = ~0UL & ~((1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)));
         ulong none = 0;
         sigprocmask(0 /* SIG_BLOCK */, &all, null);
-        int sfd = signalfd(-1, &all, 8, 0x80000);
+        int sfd = signalfd(-1, &all, 0x80000);
         if (sfd < 0) Fail(p, ChildPlan.StepInit, Errno);
         int pid = Clone((ulong)SIGCHLD);
         if (pid < 0) Fail(p, ChildPlan.StepInit, Errno);

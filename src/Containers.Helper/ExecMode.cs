@@ -50,11 +50,20 @@ internal static unsafe class ExecMode
         int master = -1, slave = -1;
         if (tty)
         {
-            master = posix_openpt(2 | 0x100 | 0x80000 /* O_RDWR|O_NOCTTY|O_CLOEXEC */);
-            grantpt(master); unlockpt(master);
-            byte* name = stackalloc byte[128];
-            ptsname_r(master, name, 128);
-            slave = open(name, 2 | 0x100 | 0x80000, 0);
+            // the pty comes from the container's own devpts instance, so ttyname() works inside
+            string pts = $"/proc/{target}/root/dev/pts/";
+            master = open(NStr.Of(pts + "ptmx"), 2 | 0x100 | 0x80000 /* O_RDWR|O_NOCTTY|O_CLOEXEC */, 0);
+            if (master < 0) master = posix_openpt(2 | 0x100 | 0x80000);
+            unlockpt(master);
+            uint ptn = 0;
+            ioctl(master, 0x80045430 /* TIOCGPTN */, &ptn);
+            slave = open(NStr.Of(pts + ptn.ToString(CultureInfo.InvariantCulture)), 2 | 0x100 | 0x80000, 0);
+            if (slave < 0)
+            {
+                byte* name = stackalloc byte[128];
+                ptsname_r(master, name, 128);
+                slave = open(name, 2 | 0x100 | 0x80000, 0);
+            }
             ushort* ws = stackalloc ushort[4];
             if (ioctl(0, 0x5413 /* TIOCGWINSZ */, ws) == 0) ioctl(master, 0x5414, ws);
         }

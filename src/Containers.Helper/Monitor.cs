@@ -21,6 +21,7 @@ internal static unsafe class Monitor
         if (args.Length < 2) { Console.Error.WriteLine("monitor: state directory missing"); return 2; }
         _dir = args[1];
         setsid();
+        signal(SIGPIPE, 1 /* SIG_IGN: pwsh may be gone before it reads "ok" */);
         Spec spec;
         ChildPlan plan;
         try

@@ -19,6 +19,7 @@ public sealed partial class ContainerRuntime
         using var fs = OpenLog(path);
         var pending = new StringBuilder();
         var partial = new Dictionary<string, StringBuilder>();
+        var partialTimes = new Dictionary<string, DateTime>();
         var initial = new List<ContainerLogEntry>();
 
         IEnumerable<ContainerLogEntry> Drain(bool collect)
@@ -35,7 +36,7 @@ public sealed partial class ContainerRuntime
                 pending.Clear().Append(text, last + 1, text.Length - last - 1);
                 foreach (var line in text[..last].Split('\n'))
                 {
-                    var e = Parse(line, partial);
+                    var e = Parse(line, partial, partialTimes);
                     if (e is null) continue;
                     if (since is not null && e.Timestamp < since) continue;
                     if (until is not null && e.Timestamp > until) continue;
@@ -44,7 +45,22 @@ public sealed partial class ContainerRuntime
             }
         }
 
+        // a stream's last record may be a partial line with no newline after it: emit it when nothing follows
+        IEnumerable<ContainerLogEntry> Leftovers()
+        {
+            foreach (var kv in partial.Where(kv => kv.Value.Length > 0).ToList())
+            {
+                var ts = partialTimes.TryGetValue(kv.Key, out var t0) ? t0 : DateTime.UtcNow;
+                var e = new ContainerLogEntry { Timestamp = ts, Stream = kv.Key, Message = kv.Value.ToString(), Partial = true };
+                kv.Value.Clear();
+                if (since is not null && e.Timestamp < since) continue;
+                if (until is not null && e.Timestamp > until) continue;
+                yield return e;
+            }
+        }
+
         var first = Drain(true).ToList();
+        if (!follow) first = first.Concat(Leftovers()).OrderBy(e => e.Timestamp).ToList();
         if (tail is int t && t >= 0 && first.Count > t) first = first.GetRange(first.Count - t, t);
         foreach (var e in first) yield return e;
         if (!follow || fs is null) yield break;
@@ -53,7 +69,11 @@ public sealed partial class ContainerRuntime
             var r = Load(id);
             bool done = r is null || (r.Status == ContainerStatus.Exited && !r.MonitorAlive) || r.Status == ContainerStatus.Created;
             foreach (var e in Drain(false)) yield return e;
-            if (done || ct.IsCancellationRequested) yield break;
+            if (done || ct.IsCancellationRequested)
+            {
+                foreach (var e in Leftovers()) yield return e;
+                yield break;
+            }
             Thread.Sleep(50);
         }
     }
@@ -65,7 +85,7 @@ public sealed partial class ContainerRuntime
         catch (DirectoryNotFoundException) { return null; }
     }
 
-    private static ContainerLogEntry? Parse(string line, Dictionary<string, StringBuilder> partial)
+    private static ContainerLogEntry? Parse(string line, Dictionary<string, StringBuilder> partial, Dictionary<string, DateTime> partialTimes)
     {
         int a = line.IndexOf(' ');
         if (a < 0) return null;
@@ -79,6 +99,7 @@ public sealed partial class ContainerRuntime
         if (tag == 'P')
         {
             if (!partial.TryGetValue(stream, out var sb)) partial[stream] = sb = new StringBuilder();
+            if (sb.Length == 0) partialTimes[stream] = ts;
             sb.Append(msg);
             return null;
         }

@@ -65,7 +65,7 @@ internal static unsafe class Sys
     [DllImport(Libc), SuppressGCTransition] public static extern int wait4(int pid, int* status, int options, void* rusage);
     [DllImport(Libc), SuppressGCTransition] public static extern int ioctl(int fd, ulong request, void* arg);
     [DllImport(Libc), SuppressGCTransition] public static extern int sigprocmask(int how, ulong* set, ulong* old);
-    [DllImport(Libc), SuppressGCTransition] public static extern int signalfd(int fd, ulong* mask, nint sizemask, int flags);
+    [DllImport(Libc), SuppressGCTransition] public static extern int signalfd(int fd, ulong* mask, int flags);
     [DllImport(Libc), SuppressGCTransition] public static extern int socket(int domain, int type, int protocol);
     [DllImport(Libc), SuppressGCTransition] public static extern int umask(int mask);
     [DllImport(Libc), SuppressGCTransition] public static extern int tcgetattr(int fd, byte* termios);
