@@ -5,7 +5,7 @@ BeforeAll {
     $script:rootfs = New-BusyboxRootFs (Join-Path $script:root 'rootfs')
     $PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = $script:root }
     $script:pwsh = (Get-Process -Id $PID).Path
-    $script:pwshArgs = if ((Split-Path $script:pwsh -Leaf) -like 'dotnet*') { @('pwsh') } else { @() }
+    $script:pwshArgs = @(if ((Split-Path $script:pwsh -Leaf) -like 'dotnet*') { 'pwsh' })
     function script:InNewSession([string] $code) {
         $full = "`$ErrorActionPreference='Stop'; Import-Module '$script:ModulePath'; `$PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = '$script:root' }; $code"
         & $script:pwsh @script:pwshArgs -NoProfile -NonInteractive -Command $full
@@ -134,7 +134,16 @@ Describe 'True state after kill -9' {
             "Import-Module '$script:ModulePath'; 1..20 | ForEach-Object { Invoke-ContainerImage -StorageRoot '$script:root' -RootFs '$script:rootfs' -Name mid`$_ -Detach -Init -Command sleep,600 | Out-Null }"))
         $deadline = (Get-Date).AddSeconds(60)
         while (@(Get-ChildItem (Join-Path $script:root 'containers')).Count -lt 2 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
-        Stop-Process -Id $job.Id -Force
+        # kill -9 the pwsh (with `dotnet pwsh` it is a child of the dotnet host we started), not its monitors
+        $kids = @(Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$' | ForEach-Object {
+                try {
+                    $st = [IO.File]::ReadAllText("/proc/$($_.Name)/stat"); $pp = [int](($st.Substring($st.LastIndexOf(')') + 2)) -split ' ')[1]
+                    $cl = [IO.File]::ReadAllText("/proc/$($_.Name)/cmdline")
+                    if ($pp -eq $job.Id -and $cl -match 'pwsh') { [int]$_.Name }
+                } catch { }
+            })
+        foreach ($k in $kids) { & kill -9 $k }
+        & kill -9 $job.Id
         $job.WaitForExit()
         $all = @(Get-Container -All 'mid*')
         $all.Count | Should -BeGreaterThan 0
