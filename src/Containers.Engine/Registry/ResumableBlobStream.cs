@@ -49,18 +49,36 @@ internal sealed class ResumableBlobStream : Stream
         _body = body;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
+    /// <summary>
+    /// Synchronous reads stay synchronous (the HTTP body supports them), so a decompressor reading on a
+    /// dedicated thread never waits for a thread-pool thread to complete its I/O.
+    /// </summary>
     public override int Read(Span<byte> buffer)
     {
-        byte[] tmp = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
-        try
+        while (true)
         {
-            int n = ReadAsync(tmp.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
-            tmp.AsSpan(0, n).CopyTo(buffer);
-            return n;
+            try
+            {
+                if (_body is null) ConnectAsync(_pos, CancellationToken.None).GetAwaiter().GetResult();
+                int n = _body!.Read(buffer);
+                if (n == 0 && _size > 0 && _pos < _size)
+                    throw new IOException($"The connection closed after {_pos} of {_size} bytes.");
+                _pos += n;
+                return n;
+            }
+            catch (Exception ex) when (IsTransient(ex) && _resumes < _retries)
+            {
+                _resumes++;
+                CloseBody();
+                Thread.Sleep(Math.Min(100 * _resumes * _resumes, 2000));
+            }
+            catch (Exception ex) when (IsTransient(ex))
+            {
+                throw new ContainersException(ErrorKind.Unavailable, "BlobDownloadFailed", Messages.DownloadFailed(_digest, _resumes, ex.Message), _target, ex);
+            }
         }
-        finally { System.Buffers.ArrayPool<byte>.Shared.Return(tmp); }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
