@@ -5,7 +5,7 @@ BeforeAll {
     . $PSScriptRoot/../Registry/RegistryTest.ps1
     $script:Work = New-TestStorageRoot 'regpull'
     $script:Reg = Start-TestRegistry -Dir "$Work/registry" -Auth None
-    $script:R = $Reg.Address
+    $script:Addr = $Reg.Address
     $env:PSCONTAINERS_AUTH_FILE = "$Work/auth.json"
     # images: base = busybox rootfs; b = base + a 3 MB random layer; tamper = its own random layer
     New-BusyboxRootFs "$Work/l-base" | Out-Null
@@ -16,11 +16,11 @@ BeforeAll {
     $script:A = New-TestOciLayout -Path "$Work/oci-a" -LayerDirs "$Work/l-base" -Tag a
     $script:B = New-TestOciLayout -Path "$Work/oci-b" -LayerDirs "$Work/l-base", "$Work/l-extra" -Tag b
     $script:T = New-TestOciLayout -Path "$Work/oci-t" -LayerDirs "$Work/l-tamper" -Tag t
-    Copy-TestImage "oci:$Work/oci-a:a" "docker://$R/app:a" $Reg
-    Copy-TestImage "oci:$Work/oci-b:b" "docker://$R/app:b" $Reg
-    Copy-TestImage "oci:$Work/oci-t:t" "docker://$R/tamper:1" $Reg
+    Copy-TestImage "oci:$Work/oci-a:a" "docker://$Addr/app:a" $Reg
+    Copy-TestImage "oci:$Work/oci-b:b" "docker://$Addr/app:b" $Reg
+    Copy-TestImage "oci:$Work/oci-t:t" "docker://$Addr/tamper:1" $Reg
     $script:Multi = Join-Path $Fixtures 'images/regclient/testdata/testrepo'
-    Copy-TestImage "oci:$($Multi):v1" "docker://$R/multi:v1" $Reg -All
+    Copy-TestImage "oci:$($Multi):v1" "docker://$Addr/multi:v1" $Reg -All
     $script:Cmd = 'Containers.Cmdlets.Registry.RequestContainerImageCommand'
 }
 
@@ -35,8 +35,8 @@ Describe 'Request-ContainerImage' {
     AfterEach { Remove-TestStorageRoot $script:Root }
 
     It 'pulls an image pushed by skopeo and verifies its manifest, config and layers' {
-        $r = Request-ContainerImage "$R/app:a" -StorageRoot $Root
-        $r.Name | Should -Be "$R/app:a"
+        $r = Request-ContainerImage "$Addr/app:a" -StorageRoot $Root
+        $r.Name | Should -Be "$Addr/app:a"
         $r.Digest | Should -Be $A.Digest
         $r.Id | Should -Be $A.ConfigDigest
         $r.Layers | Should -Be $A.Layers
@@ -52,9 +52,9 @@ Describe 'Request-ContainerImage' {
 
     It 'downloads only the new layers when a second image shares layers with one present' {
         $before = Get-RegistryBlobGets $Reg 'app'
-        Request-ContainerImage "$R/app:a" -StorageRoot $Root | Out-Null
+        Request-ContainerImage "$Addr/app:a" -StorageRoot $Root | Out-Null
         $mid = Get-RegistryBlobGets $Reg 'app'
-        $r = Request-ContainerImage "$R/app:b" -StorageRoot $Root
+        $r = Request-ContainerImage "$Addr/app:b" -StorageRoot $Root
         $after = Get-RegistryBlobGets $Reg 'app'
         $r.LayersSkipped | Should -Be 1
         $r.LayersDownloaded | Should -Be 1
@@ -65,7 +65,7 @@ Describe 'Request-ContainerImage' {
     }
 
     It 'selects linux/amd64 from a multi-platform index by default' {
-        $r = Request-ContainerImage "$R/multi:v1" -StorageRoot $Root
+        $r = Request-ContainerImage "$Addr/multi:v1" -StorageRoot $Root
         $r.Platform | Should -Be 'linux/amd64'
         $r.IndexDigest | Should -Not -BeNullOrEmpty
         $idx = Get-Content -Raw "$Root/blobs/sha256/$($r.IndexDigest.Substring(7))" | ConvertFrom-Json
@@ -74,14 +74,14 @@ Describe 'Request-ContainerImage' {
     }
 
     It 'selects another platform with -Platform' {
-        $r = Request-ContainerImage "$R/multi:v1" -Platform linux/arm64 -StorageRoot $Root
+        $r = Request-ContainerImage "$Addr/multi:v1" -Platform linux/arm64 -StorageRoot $Root
         $r.Platform | Should -Be 'linux/arm64'
         $idx = Get-Content -Raw "$Root/blobs/sha256/$($r.IndexDigest.Substring(7))" | ConvertFrom-Json
         $r.Digest | Should -Be @($idx.manifests | Where-Object { $_.platform.architecture -eq 'arm64' })[0].digest
     }
 
     It 'pulls by digest' {
-        $r = Request-ContainerImage "$R/app@$($A.Digest)" -StorageRoot $Root
+        $r = Request-ContainerImage "$Addr/app@$($A.Digest)" -StorageRoot $Root
         $r.Digest | Should -Be $A.Digest
         $r.Tag | Should -BeNullOrEmpty
     }
@@ -99,21 +99,19 @@ Describe 'Request-ContainerImage' {
     }
 
     It 'takes references from the pipeline (Get-ContainerImageTag | Request-ContainerImage)' {
-        $r = @(Get-ContainerImageTag "$R/app" -Tag a | Request-ContainerImage -StorageRoot $Root)
+        $r = @(Get-ContainerImageTag "$Addr/app" -Tag a | Request-ContainerImage -StorageRoot $Root)
         $r.Count | Should -Be 1
         $r[0].Digest | Should -Be $A.Digest
     }
 
     It 'changes nothing with -WhatIf' {
-        Request-ContainerImage "$R/app:a" -StorageRoot $Root -WhatIf
-        @(Get-ChildItem "$Root/blobs/sha256").Count | Should -Be 0
-        @(Get-ChildItem "$Root/layers").Count | Should -Be 0
+        Request-ContainerImage "$Addr/app:a" -StorageRoot $Root -WhatIf
+        @(Get-ChildItem $Root -Recurse -File).Count | Should -Be 0
     }
 
     It 'fails with <Id> (<Category>) for <Case>' -TestCases @(
-        @{ Case = 'an unknown tag'; Ref = { "$R/app:nope" }; Id = 'ManifestNotFound'; Category = 'ObjectNotFound' }
-        @{ Case = 'an unknown repository'; Ref = { "$R/nothing/here:1" }; Id = 'RepositoryNotFound'; Category = 'ObjectNotFound' }
-        @{ Case = 'a platform the index lacks'; Ref = { "$R/multi:v1" }; Platform = 'linux/s390x'; Id = 'PlatformNotFound'; Category = 'ObjectNotFound' }
+        @{ Case = 'an unknown tag'; Ref = { "$Addr/app:nope" }; Id = 'ManifestNotFound'; Category = 'ObjectNotFound' }
+        @{ Case = 'a platform the index lacks'; Ref = { "$Addr/multi:v1" }; Platform = 'linux/s390x'; Id = 'PlatformNotFound'; Category = 'ObjectNotFound' }
         @{ Case = 'a malformed reference'; Ref = { 'UPPER/Case::x' }; Id = 'InvalidImageReference'; Category = 'InvalidArgument' }
         @{ Case = 'a registry nobody listens on'; Ref = { "127.0.0.1:$(Get-FreeTcpPort)/app:a" }; Id = 'RegistryUnreachable'; Category = 'ResourceUnavailable' }
     ) {
@@ -132,7 +130,7 @@ Describe 'Request-ContainerImage' {
         Test-Path $data | Should -BeTrue
         $fs = [IO.File]::Open($data, 'Open', 'ReadWrite')
         try { $fs.Position = 200000; $fs.Write([byte[]](1..64), 0, 64) } finally { $fs.Dispose() }
-        Request-ContainerImage "$R/tamper:1" -StorageRoot $Root -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Request-ContainerImage "$Addr/tamper:1" -StorageRoot $Root -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be "LayerDigestMismatch,$Cmd"
         "$($err[0].CategoryInfo.Category)" | Should -Be 'InvalidData'
         Test-Path "$Root/blobs/sha256/$hex" | Should -BeFalse

@@ -7,7 +7,7 @@
 #   Copy-TestImage                              skopeo copy into the registry
 #   New-CutProxy                                a TCP proxy that drops one connection mid-response
 if (-not ('RegistryTests.TokenServer' -as [type])) {
-    Add-Type -Path (Join-Path $PSScriptRoot 'RegistryTestServers.cs') -ReferencedAssemblies System.Net.HttpListener, System.Net.Primitives, System.Net.Sockets, System.Security.Cryptography, System.Collections.Specialized
+    Add-Type -Path (Join-Path $PSScriptRoot 'RegistryTestServers.cs')
 }
 
 function Get-FreeTcpPort {
@@ -44,7 +44,7 @@ function Start-TestRegistry {
     New-Item -ItemType Directory -Force -Path "$Dir/data" | Out-Null
     $port = Get-FreeTcpPort
     $reg = [ordered]@{ Dir = $Dir; Port = $port; Address = "127.0.0.1:$port"; Auth = $Auth; User = $User; Password = $Password
-        Process = $null; TokenServer = $null; CA = $null; Log = "$Dir/registry.log"; Config = "$Dir/config.yml" }
+        Process = $null; TokenServer = $null; CA = $null; Log = "$Dir/registry.log"; AccessLog = "$Dir/registry.out"; Config = "$Dir/config.yml" }
     $tls = ''
     $authYaml = ''
     if ($Auth -ne 'None') { New-TestCertificates "$Dir/certs"; $reg.CA = "$Dir/certs/ca.pem" }
@@ -78,7 +78,7 @@ http:
 $tls$authYaml
 "@ | Set-Content -LiteralPath $reg.Config
     $reg.Process = Start-Process -FilePath /usr/bin/docker-registry -ArgumentList 'serve', $reg.Config -PassThru `
-        -RedirectStandardError $reg.Log -RedirectStandardOutput "$Dir/registry.out"
+        -RedirectStandardError $reg.Log -RedirectStandardOutput $reg.AccessLog
     $deadline = [DateTime]::UtcNow.AddSeconds(20)
     while ($true) {
         try { $c = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $port); $c.Dispose(); break }
@@ -102,8 +102,8 @@ function Stop-TestRegistry($Registry) {
 }
 
 function Get-RegistryBlobGets($Registry, [string] $Repository) {
-    # blob GETs for a repository in the registry's access log
-    @(Get-Content -LiteralPath $Registry.Log -ErrorAction SilentlyContinue | Where-Object { $_ -match "`"GET /v2/$([regex]::Escape($Repository))/blobs/sha256:" }).Count
+    # blob GETs for a repository in the registry's access log (combined format on stdout)
+    @(Get-Content -LiteralPath $Registry.AccessLog -ErrorAction SilentlyContinue | Where-Object { $_ -match "`"GET /v2/$([regex]::Escape($Repository))/blobs/sha256:" }).Count
 }
 
 function Get-Sha256([string] $Path) { 'sha256:' + (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash.ToLowerInvariant() }

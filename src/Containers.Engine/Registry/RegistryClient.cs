@@ -86,7 +86,16 @@ public sealed class RegistryClient : IDisposable
 
     private X509Certificate2Collection? _extraRoots;
 
+    private volatile bool _certificateRejected;
+
     private bool ValidateCertificate(object sender, X509Certificate? cert, X509Chain? chain, SslPolicyErrors errors)
+    {
+        bool ok = CheckCertificate(cert, chain, errors);
+        if (!ok) _certificateRejected = true;
+        return ok;
+    }
+
+    private bool CheckCertificate(X509Certificate? cert, X509Chain? chain, SslPolicyErrors errors)
     {
         if (errors == SslPolicyErrors.None) return true;
         if (_options.Insecure) return true;
@@ -139,6 +148,8 @@ public sealed class RegistryClient : IDisposable
                 catch (HttpRequestException ex)
                 {
                     first ??= ex;
+                    // the server speaks TLS but we don't trust it: plain HTTP is not the answer
+                    if (_certificateRejected) break;
                 }
             }
             throw Unreachable(first!);
@@ -148,7 +159,7 @@ public sealed class RegistryClient : IDisposable
 
     private ContainersException Unreachable(Exception ex)
     {
-        if (ex is HttpRequestException { InnerException: AuthenticationException } || ex.InnerException is AuthenticationException)
+        if (_certificateRejected)
             return new ContainersException(ErrorKind.Unavailable, "RegistryCertificateInvalid", Messages.CertificateInvalid(Registry, ex.InnerException?.Message ?? ex.Message), Registry, ex);
         return new ContainersException(ErrorKind.Unavailable, "RegistryUnreachable", Messages.Unreachable(Registry, ex.Message), Registry, ex);
     }
