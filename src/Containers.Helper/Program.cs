@@ -15,6 +15,8 @@ internal static class Program
             case "version":
                 Console.WriteLine("containers-helper 0.1");
                 return 0;
+            case "dns": return Net.DnsServer.Run(args);
+            case "proxy": return Net.PortProxy.Run(args);
             default:
                 Console.Error.WriteLine($"containers-helper: unknown mode '{args[0]}'");
                 return 2;
