@@ -187,7 +187,7 @@ public sealed partial class NetworkManager
             if (IpNetwork.Parse(n.Subnet, "").Overlaps(subnet) || (n.IPv6Subnet is not null && IpNetwork.Parse(n.IPv6Subnet, "").Overlaps(subnet)))
                 throw ContainersException.Conflict("SubnetInUse", Messages.SubnetInUse(subnet.ToString(), "network '" + n.Name + "'"), subnet.ToString());
         }
-        foreach (var p in host)
+        foreach (var p in host.Concat(Reserved))
             if (p.Overlaps(subnet)) throw ContainersException.Conflict("SubnetInUse", Messages.SubnetInUse(subnet.ToString(), "a route on the host (" + p + ")"), subnet.ToString());
     }
 

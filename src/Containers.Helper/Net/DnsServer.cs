@@ -66,7 +66,7 @@ internal static class DnsServer
                 catch (ObjectDisposedException) { continue; }
                 var local = ((IPEndPoint)s.LocalEndPoint!).Address;
                 try { Handle(s, local, (IPEndPoint)from, buf.AsSpan(0, n).ToArray()); }
-                catch (Exception) { /* a malformed query gets no answer */ }
+                catch (Exception ex) { Log("query failed: " + ex); /* a malformed query gets no answer */ }
             }
         }
     }
@@ -82,6 +82,7 @@ internal static class DnsServer
         try { lines = File.ReadAllLines(_path); } catch (IOException) { return true; }
         _stamp = stamp;
         var cfg = new Config();
+        var byCtr = new Dictionary<string, (List<IPAddress> Ips, List<Net> Nets)>(StringComparer.Ordinal);
         foreach (var line in lines)
         {
             var f = line.Split(' ');
@@ -97,10 +98,15 @@ internal static class DnsServer
             {
                 if (!rn.Records.TryGetValue(f[2], out var list)) rn.Records[f[2]] = list = new List<IPAddress>();
                 list.Add(ip);
-                if (!cfg.BySource.TryGetValue(ip, out var nets)) cfg.BySource[ip] = nets = new List<Net>();
-                if (!nets.Contains(rn)) nets.Add(rn);
+                string cid = f.Length >= 5 ? f[4] : f[3];
+                if (!byCtr.TryGetValue(cid, out var c)) byCtr[cid] = c = (new List<IPAddress>(), new List<Net>());
+                if (!c.Ips.Contains(ip)) c.Ips.Add(ip);
+                if (!c.Nets.Contains(rn)) c.Nets.Add(rn);
             }
         }
+        // A query from any of a container's addresses sees the names of every network the container is on.
+        foreach (var (ips, nets) in byCtr.Values)
+            foreach (var ip in ips) cfg.BySource[ip] = nets;
         _cfg = cfg;
         // Bind new listen addresses, close the ones no longer listed.
         foreach (var a in Sockets.Keys.Where(a => !cfg.ByListen.ContainsKey(a)).ToList()) { Sockets[a].Dispose(); Sockets.Remove(a); }
@@ -115,10 +121,15 @@ internal static class DnsServer
                 s.Bind(new IPEndPoint(a, 53));
                 Sockets[a] = s;
             }
-            catch (SocketException ex) { Console.Error.WriteLine($"dns: cannot listen on {a}:53: {ex.Message}"); s.Dispose(); }
+            catch (SocketException ex) { Log($"cannot listen on {a}:53: {ex.Message}"); s.Dispose(); }
         }
         try { File.WriteAllText(Path.Combine(Path.GetDirectoryName(_path)!, "dns.ack"), cfg.Generation.ToString()); } catch (IOException) { }
         return cfg.ByName.Count > 0;
+    }
+
+    private static void Log(string text)
+    {
+        try { File.AppendAllText(Path.Combine(Path.GetDirectoryName(_path)!, "dns.log"), DateTime.UtcNow.ToString("o") + " " + text + "\n"); } catch (IOException) { }
     }
 
     private static IPEndPoint? ParseEndpoint(string s)

@@ -63,11 +63,12 @@ internal sealed partial class RtNetlink : IDisposable
     }
 
     /// <summary>Creates a bridge (EEXIST tolerated: idempotent) and returns its index.</summary>
-    public int CreateBridge(string name, int mtu = 0)
+    public int CreateBridge(string name, byte[]? mac = null, int mtu = 0)
     {
         var m = new NetlinkMessage(Nl.RTM_NEWLINK, Nl.NLM_F_REQUEST | Nl.NLM_F_ACK | Nl.NLM_F_CREATE | Nl.NLM_F_EXCL)
             .IfInfo(Nl.AF_UNSPEC, 0).Attr(Nl.IFLA_IFNAME, name);
         if (mtu > 0) m.Attr(Nl.IFLA_MTU, (uint)mtu);
+        if (mac is not null) m.Attr(Nl.IFLA_ADDRESS, mac);
         m.BeginNest(Nl.IFLA_LINKINFO).Attr(Nl.IFLA_INFO_KIND, "bridge").EndNest();
         _sock.Request(m, "create bridge " + name, Errno.EEXIST);
         return LinkIndex(name);

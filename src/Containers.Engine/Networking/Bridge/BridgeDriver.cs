@@ -15,7 +15,10 @@ internal static class BridgeDriver
         Wrap("bridge " + n.Bridge, () =>
         {
             using var rt = RtNetlink.Host();
-            int idx = rt.CreateBridge(n.Bridge);
+            // A fixed MAC: otherwise the bridge takes its lowest port's and changes it as veths come and go,
+            // leaving containers' ARP entries for the gateway stale.
+            var gw = IPAddress.Parse(n.Gateway).GetAddressBytes();
+            int idx = rt.CreateBridge(n.Bridge, [0x02, 0x50, gw[0], gw[1], gw[2], gw[3]]);
             var sub = IpNetwork.Parse(n.Subnet, "subnet");
             rt.AddAddress(idx, IPAddress.Parse(n.Gateway), sub.PrefixLength);
             if (n.IPv6Subnet is not null && n.IPv6Gateway is not null)

@@ -43,19 +43,19 @@ internal static class Firewall
         string reject = v6 ? "icmp6-adm-prohibited" : "icmp-admin-prohibited";
         var sb = new StringBuilder();
         sb.Append("*filter\n:").Append(fc).Append(" - [0:0]\n");
+        // Order matters (the first ACCEPT/REJECT ends the walk): replies and same-bridge traffic first, then the
+        // refusal between this root's bridges, then egress, then nothing else in.
         foreach (var n in networks)
         {
-            string br = n.Bridge;
-            sb.Append($"-A {fc} -o {br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n");
-            sb.Append($"-A {fc} -i {br} -o {br} -j ACCEPT\n");
-            // Isolation: nothing crosses between two of this engine's bridges; a refusal, so a connection fails at once.
-            sb.Append($"-A {fc} -i {br} -o {all} -j REJECT --reject-with {reject}\n");
-            if (n.Internal)
-                sb.Append($"-A {fc} -i {br} -j REJECT --reject-with {reject}\n");
-            else
-                sb.Append($"-A {fc} -i {br} -j ACCEPT\n");
-            sb.Append($"-A {fc} -o {br} -j DROP\n");
+            sb.Append($"-A {fc} -o {n.Bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n");
+            sb.Append($"-A {fc} -i {n.Bridge} -o {n.Bridge} -j ACCEPT\n");
         }
+        foreach (var n in networks)
+            sb.Append($"-A {fc} -i {n.Bridge} -o {all} -j REJECT --reject-with {reject}\n");
+        foreach (var n in networks)
+            sb.Append(n.Internal ? $"-A {fc} -i {n.Bridge} -j REJECT --reject-with {reject}\n" : $"-A {fc} -i {n.Bridge} -j ACCEPT\n");
+        foreach (var n in networks)
+            sb.Append($"-A {fc} -o {n.Bridge} -j DROP\n");
         sb.Append("COMMIT\n*nat\n:").Append(nc).Append(" - [0:0]\n");
         foreach (var n in networks.Where(n => !n.Internal))
         {

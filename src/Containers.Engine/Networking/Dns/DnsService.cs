@@ -6,7 +6,7 @@ namespace Containers.Engine.Networking.Dns;
 /// <summary>
 /// The per-root DNS server (containers-helper dns): it reads &lt;root&gt;/networks/dns.conf, which this class
 /// rewrites atomically on every change, answers on each network's gateway address(es), port 53, and exits
-/// when no network needs it. Lines: "N name internal domain listen,.. upstream,..|-", "R network name ip",
+/// when no network needs it. Lines: "N name internal domain listen,.. upstream,..|-", "R network name ip container-id",
 /// "G generation".
 /// </summary>
 internal static class DnsService
@@ -45,8 +45,8 @@ internal static class DnsService
             foreach (var e in n.Endpoints.Where(e => e.Active))
                 foreach (var name in new[] { e.ContainerName }.Concat(e.Aliases).Distinct(StringComparer.OrdinalIgnoreCase))
                 {
-                    if (e.IPv4Address is not null) sb.Append($"R {n.Name} {name.ToLowerInvariant()} {e.IPv4Address}\n");
-                    if (e.IPv6Address is not null) sb.Append($"R {n.Name} {name.ToLowerInvariant()} {e.IPv6Address}\n");
+                    if (e.IPv4Address is not null) sb.Append($"R {n.Name} {name.ToLowerInvariant()} {e.IPv4Address} {e.ContainerId}\n");
+                    if (e.IPv6Address is not null) sb.Append($"R {n.Name} {name.ToLowerInvariant()} {e.IPv6Address} {e.ContainerId}\n");
                 }
         string text = sb.ToString();
         bool listenChanged = ListenSet(old) != ListenSet(text);
