@@ -156,3 +156,25 @@ public sealed class BridgeNetworkProvider : INetworkProvider
     /// <summary>Checks ports before a container is created: well formed and free (PortAlreadyAllocated otherwise).</summary>
     public static void ValidatePorts(IReadOnlyList<PortRequest> ports) => PortProxy.Validate(ports);
 }
+
+/// <summary>
+/// A provider for any storage root: finds the root from the container's state directory
+/// (&lt;root&gt;/containers/&lt;id&gt;), for a runtime that registers one provider for the whole process.
+/// </summary>
+public sealed class AnyRootNetworkProvider : INetworkProvider
+{
+    public static readonly AnyRootNetworkProvider Instance = new();
+
+    private static NetworkManager ManagerFor(ContainerNetworkContext c)
+    {
+        string? containers = Path.GetDirectoryName(Path.GetFullPath(c.StateDirectory).TrimEnd('/'));
+        string? root = containers is not null && Path.GetFileName(containers) == "containers" ? Path.GetDirectoryName(containers) : null;
+        if (root is null)
+            throw ContainersException.Invalid("NetworkSetupFailed", Messages.NetlinkFailed("state directory", $"'{c.StateDirectory}' is not <root>/containers/<id>"), c.StateDirectory);
+        return new NetworkManager(State.StorageRoot.Resolve(root));
+    }
+
+    public NetworkSetupResult Setup(ContainerNetworkContext context, CancellationToken cancellationToken) => ManagerFor(context).Setup(context, cancellationToken);
+    public void Stopped(ContainerNetworkContext context) => ManagerFor(context).Stopped(context);
+    public void Teardown(ContainerNetworkContext context) => ManagerFor(context).Teardown(context);
+}
