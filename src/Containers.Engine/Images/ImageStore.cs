@@ -1,0 +1,384 @@
+using System.Text.Json;
+using Containers.Engine.Content;
+using Containers.Engine.Errors;
+using Containers.Engine.Snapshots;
+using Containers.Engine.Spec;
+using Containers.Engine.State;
+using Containers.Native.Sys;
+
+namespace Containers.Engine.Images;
+
+/// <summary>
+/// The image store of one storage root. Images are &lt;root&gt;/images/&lt;id hex&gt;.json (manifest digest,
+/// layers), names are one file &lt;root&gt;/repositories.json (name -> id, so moving a tag is one atomic
+/// write), blobs and layers are shared through <see cref="Blobs"/> and <see cref="Layers"/>.
+/// Locks: "images" (exclusive) around record and name changes; "gc" shared while anything writes blobs or
+/// layers that are not referenced yet (<see cref="BeginWrite"/>), exclusive while unreferenced data is deleted.
+/// </summary>
+public sealed partial class ImageStore
+{
+    public StorageRoot Root { get; }
+    public BlobStore Blobs { get; }
+    public LayerStore Layers { get; }
+
+    public ImageStore(StorageRoot root)
+    {
+        Root = root;
+        Blobs = new BlobStore(root);
+        Layers = new LayerStore(root, Blobs);
+    }
+
+    private sealed class ImageMeta
+    {
+        public string Id { get; set; } = "";
+        public string ManifestDigest { get; set; } = "";
+        public string ManifestMediaType { get; set; } = "";
+        public List<ImageLayer> Layers { get; set; } = [];
+        public string? ParentId { get; set; }
+        public DateTime Loaded { get; set; }
+    }
+
+    private sealed class Repositories
+    {
+        public Dictionary<string, string> Names { get; set; } = new(StringComparer.Ordinal);
+    }
+
+    private string RecordPath(string id) => Root.Sub("images", Digest.Hex(id) + ".json");
+    private string RepositoriesPath => Root.Sub("repositories.json");
+
+    /// <summary>Hold this while writing blobs or layers no image references yet, so no removal collects them.</summary>
+    public IDisposable BeginWrite(CancellationToken ct = default) => StoreLock.Acquire(Root, "gc", exclusive: false, TimeSpan.FromMinutes(10), ct);
+
+    private Repositories ReadRepositories()
+        => AtomicFile.ReadJson<Repositories>(RepositoriesPath) ?? new Repositories();
+
+    private ImageMeta? ReadMeta(string id) => AtomicFile.ReadJson<ImageMeta>(RecordPath(id));
+
+    private IEnumerable<ImageMeta> AllMeta()
+    {
+        var dir = Root.Sub("images");
+        if (!Directory.Exists(dir)) yield break;
+        foreach (var f in Directory.EnumerateFiles(dir, "*.json"))
+        {
+            string n = Path.GetFileNameWithoutExtension(f);
+            if (n.Length != 64 || !Digest.IsLowerHex(n)) continue;
+            ImageMeta? m;
+            try { m = AtomicFile.ReadJson<ImageMeta>(f); }
+            catch (JsonException) { continue; }
+            if (m is not null) yield return m;
+        }
+    }
+
+    private ImageRecord Build(ImageMeta m, Repositories repos, Dictionary<string, int>? layerUse)
+    {
+        var names = repos.Names.Where(kv => kv.Value == m.Id).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+        ImageConfig cfg;
+        try { cfg = ImageConfig.Parse(Blobs.ReadAllBytes(m.Id)); }
+        catch (Exception ex) when (ex is ContainersException or JsonException) { cfg = new ImageConfig(); }
+        long size = 0, shared = 0;
+        var seen = new HashSet<string>();
+        foreach (var l in m.Layers)
+        {
+            if (!seen.Add(l.DiffId)) continue;
+            size += l.Size;
+            if (layerUse is not null && layerUse.TryGetValue(l.DiffId, out int n) && n > 1) shared += l.Size;
+        }
+        return new ImageRecord
+        {
+            Id = m.Id,
+            Names = names,
+            RepoTags = names.Select(n => ImageReference.TryParse(n, out var r) ? r.FamiliarName : n).ToList(),
+            ManifestDigest = m.ManifestDigest,
+            ManifestMediaType = m.ManifestMediaType,
+            Config = cfg,
+            LayerDiffIds = m.Layers.Select(l => l.DiffId).ToList(),
+            Layers = m.Layers,
+            Created = cfg.Created?.ToUniversalTime() ?? m.Loaded,
+            Size = size,
+            SharedSize = shared,
+            UniqueSize = size - shared,
+            ParentId = m.ParentId,
+        };
+    }
+
+    /// <summary>Every image, newest first, with shared/unique sizes.</summary>
+    public IReadOnlyList<ImageRecord> List()
+    {
+        var metas = AllMeta().ToList();
+        var repos = ReadRepositories();
+        var use = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var m in metas)
+            foreach (var d in m.Layers.Select(l => l.DiffId).Distinct())
+                use[d] = use.GetValueOrDefault(d) + 1;
+        return metas.Select(m => Build(m, repos, use)).OrderByDescending(r => r.Created).ThenBy(r => r.Id, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Finds an image by id (full, "sha256:"-prefixed or a unique prefix of 4+ hex digits), name or name@digest.</summary>
+    public ImageRecord? TryResolve(string referenceOrId)
+    {
+        if (string.IsNullOrWhiteSpace(referenceOrId)) return null;
+        string s = referenceOrId.Trim();
+        var repos = ReadRepositories();
+        string? hex = s.StartsWith("sha256:", StringComparison.Ordinal) ? s[7..] : s;
+        if (hex.Length >= 4 && hex.Length <= 64 && Digest.IsLowerHex(hex))
+        {
+            if (hex.Length == 64)
+            {
+                var m = ReadMeta("sha256:" + hex);
+                if (m is not null) return Build(m, repos, LayerUse());
+            }
+            else
+            {
+                var matches = Directory.EnumerateFiles(Root.Sub("images"), hex + "*.json").Select(Path.GetFileNameWithoutExtension)
+                    .Where(n => n!.Length == 64).ToList();
+                if (matches.Count > 1)
+                    throw ContainersException.Conflict("ImageIdAmbiguous", $"The id prefix '{s}' matches {matches.Count} images; give more digits.", s);
+                if (matches.Count == 1)
+                {
+                    var m = ReadMeta("sha256:" + matches[0]);
+                    if (m is not null) return Build(m, repos, LayerUse());
+                }
+            }
+            if (s.StartsWith("sha256:", StringComparison.Ordinal)) return null;
+        }
+        if (!ImageReference.TryParse(s, out var r, out var err))
+        {
+            if (s.StartsWith("sha256:", StringComparison.Ordinal)) return null;
+            throw err!;
+        }
+        string? id = null;
+        if (r.Digest is not null)
+        {
+            var meta = AllMeta().FirstOrDefault(x => x.ManifestDigest == r.Digest || x.Id == r.Digest);
+            id = meta?.Id;
+        }
+        else if (repos.Names.TryGetValue(r.ToString(), out var found)) id = found;
+        if (id is null) return null;
+        var mm = ReadMeta(id);
+        return mm is null ? null : Build(mm, repos, LayerUse());
+    }
+
+    public ImageRecord Resolve(string referenceOrId)
+        => TryResolve(referenceOrId) ?? throw ContainersException.NotFound("ImageNotFound", $"The image '{referenceOrId}' is not in the store.", referenceOrId);
+
+    private Dictionary<string, int> LayerUse()
+    {
+        var use = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var m in AllMeta())
+            foreach (var d in m.Layers.Select(l => l.DiffId).Distinct())
+                use[d] = use.GetValueOrDefault(d) + 1;
+        return use;
+    }
+
+    /// <summary>The unpacked layer directories bottom to top as short paths (&lt;root&gt;/l/&lt;id&gt;) for overlay lowerdir.</summary>
+    public IReadOnlyList<string> GetLayerPaths(ImageRecord image)
+        => image.LayerDiffIds.Select(Layers.ShortPathOf).ToList();
+
+    public byte[] ReadManifest(ImageRecord image) => Blobs.ReadAllBytes(image.ManifestDigest);
+    public byte[] ReadConfig(ImageRecord image) => Blobs.ReadAllBytes(image.Id);
+    public Stream OpenLayerBlob(ImageLayer layer) => Blobs.Open(layer.BlobDigest);
+
+    /// <summary>
+    /// Makes an image from a manifest and its config whose layer blobs are stored and layers unpacked
+    /// (ingest/unpack them first, under <see cref="BeginWrite"/>). Syncs the file system once, then writes
+    /// the record and moves the names to it atomically.
+    /// </summary>
+    public ImageRecord RegisterImage(byte[] manifestBytes, byte[] configBytes, IEnumerable<string>? names = null, string? parentId = null, string? manifestMediaType = null)
+    {
+        ImageManifest manifest;
+        try { manifest = SpecJson.Parse<ImageManifest>(manifestBytes); }
+        catch (JsonException ex) { throw ContainersException.Invalid("InvalidManifest", $"The image manifest is not valid JSON: {ex.Message}", null, ex); }
+        string mt = manifestMediaType ?? manifest.MediaType ?? MediaTypes.OciManifest;
+        if (!MediaTypes.IsManifest(mt))
+            throw ContainersException.Invalid("UnsupportedMediaType", $"The manifest media type '{mt}' is not supported (OCI image manifest and Docker schema 2 are).", mt);
+        string configDigest = Digest.Of(configBytes);
+        if (manifest.Config.Digest != configDigest)
+            throw ContainersException.DataLoss("ConfigDigestMismatch", $"The image configuration's digest is {configDigest}, but the manifest says {manifest.Config.Digest}.", manifest.Config.Digest);
+        ImageConfig config;
+        try { config = ImageConfig.Parse(configBytes); }
+        catch (JsonException ex) { throw ContainersException.Invalid("InvalidImageConfig", $"The image configuration is not valid: {ex.Message}", configDigest, ex); }
+        var diffIds = config.RootFs.DiffIds;
+        if (diffIds.Count != manifest.Layers.Count)
+            throw ContainersException.Invalid("LayerCountMismatch", $"The manifest lists {manifest.Layers.Count} layers but the configuration {diffIds.Count} diffIDs.", configDigest);
+        var layers = new List<ImageLayer>();
+        for (int i = 0; i < diffIds.Count; i++)
+        {
+            var d = manifest.Layers[i];
+            if (!Blobs.Has(d.Digest))
+                throw ContainersException.NotFound("BlobNotFound", $"The layer blob {d.Digest} is not in the store.", d.Digest);
+            if (!Layers.Has(diffIds[i]))
+                throw ContainersException.NotFound("LayerNotFound", $"The layer {diffIds[i]} is not unpacked in the store.", diffIds[i]);
+            layers.Add(new ImageLayer { DiffId = diffIds[i], BlobDigest = d.Digest, MediaType = d.MediaType ?? MediaTypes.OciLayer, BlobSize = d.Size, Size = Layers.SizeOf(diffIds[i]) });
+        }
+        var nameList = (names ?? []).Select(n => ImageReference.Parse(n)).Select(r => r.Digest is null ? r.ToString() : r.WithTag(r.Tag ?? ImageReference.DefaultTag).ToString()).Distinct().ToList();
+        Blobs.Put(manifestBytes);
+        Blobs.Put(configBytes);
+        string manifestDigest = Digest.Of(manifestBytes);
+        // one flush for every blob and layer written before: then the record may point at them
+        FileSys.SyncFileSystem(Root.Path);
+        using (StoreLock.Acquire(Root, "images"))
+        {
+            var existing = ReadMeta(configDigest);
+            var meta = new ImageMeta
+            {
+                Id = configDigest,
+                ManifestDigest = manifestDigest,
+                ManifestMediaType = mt,
+                Layers = layers,
+                ParentId = parentId ?? existing?.ParentId,
+                Loaded = existing?.Loaded ?? DateTime.UtcNow,
+            };
+            AtomicFile.WriteJson(RecordPath(configDigest), meta);
+            if (nameList.Count > 0)
+            {
+                var repos = ReadRepositories();
+                foreach (var n in nameList) repos.Names[n] = configDigest;
+                AtomicFile.WriteJson(RepositoriesPath, repos);
+            }
+        }
+        return Resolve(configDigest);
+    }
+
+    /// <summary>Points a name at an image (moving it from another image, as docker tag does).</summary>
+    public ImageRecord Tag(string referenceOrId, string newName)
+    {
+        var img = Resolve(referenceOrId);
+        var r = ImageReference.Parse(newName);
+        if (r.Digest is not null)
+            throw ContainersException.Invalid("InvalidTagReference", $"'{newName}' has a digest; a tag cannot.", newName);
+        using (StoreLock.Acquire(Root, "images"))
+        {
+            var repos = ReadRepositories();
+            repos.Names[r.ToString()] = img.Id;
+            AtomicFile.WriteJson(RepositoriesPath, repos);
+        }
+        return Resolve(img.Id);
+    }
+
+    /// <summary>Removes one name; the image stays (possibly dangling).</summary>
+    public ImageRecord Untag(string name)
+    {
+        var r = ImageReference.Parse(name);
+        using (StoreLock.Acquire(Root, "images"))
+        {
+            var repos = ReadRepositories();
+            if (!repos.Names.Remove(r.ToString(), out var id))
+                throw ContainersException.NotFound("ImageTagNotFound", $"No image is tagged '{name}'.", name);
+            AtomicFile.WriteJson(RepositoriesPath, repos);
+            return Resolve(id);
+        }
+    }
+
+    /// <summary>Ids of the images containers use: &lt;root&gt;/containers/&lt;id&gt;/image-id.</summary>
+    public Dictionary<string, List<string>> ImagesInUse()
+    {
+        var used = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var dir = Root.Sub("containers");
+        if (!Directory.Exists(dir)) return used;
+        foreach (var c in Directory.EnumerateDirectories(dir))
+        {
+            string f = Path.Combine(c, "image-id");
+            string id;
+            try { id = File.ReadAllText(f).Trim(); } catch (IOException) { continue; }
+            if (!id.StartsWith("sha256:", StringComparison.Ordinal)) id = "sha256:" + id;
+            if (!used.TryGetValue(id, out var list)) used[id] = list = [];
+            list.Add(Path.GetFileName(c));
+        }
+        return used;
+    }
+
+    /// <summary>
+    /// docker rmi: a name untags (and deletes the image when it was its last name); an id deletes the
+    /// image with all its names (several names need force). An image a container uses is refused
+    /// (Conflict ImageInUse) unless force. Then layers and blobs nothing uses any more are deleted.
+    /// Returns the untagged names and the deleted image id (or null).
+    /// </summary>
+    public (IReadOnlyList<string> Untagged, string? DeletedId) Remove(string referenceOrId, bool force = false)
+    {
+        var img = Resolve(referenceOrId);
+        var untagged = new List<string>();
+        string? deleted = null;
+        bool byName = img.Names.Count > 0 && !LooksLikeId(referenceOrId, img.Id);
+        using (StoreLock.Acquire(Root, "images"))
+        {
+            var repos = ReadRepositories();
+            var names = repos.Names.Where(kv => kv.Value == img.Id).Select(kv => kv.Key).ToList();
+            var inUse = ImagesInUse().GetValueOrDefault(img.Id);
+            if (byName)
+            {
+                string n = ImageReference.Parse(referenceOrId).ToString();
+                bool last = names.Count <= 1;
+                if (last && inUse is { Count: > 0 } && !force)
+                    throw ContainersException.Conflict("ImageInUse", $"The image '{referenceOrId}' is used by container(s) {string.Join(", ", inUse)}; remove them first or use -Force.", referenceOrId);
+                if (repos.Names.Remove(n)) untagged.Add(n);
+                if (last && (inUse is null || inUse.Count == 0)) deleted = img.Id;
+            }
+            else
+            {
+                if (inUse is { Count: > 0 } && !force)
+                    throw ContainersException.Conflict("ImageInUse", $"The image {img.ShortId} is used by container(s) {string.Join(", ", inUse)}; remove them first or use -Force.", referenceOrId);
+                if (names.Count > 1 && !force)
+                    throw ContainersException.Conflict("ImageHasMultipleTags", $"The image {img.ShortId} has {names.Count} tags ({string.Join(", ", names)}); remove them by name or use -Force.", referenceOrId);
+                foreach (var n in names) { repos.Names.Remove(n); untagged.Add(n); }
+                deleted = img.Id;
+            }
+            if (untagged.Count > 0) AtomicFile.WriteJson(RepositoriesPath, repos);
+            if (deleted is not null)
+            {
+                File.Delete(RecordPath(deleted));
+                FileSys.FsyncDirectory(Root.Sub("images"));
+            }
+        }
+        if (deleted is not null) CollectGarbage();
+        return (untagged, deleted);
+    }
+
+    private static bool LooksLikeId(string s, string id)
+    {
+        string hex = s.StartsWith("sha256:", StringComparison.Ordinal) ? s[7..] : s;
+        return hex.Length >= 4 && Digest.IsLowerHex(hex) && id[7..].StartsWith(hex, StringComparison.Ordinal);
+    }
+
+    /// <summary>Deletes blobs and layers no image references; returns how many of each.</summary>
+    public (int Blobs, int Layers) CollectGarbage(TimeSpan? wait = null)
+    {
+        using var gc = StoreLock.Acquire(Root, "gc", exclusive: true, wait ?? TimeSpan.FromMinutes(10));
+        var (blobs, layers) = Referenced();
+        int nb = 0, nl = 0;
+        foreach (var b in Blobs.List().ToList())
+            if (!blobs.Contains(b)) { Blobs.Delete(b); nb++; }
+        foreach (var l in Layers.List().ToList())
+            if (!layers.Contains(l)) { Layers.Remove(l); nl++; }
+        CleanTemp();
+        return (nb, nl);
+    }
+
+    private (HashSet<string> Blobs, HashSet<string> Layers) Referenced()
+    {
+        var blobs = new HashSet<string>(StringComparer.Ordinal);
+        var layers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var m in AllMeta())
+        {
+            blobs.Add(m.Id);
+            blobs.Add(m.ManifestDigest);
+            foreach (var l in m.Layers) { blobs.Add(l.BlobDigest); layers.Add(l.DiffId); }
+        }
+        return (blobs, layers);
+    }
+
+    /// <summary>Removes leftovers of interrupted work in &lt;root&gt;/tmp (call with the gc lock held exclusively).</summary>
+    private int CleanTemp()
+    {
+        int n = 0;
+        var tmp = Root.Sub("tmp");
+        if (!Directory.Exists(tmp)) return 0;
+        foreach (var e in Directory.EnumerateFileSystemEntries(tmp))
+        {
+            string name = Path.GetFileName(e);
+            if (!(name.StartsWith("layer-") || name.StartsWith("blob-") || name.StartsWith("trash-") || name.StartsWith("import-") || name.StartsWith("commit-"))) continue;
+            if (Directory.Exists(e)) LayerStore.RemoveTree(e); else File.Delete(e);
+            n++;
+        }
+        return n;
+    }
+}

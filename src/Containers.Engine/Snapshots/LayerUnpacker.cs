@@ -1,0 +1,219 @@
+using System.Formats.Tar;
+using System.Text;
+using Containers.Engine.Errors;
+using Containers.Native.Sys;
+
+namespace Containers.Engine.Snapshots;
+
+/// <summary>
+/// Unpacks one layer tar into a directory (the layer's diff), preserving ownership, modes, mtimes, xattrs,
+/// hard links, symbolic links and device nodes, and turning OCI whiteouts into overlayfs whiteouts
+/// (<c>.wh.NAME</c> -> character device 0/0, <c>.wh..wh..opq</c> -> trusted.overlay.opaque=y).
+/// Entries that would land outside the directory are refused before anything is written for them:
+/// absolute or <c>..</c> names, writes through a symbolic link the layer made, hard links to outside.
+/// No per-file fsync: the caller syncs the file system once and renames the directory into place.
+/// </summary>
+public static class LayerUnpacker
+{
+    private enum Kind : byte { Dir, File, Symlink, Other }
+
+    /// <summary>Unpacks <paramref name="tar"/> (plain tar) into <paramref name="target"/>; returns the bytes of regular file content.</summary>
+    public static long Unpack(Stream tar, string target, CancellationToken ct = default)
+    {
+        var known = new Dictionary<string, Kind>(StringComparer.Ordinal) { [""] = Kind.Dir };
+        var dirTimes = new List<(string Path, long Sec, long Nsec)>();
+        long bytes = 0;
+        try
+        {
+            using var reader = new TarReader(tar, leaveOpen: true);
+            TarEntry? e;
+            while ((e = reader.GetNextEntry(copyData: false)) is not null)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (e.EntryType is TarEntryType.GlobalExtendedAttributes or TarEntryType.ExtendedAttributes or TarEntryType.LongPath or TarEntryType.LongLink)
+                    continue;
+                string rel = Clean(e.Name, "LayerPathAbsolute", "LayerPathTraversal");
+                string name = rel.Length == 0 ? "" : rel[(rel.LastIndexOf('/') + 1)..];
+                string parent = rel.Length == 0 ? "" : (rel.LastIndexOf('/') is var i and >= 0 ? rel[..i] : "");
+
+                if (name.StartsWith(".wh.", StringComparison.Ordinal))
+                {
+                    EnsureParents(target, known, parent, rel);
+                    string parentPath = parent.Length == 0 ? target : Path.Combine(target, parent);
+                    if (name == ".wh..wh..opq")
+                    {
+                        LayerFs.Lsetxattr(parentPath, "trusted.overlay.opaque", "y"u8);
+                    }
+                    else if (!name.StartsWith(".wh..wh.", StringComparison.Ordinal))
+                    {
+                        string hidden = parent.Length == 0 ? name[4..] : parent + "/" + name[4..];
+                        if (name.Length == 4 || name[4..] is "." or "..")
+                            throw Refuse("LayerPathTraversal", e.Name, "a whiteout must name a file in its directory");
+                        string hp = Path.Combine(target, hidden);
+                        RemoveExisting(hp, known, hidden);
+                        LayerFs.Mknod(hp, LayerFs.S_IFCHR | 0, 0, 0);
+                        known[hidden] = Kind.Other;
+                    }
+                    continue;
+                }
+
+                EnsureParents(target, known, parent, rel);
+                string full = rel.Length == 0 ? target : Path.Combine(target, rel);
+                int uid = e.Uid, gid = e.Gid;
+                uint mode = (uint)e.Mode & 0xFFF;
+                var mt = e.ModificationTime.ToUniversalTime();
+                long sec = mt.ToUnixTimeSeconds();
+                long nsec = (mt.UtcTicks % TimeSpan.TicksPerSecond) * 100;
+
+                switch (e.EntryType)
+                {
+                    case TarEntryType.Directory:
+                    {
+                        if (known.TryGetValue(rel, out var k) && k != Kind.Dir) RemoveExisting(full, known, rel);
+                        if (!known.ContainsKey(rel)) { LayerFs.TryMkdir(full, 0x1ed); known[rel] = Kind.Dir; }
+                        LayerFs.Lchown(full, uid, gid);
+                        LayerFs.Chmod(full, mode);
+                        ApplyXattrs(e, full);
+                        dirTimes.Add((full, sec, nsec));
+                        break;
+                    }
+                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                    {
+                        RemoveExisting(full, known, rel);
+                        int fd = FileSys.Open(full, FileSys.O_WRONLY | FileSys.O_CREAT | FileSys.O_EXCL | FileSys.O_NOFOLLOW, 0x180);
+                        using (var h = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true))
+                        using (var fs = new FileStream(h, FileAccess.Write, 0))
+                        {
+                            if (e.DataStream is { } data && e.Length > 0) data.CopyTo(fs, 1 << 16);
+                            LayerFs.Fchown(fd, uid, gid, full);
+                            LayerFs.Fchmod(fd, mode, full);
+                            ApplyXattrs(e, full);
+                            LayerFs.Futimes(fd, sec, nsec, full);
+                        }
+                        bytes += e.Length;
+                        known[rel] = Kind.File;
+                        break;
+                    }
+                    case TarEntryType.SymbolicLink:
+                    {
+                        RemoveExisting(full, known, rel);
+                        LayerFs.Symlink(e.LinkName, full);
+                        LayerFs.Lchown(full, uid, gid);
+                        ApplyXattrs(e, full);
+                        LayerFs.Lutimes(full, sec, nsec);
+                        known[rel] = Kind.Symlink;
+                        break;
+                    }
+                    case TarEntryType.HardLink:
+                    {
+                        string to = Clean(e.LinkName, "LayerHardlinkEscapes", "LayerHardlinkEscapes");
+                        if (to.Length == 0 || !known.TryGetValue(to, out var tk))
+                            throw Refuse("LayerHardlinkEscapes", e.Name, $"its hard link target '{e.LinkName}' is not an earlier entry of the layer");
+                        if (tk == Kind.Dir) throw Refuse("LayerHardlinkEscapes", e.Name, $"its hard link target '{e.LinkName}' is a directory");
+                        // every parent of the target was checked when the target was made, and it was made by us
+                        if (to == rel) break;
+                        RemoveExisting(full, known, rel);
+                        LayerFs.Link(Path.Combine(target, to), full);
+                        known[rel] = tk;
+                        break;
+                    }
+                    case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
+                    {
+                        RemoveExisting(full, known, rel);
+                        uint type = e.EntryType switch { TarEntryType.CharacterDevice => LayerFs.S_IFCHR, TarEntryType.BlockDevice => LayerFs.S_IFBLK, _ => LayerFs.S_IFIFO };
+                        var pe = e as PosixTarEntry;
+                        LayerFs.Mknod(full, type | mode, (uint)(pe?.DeviceMajor ?? 0), (uint)(pe?.DeviceMinor ?? 0));
+                        LayerFs.Lchown(full, uid, gid);
+                        LayerFs.Chmod(full, mode);
+                        ApplyXattrs(e, full);
+                        LayerFs.Lutimes(full, sec, nsec);
+                        known[rel] = Kind.Other;
+                        break;
+                    }
+                    default:
+                        // sparse files, multi-volume parts, tape labels: not produced by image builders
+                        throw Refuse("LayerEntryUnsupported", e.Name, $"its tar entry type {e.EntryType} is not supported in image layers");
+                }
+            }
+            // directories last, deepest first, so adding children does not move their times again
+            for (int i = dirTimes.Count - 1; i >= 0; i--)
+                LayerFs.Lutimes(dirTimes[i].Path, dirTimes[i].Sec, dirTimes[i].Nsec);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or ArgumentException
+            or SharpCompress.Common.ArchiveException or SharpCompress.Compressors.ZStandard.ZstdException)
+        {
+            throw ContainersException.DataLoss("LayerCorrupt", $"The layer is not a readable tar stream: {ex.Message}", null, ex);
+        }
+        return bytes;
+    }
+
+    private static ContainersException Refuse(string id, string entry, string why)
+        => ContainersException.Invalid(id, $"The layer entry '{entry}' was refused: {why}. Nothing was written outside the layer.", entry);
+
+    /// <summary>Normalises an entry name to a relative path without '.', refusing absolute names and '..'.</summary>
+    private static string Clean(string name, string absoluteId, string traversalId)
+    {
+        if (name.StartsWith('/')) throw Refuse(absoluteId, name, "absolute paths are not allowed in layers");
+        if (name.IndexOf('\0') >= 0) throw Refuse(traversalId, name, "the name contains a NUL byte");
+        var sb = new StringBuilder(name.Length);
+        foreach (var part in name.Split('/'))
+        {
+            if (part.Length == 0 || part == ".") continue;
+            if (part == "..") throw Refuse(traversalId, name, "'..' would leave the layer directory");
+            if (sb.Length > 0) sb.Append('/');
+            sb.Append(part);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Makes sure every parent of an entry is a real directory this layer made (never a symbolic link).</summary>
+    private static void EnsureParents(string target, Dictionary<string, Kind> known, string parent, string entry)
+    {
+        if (parent.Length == 0 || (known.TryGetValue(parent, out var pk) && pk == Kind.Dir)) return;
+        int idx = 0;
+        while (idx <= parent.Length)
+        {
+            int next = parent.IndexOf('/', idx);
+            if (next < 0) next = parent.Length;
+            string p = parent[..next];
+            if (known.TryGetValue(p, out var k))
+            {
+                if (k == Kind.Symlink) throw Refuse("LayerPathThroughSymlink", entry, $"'{p}' is a symbolic link, and writing through it could leave the layer directory");
+                if (k != Kind.Dir) throw Refuse("LayerPathNotDirectory", entry, $"'{p}' is not a directory");
+            }
+            else
+            {
+                LayerFs.TryMkdir(Path.Combine(target, p), 0x1ed);
+                known[p] = Kind.Dir;
+            }
+            idx = next + 1;
+        }
+    }
+
+    private static void RemoveExisting(string full, Dictionary<string, Kind> known, string rel)
+    {
+        if (!known.TryGetValue(rel, out var k)) return;
+        if (k == Kind.Dir)
+        {
+            Directory.Delete(full, recursive: true);
+            string prefix = rel + "/";
+            foreach (var key in known.Keys.Where(x => x.StartsWith(prefix, StringComparison.Ordinal)).ToList()) known.Remove(key);
+        }
+        else LayerFs.Unlink(full);
+        known.Remove(rel);
+    }
+
+    private static void ApplyXattrs(TarEntry e, string full)
+    {
+        if (e is not PaxTarEntry pax) return;
+        foreach (var kv in pax.ExtendedAttributes)
+        {
+            if (!kv.Key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal)) continue;
+            string name = kv.Key["SCHILY.xattr.".Length..];
+            // a layer must not forge overlayfs' own attributes (whiteouts come from .wh. entries only)
+            if (name.StartsWith("trusted.overlay.", StringComparison.Ordinal)) continue;
+            // .NET decodes PAX values as UTF-8; Latin-1 round-trips bytes that were not valid UTF-8 only approximately
+            LayerFs.Lsetxattr(full, name, Encoding.UTF8.GetBytes(kv.Value));
+        }
+    }
+}
