@@ -40,7 +40,7 @@ $IsCI = $env:CI -eq 'true'
 # Debian packages the tests use. Peers (podman, skopeo, the registry) are tested against for interop.
 $TestPackages = @(
     'busybox-static', 'podman', 'skopeo', 'crun', 'docker-registry', 'apache2-utils', 'iptables', 'nftables',
-    'iproute2', 'tmux', 'debootstrap', 'jq', 'openssl', 'curl', 'uidmap', 'procps', 'psmisc', 'qemu-system-x86', 'cpio'
+    'iproute2', 'tmux', 'debootstrap', 'jq', 'openssl', 'curl', 'uidmap', 'procps', 'psmisc', 'qemu-system-x86', 'cpio', 'attr'
 )
 
 function Invoke-Native {

@@ -1,0 +1,32 @@
+using System.Management.Automation;
+using Containers.Cmdlets.Base;
+using Containers.Engine.Images;
+
+namespace Containers.Cmdlets.Images;
+
+/// <summary>Test-ContainerStore: verifies blobs, layers and references; one object per problem; -Repair removes garbage.</summary>
+[Cmdlet(VerbsDiagnostic.Test, "ContainerStore", SupportsShouldProcess = true)]
+[OutputType(typeof(StoreProblem), typeof(bool))]
+public sealed class TestContainerStoreCommand : ContainersCmdlet
+{
+    /// <summary>Remove what nothing references (never re-fetches anything).</summary>
+    [Parameter]
+    public SwitchParameter Repair { get; set; }
+
+    /// <summary>Return only $true (consistent: no Error problem) or $false.</summary>
+    [Parameter]
+    public SwitchParameter Quiet { get; set; }
+
+    protected override void EndProcessing()
+    {
+        bool repair = Repair && ShouldProcess(Root.Path, "Remove unreferenced blobs, layers, names and temp files");
+        var store = new ImageStore(Root);
+        try
+        {
+            var problems = RunWithProgress((sink, ct) => store.Check(repair, sink, ct));
+            if (Quiet) WriteObject(!problems.Any(p => p.Severity == "Error"));
+            else foreach (var p in problems) WriteObject(p);
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException) { Fail(ex, Root.Path); }
+    }
+}
