@@ -35,6 +35,18 @@ Describe 'cgroup v2 VM suite' -Tag 'CgroupV2VM', 'Integration' -ForEach @(@{ Inn
         $script:Work = New-TestStorageRoot 'cgv2vm-work'
         $moduleDir = Split-Path $script:ModulePath -Parent
         Copy-Item -Recurse -LiteralPath $moduleDir -Destination (Join-Path $script:Work 'Containers')
+        # JIT is 25-40x slower under emulation: precompile the module's own assemblies (ReadyToRun) with the
+        # crossgen2 setup-vm.sh fetched for pwsh; an assembly that does not compile stays IL
+        $crossgen = Get-ChildItem -Path "$script:VmBase/.nuget/microsoft.netcore.app.crossgen2.linux-x64/*/tools/crossgen2" -ErrorAction SilentlyContinue | Select-Object -Last 1
+        $fw = Split-Path ([object].Assembly.Location) -Parent
+        if ($crossgen -and (Test-Path "$fw/System.Private.CoreLib.dll")) {
+            $dlls = @(Get-ChildItem -Path $moduleDir -Filter '*.dll')
+            foreach ($f in $dlls | Where-Object Name -match '^(Containers.*|Tmds\.LibC)\.dll$') {
+                $refs = foreach ($r in $dlls) { if ($r.Name -ne $f.Name) { '-r'; $r.FullName } }
+                $null = & $crossgen.FullName $f.FullName -o "$script:Work/Containers/$($f.Name)" @refs -r "$script:VmBase/tools/pwsh/*.dll" -r "$fw/*.dll" --targetos:linux --targetarch:x64 -O 2>&1
+                if ($LASTEXITCODE -ne 0) { Copy-Item -LiteralPath $f.FullName -Destination "$script:Work/Containers/$($f.Name)" -Force }
+            }
+        }
         New-Item -ItemType Directory -Force -Path "$script:Work/tests/VM" | Out-Null
         Copy-Item -LiteralPath (Join-Path $script:Repo 'tests/common.ps1') -Destination "$script:Work/tests/common.ps1"
         Copy-Item -Path (Join-Path $script:Repo 'tests/VM/*') -Destination "$script:Work/tests/VM/"
@@ -88,6 +100,7 @@ Describe 'cgroup v2 VM suite' -Tag 'CgroupV2VM', 'Integration' -ForEach @(@{ Inn
         $rec = $script:Results[$Name]
         if (-not $rec -and $script:RunError) { throw "not reached: $script:RunError" }
         $rec | Should -Not -BeNullOrEmpty -Because "the inner test '$Name' must have run"
+        if ($rec.Result -eq 'Skipped') { Set-ItResult -Skipped -Because 'it was skipped in the VM'; return }
         $rec.Result | Should -Be 'Passed' -Because $rec.Error
     }
 }
