@@ -107,8 +107,31 @@ function Get-PesterPath {
     $p
 }
 
+function Initialize-CgroupV2Vm {
+    # The CgroupV2VM tests boot a throw-away pure cgroup v2 VM; a fresh machine (CI) prepares it once (~3 min).
+    if ($ExcludeTag -contains 'CgroupV2VM') { return }
+    if ($Filter -and 'tests/Integration/CgroupV2VM.Tests.ps1' -notmatch $Filter) { return }
+    $base = if ($env:CGROUP2_VM_BASE) { $env:CGROUP2_VM_BASE } else { '/var/tmp/cgroup2-vm' }
+    $ready = @('vmlinuz', 'initrd.gz', 'rootfs/bin', 'tools/pwsh/pwsh.dll', 'tools/modules/Pester', 'tools/guest-init.sh') |
+        Where-Object { -not (Test-Path (Join-Path $base $_)) }
+    if (@($ready).Count -eq 0) { return }
+    $setup = Join-Path (Split-Path $Repo -Parent) 'shared/tools/cgroup2-vm/setup-vm.sh'
+    if (-not (Test-Path $setup)) {
+        if ($IsCI) { throw "The cgroup v2 VM set-up script is missing: $setup" }
+        Write-Warning "build: no $setup; the CgroupV2VM tests will be skipped"
+        return
+    }
+    Write-Host "build: preparing the cgroup v2 VM in $base (setup-vm.sh, a few minutes)"
+    $env:BASE = $base
+    & bash $setup 2>&1 | Select-Object -Last 5 | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        if ($IsCI) { throw "setup-vm.sh failed with exit code $LASTEXITCODE" }
+        Write-Warning "build: setup-vm.sh failed (exit $LASTEXITCODE); the CgroupV2VM tests will be skipped"
+    }
+}
+
 function Invoke-Test {
-    if ($IsLinux -and (& id -u) -eq '0') { Install-AptPackages $TestPackages }
+    if ($IsLinux -and (& id -u) -eq '0') { Install-AptPackages $TestPackages; Initialize-CgroupV2Vm }
     elseif ($IsCI) { throw 'The tests must run as root in CI.' }
     Invoke-Build
     $pester = Get-PesterPath

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Containers.Engine.Errors;
+using Containers.Engine.Images;
+using Containers.Engine.Spec;
+using Containers.Engine.Model;
+using Containers.Engine.State;
+
+namespace Containers.Engine.Registry;
+
+/// <summary>
+/// Push: every blob the registry already has is skipped (HEAD), blobs that came from another repository
+/// of the same registry are mounted across, the rest uploaded (POST + PUT with digest), the manifest last.
+/// </summary>
+public static class ImagePusher
+{
+    private static int _activitySeed = 50000;
+
+    public static ImagePushResult Push(StorageRoot root, string source, string? destination, RegistryOptions options, IProgressSink progress, CancellationToken ct)
+        => PushAsync(root, source, destination, options, progress, ct).GetAwaiter().GetResult();
+
+    public static async Task<ImagePushResult> PushAsync(StorageRoot root, string source, string? destination, RegistryOptions options, IProgressSink progress, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        var images = new ImageStore(root);
+        var image = images.Resolve(source);
+        string srcName = image.Names.Count > 0 ? image.Names[0] : source;
+        var dest = RegistryReference.Parse(destination ?? srcName);
+        string target = dest.ToString();
+        byte[] manifest = images.ReadManifest(image);
+        string mediaType = string.IsNullOrEmpty(image.ManifestMediaType) ? MediaTypes.OciManifest : image.ManifestMediaType;
+        string manifestDigest = image.ManifestDigest;
+        var m = ManifestDoc.ReadManifest(manifest, source);
+        // a blob of an image pulled from another repository of the same registry can be mounted across
+        string? mountFrom = image.Names.Select(n => RegistryReference.TryParse(n))
+            .FirstOrDefault(x => x is not null && x.Registry == dest.Registry && x.Repository != dest.Repository)?.Repository;
+        using var client = new RegistryClient(dest.Registry, options);
+        var blobs = m.Layers.Append(m.Config).ToList();
+        foreach (var b in blobs)
+            if (!images.Blobs.Has(b.Digest))
+                throw ContainersException.NotFound("BlobNotFound", Messages.LocalBlobMissing(b.Digest), source);
+
+        int parent = Interlocked.Add(ref _activitySeed, blobs.Count + 1);
+        string activity = Messages.PushActivity(target);
+        long total = blobs.Sum(b => Math.Max(0, b.Size));
+        long[] done = new long[blobs.Count];
+        int uploaded = 0, skipped = 0, mounted = 0;
+        long bytes = 0;
+        progress.Report(new ProgressReport(parent, activity, Messages.PullStatus(0, total), 0));
+        using var gate = new SemaphoreSlim(Math.Max(1, options.MaxParallel));
+        var tasks = blobs.Select((b, i) => Task.Run(async () =>
+        {
+            await gate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                int id = parent + 1 + i;
+                string name = Messages.LayerActivity(b.Digest);
+                if (await client.HasBlobAsync(dest.Repository, b.Digest, target, ct).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref skipped);
+                    done[i] = b.Size;
+                    progress.Report(new ProgressReport(id, name, Messages.LayerExists, 100, parent, Completed: true));
+                    return;
+                }
+                if (mountFrom is not null && await client.TryMountBlobAsync(dest.Repository, b.Digest, mountFrom, target, ct).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref mounted);
+                    done[i] = b.Size;
+                    progress.Report(new ProgressReport(id, name, Messages.LayerMounted, 100, parent, Completed: true));
+                    return;
+                }
+                var last = Stopwatch.StartNew();
+                string path = images.Blobs.PathOf(b.Digest);
+                long size = new FileInfo(path).Length;
+                await client.UploadBlobAsync(dest.Repository, b.Digest, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
+                    size, n =>
+                    {
+                        done[i] = n;
+                        if (last.ElapsedMilliseconds < 150) return;
+                        last.Restart();
+                        progress.Report(new ProgressReport(id, name, Messages.PushStatus(n, size), size > 0 ? (int)(n * 100 / size) : -1, parent));
+                        long all = done.Sum();
+                        progress.Report(new ProgressReport(parent, activity, Messages.PushStatus(all, total), total > 0 ? (int)Math.Min(100, all * 100 / total) : -1));
+                    }, target, ct).ConfigureAwait(false);
+                Interlocked.Increment(ref uploaded);
+                Interlocked.Add(ref bytes, size);
+                progress.Report(new ProgressReport(id, name, Messages.LayerDone, 100, parent, Completed: true));
+            }
+            finally { gate.Release(); }
+        }, ct)).ToArray();
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+        string digest = await client.PutManifestAsync(dest.Repository, dest.Tag ?? dest.Digest ?? manifestDigest, manifest, mediaType, target, ct).ConfigureAwait(false);
+        progress.Report(new ProgressReport(parent, activity, Messages.PushStatus(total, total), 100, Completed: true));
+        return new ImagePushResult(target, digest, uploaded, skipped, mounted, bytes, sw.Elapsed);
+    }
+}
