@@ -157,30 +157,44 @@ public sealed partial class ImageStore
             picked.Add((d, names));
         }
         if (picked.Count == 0) throw ContainersException.Invalid("InvalidOciIndex", $"The index.json of '{path}' lists no manifest.", path);
+        // validate every image first (media types, blobs present, digests of manifests and configs),
+        // so a bad entry in a multi-image layout fails before anything is stored
+        var plans = new List<(byte[] ManifestBytes, ImageManifest Manifest, string MediaType, byte[] ConfigBytes, ImageConfig Config, List<string> Names)>();
         foreach (var (desc, names) in picked)
         {
             ct.ThrowIfCancellationRequested();
             var manifestDesc = ResolveManifest(src, desc, options.Platform, 0);
             byte[] manifestBytes = ReadVerified(src, manifestDesc);
-            var manifest = SpecJson.Parse<ImageManifest>(manifestBytes);
+            ImageManifest manifest;
+            try { manifest = SpecJson.Parse<ImageManifest>(manifestBytes); }
+            catch (JsonException ex) { throw ContainersException.Invalid("InvalidManifest", $"The manifest {manifestDesc.Digest} is not valid: {ex.Message}", manifestDesc.Digest, ex); }
             string mt = manifest.MediaType ?? manifestDesc.MediaType ?? MediaTypes.OciManifest;
             if (!MediaTypes.IsManifest(mt))
                 throw ContainersException.Invalid("UnsupportedMediaType", $"The manifest media type '{mt}' is not supported.", mt);
             if (!MediaTypes.IsConfig(manifest.Config.MediaType))
                 throw ContainersException.Invalid("UnsupportedMediaType", $"The config media type '{manifest.Config.MediaType}' is not an image configuration (an artifact, not an image).", manifest.Config.MediaType);
             foreach (var l in manifest.Layers)
+            {
                 if (MediaTypes.LayerCompressionOf(l.MediaType) is null)
                     throw ContainersException.Invalid("UnsupportedMediaType", $"The layer media type '{l.MediaType}' is not supported (plain, gzip and zstd tar layers are).", l.MediaType);
+                if (!src.Has("blobs/sha256/" + Digest.Hex(l.Digest)))
+                    throw ContainersException.NotFound("BlobNotFound", $"The layer blob {l.Digest} is missing from '{path}'.", l.Digest);
+            }
             byte[] configBytes = ReadVerified(src, manifest.Config);
-            var config = ImageConfig.Parse(configBytes);
+            ImageConfig config;
+            try { config = ImageConfig.Parse(configBytes); }
+            catch (JsonException ex) { throw ContainersException.Invalid("InvalidImageConfig", $"The image configuration {manifest.Config.Digest} is not valid: {ex.Message}", manifest.Config.Digest, ex); }
             if (config.RootFs.DiffIds.Count != manifest.Layers.Count)
                 throw ContainersException.Invalid("LayerCountMismatch", $"The manifest lists {manifest.Layers.Count} layers but the configuration {config.RootFs.DiffIds.Count} diffIDs.", manifest.Config.Digest);
+            plans.Add((manifestBytes, manifest, mt, configBytes, config, names));
+        }
+        foreach (var (manifestBytes, manifest, mt, configBytes, config, names) in plans)
+        {
             for (int i = 0; i < manifest.Layers.Count; i++)
             {
+                ct.ThrowIfCancellationRequested();
                 var l = manifest.Layers[i];
                 string blobName = "blobs/sha256/" + Digest.Hex(l.Digest);
-                if (!src.Has(blobName))
-                    throw ContainersException.NotFound("BlobNotFound", $"The layer blob {l.Digest} is missing from '{path}'.", l.Digest);
                 progress.Report(new ProgressReport(1, "Importing " + Path.GetFileName(path), $"Layer {i + 1}/{manifest.Layers.Count} {l.Digest[7..19]}", i * 100 / manifest.Layers.Count));
                 if (Layers.Has(config.RootFs.DiffIds[i]) && Blobs.Has(l.Digest)) continue;
                 using var s = src.Open(blobName);

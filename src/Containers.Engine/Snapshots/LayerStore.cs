@@ -123,15 +123,13 @@ public sealed class LayerStore
             using (var blobFile = blobTmp is null ? null : new FileStream(blobTmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             using (var outer = new HashingStream(source, blobFile, leaveOpen: true, limit: expectedBlobSize >= 0 ? expectedBlobSize + 1 : -1))
             {
-                Stream raw = outer;
-                
-                {
-                    // sniff: media types lie sometimes (docker-archives hold gzip layers named .tar)
-                    var head = new byte[4];
-                    int got = ReadAtLeast(outer, head);
-                    raw = new PrefixStream(head.AsSpan(0, got).ToArray(), outer);
-                    compression = Sniff(head.AsSpan(0, got), compression);
-                }
+                // sniff: media types lie sometimes (docker-archives hold gzip layers named .tar)
+                var head = new byte[4];
+                int got = ReadAtLeast(outer, head);
+                compression = Sniff(head.AsSpan(0, got), compression);
+                // read+hash+store the blob on one thread, inflate+untar on this one
+                using var pump = new PumpStream(outer);
+                var raw = new PrefixStream(head.AsSpan(0, got).ToArray(), pump);
                 HashingStream? inner = null;
                 Stream tar = raw;
                 if (compression == LayerCompression.Gzip)
@@ -147,6 +145,9 @@ public sealed class LayerStore
                         inner.Dispose();
                     }
                     else diffId = "";
+                    // the rest (tar padding, bytes after the compressed stream) still belongs to the blob
+                    raw.CopyTo(Stream.Null);
+                    pump.Join();
                     blobDigest = outer.Finish();
                     blobSize = outer.BytesRead;
                 }
@@ -155,7 +156,7 @@ public sealed class LayerStore
                     throw ContainersException.DataLoss("LayerCorrupt", $"The layer blob cannot be read: {ex.Message}", expectedBlobDigest, ex);
                 }
                 if (inner is null) diffId = blobDigest;
-                if (compression == LayerCompression.Gzip && !((PrefixStream)raw).TrailerMatches(inner!.BytesRead))
+                if (compression == LayerCompression.Gzip && !raw.TrailerMatches(inner!.BytesRead))
                     throw ContainersException.DataLoss("LayerCorrupt", "The gzip layer is truncated: its stream ends before the gzip trailer.", expectedBlobDigest);
             }
             BlobStore.Verify(blobDigest, blobSize, expectedBlobDigest, expectedBlobSize, "LayerDigestMismatch");
