@@ -21,6 +21,8 @@ internal static class Program
                 return Monitor.PinNetwork(args);
             case "exec":
                 return ExecMode.Run(args);
+            case "dns": return Net.DnsServer.Run(args);
+            case "proxy": return Net.PortProxy.Run(args);
             default:
                 Console.Error.WriteLine($"containers-helper: unknown mode '{args[0]}'");
                 return 2;
