@@ -179,3 +179,15 @@ Describe 'From an image' {
         Remove-Container to-commit
     }
 }
+
+Describe 'Bridge network (through the network provider)' {
+    It 'gives the container an interface on the default bridge network, removed with it' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $c = Invoke-ContainerImage -RootFs $script:rootfs -Name bridged -Network bridge -Detach -Init -Command sleep, 600
+        $r = Invoke-ContainerCommand bridged -Command sh, -c, 'ls /sys/class/net | tr "\n" " "; cat /etc/resolv.conf'
+        $r.Output | Should -Match 'eth0'
+        $r.Output | Should -Match 'nameserver'
+        Remove-Container bridged -Force
+        Test-Path (Join-Path $script:root "containers/$($c.Id)") | Should -BeFalse
+    }
+}

@@ -22,7 +22,7 @@ public sealed partial class ContainerRuntime
     public static IRuntimeImageSource ImageSource { get; set; } = new StoreImageSource();
 
     /// <summary>Bridge networking, when the networking area registers a provider.</summary>
-    public static INetworkProvider? NetworkProvider { get; set; }
+    public static INetworkProvider? NetworkProvider { get; set; } = AnyRootNetworkProvider.Instance;
 
     /// <summary>Makes the cgroup manager of one container.</summary>
     public static Func<StorageRoot, string, ICgroupManager> CgroupFactory { get; set; } = CgroupManagers.Create;
