@@ -22,6 +22,13 @@ internal static unsafe class Monitor
         _dir = args[1];
         setsid();
         signal(SIGPIPE, 1 /* SIG_IGN: pwsh may be gone before it reads "ok" */);
+        // descriptors inherited from whoever started pwsh (not close-on-exec, unlike every fd the runtime
+        // opens) must not be held for the container's lifetime
+        for (int fd = 3; fd < 1024; fd++)
+        {
+            int flags = fcntl(fd, 1 /* F_GETFD */, 0);
+            if (flags >= 0 && (flags & 1 /* FD_CLOEXEC */) == 0) close(fd);
+        }
         Spec spec;
         ChildPlan plan;
         try

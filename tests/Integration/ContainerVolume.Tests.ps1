@@ -71,6 +71,6 @@ Describe 'Bind mounts' {
     }
     It 'rejects a missing host path' {
         { New-Container -RootFs $script:rootfs -Volume '/no/such/dir:/x' -Command true -ErrorAction Stop } |
-            Should -Throw -ErrorId 'BindSourceNotFound,Containers.Cmdlets.Containers.NewContainerCommand'
+            Should -Throw -ErrorId 'BindSourceNotFound,Containers.Cmdlets.Runtime.NewContainerCommand'
     }
 }

@@ -43,6 +43,6 @@ Describe 'Get-ContainerLog' {
         (Get-Container ticker).Status | Should -Be 'Exited'
     }
     It 'fails for an unknown container' {
-        { Get-ContainerLog nosuch -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotFound,Containers.Cmdlets.Containers.GetContainerLogCommand'
+        { Get-ContainerLog nosuch -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotFound,Containers.Cmdlets.Runtime.GetContainerLogCommand'
     }
 }

@@ -42,12 +42,12 @@ Describe 'Invoke-ContainerCommand' {
         @{ Id = 'ContainerNotFound'; Name = 'nosuch' }
     ) {
         param($Id, $Name)
-        { Invoke-ContainerCommand $Name -Command true -ErrorAction Stop } | Should -Throw -ErrorId "$Id,Containers.Cmdlets.Containers.InvokeContainerCommandCommand"
+        { Invoke-ContainerCommand $Name -Command true -ErrorAction Stop } | Should -Throw -ErrorId "$Id,Containers.Cmdlets.Runtime.InvokeContainerCommandCommand"
     }
     It 'refuses a container that is not running' {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
         $null = New-Container -RootFs $script:rootfs -Name idle -Command true
-        { Invoke-ContainerCommand idle -Command true -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotRunning,Containers.Cmdlets.Containers.InvokeContainerCommandCommand'
+        { Invoke-ContainerCommand idle -Command true -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotRunning,Containers.Cmdlets.Runtime.InvokeContainerCommandCommand'
     }
 }
 

@@ -47,7 +47,7 @@ Describe 'Detached containers' {
     It 'refuses to remove a running container without -Force, and -WhatIf changes nothing' {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
         $c = Invoke-ContainerImage -RootFs $script:rootfs -Name busy -Detach -Init -Command sleep, 600
-        { Remove-Container busy -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerRunning,Containers.Cmdlets.Containers.RemoveContainerCommand'
+        { Remove-Container busy -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerRunning,Containers.Cmdlets.Runtime.RemoveContainerCommand'
         Stop-Container busy -WhatIf
         Remove-Container busy -Force -WhatIf
         (Get-Container busy).Status | Should -Be 'Running'
@@ -75,7 +75,7 @@ Describe 'Detached containers' {
         @{ Cmd = 'Wait-Container'; Class = 'WaitContainerCommand' }
     ) {
         param($Cmd, $Class)
-        { & $Cmd -Name 'no-such-container' -ErrorAction Stop } | Should -Throw -ErrorId "ContainerNotFound,Containers.Cmdlets.Containers.$Class"
+        { & $Cmd -Name 'no-such-container' -ErrorAction Stop } | Should -Throw -ErrorId "ContainerNotFound,Containers.Cmdlets.Runtime.$Class"
     }
 }
 

@@ -5,7 +5,7 @@ using Containers.Cmdlets.Base;
 using Containers.Engine.Runtime;
 using Containers.Engine.State;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Base of the container cmdlets: the runtime for the resolved storage root.</summary>
 public abstract class ContainerCmdletBase : ContainersCmdlet

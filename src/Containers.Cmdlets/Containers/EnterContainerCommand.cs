@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Runtime;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Enter-Container: an interactive shell (or command) in a running container on a pseudo-terminal.</summary>
 [Cmdlet(VerbsCommon.Enter, "Container")]

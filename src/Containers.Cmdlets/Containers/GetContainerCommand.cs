@@ -2,7 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Get-Container: running containers, or all with -All; filters by name (wildcards), status, label, image.</summary>
 [Cmdlet(VerbsCommon.Get, "Container")]

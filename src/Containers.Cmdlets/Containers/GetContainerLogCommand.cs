@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Get-ContainerLog: what the container wrote to stdout and stderr, in order.</summary>
 [Cmdlet(VerbsCommon.Get, "ContainerLog")]

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Get-ContainerProcess (top): the processes running in a container.</summary>
 [Cmdlet(VerbsCommon.Get, "ContainerProcess")]

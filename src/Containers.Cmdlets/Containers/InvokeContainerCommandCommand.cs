@@ -3,7 +3,7 @@ using System.Management.Automation;
 using Containers.Engine.Model;
 using Containers.Engine.Runtime;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Invoke-ContainerCommand (exec): runs a command in a running container; returns its output and exit code.</summary>
 [Cmdlet(VerbsLifecycle.Invoke, "ContainerCommand", SupportsShouldProcess = true)]

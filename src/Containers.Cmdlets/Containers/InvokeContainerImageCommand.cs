@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Invoke-ContainerImage (run): create + start; attached it returns the output and exit code, -Detach returns the container.</summary>
 [Cmdlet(VerbsLifecycle.Invoke, "ContainerImage", SupportsShouldProcess = true, DefaultParameterSetName = ImageSet)]

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Measure-Container (stats): CPU time, memory and pids of containers, from their cgroups, as numbers.</summary>
 [Cmdlet(VerbsDiagnostic.Measure, "Container")]

@@ -3,7 +3,7 @@ using System.Management.Automation;
 using Containers.Engine.Model;
 using Containers.Engine.Runtime;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Shared parameters of New-Container and Invoke-ContainerImage.</summary>
 public abstract class ContainerCreateCmdlet : ContainerCmdletBase

@@ -1,6 +1,6 @@
 using System.Management.Automation;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Remove-Container: deletes the container's writable layer, cgroup, netns and state (named volumes stay).</summary>
 [Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]

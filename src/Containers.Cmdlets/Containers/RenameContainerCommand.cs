@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Rename-Container: gives a container a new, unique name.</summary>
 [Cmdlet(VerbsCommon.Rename, "Container", SupportsShouldProcess = true)]

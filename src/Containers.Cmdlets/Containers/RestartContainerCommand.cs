@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Restart-Container: stop then start.</summary>
 [Cmdlet(VerbsLifecycle.Restart, "Container", SupportsShouldProcess = true)]

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Resume-Container: thaws a suspended container.</summary>
 [Cmdlet(VerbsLifecycle.Resume, "Container", SupportsShouldProcess = true)]

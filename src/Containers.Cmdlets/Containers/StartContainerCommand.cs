@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Start-Container: starts created or exited containers (detached; a monitor keeps them).</summary>
 [Cmdlet(VerbsLifecycle.Start, "Container", SupportsShouldProcess = true)]

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Stop-Container: sends the stop signal, then SIGKILL after -Timeout; -Force kills at once.</summary>
 [Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true)]

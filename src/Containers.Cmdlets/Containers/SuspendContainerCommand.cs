@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Suspend-Container: freezes every process of the container (cgroup freezer).</summary>
 [Cmdlet(VerbsLifecycle.Suspend, "Container", SupportsShouldProcess = true)]

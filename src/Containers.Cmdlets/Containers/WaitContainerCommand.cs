@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using Containers.Engine.Model;
 
-namespace Containers.Cmdlets.Containers;
+namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Wait-Container: waits until containers have exited (default) or are running.</summary>
 [Cmdlet(VerbsLifecycle.Wait, "Container")]

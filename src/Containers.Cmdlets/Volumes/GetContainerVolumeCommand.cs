@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using Containers.Cmdlets.Containers;
+using Containers.Cmdlets.Runtime;
 using Containers.Engine.Model;
 using Containers.Engine.Volumes;
 

@@ -1,6 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
-using Containers.Cmdlets.Containers;
+using Containers.Cmdlets.Runtime;
 using Containers.Engine.Model;
 using Containers.Engine.Volumes;
 

@@ -72,11 +72,22 @@ public sealed partial class ContainerRuntime
         Signals.Parse(cfg.StopSignal);
         cfg.StopTimeout = o.StopTimeout ?? 10;
         cfg.Network = string.IsNullOrEmpty(o.Network) ? "none" : o.Network;
-        if (cfg.Network is not ("none" or "host") && NetworkProvider is null)
-            throw ContainersException.Invalid("NetworkNotFound", RuntimeMessages.BadNetwork(cfg.Network), cfg.Network);
+        if (cfg.Network is not ("none" or "host"))
+        {
+            if (NetworkProvider is null)
+                throw ContainersException.Invalid("NetworkNotFound", RuntimeMessages.BadNetwork(cfg.Network), cfg.Network);
+            // the default network comes into being on first use; any other must exist (NetworkNotFound otherwise)
+            if (cfg.Network != Networking.NetworkManager.DefaultNetworkName) new Networking.NetworkManager(_root).Get(cfg.Network);
+        }
         cfg.NetworkAliases = o.NetworkAliases.ToList();
         cfg.IPAddress = o.IPAddress;
         cfg.Ports = o.Ports.ToList();
+        if (cfg.Ports.Count > 0)
+        {
+            if (cfg.Network is "none" or "host")
+                throw ContainersException.Invalid("PortsNeedBridgeNetwork", $"Published ports need a bridge network; the container's network is '{cfg.Network}'.", cfg.Network);
+            Networking.BridgeNetworkProvider.ValidatePorts(cfg.Ports.Select(ParsePort).ToList());
+        }
         cfg.AutoRemove = o.AutoRemove;
         var volumes = new VolumeStore(_root);
         foreach (var v in o.Volumes) cfg.Mounts.Add(ParseVolume(v, volumes, create: false));

@@ -95,29 +95,7 @@ public sealed partial class ContainerRuntime
         Ports = c.Ports.Select(ParsePort).ToList(),
     };
 
-    internal static PortRequest ParsePort(string spec)
-    {
-        // [hostIp:][hostPort:]containerPort[/proto]
-        string proto = "tcp";
-        int slash = spec.IndexOf('/');
-        string s = spec;
-        if (slash >= 0) { proto = spec[(slash + 1)..].ToLowerInvariant(); s = spec[..slash]; }
-        string[] parts = s.Split(':');
-        try
-        {
-            return parts.Length switch
-            {
-                1 => new PortRequest(null, 0, int.Parse(parts[0], CultureInfo.InvariantCulture), proto),
-                2 => new PortRequest(null, parts[0].Length == 0 ? 0 : int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), proto),
-                3 => new PortRequest(parts[0].Length == 0 ? null : parts[0], parts[1].Length == 0 ? 0 : int.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture), proto),
-                _ => throw new FormatException(),
-            };
-        }
-        catch (FormatException ex)
-        {
-            throw ContainersException.Invalid("InvalidPortSpec", $"The port '{spec}' is not valid: use [hostIp:][hostPort:]containerPort[/tcp|udp].", spec, ex);
-        }
-    }
+    internal static PortRequest ParsePort(string spec) => BridgeNetworkProvider.ParsePort(spec);
 
     /// <summary>Creates and pins the network namespace before the first start (for the network provider).</summary>
     private static void EnsureNetNs(string dir)

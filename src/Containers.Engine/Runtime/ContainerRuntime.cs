@@ -19,13 +19,13 @@ namespace Containers.Engine.Runtime;
 public sealed partial class ContainerRuntime
 {
     /// <summary>Where images come from (the image store registers itself).</summary>
-    public static IRuntimeImageSource ImageSource { get; set; } = new NoImageSource();
+    public static IRuntimeImageSource ImageSource { get; set; } = new StoreImageSource();
 
     /// <summary>Bridge networking, when the networking area registers a provider.</summary>
-    public static INetworkProvider? NetworkProvider { get; set; }
+    public static INetworkProvider? NetworkProvider { get; set; } = AnyRootNetworkProvider.Instance;
 
     /// <summary>Makes the cgroup manager of one container.</summary>
-    public static Func<StorageRoot, string, ICgroupManager> CgroupFactory { get; set; } = (r, id) => new CgroupStubV1(r.ScopeId, id);
+    public static Func<StorageRoot, string, ICgroupManager> CgroupFactory { get; set; } = CgroupManagers.Create;
 
     private static readonly Regex NameRx = new("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", RegexOptions.Compiled);
     private readonly StorageRoot _root;

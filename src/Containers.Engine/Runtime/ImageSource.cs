@@ -22,8 +22,26 @@ public interface IRuntimeImageSource
     RuntimeImage? Resolve(Containers.Engine.State.StorageRoot root, string reference);
 }
 
-/// <summary>Used until the image store lands: no image resolves.</summary>
-internal sealed class NoImageSource : IRuntimeImageSource
+/// <summary>The image store of the storage root (Containers.Engine.Images).</summary>
+internal sealed class StoreImageSource : IRuntimeImageSource
 {
-    public RuntimeImage? Resolve(Containers.Engine.State.StorageRoot root, string reference) => null;
+    public RuntimeImage? Resolve(Containers.Engine.State.StorageRoot root, string reference)
+    {
+        var store = new Containers.Engine.Images.ImageStore(root);
+        var img = store.TryResolve(reference);
+        if (img is null) return null;
+        var cfg = img.Config.Config;
+        return new RuntimeImage
+        {
+            Id = img.Id,
+            Reference = reference,
+            Cmd = cfg?.Cmd?.ToArray(),
+            Entrypoint = cfg?.Entrypoint?.ToArray(),
+            Env = cfg?.Env?.ToArray(),
+            WorkingDir = cfg?.WorkingDir,
+            User = cfg?.User,
+            StopSignal = cfg?.StopSignal,
+            LayerPaths = store.GetLayerPaths(img),
+        };
+    }
 }

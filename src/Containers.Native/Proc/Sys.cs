@@ -81,6 +81,7 @@ internal static unsafe class Sys
     [DllImport(Libc), SuppressGCTransition] public static extern int rename(byte* from, byte* to);
     [DllImport(Libc), SuppressGCTransition] public static extern int unlink(byte* path);
     [DllImport(Libc), SuppressGCTransition] public static extern int access(byte* path, int mode);
+    [DllImport(Libc), SuppressGCTransition] public static extern int fcntl(int fd, int cmd, int arg);
 
     /// <summary>poll(2) may block for long: no SuppressGCTransition here.</summary>
     [DllImport(Libc, EntryPoint = "poll")] public static extern int poll(PollFd* fds, ulong n, int timeoutMs);
