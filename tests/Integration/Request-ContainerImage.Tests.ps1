@@ -44,10 +44,12 @@ Describe 'Request-ContainerImage' {
         $r.Platform | Should -Be 'linux/amd64'
         $r.LayersDownloaded | Should -Be 1
         Test-Path "$Root/blobs/sha256/$($A.Layers[0].Substring(7))" | Should -BeTrue
-        $layer = "$Root/layers/$($A.DiffIds[0].Substring(7))"
+        $layer = "$Root/layers/$($A.DiffIds[0].Substring(7))/diff"
         (Get-FileHash "$layer/bin/busybox").Hash | Should -Be (Get-FileHash /bin/busybox).Hash
         (Get-Item "$layer/bin/sh").LinkTarget | Should -Be 'busybox'
         Get-ChildItem "$Root/tmp" | Should -BeNullOrEmpty
+        $img = Get-ContainerImage "$Addr/app:a" -StorageRoot $Root
+        $img.Id | Should -Be $A.ConfigDigest
     }
 
     It 'downloads only the new layers when a second image shares layers with one present' {
@@ -61,7 +63,7 @@ Describe 'Request-ContainerImage' {
         # first pull: config + base layer; second: its config + only the new layer
         ($mid - $before) | Should -Be 2
         ($after - $mid) | Should -Be 2
-        Get-Content "$Root/layers/$($B.DiffIds[1].Substring(7))/data/hello.txt" | Should -Be 'hello from layer two'
+        Get-Content "$Root/layers/$($B.DiffIds[1].Substring(7))/diff/data/hello.txt" | Should -Be 'hello from layer two'
     }
 
     It 'selects linux/amd64 from a multi-platform index by default' {
@@ -84,6 +86,7 @@ Describe 'Request-ContainerImage' {
         $r = Request-ContainerImage "$Addr/app@$($A.Digest)" -StorageRoot $Root
         $r.Digest | Should -Be $A.Digest
         $r.Tag | Should -BeNullOrEmpty
+        (Get-ContainerImage -StorageRoot $Root).Id | Should -Be $A.ConfigDigest
     }
 
     It 'resumes a layer after the connection drops in the middle and completes' {
@@ -93,7 +96,7 @@ Describe 'Request-ContainerImage' {
             $proxy.Cuts | Should -Be 1
             $proxy.RangeRequests | Should -BeGreaterOrEqual 1
             $r.Digest | Should -Be $B.Digest
-            (Get-FileHash "$Root/layers/$($B.DiffIds[1].Substring(7))/data/blob.bin").Hash | Should -Be (Get-FileHash "$Work/l-extra/data/blob.bin").Hash
+            (Get-FileHash "$Root/layers/$($B.DiffIds[1].Substring(7))/diff/data/blob.bin").Hash | Should -Be (Get-FileHash "$Work/l-extra/data/blob.bin").Hash
         }
         finally { $proxy.Dispose() }
     }
@@ -112,7 +115,7 @@ Describe 'Request-ContainerImage' {
     It 'fails with <Id> (<Category>) for <Case>' -TestCases @(
         @{ Case = 'an unknown tag'; Ref = { "$Addr/app:nope" }; Id = 'ManifestNotFound'; Category = 'ObjectNotFound' }
         @{ Case = 'a platform the index lacks'; Ref = { "$Addr/multi:v1" }; Platform = 'linux/s390x'; Id = 'PlatformNotFound'; Category = 'ObjectNotFound' }
-        @{ Case = 'a malformed reference'; Ref = { 'UPPER/Case::x' }; Id = 'InvalidImageReference'; Category = 'InvalidArgument' }
+        @{ Case = 'a malformed tag'; Ref = { "$Addr/app:-bad" }; Id = 'InvalidReferenceTag'; Category = 'InvalidArgument' }
         @{ Case = 'a registry nobody listens on'; Ref = { "127.0.0.1:$(Get-FreeTcpPort)/app:a" }; Id = 'RegistryUnreachable'; Category = 'ResourceUnavailable' }
     ) {
         param($Case, $Ref, $Id, $Category, $Platform)
@@ -136,7 +139,7 @@ Describe 'Request-ContainerImage' {
         Test-Path "$Root/blobs/sha256/$hex" | Should -BeFalse
         Test-Path "$Root/blobs/sha256/$($T.Digest.Substring(7))" | Should -BeFalse
         @(Get-ChildItem "$Root/layers").Count | Should -Be 0
-        @(Get-ChildItem "$Root/images" -Recurse -File).Count | Should -Be 0
+        @(Get-ContainerImage -StorageRoot $Root).Count | Should -Be 0
         @(Get-ChildItem "$Root/tmp").Count | Should -Be 0
     }
 }

@@ -1,15 +1,17 @@
 using System.Diagnostics;
 using Containers.Engine.Errors;
+using Containers.Engine.Images;
 using Containers.Engine.Model;
+using Containers.Engine.Spec;
 using Containers.Engine.State;
 
 namespace Containers.Engine.Registry;
 
 /// <summary>
 /// Pull: resolve the reference (index -> platform manifest), fetch the config, then download every layer
-/// not already in the store, in parallel, streaming each through sha256 (blob digest), the decompressor,
-/// sha256 again (diffID) and the tar unpacker in one pass. Verified blobs and layers are renamed into the
-/// store; the name is recorded last, so a failed or killed pull leaves nothing half-registered.
+/// not already in the store, in parallel, each streamed straight into the image store's one-pass unpack
+/// (blob digest, inflate, diffID, untar). The image is registered last, so a failed or killed pull leaves
+/// nothing named.
 /// </summary>
 public static class ImagePuller
 {
@@ -24,32 +26,33 @@ public static class ImagePuller
         var r = RegistryReference.Parse(reference);
         string target = r.ToString();
         using var client = new RegistryClient(r.Registry, options);
-        var store = new RegistryStore(root);
+        var images = new ImageStore(root);
 
         var top = await client.GetManifestAsync(r.Repository, r.Selector, target, ct).ConfigureAwait(false);
         string? indexDigest = null;
         var manifest = top;
         string platform = options.Platform ?? ManifestDoc.DefaultPlatform;
-        if (ManifestDoc.IsIndex(top.MediaType))
+        if (MediaTypes.IsIndex(top.MediaType))
         {
             indexDigest = top.Digest;
-            var pick = ManifestDoc.SelectPlatform(ManifestDoc.ReadIndex(top.Bytes, target), platform, target);
+            var pick = ManifestDoc.SelectPlatform(ManifestDoc.Parse<ImageIndex>(top.Bytes, target), platform, target);
             manifest = await client.GetManifestAsync(r.Repository, pick.Digest, target, ct).ConfigureAwait(false);
             progress.Verbose(Messages.SelectedPlatform(target, platform, pick.Digest));
         }
-        if (!ManifestDoc.IsManifest(manifest.MediaType))
+        if (!MediaTypes.IsManifest(manifest.MediaType))
             throw ContainersException.Invalid("UnsupportedManifest", Messages.UnsupportedManifest(target, manifest.MediaType), target);
 
-        var (configRef, layers) = ManifestDoc.ReadManifest(manifest.Bytes, target);
-        byte[] config = store.HasBlob(configRef.Digest)
-            ? store.ReadBlob(configRef.Digest, target)
-            : await client.GetBlobBytesAsync(r.Repository, configRef.Digest, target, ct).ConfigureAwait(false);
-        if (Digests.Sha256(config) != configRef.Digest)
-            throw ContainersException.DataLoss("BlobDigestMismatch", Messages.DigestMismatch(configRef.Digest, Digests.Sha256(config)), target);
-        var diffIds = ManifestDoc.DiffIds(config, target);
+        var m = ManifestDoc.ReadManifest(manifest.Bytes, target);
+        var layers = m.Layers;
+        byte[] configBytes = images.Blobs.Has(m.Config.Digest)
+            ? images.Blobs.ReadAllBytes(m.Config.Digest)
+            : await client.GetBlobBytesAsync(r.Repository, m.Config.Digest, target, ct).ConfigureAwait(false);
+        if (Digest.Of(configBytes) != m.Config.Digest)
+            throw ContainersException.DataLoss("BlobDigestMismatch", Messages.DigestMismatch(m.Config.Digest, Digest.Of(configBytes)), target);
+        var config = ManifestDoc.ReadConfig(configBytes, target);
+        var diffIds = config.RootFs.DiffIds;
         if (diffIds.Count != layers.Count)
             throw ContainersException.Invalid("ManifestInvalid", Messages.ManifestInvalid(target, $"{layers.Count} layers but {diffIds.Count} diff_ids"), target);
-        string actualPlatform = ManifestDoc.ConfigPlatform(config, target);
 
         int parent = Interlocked.Add(ref _activitySeed, layers.Count + 1);
         long total = layers.Sum(l => Math.Max(0, l.Size));
@@ -59,132 +62,79 @@ public static class ImagePuller
         string activity = Messages.PullActivity(target);
         progress.Report(new ProgressReport(parent, activity, Messages.PullStatus(0, total), 0));
 
-        using var gate = new SemaphoreSlim(Math.Max(1, options.MaxParallel));
-        var tasks = layers.Select((layer, i) => Task.Factory.StartNew(() =>
+        using (images.BeginWrite(ct))
         {
-            gate.Wait(ct);
-            try
+            using var gate = new SemaphoreSlim(Math.Max(1, options.MaxParallel));
+            // dedicated threads: the unpack reads synchronously, and must not wait on a starved thread pool
+            var tasks = layers.Select((layer, i) => Task.Factory.StartNew(() =>
             {
-                int id = parent + 1 + i;
-                string name = Messages.LayerActivity(layer.Digest);
-                bool haveLayer = store.HasLayer(diffIds[i]);
-                if (haveLayer && store.HasBlob(layer.Digest))
+                gate.Wait(ct);
+                try
                 {
-                    Interlocked.Increment(ref skipped);
-                    done[i] = Math.Max(0, layer.Size);
-                    progress.Report(new ProgressReport(id, name, Messages.LayerExists, 100, parent, Completed: true));
-                    return;
+                    int id = parent + 1 + i;
+                    string name = Messages.LayerActivity(layer.Digest);
+                    if (images.Layers.Has(diffIds[i]) && images.Blobs.Has(layer.Digest))
+                    {
+                        Interlocked.Increment(ref skipped);
+                        done[i] = Math.Max(0, layer.Size);
+                        progress.Report(new ProgressReport(id, name, Messages.LayerExists, 100, parent, Completed: true));
+                        return;
+                    }
+                    var lastReport = Stopwatch.StartNew();
+                    void OnBytes(long n)
+                    {
+                        done[i] = n;
+                        got[i] = n;
+                        if (lastReport.ElapsedMilliseconds < 150) return;
+                        lastReport.Restart();
+                        progress.Report(new ProgressReport(id, name, Messages.PullStatus(n, layer.Size), Percent(n, layer.Size), parent));
+                        long all = done.Sum();
+                        progress.Report(new ProgressReport(parent, activity, Messages.PullStatus(all, total), Percent(all, total)));
+                    }
+                    FetchLayer(client, images, r.Repository, layer, diffIds[i], OnBytes, target, ct);
+                    Interlocked.Increment(ref downloaded);
+                    progress.Report(new ProgressReport(id, name, Messages.LayerDone, 100, parent, Completed: true));
                 }
-                var lastReport = Stopwatch.StartNew();
-                void OnBytes(long n)
-                {
-                    done[i] = n;
-                    got[i] = n;
-                    if (lastReport.ElapsedMilliseconds < 150) return;
-                    lastReport.Restart();
-                    progress.Report(new ProgressReport(id, name, Messages.PullStatus(n, layer.Size), Percent(n, layer.Size), parent));
-                    long all = done.Sum();
-                    progress.Report(new ProgressReport(parent, activity, Messages.PullStatus(all, total), Percent(all, total)));
-                }
-                FetchLayer(client, store, r.Repository, layer, diffIds[i], unpack: !haveLayer, OnBytes, target, ct);
-                Interlocked.Increment(ref downloaded);
-                progress.Report(new ProgressReport(id, name, Messages.LayerDone, 100, parent, Completed: true));
+                finally { gate.Release(); }
+            }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+            try { await Task.WhenAll(tasks).ConfigureAwait(false); }
+            catch (Exception) when (tasks.Any(t => t.IsFaulted))
+            {
+                // report the first real failure, not the cancellations it caused
+                var first = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).FirstOrDefault(e => e is ContainersException)
+                    ?? tasks.First(t => t.IsFaulted).Exception!.InnerException!;
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
             }
-            finally { gate.Release(); }
-        }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
-        try { await Task.WhenAll(tasks).ConfigureAwait(false); }
-        catch (Exception) when (tasks.Count(t => t.IsFaulted) > 0)
-        {
-            // report the first real failure, not the cancellations it caused
-            var first = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).FirstOrDefault(e => e is ContainersException)
-                ?? tasks.First(t => t.IsFaulted).Exception!.InnerException!;
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
-        }
 
-        var syncWatch = Stopwatch.StartNew();
-        if (downloaded > 0) Native.Sys.FileSys.SyncFileSystem(root.Path);
-        progress.Verbose($"layers done after {sw.ElapsedMilliseconds - syncWatch.ElapsedMilliseconds} ms; syncfs took {syncWatch.ElapsedMilliseconds} ms");
-        store.WriteBlob(configRef.Digest, config);
-        store.WriteBlob(manifest.Digest, manifest.Bytes);
-        if (indexDigest is not null) store.WriteBlob(indexDigest, top.Bytes);
-        string name = r.Name + ":" + (r.Tag ?? "latest");
-        if (r.Tag is not null || r.Digest is null) store.SetReference(name, manifest.Digest, manifest.MediaType, configRef.Digest);
-        store.SetReference(r.Name + "@" + manifest.Digest, manifest.Digest, manifest.MediaType, configRef.Digest);
+            if (indexDigest is not null) images.Blobs.Put(top.Bytes);
+            string? name = r.Tag is null ? null : r.Name + ":" + r.Tag;
+            images.RegisterImage(manifest.Bytes, configBytes, name is null ? [] : [name], manifestMediaType: manifest.MediaType);
+        }
         progress.Report(new ProgressReport(parent, activity, Messages.PullStatus(total, total), 100, Completed: true));
-        return new ImagePullResult(r.Tag is null ? r.ToString() : name, r.Registry, r.Repository, r.Tag, manifest.Digest, indexDigest, configRef.Digest,
-            actualPlatform, layers.Select(l => l.Digest).ToArray(), diffIds.ToArray(), total + configRef.Size, downloaded, skipped,
+        return new ImagePullResult(r.Tag is null ? r.ToString() : r.Name + ":" + r.Tag, r.Registry, r.Repository, r.Tag, manifest.Digest, indexDigest, m.Config.Digest,
+            ManifestDoc.ConfigPlatform(config), layers.Select(l => l.Digest).ToArray(), diffIds.ToArray(), total + m.Config.Size, downloaded, skipped,
             got.Sum(), sw.Elapsed);
     }
 
     private static int Percent(long n, long total) => total <= 0 ? -1 : (int)Math.Clamp(n * 100 / total, 0, 100);
 
-    /// <summary>Downloads one layer blob; when <paramref name="unpack"/>, unpacks it in the same pass.</summary>
-    private static void FetchLayer(RegistryClient client, RegistryStore store, string repo, BlobRef layer, string diffId, bool unpack,
+    /// <summary>Streams one layer blob from the registry into the store's one-pass unpack.</summary>
+    private static void FetchLayer(RegistryClient client, ImageStore images, string repo, Descriptor layer, string diffId,
         Action<long> onBytes, object target, CancellationToken ct)
     {
-        string tmpBlob = store.Root.NewTempPath("blob");
-        string tmpDir = store.Root.NewTempPath("layer");
-        bool haveBlob = store.HasBlob(layer.Digest);
+        using var source = client.OpenBlobAsync(repo, layer.Digest, layer.Size, target, ct).GetAwaiter().GetResult();
+        // hashes what came over the wire too: when a corrupt blob fails to inflate, the digest says why
+        using var wire = new ProgressHashStream(source, null, onBytes, leaveOpen: true);
         try
         {
-            Stream source = haveBlob
-                ? new FileStream(store.BlobPath(layer.Digest), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16)
-                : client.OpenBlobAsync(repo, layer.Digest, layer.Size, target, ct).GetAwaiter().GetResult();
-            string blobDigest, gotDiffId = "";
-            long length;
-            using (source)
-            using (var copy = haveBlob ? null : new FileStream(tmpBlob, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 1 << 16, PreallocationSize = Math.Max(0, layer.Size),
-            }))
-            using (var blob = new HashingStream(source, copy, onBytes, leaveOpen: true))
-            {
-                if (unpack)
-                {
-                    try
-                    {
-                        using var inflated = LayerUnpacker.Decompress(blob, layer.MediaType);
-                        using var tar = new HashingStream(inflated, leaveOpen: true);
-                        LayerUnpacker.Unpack(tar, tmpDir, ct);
-                        tar.Drain();
-                        gotDiffId = tar.Digest;
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException && !(ex is ContainersException { Kind: ErrorKind.Unavailable }))
-                    {
-                        // a corrupt stream usually fails to inflate or untar before the digest can be checked:
-                        // read the rest and blame the digest when that is what is wrong
-                        try { blob.Drain(); } catch (Exception) when (!ct.IsCancellationRequested) { throw; }
-                        if (blob.Digest != layer.Digest)
-                            throw ContainersException.DataLoss("LayerDigestMismatch", Messages.DigestMismatch(layer.Digest, blob.Digest), target, ex);
-                        if (ex is ContainersException) throw;
-                        throw ContainersException.DataLoss("LayerInvalid", Messages.LayerCorrupt(layer.Digest, ex.Message), target, ex);
-                    }
-                }
-                blob.Drain();
-                blobDigest = blob.Digest;
-                length = blob.BytesRead;
-            }
-            if (blobDigest != layer.Digest || (layer.Size >= 0 && length != layer.Size))
-                throw ContainersException.DataLoss("LayerDigestMismatch", Messages.DigestMismatch(layer.Digest, blobDigest), target);
-            if (unpack && gotDiffId != diffId)
-                throw ContainersException.DataLoss("LayerDiffIdMismatch", Messages.DiffIdMismatch(diffId, gotDiffId), target);
-            if (!haveBlob) store.CommitBlob(tmpBlob, layer.Digest);
-            if (unpack) store.CommitLayer(tmpDir, diffId);
+            images.Layers.UnpackLayer(wire, layer.MediaType ?? MediaTypes.OciLayerGzip, layer.Digest, layer.Size, diffId, storeBlob: true, ct);
         }
-        finally
+        catch (ContainersException ex) when (ex.ErrorId != "LayerDigestMismatch" && ex.Kind == ErrorKind.DataLoss)
         {
-            TryDelete(tmpBlob);
-            TryDeleteDir(tmpDir);
+            try { wire.Drain(); } catch (Exception) when (!ct.IsCancellationRequested) { throw ex; }
+            if (wire.Digest != layer.Digest)
+                throw ContainersException.DataLoss("LayerDigestMismatch", Messages.DigestMismatch(layer.Digest, wire.Digest), target, ex);
+            throw;
         }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private static void TryDeleteDir(string path)
-    {
-        try { if (Directory.Exists(path)) Directory.Delete(path, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Containers.Engine.Errors;
+using Containers.Engine.Images;
+using Containers.Engine.Spec;
 using Containers.Engine.Model;
 using Containers.Engine.State;
 
@@ -19,20 +21,22 @@ public static class ImagePusher
     public static async Task<ImagePushResult> PushAsync(StorageRoot root, string source, string? destination, RegistryOptions options, IProgressSink progress, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
-        var store = new RegistryStore(root);
-        var (srcName, manifestDigest, mediaType) = ResolveLocal(store, source);
+        var images = new ImageStore(root);
+        var image = images.Resolve(source);
+        string srcName = image.Names.Count > 0 ? image.Names[0] : source;
         var dest = RegistryReference.Parse(destination ?? srcName);
         string target = dest.ToString();
-        byte[] manifest = store.ReadBlob(manifestDigest, source);
-        var (config, layers) = ManifestDoc.ReadManifest(manifest, source);
-        RegistryReference? from = null;
-        try { from = RegistryReference.Parse(srcName); } catch (ContainersException) { }
-        string? mountFrom = from is not null && from.Registry == dest.Registry && from.Repository != dest.Repository ? from.Repository : null;
-
+        byte[] manifest = images.ReadManifest(image);
+        string mediaType = string.IsNullOrEmpty(image.ManifestMediaType) ? MediaTypes.OciManifest : image.ManifestMediaType;
+        string manifestDigest = image.ManifestDigest;
+        var m = ManifestDoc.ReadManifest(manifest, source);
+        // a blob of an image pulled from another repository of the same registry can be mounted across
+        string? mountFrom = image.Names.Select(n => RegistryReference.TryParse(n))
+            .FirstOrDefault(x => x is not null && x.Registry == dest.Registry && x.Repository != dest.Repository)?.Repository;
         using var client = new RegistryClient(dest.Registry, options);
-        var blobs = layers.Append(config).ToList();
+        var blobs = m.Layers.Append(m.Config).ToList();
         foreach (var b in blobs)
-            if (!store.HasBlob(b.Digest))
+            if (!images.Blobs.Has(b.Digest))
                 throw ContainersException.NotFound("BlobNotFound", Messages.LocalBlobMissing(b.Digest), source);
 
         int parent = Interlocked.Add(ref _activitySeed, blobs.Count + 1);
@@ -65,7 +69,7 @@ public static class ImagePusher
                     return;
                 }
                 var last = Stopwatch.StartNew();
-                string path = store.BlobPath(b.Digest);
+                string path = images.Blobs.PathOf(b.Digest);
                 long size = new FileInfo(path).Length;
                 await client.UploadBlobAsync(dest.Repository, b.Digest, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16),
                     size, n =>
@@ -87,26 +91,5 @@ public static class ImagePusher
         string digest = await client.PutManifestAsync(dest.Repository, dest.Tag ?? dest.Digest ?? manifestDigest, manifest, mediaType, target, ct).ConfigureAwait(false);
         progress.Report(new ProgressReport(parent, activity, Messages.PushStatus(total, total), 100, Completed: true));
         return new ImagePushResult(target, digest, uploaded, skipped, mounted, bytes, sw.Elapsed);
-    }
-
-    /// <summary>Finds a local image by name (short names too), name@digest, id or id prefix.</summary>
-    internal static (string Name, string ManifestDigest, string MediaType) ResolveLocal(RegistryStore store, string source)
-    {
-        var refs = store.References().ToList();
-        string? full = null;
-        try { full = RegistryReference.Parse(source).ToString(); } catch (ContainersException) { }
-        foreach (var candidate in new[] { full, source })
-        {
-            if (candidate is null) continue;
-            if (store.GetReference(candidate) is { } hit) return (candidate, hit.ManifestDigest, hit.MediaType);
-        }
-        string idish = source.StartsWith("sha256:", StringComparison.Ordinal) ? source : "sha256:" + source;
-        var byId = refs.Where(x => x.ConfigDigest.StartsWith(idish, StringComparison.Ordinal) || x.ManifestDigest == idish).ToList();
-        if (byId.Count > 0 && byId.Select(x => x.ConfigDigest).Distinct().Count() == 1 && source.Length >= 6)
-        {
-            var x = byId.OrderBy(x => x.Name.Contains('@')).First();
-            return (x.Name, x.ManifestDigest, store.GetReference(x.Name)!.Value.MediaType);
-        }
-        throw ContainersException.NotFound("ImageNotFound", Messages.LocalImageNotFound(source), source);
     }
 }

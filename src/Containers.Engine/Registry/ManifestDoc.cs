@@ -1,64 +1,37 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using Containers.Engine.Errors;
+using Containers.Engine.Spec;
 
 namespace Containers.Engine.Registry;
 
-/// <summary>A content descriptor as the client reads it from a manifest or index.</summary>
-internal sealed record BlobRef(string MediaType, string Digest, long Size, string? Os = null, string? Architecture = null, string? Variant = null);
-
-/// <summary>
-/// Minimal reading of OCI / Docker schema 2 manifests and indexes (JSON nodes, not models: the image
-/// store's Spec models replace this once they are in main).
-/// </summary>
+/// <summary>Reading manifests, indexes and configs fetched from a registry (the Spec models), and platform selection.</summary>
 internal static class ManifestDoc
 {
-    public static bool IsIndex(string mediaType) => mediaType is RegistryClient.MediaOciIndex or RegistryClient.MediaDockerList;
-
-    public static bool IsManifest(string mediaType) => mediaType is RegistryClient.MediaOciManifest or RegistryClient.MediaDockerManifest;
-
-    public static JsonNode Parse(byte[] bytes, object target)
+    public static T Parse<T>(byte[] bytes, object target) where T : class
     {
-        try { return JsonNode.Parse(bytes) ?? throw new System.Text.Json.JsonException("empty document"); }
-        catch (System.Text.Json.JsonException ex)
+        try { return SpecJson.Parse<T>(bytes) ?? throw new JsonException("empty document"); }
+        catch (JsonException ex)
         {
             throw ContainersException.Invalid("ManifestInvalid", Messages.ManifestInvalid(target, ex.Message), target, ex);
         }
     }
 
-    public static BlobRef Descriptor(JsonNode? n, object target)
+    public static ImageManifest ReadManifest(byte[] bytes, object target)
     {
-        try
-        {
-            string digest = n!["digest"]!.GetValue<string>();
-            if (!RegistryReference.IsDigest(digest))
-                throw ContainersException.Invalid("UnsupportedDigest", Messages.UnsupportedDigest(digest), target);
-            var p = n["platform"];
-            return new BlobRef(n["mediaType"]?.GetValue<string>() ?? "", digest, n["size"]?.GetValue<long>() ?? -1,
-                p?["os"]?.GetValue<string>(), p?["architecture"]?.GetValue<string>(), p?["variant"]?.GetValue<string>());
-        }
-        catch (Exception ex) when (ex is NullReferenceException or InvalidOperationException or FormatException)
-        {
-            throw ContainersException.Invalid("ManifestInvalid", Messages.ManifestInvalid(target, "bad descriptor"), target, ex);
-        }
+        var m = Parse<ImageManifest>(bytes, target);
+        foreach (var d in m.Layers.Append(m.Config))
+            if (!Digest.IsSha256(d.Digest))
+                throw ContainersException.Invalid("UnsupportedDigest", Messages.UnsupportedDigest(d.Digest), target);
+        return m;
     }
 
-    public static (BlobRef Config, List<BlobRef> Layers) ReadManifest(byte[] bytes, object target)
+    public static ImageConfig ReadConfig(byte[] bytes, object target)
     {
-        var doc = Parse(bytes, target);
-        var config = Descriptor(doc["config"], target);
-        var layers = new List<BlobRef>();
-        if (doc["layers"] is JsonArray arr)
-            foreach (var l in arr) layers.Add(Descriptor(l, target));
-        return (config, layers);
-    }
-
-    public static List<BlobRef> ReadIndex(byte[] bytes, object target)
-    {
-        var doc = Parse(bytes, target);
-        var list = new List<BlobRef>();
-        if (doc["manifests"] is JsonArray arr)
-            foreach (var m in arr) list.Add(Descriptor(m, target));
-        return list;
+        try { return ImageConfig.Parse(bytes); }
+        catch (JsonException ex)
+        {
+            throw ContainersException.Invalid("ManifestInvalid", Messages.ManifestInvalid(target, ex.Message), target, ex);
+        }
     }
 
     /// <summary>The default platform: linux and the host's architecture in OCI naming (amd64 here).</summary>
@@ -70,43 +43,27 @@ internal static class ManifestDoc
         _ => "amd64",
     };
 
-    /// <summary>Picks the index entry for "os/arch[/variant]".</summary>
-    public static BlobRef SelectPlatform(List<BlobRef> entries, string platform, object target)
+    /// <summary>Picks the index entry for "os/arch[/variant]" (attestation entries, platform unknown/unknown, never match).</summary>
+    public static Descriptor SelectPlatform(ImageIndex index, string platform, object target)
     {
         string[] p = platform.Split('/');
         if (p.Length is < 2 or > 3 || p.Any(string.IsNullOrWhiteSpace))
             throw ContainersException.Invalid("InvalidPlatform", Messages.InvalidPlatform(platform), platform);
         string os = p[0], arch = p[1];
         string? variant = p.Length == 3 ? p[2] : null;
-        var candidates = entries.Where(e => IsManifest(e.MediaType) || e.MediaType == "")
-            .Where(e => string.Equals(e.Os, os, StringComparison.Ordinal) && string.Equals(e.Architecture, arch, StringComparison.Ordinal)).ToList();
-        BlobRef? pick = variant is null
-            ? candidates.FirstOrDefault(e => e.Variant is null || (arch == "arm64" && e.Variant == "v8")) ?? candidates.FirstOrDefault()
-            : candidates.FirstOrDefault(e => e.Variant == variant);
+        var candidates = index.Manifests
+            .Where(e => e.MediaType is null || MediaTypes.IsManifest(e.MediaType))
+            .Where(e => e.Platform is not null && e.Platform.Os == os && e.Platform.Architecture == arch).ToList();
+        Descriptor? pick = variant is null
+            ? candidates.FirstOrDefault(e => string.IsNullOrEmpty(e.Platform!.Variant) || (arch == "arm64" && e.Platform.Variant == "v8")) ?? candidates.FirstOrDefault()
+            : candidates.FirstOrDefault(e => e.Platform!.Variant == variant);
         if (pick is null)
         {
-            string have = string.Join(", ", entries.Where(e => e.Os is not null && e.Architecture != "unknown")
-                .Select(e => e.Os + "/" + e.Architecture + (e.Variant is null ? "" : "/" + e.Variant)));
+            string have = string.Join(", ", index.Manifests.Where(e => e.Platform is not null && e.Platform.Architecture != "unknown").Select(e => e.Platform!.ToString()));
             throw ContainersException.NotFound("PlatformNotFound", Messages.PlatformNotFound(target, platform, have), target);
         }
         return pick;
     }
 
-    public static List<string> DiffIds(byte[] config, object target)
-    {
-        var doc = Parse(config, target);
-        var list = new List<string>();
-        if (doc["rootfs"]?["diff_ids"] is JsonArray arr)
-            foreach (var d in arr) list.Add(d!.GetValue<string>());
-        return list;
-    }
-
-    public static string ConfigPlatform(byte[] config, object target)
-    {
-        var doc = Parse(config, target);
-        string os = doc["os"]?.GetValue<string>() ?? "linux";
-        string arch = doc["architecture"]?.GetValue<string>() ?? "amd64";
-        string? variant = doc["variant"]?.GetValue<string>();
-        return os + "/" + arch + (variant is null ? "" : "/" + variant);
-    }
+    public static string ConfigPlatform(ImageConfig c) => c.Os + "/" + c.Architecture + (string.IsNullOrEmpty(c.Variant) ? "" : "/" + c.Variant);
 }

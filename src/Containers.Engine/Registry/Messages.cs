@@ -44,7 +44,7 @@ internal static class Messages
 
     public static string PullActivity(object t) => $"Pulling {t}";
     public static string PushActivity(object t) => $"Pushing {t}";
-    public static string LayerActivity(string digest) => "Layer " + Digests.Hex(digest)[..Math.Min(12, Digests.Hex(digest).Length)];
+    public static string LayerActivity(string digest) => "Layer " + Spec.Digest.Hex(digest)[..Math.Min(12, Spec.Digest.Hex(digest).Length)];
     public const string LayerExists = "Already exists";
     public const string LayerMounted = "Mounted from another repository";
     public const string LayerDone = "Done";

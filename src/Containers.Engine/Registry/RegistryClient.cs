@@ -8,6 +8,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 using Containers.Engine.Errors;
+using Containers.Engine.Spec;
 
 namespace Containers.Engine.Registry;
 
@@ -18,12 +19,7 @@ namespace Containers.Engine.Registry;
 /// </summary>
 public sealed class RegistryClient : IDisposable
 {
-    public const string MediaOciManifest = "application/vnd.oci.image.manifest.v1+json";
-    public const string MediaOciIndex = "application/vnd.oci.image.index.v1+json";
-    public const string MediaDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
-    public const string MediaDockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
-    public const string MediaDockerV1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws";
-    private static readonly string AcceptManifests = string.Join(", ", MediaOciIndex, MediaDockerList, MediaOciManifest, MediaDockerManifest);
+    private static readonly string AcceptManifests = string.Join(", ", MediaTypes.OciIndex, MediaTypes.DockerManifestList, MediaTypes.OciManifest, MediaTypes.DockerManifest);
 
     private readonly HttpClient _http;
     private readonly RegistryOptions _options;
@@ -313,13 +309,13 @@ public sealed class RegistryClient : IDisposable
         {
             var r = new HttpRequestMessage(HttpMethod.Get, new Uri(b, $"{repo}/manifests/{selector}"));
             r.Headers.TryAddWithoutValidation("Accept", AcceptManifests);
-            r.Headers.TryAddWithoutValidation("Accept", MediaDockerV1Signed);
+            r.Headers.TryAddWithoutValidation("Accept", MediaTypes.DockerManifestV1Signed);
             return r;
         }, PullScope(repo), "ManifestNotFound", target, ct, HttpCompletionOption.ResponseContentRead).ConfigureAwait(false);
         byte[] bytes = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
         if (bytes.Length > 4 * 1024 * 1024)
             throw ContainersException.Invalid("ManifestTooLarge", Messages.ManifestTooLarge(target), target);
-        string digest = Digests.Sha256(bytes);
+        string digest = Spec.Digest.Of(bytes);
         if (RegistryReference.IsDigest(selector) && selector != digest)
             throw ContainersException.DataLoss("ManifestDigestMismatch", Messages.DigestMismatch(selector, digest), target);
         string mediaType = resp.Content.Headers.ContentType?.MediaType ?? "";
@@ -327,7 +323,7 @@ public sealed class RegistryClient : IDisposable
         {
             if (JsonNode.Parse(bytes)?["mediaType"]?.GetValue<string>() is { Length: > 0 } inner) mediaType = inner;
             else if (mediaType is "" or "application/json" or "text/plain")
-                mediaType = JsonNode.Parse(bytes)?["manifests"] is not null ? MediaOciIndex : MediaOciManifest;
+                mediaType = JsonNode.Parse(bytes)?["manifests"] is not null ? MediaTypes.OciIndex : MediaTypes.OciManifest;
         }
         catch (System.Text.Json.JsonException ex)
         {
@@ -361,7 +357,7 @@ public sealed class RegistryClient : IDisposable
         using var resp = await SendAsync(b => new HttpRequestMessage(HttpMethod.Get, new Uri(b, $"{repo}/blobs/{digest}")),
             PullScope(repo), "BlobNotFound", target, ct, HttpCompletionOption.ResponseContentRead).ConfigureAwait(false);
         byte[] bytes = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-        string actual = Digests.Sha256(bytes);
+        string actual = Spec.Digest.Of(bytes);
         if (actual != digest)
             throw ContainersException.DataLoss("BlobDigestMismatch", Messages.DigestMismatch(digest, actual), target);
         return bytes;
@@ -429,7 +425,7 @@ public sealed class RegistryClient : IDisposable
             r.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
             return r;
         }, PushScope(repo), "RepositoryNotFound", target, ct).ConfigureAwait(false);
-        return resp.Headers.TryGetValues("Docker-Content-Digest", out var v) ? v.First() : Digests.Sha256(bytes);
+        return resp.Headers.TryGetValues("Docker-Content-Digest", out var v) ? v.First() : Spec.Digest.Of(bytes);
     }
 
     /// <summary>Lists a repository's tags, following Link pagination.</summary>
@@ -465,15 +461,6 @@ public sealed class RegistryClient : IDisposable
         _http.Dispose();
         _baseLock.Dispose();
     }
-}
-
-/// <summary>sha256 digests in the "sha256:hex" form.</summary>
-public static class Digests
-{
-    public static string Sha256(ReadOnlySpan<byte> data) =>
-        "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data));
-
-    public static string Hex(string digest) => digest.StartsWith("sha256:", StringComparison.Ordinal) ? digest[7..] : digest;
 }
 
 /// <summary>A read-through stream that reports how many bytes went past.</summary>

@@ -1,14 +1,12 @@
-using System.Text.RegularExpressions;
 using Containers.Engine.Errors;
 
 namespace Containers.Engine.Registry;
 
 /// <summary>
-/// A reference as the distribution client needs it: registry host, repository, tag and/or digest.
-/// Short names mean docker.io/library. (Private to the registry client until the image store's parser is
-/// in main; then this becomes a thin adapter over it.)
+/// A reference as the distribution client needs it: registry host (and the API host), repository, tag
+/// and/or digest, and what a manifest is fetched by. Parsing is the image store's (Spec.ImageReference).
 /// </summary>
-public sealed partial class RegistryReference
+public sealed class RegistryReference
 {
     public const string DockerHub = "docker.io";
 
@@ -40,57 +38,21 @@ public sealed partial class RegistryReference
 
     public override string ToString() => Name + (Tag is null ? "" : ":" + Tag) + (Digest is null ? "" : "@" + Digest);
 
-    [GeneratedRegex(@"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")]
-    private static partial Regex RepoRegex();
+    public static bool IsDigest(string s) => Spec.Digest.IsSha256(s);
 
-    [GeneratedRegex(@"^[\w][\w.-]{0,127}$")]
-    private static partial Regex TagRegex();
-
-    [GeneratedRegex(@"^sha256:[a-f0-9]{64}$")]
-    private static partial Regex DigestRegex();
-
-    public static bool IsDigest(string s) => DigestRegex().IsMatch(s);
-
-    /// <summary>Parses "name[:tag][@digest]"; throws InvalidArgument (InvalidImageReference) when malformed.</summary>
+    /// <summary>Parses "name[:tag][@digest]" with the image store's parser (its InvalidReference* error ids).</summary>
     public static RegistryReference Parse(string reference)
     {
-        if (string.IsNullOrWhiteSpace(reference))
-            throw Bad(reference ?? "");
-        string rest = reference.Trim();
-        string? digest = null;
-        int at = rest.IndexOf('@');
-        if (at >= 0)
-        {
-            digest = rest[(at + 1)..];
-            rest = rest[..at];
-            if (!DigestRegex().IsMatch(digest)) throw Bad(reference);
-        }
-        string? tag = null;
-        int slash = rest.LastIndexOf('/');
-        int colon = rest.LastIndexOf(':');
-        if (colon > slash)
-        {
-            tag = rest[(colon + 1)..];
-            rest = rest[..colon];
-            if (!TagRegex().IsMatch(tag)) throw Bad(reference);
-        }
-        string registry = DockerHub;
-        string repo = rest;
-        int first = rest.IndexOf('/');
-        if (first > 0)
-        {
-            string head = rest[..first];
-            if (head.Contains('.') || head.Contains(':') || head == "localhost" || head.Any(char.IsUpper))
-            {
-                registry = head;
-                repo = rest[(first + 1)..];
-            }
-        }
-        if (registry is "index.docker.io" or "registry-1.docker.io") registry = DockerHub;
-        if (registry == DockerHub && !repo.Contains('/')) repo = "library/" + repo;
-        if (!RepoRegex().IsMatch(repo) || repo.Length > 255) throw Bad(reference);
-        if (tag is null && digest is null) tag = "latest";
-        return new RegistryReference(registry, repo, tag, digest);
+        var r = Spec.ImageReference.Parse(reference);
+        string? tag = r.Tag ?? (r.Digest is null ? Spec.ImageReference.DefaultTag : null);
+        return new RegistryReference(r.Registry, r.Repository, tag, r.Digest);
+    }
+
+    /// <summary>Parses, or returns null for a string that is not a reference.</summary>
+    public static RegistryReference? TryParse(string reference)
+    {
+        try { return Parse(reference); }
+        catch (ContainersException) { return null; }
     }
 
     /// <summary>Parses a registry name given on its own (Connect-ContainerRegistry -Registry).</summary>
@@ -107,12 +69,6 @@ public sealed partial class RegistryReference
         return r;
     }
 
-    private static ContainersException Bad(string reference) =>
-        ContainersException.Invalid("InvalidImageReference", Messages.InvalidReference(reference), reference);
-}
-
-public sealed partial class RegistryReference
-{
     /// <summary>Like <see cref="NormalizeRegistry"/> but returns null instead of throwing.</summary>
     public static string? NormalizeRegistrySafe(string registry)
     {

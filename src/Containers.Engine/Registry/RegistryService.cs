@@ -51,14 +51,9 @@ public static class RegistryService
     /// </summary>
     public static string EnsureImage(StorageRoot root, string reference, PullPolicy policy, RegistryOptions options, IProgressSink progress, CancellationToken ct)
     {
-        var store = new RegistryStore(root);
-        (string Name, string ManifestDigest, string MediaType)? local = null;
-        try { local = ImagePusher.ResolveLocal(store, reference); }
-        catch (ContainersException ex) when (ex.Kind == ErrorKind.NotFound) { }
+        var local = new Images.ImageStore(root).TryResolve(reference);
         if (policy == PullPolicy.Never || (policy == PullPolicy.Missing && local is not null))
-        {
             return local?.ManifestDigest ?? throw ContainersException.NotFound("ImageNotFound", Messages.LocalImageNotFound(reference), reference);
-        }
         return ImagePuller.Pull(root, reference, options, progress, ct).Digest;
     }
 }

@@ -6,7 +6,7 @@ namespace Containers.Engine.Registry;
 /// Read-through stream that hashes (sha256) everything read and optionally copies it to a file: the
 /// compressed blob is written and verified while it is being inflated and unpacked.
 /// </summary>
-internal sealed class HashingStream : Stream
+internal sealed class ProgressHashStream : Stream
 {
     private readonly Stream _inner;
     private readonly Stream? _copy;
@@ -15,7 +15,7 @@ internal sealed class HashingStream : Stream
     private long _count;
     private readonly bool _leaveOpen;
 
-    public HashingStream(Stream inner, Stream? copy = null, Action<long>? progress = null, bool leaveOpen = false)
+    public ProgressHashStream(Stream inner, Stream? copy = null, Action<long>? progress = null, bool leaveOpen = false)
     {
         _inner = inner; _copy = copy; _progress = progress; _leaveOpen = leaveOpen;
     }
