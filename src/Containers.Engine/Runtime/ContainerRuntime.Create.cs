@@ -1,3 +1,4 @@
+using Containers.Engine.Networking;
 using System.Globalization;
 using Containers.Engine.Errors;
 using Containers.Engine.Model;
@@ -77,6 +78,7 @@ public sealed partial class ContainerRuntime
         cfg.NetworkAliases = o.NetworkAliases.ToList();
         cfg.IPAddress = o.IPAddress;
         cfg.Ports = o.Ports.ToList();
+        if (cfg.Ports.Count > 0 && cfg.Network is not ("none" or "host")) BridgeNetworkProvider.ValidatePorts(cfg.Ports.Select(ParsePort).ToList());
         cfg.AutoRemove = o.AutoRemove;
         var volumes = new VolumeStore(_root);
         foreach (var v in o.Volumes) cfg.Mounts.Add(ParseVolume(v, volumes, create: false));
