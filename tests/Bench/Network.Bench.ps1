@@ -18,7 +18,7 @@ function New-BenchNs([string] $Name, [string] $Network) {
     }
     $r = $provider.Setup($ctx, [Threading.CancellationToken]::None)
     New-Item -ItemType Directory -Force "/etc/netns/b$scope$Name" | Out-Null
-    Set-Content "/etc/netns/b$scope$Name/resolv.conf" (($r.Nameservers | ForEach-Object { "nameserver $_" }) + "search $($r.SearchDomains -join ' ')")
+    Set-Content "/etc/netns/b$scope$Name/resolv.conf" (@($r.Nameservers | ForEach-Object { "nameserver $_" }) + @("search $($r.SearchDomains -join ' ')"))
     [pscustomobject]@{ Ctx = $ctx; Result = $r; Ns = "b$scope$Name" }
 }
 
@@ -56,6 +56,44 @@ try {
     Write-BenchLine 'net_2ctr_ping (ns: create+2+ping by name)' $ms 'podman_net_2ctr_ping' ($peer['podman_net_2ctr_ping'] ?? 0)
     if ($peer['docker_net_2ctr_ping']) { Write-BenchLine 'net_2ctr_ping (ns: create+2+ping by name)' $ms 'docker_net_2ctr_ping' $peer['docker_net_2ctr_ping'] }
 
+    # 1b. the same with real containers from the runtime (busybox rootfs): network + a (sleep) + b pings a by name.
+    $rt = Join-Path $script:BenchRoot 'netrt'
+    $rootfs = Join-Path $rt 'rootfs'
+    New-Item -ItemType Directory -Force "$rootfs/bin", "$rootfs/etc", "$rootfs/tmp" | Out-Null
+    Copy-Item /bin/busybox "$rootfs/bin/busybox"
+    foreach ($a in 'sh', 'sleep', 'ping', 'wget', 'true') { New-Item -ItemType SymbolicLink -Force -Path "$rootfs/bin/$a" -Target busybox | Out-Null }
+    try {
+        $real = Measure-Median -Runs 5 -Action {
+            $script:benchJ++
+            New-ContainerNetwork -Name "rn$script:benchJ" -StorageRoot $rt | Out-Null
+            New-Container -RootFs $rootfs -Name "ra$script:benchJ" -Network "rn$script:benchJ" -Command sleep, 30 -StorageRoot $rt | Start-Container -StorageRoot $rt
+            $b = New-Container -RootFs $rootfs -Name "rb$script:benchJ" -Network "rn$script:benchJ" -Command ping, -c1, -W2, "ra$script:benchJ" -StorageRoot $rt
+            Start-Container $b.Id -StorageRoot $rt
+            if ((Wait-Container $b.Id -StorageRoot $rt).ExitCode -ne 0) { throw 'ping by name failed' }
+        } -Prepare {
+            Get-Container -All -StorageRoot $rt | Remove-Container -Force -StorageRoot $rt
+            Get-ContainerNetwork -StorageRoot $rt | Remove-ContainerNetwork -Force -StorageRoot $rt -Confirm:$false
+        }
+        Write-BenchLine 'net_2ctr_ping (containers)' $real 'podman_net_2ctr_ping' ($peer['podman_net_2ctr_ping'] ?? 0)
+        if ($peer['docker_net_2ctr_ping']) { Write-BenchLine 'net_2ctr_ping (containers)' $real 'docker_net_2ctr_ping' $peer['docker_net_2ctr_ping'] }
+
+        # run-to-exit latency: default network vs network none
+        $onDefault = Measure-Median -Runs 10 -Action {
+            $c = New-Container -RootFs $rootfs -Network bridge -Command true -StorageRoot $rt
+            Start-Container $c.Id -StorageRoot $rt; Wait-Container $c.Id -StorageRoot $rt | Out-Null; Remove-Container $c.Id -Force -StorageRoot $rt
+        }
+        $onNone = Measure-Median -Runs 10 -Action {
+            $c = New-Container -RootFs $rootfs -Network none -Command true -StorageRoot $rt
+            Start-Container $c.Id -StorageRoot $rt; Wait-Container $c.Id -StorageRoot $rt | Out-Null; Remove-Container $c.Id -Force -StorageRoot $rt
+        }
+        Write-BenchLine 'run-to-exit on default network' $onDefault 'ours, network none' $onNone
+    }
+    catch { "net with containers: skipped ($_)" }
+    finally {
+        Get-Container -All -StorageRoot $rt -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot $rt -ErrorAction SilentlyContinue
+        Get-ContainerNetwork -StorageRoot $rt -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -StorageRoot $rt -Confirm:$false -ErrorAction SilentlyContinue
+    }
+
     # 2. the network's share of a container start: Setup+Teardown of one endpoint on the default network vs none.
     $one = Measure-Median -Runs 10 -Action {
         $n = New-BenchNs 'solo' 'bridge'
@@ -89,14 +127,17 @@ try {
         $img = 'localhost/busybox:test'
         & podman network create --subnet 10.89.78.0/24 psbench-tput *> $null
         try {
+            # podman run's own start-up is measured with a no-op client and subtracted: only the transfer counts.
+            $base = Measure-Median -Runs 3 -Warmup 0 -Action { & podman run --rm --network psbench-tput $img true *> $null }
             foreach ($k in 1..3) {
                 & podman run -d --name psbench-srv --network psbench-tput $img sh -c 'nc -l -p 5001 >/dev/null' *> $null
                 $pip = (& podman inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' psbench-srv).Trim()
                 Start-Sleep -Milliseconds 300
-                # podman run's own start-up is timed inside the container: only the transfer counts.
-                $out = & podman run --rm --network psbench-tput $img sh -c "s=`$(date +%s%N); dd if=/dev/zero bs=64k count=$($bytes / 64KB) 2>/dev/null | nc $pip 5001; e=`$(date +%s%N); echo `$((e-s))"
-                $ns = [double](($out | Select-Object -Last 1))
-                if ($ns -gt 0) { $podTputs += $bytes / 1MB / ($ns / 1e9) }
+                $sw = [Diagnostics.Stopwatch]::StartNew()
+                & podman run --rm --network psbench-tput $img sh -c "dd if=/dev/zero bs=64k count=$($bytes / 64KB) 2>/dev/null | nc $pip 5001" *> $null
+                $sw.Stop()
+                $t = $sw.Elapsed.TotalMilliseconds - $base
+                if ($t -gt 0) { $podTputs += $bytes / 1MB / ($t / 1000) }
                 & podman rm -f -t 0 psbench-srv *> $null
             }
         }

@@ -248,6 +248,23 @@ Describe 'Containers on bridge networks' -Tag 'Network' {
     }
 }
 
+Describe 'IPv6' -Tag 'Network' {
+    It 'gives a dual-stack network IPv6 addresses and AAAA records' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'networks need root')) { return }
+        $n = New-ContainerNetwork -Name 'six' -IPv6 -StorageRoot $script:NetRoot
+        $n.IPv6Subnet | Should -Match '^fd[0-9a-f]{2}:'
+        $r = New-FakeContainer 'sixer' @('six')
+        $v6 = $r.Endpoints[0].IPv6Address
+        $v6 | Should -Not -BeNullOrEmpty
+        (Invoke-InNs 'sixer' @('ip', '-6', 'addr', 'show', 'eth0')).Output | Should -Match ([regex]::Escape($v6))
+        (Invoke-InNs 'sixer' @('busybox', 'nslookup', '-type=aaaa', 'sixer', $n.Gateway)).Output | Should -Match ([regex]::Escape($v6))
+        (& ip6tables -S "PSC-$($script:Scope)") -join "`n" | Should -Match ([regex]::Escape($n.Bridge))
+        Remove-FakeContainer 'sixer'
+        Remove-ContainerNetwork six -StorageRoot $script:NetRoot -Confirm:$false
+        (& ip6tables-save) -join "`n" | Should -Not -Match ([regex]::Escape($n.Bridge))
+    }
+}
+
 Describe 'The default network' -Tag 'Network' {
     BeforeEach { if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'networks need root')) { return } }
 

@@ -1,3 +1,4 @@
+using Containers.Engine.Networking;
 using System.Globalization;
 using Containers.Engine.Errors;
 using Containers.Engine.Model;

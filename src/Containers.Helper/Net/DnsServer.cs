@@ -41,11 +41,13 @@ internal static class DnsServer
         if (args.Length < 2) { Console.Error.WriteLine("usage: containers-helper dns <config>"); return 2; }
         _path = args[1];
         Detach.NewSession();
-        if (!Reload()) { Console.Out.WriteLine("error no config"); return 1; }
+        if (!File.Exists(_path)) { Console.Out.WriteLine("error no config"); return 1; }
+        Reload();
         Detach.Ready();
         var buf = new byte[4096];
         var ready = new List<Socket>();
         var lastCheck = DateTime.UtcNow;
+        DateTime? idleSince = null;
         while (true)
         {
             ready.Clear();
@@ -55,7 +57,9 @@ internal static class DnsServer
             if (ready.Count > 0 || (DateTime.UtcNow - lastCheck).TotalMilliseconds >= 250)
             {
                 lastCheck = DateTime.UtcNow;
-                if (!Reload()) return 0;
+                if (!File.Exists(_path)) return 0;
+                if (Reload()) idleSince = null;
+                else if ((idleSince ??= DateTime.UtcNow) < DateTime.UtcNow.AddSeconds(-5)) return 0; // nothing to serve for 5 s
             }
             foreach (var s in ready)
             {

@@ -20,13 +20,25 @@ internal static class Firewall
 
     public static void Sync(StorageRoot root, IReadOnlyList<NetworkRecord> networks)
     {
+        // A marker (boot id + whether IPv6 chains exist) spares the process spawns that check for our jumps
+        // and for IPv6 chains on every change; it is stale after a reboot, and then everything is checked.
+        string markerPath = root.Sub("networks", ".firewall");
+        string boot = BootId();
+        string[] marker = (ReadOrEmpty(markerPath)).Split('\n');
+        bool knownJumps = marker.Length >= 2 && marker[0] == boot;
+        bool had6 = knownJumps ? marker[1] == "1" : HasChain("ip6tables", FilterChain(root));
         bool any6 = networks.Any(n => n.IPv6Subnet is not null);
-        SyncFamily(root, networks, v6: false);
-        if (any6 || HasChain("ip6tables", FilterChain(root))) SyncFamily(root, networks.Where(n => n.IPv6Subnet is not null).ToList(), v6: true);
+        SyncFamily(root, networks, v6: false, knownJumps);
+        if (any6 || had6) SyncFamily(root, networks.Where(n => n.IPv6Subnet is not null).ToList(), v6: true, knownJumps && had6);
         if (networks.Any(n => !n.Internal)) EnableForwarding(any6);
+        if (networks.Count == 0) { try { File.Delete(markerPath); } catch (IOException) { } }
+        else AtomicFile.WriteAllText(markerPath, boot + "\n" + (any6 ? "1" : "0"), durable: false);
     }
 
-    private static void SyncFamily(StorageRoot root, IReadOnlyList<NetworkRecord> networks, bool v6)
+    private static string BootId() => ReadOrEmpty("/proc/sys/kernel/random/boot_id").Trim();
+    private static string ReadOrEmpty(string p) { try { return File.ReadAllText(p); } catch (IOException) { return ""; } }
+
+    private static void SyncFamily(StorageRoot root, IReadOnlyList<NetworkRecord> networks, bool v6, bool knownJumps)
     {
         string save = v6 ? "ip6tables" : "iptables";
         string fc = FilterChain(root), nc = NatChain(root);
@@ -65,6 +77,7 @@ internal static class Firewall
         sb.Append("COMMIT\n");
         if (Run(save + "-restore", ["-w", "--noflush"], out string err, sb.ToString()) != 0)
             throw ContainersException.System("FirewallFailed", Messages.FirewallFailed(save + "-restore", err.Trim()), root.ScopeId);
+        if (knownJumps) return;
         if (Run(save, ["-w", "-C", "FORWARD", "-j", fc], out _) != 0)
             Check(save, Run(save, ["-w", "-I", "FORWARD", "1", "-j", fc], out err), err);
         if (Run(save, ["-w", "-t", "nat", "-C", "POSTROUTING", "-j", nc], out _) != 0)

@@ -23,8 +23,10 @@ internal static class DnsService
         var dnsNets = networks.Where(n => n.DnsEnabled && n.Endpoints.Any(e => e.Active)).ToList();
         string conf = ConfigPath(root);
         int pid = ReadPid(root);
-        if (dnsNets.Count == 0)
+        bool alive = HelperProcess.IsAlive(pid, Mode, conf);
+        if (networks.Count == 0 || (dnsNets.Count == 0 && !alive))
         {
+            // No network at all (or nothing running and no server): nothing needs DNS now.
             HelperProcess.Stop(pid, Mode, conf);
             TryDelete(conf); TryDelete(PidPath(root)); TryDelete(AckPath(root));
             return;
@@ -50,22 +52,28 @@ internal static class DnsService
                 }
         string text = sb.ToString();
         bool listenChanged = ListenSet(old) != ListenSet(text);
+        // An empty config (nothing running) lets the server linger a few seconds and then exit by itself, so a
+        // run of short-lived containers does not start one server per container.
         AtomicFile.WriteAllText(conf, text, durable: false);
-        if (!HelperProcess.IsAlive(pid, Mode, conf))
+        if (dnsNets.Count == 0) return;
+        if (alive && listenChanged)
         {
+            // The server polls for changes; wait until it has bound the new addresses so a container's first
+            // query finds it. No ack: it had just decided to exit; start a new one.
+            var deadline = DateTime.UtcNow.AddSeconds(2);
+            alive = false;
+            while (DateTime.UtcNow < deadline && HelperProcess.IsAlive(pid, Mode, conf))
+            {
+                if (long.TryParse(ReadOrEmpty(AckPath(root)), out long ack) && ack >= gen) { alive = true; break; }
+                Thread.Sleep(5);
+            }
+        }
+        if (!alive)
+        {
+            HelperProcess.Stop(pid, Mode, conf);
             var (newPid, lines) = HelperProcess.Start(Mode, [conf], TimeSpan.FromSeconds(10));
             if (newPid < 0) throw Errors.ContainersException.System("DnsServerFailed", Messages.HelperFailed(Mode, string.Join("; ", lines)), conf);
             AtomicFile.WriteAllText(PidPath(root), newPid.ToString(), durable: false);
-        }
-        else if (listenChanged)
-        {
-            // The server polls for changes; wait until it has bound the new addresses so a container's first query finds it.
-            var deadline = DateTime.UtcNow.AddSeconds(3);
-            while (DateTime.UtcNow < deadline)
-            {
-                if (long.TryParse(ReadOrEmpty(AckPath(root)), out long ack) && ack >= gen) break;
-                Thread.Sleep(10);
-            }
         }
     }
 

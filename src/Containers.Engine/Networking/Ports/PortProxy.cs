@@ -22,7 +22,7 @@ internal static class PortProxy
         {
             string proto = (p.Protocol ?? "tcp").ToLowerInvariant();
             if (proto is not ("tcp" or "udp") || p.ContainerPort is < 1 or > 65535 || p.HostPort is < 0 or > 65535
-                || (!string.IsNullOrEmpty(p.HostIp) && !IPAddress.TryParse(p.HostIp, out _)))
+                || (!string.IsNullOrEmpty(p.HostIp) && !IsStrictIp(p.HostIp)))
                 throw ContainersException.Invalid("InvalidPortSpecification", Messages.InvalidPort($"{p.HostIp}:{p.HostPort}:{p.ContainerPort}/{p.Protocol}"), p);
             if (p.HostPort != 0 && !seen.Add($"{proto}/{p.HostPort}"))
                 throw ContainersException.Conflict("PortAlreadyAllocated", Messages.PortAlreadyAllocated(proto, string.IsNullOrEmpty(p.HostIp) ? "0.0.0.0" : p.HostIp, p.HostPort, "asked for twice"), p);
@@ -72,6 +72,10 @@ internal static class PortProxy
         return (pid, bound);
     }
 
+    /// <summary>A dotted-quad IPv4 or an IPv6 address (not the legacy "1.2.3" forms IPAddress.TryParse accepts).</summary>
+    private static bool IsStrictIp(string s) =>
+        IPAddress.TryParse(s, out var a) && (a.AddressFamily == AddressFamily.InterNetworkV6 || s.Split('.').Length == 4);
+
     public static void Stop(int pid, string marker) => HelperProcess.Stop(pid, Mode, marker);
 
     /// <summary>Parses "[hostIp:][hostPort:]containerPort[/proto]" (Docker's -p form; IPv6 host IPs in brackets).</summary>
@@ -95,7 +99,7 @@ internal static class PortProxy
         if (parts.Length == 2) ok = (parts[0].Length == 0 || int.TryParse(parts[0], out host)) & int.TryParse(parts[1], out ctr);
         else if (parts.Length == 1) ok = int.TryParse(parts[0], out ctr);
         else { ok = false; ctr = 0; }
-        if (!ok || proto is not ("tcp" or "udp") || ctr is < 1 or > 65535 || host is < 0 or > 65535 || (ip is { Length: > 0 } && !IPAddress.TryParse(ip, out _)))
+        if (!ok || proto is not ("tcp" or "udp") || ctr is < 1 or > 65535 || host is < 0 or > 65535 || (ip is { Length: > 0 } && !IsStrictIp(ip)))
             throw ContainersException.Invalid("InvalidPortSpecification", Messages.InvalidPort(spec), spec);
         return new PortRequest(string.IsNullOrEmpty(ip) ? null : ip, host, ctr, proto);
     }
