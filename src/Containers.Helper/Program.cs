@@ -1,6 +1,6 @@
 namespace Containers.Helper;
 
-/// <summary>Entry point: the first argument names the mode.</summary>
+/// <summary>Entry point: the first argument names the mode. Keep this a small dispatcher.</summary>
 internal static class Program
 {
     private static int Main(string[] args)
@@ -15,6 +15,14 @@ internal static class Program
             case "version":
                 Console.WriteLine("containers-helper 0.1");
                 return 0;
+            case "monitor":
+                return Monitor.Run(args);
+            case "netns":
+                return Monitor.PinNetwork(args);
+            case "exec":
+                return ExecMode.Run(args);
+            case "dns": return Net.DnsServer.Run(args);
+            case "proxy": return Net.PortProxy.Run(args);
             default:
                 Console.Error.WriteLine($"containers-helper: unknown mode '{args[0]}'");
                 return 2;

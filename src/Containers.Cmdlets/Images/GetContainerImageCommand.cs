@@ -66,7 +66,7 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
             foreach (var i in images)
             {
                 bool hit = i.Id == n || (n.Length >= 4 && i.Id[7..].StartsWith(n.StartsWith("sha256:") ? n[7..] : n, StringComparison.Ordinal));
-                if (!hit && Containers.Engine.Spec.ImageReference.TryParse(n, out var r))
+                if (!hit && global::Containers.Engine.Spec.ImageReference.TryParse(n, out var r))
                 {
                     string full = r.ToString();
                     hit = i.Names.Contains(full) || (!n.Contains(':') && i.Names.Any(x => x.StartsWith(r.Name + ":", StringComparison.Ordinal)));

@@ -1,0 +1,37 @@
+using System.Collections;
+using System.Management.Automation;
+using Containers.Engine.Model;
+using Containers.Engine.Runtime;
+
+namespace Containers.Cmdlets.Containers;
+
+/// <summary>Invoke-ContainerCommand (exec): runs a command in a running container; returns its output and exit code.</summary>
+[Cmdlet(VerbsLifecycle.Invoke, "ContainerCommand", SupportsShouldProcess = true)]
+[OutputType(typeof(ContainerProcessResult))]
+public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Id", "ContainerName", "ContainerId")]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1)]
+    [Alias("ArgumentList")]
+    public string[] Command { get; set; } = [];
+
+    [Parameter] public string? User { get; set; }
+    [Parameter] public string? WorkingDirectory { get; set; }
+    [Parameter] public Hashtable? Environment { get; set; }
+    [Parameter] public SwitchParameter Detach { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(Name, $"Run '{string.Join(' ', Command)}'")) return;
+        var o = new ExecOptions { Command = Command, User = User, WorkingDirectory = WorkingDirectory, Environment = ToDictionary(Environment), Detach = Detach };
+        TryItem(Name, () =>
+        {
+            var r = Runtime.Exec(Name, o, CancellationToken);
+            if (!Detach) WriteObject(r);
+        });
+    }
+}

@@ -1,0 +1,34 @@
+using System.Management.Automation;
+using Containers.Engine.Model;
+
+namespace Containers.Cmdlets.Containers;
+
+/// <summary>Invoke-ContainerImage (run): create + start; attached it returns the output and exit code, -Detach returns the container.</summary>
+[Cmdlet(VerbsLifecycle.Invoke, "ContainerImage", SupportsShouldProcess = true, DefaultParameterSetName = ImageSet)]
+[OutputType(typeof(ContainerProcessResult), typeof(ContainerInfo))]
+public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
+{
+    [Parameter] public SwitchParameter Detach { get; set; }
+
+    [Parameter] [Alias("Rm", "RemoveAutomatically")] public SwitchParameter Remove { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string target = ParameterSetName == ImageSet ? Image : RootFs;
+        if (!ShouldProcess(target, Detach ? "Run container (detached)" : "Run container")) return;
+        var o = BuildOptions();
+        if (Detach)
+        {
+            if (Remove) o.AutoRemove = true;
+            TryItem(target, () =>
+            {
+                var info = Runtime.Create(o, CancellationToken);
+                try { using (Runtime.Start(info.Id, CancellationToken)) { } }
+                catch when (Remove) { Runtime.Remove(info.Id, true); throw; }
+                WriteObject(Runtime.Get(info.Id));
+            });
+            return;
+        }
+        TryItem(target, () => WriteObject(Runtime.Run(o, Remove, CancellationToken)));
+    }
+}

@@ -1,0 +1,107 @@
+using System.Collections;
+using System.Management.Automation;
+using Containers.Engine.Model;
+using Containers.Engine.Runtime;
+
+namespace Containers.Cmdlets.Containers;
+
+/// <summary>Shared parameters of New-Container and Invoke-ContainerImage.</summary>
+public abstract class ContainerCreateCmdlet : ContainerCmdletBase
+{
+    protected const string ImageSet = "Image", RootFsSet = "RootFs";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ImageSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("ImageName", "Reference")]
+    [ValidateNotNullOrEmpty]
+    public string Image { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = RootFsSet)]
+    [ValidateNotNullOrEmpty]
+    public string RootFs { get; set; } = "";
+
+    [Parameter(Position = 1, ValueFromRemainingArguments = false)]
+    [Alias("ArgumentList")]
+    public string[]? Command { get; set; }
+
+    [Parameter] public string? Name { get; set; }
+    [Parameter] public string[]? Entrypoint { get; set; }
+    [Parameter] public Hashtable? Environment { get; set; }
+    [Parameter] public string[]? EnvironmentFile { get; set; }
+    [Parameter] public string? WorkingDirectory { get; set; }
+    [Parameter] public string? User { get; set; }
+    [Parameter] public string? Hostname { get; set; }
+    [Parameter] [ValidateRange(6 * 1024 * 1024, long.MaxValue)] public long Memory { get; set; }
+    [Parameter] public long MemorySwap { get; set; }
+    [Parameter] [ValidateRange(0.01, 1024.0)] public double Cpus { get; set; }
+    [Parameter] public long PidsLimit { get; set; }
+    [Parameter] public string[]? Volume { get; set; }
+    [Parameter] public string[]? Tmpfs { get; set; }
+    [Parameter] public SwitchParameter ReadOnly { get; set; }
+    [Parameter] public string? RestartPolicy { get; set; }
+    [Parameter] public string[]? CapabilityAdd { get; set; }
+    [Parameter] public string[]? CapabilityDrop { get; set; }
+    [Parameter] public SwitchParameter Privileged { get; set; }
+    [Parameter] public SwitchParameter NoNewPrivileges { get; set; }
+    [Parameter] public Hashtable? Label { get; set; }
+    [Parameter] public SwitchParameter Init { get; set; }
+    [Parameter] public SwitchParameter Replace { get; set; }
+    [Parameter] public string? StopSignal { get; set; }
+    [Parameter] [ValidateRange(0, 3600)] public int StopTimeout { get; set; } = -1;
+    [Parameter] public string? Network { get; set; }
+    [Parameter] public string[]? NetworkAlias { get; set; }
+    [Parameter] public string? IPAddress { get; set; }
+    [Parameter] [Alias("Publish")] public string[]? Port { get; set; }
+
+    protected ContainerCreateOptions BuildOptions()
+    {
+        var o = new ContainerCreateOptions
+        {
+            Image = ParameterSetName == ImageSet ? Image : null,
+            RootFs = ParameterSetName == RootFsSet ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(RootFs) : null,
+            Name = Name, Command = Command, Entrypoint = Entrypoint, WorkingDirectory = WorkingDirectory, User = User,
+            Hostname = Hostname, Memory = MyInvocation.BoundParameters.ContainsKey(nameof(Memory)) ? Memory : null,
+            MemorySwap = MyInvocation.BoundParameters.ContainsKey(nameof(MemorySwap)) ? MemorySwap : null,
+            Cpus = MyInvocation.BoundParameters.ContainsKey(nameof(Cpus)) ? Cpus : null,
+            PidsLimit = MyInvocation.BoundParameters.ContainsKey(nameof(PidsLimit)) ? PidsLimit : null,
+            ReadOnly = ReadOnly, RestartPolicy = RestartPolicy ?? "no", Privileged = Privileged, NoNewPrivileges = NoNewPrivileges,
+            Init = Init, Replace = Replace, StopSignal = StopSignal, StopTimeout = StopTimeout >= 0 ? StopTimeout : null,
+            Network = Network ?? "none", IPAddress = IPAddress,
+        };
+        foreach (var f in EnvironmentFile ?? [])
+        {
+            foreach (var line in File.ReadAllLines(SessionState.Path.GetUnresolvedProviderPathFromPSPath(f)))
+            {
+                string l = line.Trim();
+                if (l.Length == 0 || l.StartsWith('#')) continue;
+                int eq = l.IndexOf('=');
+                if (eq > 0) o.Environment[l[..eq]] = l[(eq + 1)..];
+                else o.Environment[l] = System.Environment.GetEnvironmentVariable(l) ?? "";
+            }
+        }
+        foreach (var kv in ToDictionary(Environment)) o.Environment[kv.Key] = kv.Value;
+        foreach (var kv in ToDictionary(Label)) o.Labels[kv.Key] = kv.Value;
+        o.Volumes.AddRange(Volume ?? []);
+        o.Tmpfs.AddRange(Tmpfs ?? []);
+        o.CapabilityAdd.AddRange(CapabilityAdd ?? []);
+        o.CapabilityDrop.AddRange(CapabilityDrop ?? []);
+        o.NetworkAliases.AddRange(NetworkAlias ?? []);
+        o.Ports.AddRange(Port ?? []);
+        return o;
+    }
+}
+
+/// <summary>New-Container: creates a container from an image (or a root file system directory) without starting it.</summary>
+[Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true, DefaultParameterSetName = ImageSet)]
+[OutputType(typeof(ContainerInfo))]
+public sealed class NewContainerCommand : ContainerCreateCmdlet
+{
+    protected override void ProcessRecord()
+    {
+        string target = ParameterSetName == ImageSet ? Image : RootFs;
+        if (!ShouldProcess(target, "Create container" + (Name is null ? "" : $" '{Name}'"))) return;
+        ContainerCreateOptions o;
+        try { o = BuildOptions(); }
+        catch (IOException ex) { Fail(ex, target); return; }
+        TryItem(target, () => WriteObject(Runtime.Create(o, CancellationToken)));
+    }
+}

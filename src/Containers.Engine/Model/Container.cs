@@ -1,0 +1,103 @@
+namespace Containers.Engine.Model;
+
+/// <summary>Where a container is in its life.</summary>
+public enum ContainerStatus { Created, Running, Paused, Restarting, Exited }
+
+/// <summary>One mount of a container: a named volume, a bind mount or a tmpfs.</summary>
+public sealed class ContainerMount
+{
+    public required string Type { get; init; }          // volume, bind, tmpfs
+    public required string Source { get; init; }        // volume name, host path, or "tmpfs"
+    public required string Destination { get; init; }
+    public required bool ReadOnly { get; init; }
+    public string? Options { get; init; }
+    public override string ToString() => $"{Source}:{Destination}{(ReadOnly ? ":ro" : "")}";
+}
+
+/// <summary>A container as Get-Container shows it.</summary>
+public sealed class ContainerInfo
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public required string Image { get; init; }
+    public string? ImageId { get; init; }
+    public required string[] Command { get; init; }
+    public required ContainerStatus Status { get; init; }
+    public required DateTime Created { get; init; }
+    public DateTime? StartedAt { get; init; }
+    public DateTime? FinishedAt { get; init; }
+    public int? ExitCode { get; init; }
+    public bool OomKilled { get; init; }
+    public int RestartCount { get; init; }
+    public string RestartPolicy { get; init; } = "no";
+    public int? Pid { get; init; }
+    public required string Hostname { get; init; }
+    public required string Network { get; init; }
+    public required IReadOnlyDictionary<string, string> Labels { get; init; }
+    public required ContainerMount[] Mounts { get; init; }
+    public string? Error { get; init; }
+    public string ShortId => Id.Length > 12 ? Id[..12] : Id;
+    public override string ToString() => Name;
+}
+
+/// <summary>What a process run in a container returned: its exit code and captured output.</summary>
+public sealed class ContainerProcessResult
+{
+    public required string ContainerId { get; init; }
+    public required string ContainerName { get; init; }
+    public required int ExitCode { get; init; }
+    public required string Output { get; init; }
+    public required string Error { get; init; }
+    public bool OomKilled { get; init; }
+    public override string ToString() => Output;
+}
+
+/// <summary>One record of a container's log.</summary>
+public sealed class ContainerLogEntry
+{
+    public required DateTime Timestamp { get; init; }
+    public required string Stream { get; init; }   // stdout or stderr
+    public required string Message { get; init; }
+    public bool Partial { get; init; }
+    public override string ToString() => Message;
+}
+
+/// <summary>A process inside a container (Get-ContainerProcess).</summary>
+public sealed class ContainerProcessInfo
+{
+    public required string ContainerName { get; init; }
+    public required int HostPid { get; init; }
+    public required int Pid { get; init; }
+    public required int ParentPid { get; init; }
+    public required long UserId { get; init; }
+    public required string Command { get; init; }
+    public required TimeSpan CpuTime { get; init; }
+    public required long ResidentBytes { get; init; }
+}
+
+/// <summary>Resource use of a container (Measure-Container), from its cgroup.</summary>
+public sealed class ContainerStats
+{
+    public required string ContainerName { get; init; }
+    public required string ContainerId { get; init; }
+    public required TimeSpan CpuTime { get; init; }
+    public required long MemoryBytes { get; init; }
+    public required long MemoryLimitBytes { get; init; }
+    public required long MemoryMaxUsageBytes { get; init; }
+    public required long Pids { get; init; }
+    public required long PidsLimit { get; init; }
+    public required long ThrottledPeriods { get; init; }
+    public required TimeSpan ThrottledTime { get; init; }
+    public required long OomKills { get; init; }
+}
+
+/// <summary>A named volume.</summary>
+public sealed class ContainerVolumeInfo
+{
+    public required string Name { get; init; }
+    public required string Mountpoint { get; init; }
+    public required DateTime Created { get; init; }
+    public required IReadOnlyDictionary<string, string> Labels { get; init; }
+    public required string[] UsedBy { get; init; }
+    public override string ToString() => Name;
+}

@@ -1,0 +1,180 @@
+using Containers.Engine.Errors;
+using Containers.Engine.Networking.Bridge;
+using Containers.Engine.Networking.Dns;
+using Containers.Engine.Networking.Ports;
+
+namespace Containers.Engine.Networking;
+
+public sealed partial class NetworkManager
+{
+    /// <summary>See <see cref="INetworkProvider.Setup"/>.</summary>
+    public NetworkSetupResult Setup(ContainerNetworkContext ctx, CancellationToken ct)
+    {
+        using var l = Lock(ct);
+        var requests = ctx.Networks.Count == 0 ? [new NetworkRequest(DefaultNetworkName, [])] : ctx.Networks;
+        if (requests.Any(r => r.Network == "none")) return new NetworkSetupResult();
+        var c = LoadCtr(ctx.ContainerId);
+        bool firstTime = c is null;
+        c ??= new ContainerNetRecord { ContainerId = ctx.ContainerId, Networks = requests.Select(r => r.Network).Distinct().ToList(), PortRequests = ctx.Ports.ToList() };
+        c.ContainerName = ctx.ContainerName; c.Hostname = ctx.Hostname; c.NetNsPath = ctx.NetNsPath; c.StateDirectory = ctx.StateDirectory;
+        if (firstTime) c.PortRequests = ctx.Ports.ToList();
+        bool proxyAlive = HelperProcess.IsAlive(c.ProxyPid, PortProxy.Mode, ctx.ContainerId);
+        if (!proxyAlive) PortProxy.Validate(c.PortRequests);
+
+        var created = new List<(NetworkRecord Net, EndpointRecord Ep, bool New)>();
+        try
+        {
+            foreach (var name in c.Networks.ToList())
+            {
+                var net = Load(name);
+                if (net is null && name == DefaultNetworkName) net = CreateLocked(new NetworkCreateOptions { Name = name }, true);
+                if (net is null) throw ContainersException.NotFound("NetworkNotFound", Messages.NetworkNotFound(name), name);
+                var ep = net.Endpoints.FirstOrDefault(e => e.ContainerId == ctx.ContainerId);
+                bool isNew = ep is null;
+                if (ep is null)
+                {
+                    var req = requests.FirstOrDefault(r => r.Network == name) ?? new NetworkRequest(name, []);
+                    ep = Allocate(net, c, req, "eth" + created.Count);
+                }
+                ep.ContainerName = ctx.ContainerName;
+                Save(net);
+                created.Add((net, ep, isNew));
+            }
+            bool routed = false;
+            foreach (var (net, ep, _) in created)
+            {
+                BridgeDriver.Attach(net, ep, ctx.NetNsPath, defaultRoute: !routed && !net.Internal);
+                routed |= !net.Internal;
+            }
+            if (c.PortRequests.Count > 0 && !proxyAlive)
+            {
+                var target = created.FirstOrDefault(x => !x.Net.Internal).Ep ?? created[0].Ep;
+                var (pid, bound) = PortProxy.Start(ctx.ContainerId, c.PortRequests, target.IPv4Address!);
+                c.ProxyPid = pid; c.Ports = bound;
+            }
+        }
+        catch
+        {
+            foreach (var (net, ep, isNew) in created)
+            {
+                if (!isNew) continue;
+                try { BridgeDriver.Detach(ep); } catch (ContainersException) { }
+                var fresh = Load(net.Name);
+                if (fresh is not null) { fresh.Endpoints.RemoveAll(e => e.ContainerId == ctx.ContainerId); Save(fresh); }
+            }
+            if (firstTime) DeleteFile(CtrPath(ctx.ContainerId));
+            throw;
+        }
+        foreach (var (net, ep, _) in created) { ep.Active = true; Save(net); }
+        c.Running = true;
+        SaveCtr(c);
+        var all = LoadAll();
+        DnsService.Update(_root, all);
+
+        var nets = created.Select(x => x.Net).ToList();
+        var dnsServers = nets.Where(n => n.DnsEnabled).Select(n => n.Gateway).Distinct().ToList();
+        if (dnsServers.Count == 0) dnsServers = DnsService.HostUpstreams().Where(s => !s.StartsWith("127.", StringComparison.Ordinal) && s != "::1").ToList();
+        var first = created[0].Ep;
+        var hosts = new List<string>();
+        foreach (var (net, ep, _) in created)
+        {
+            var names = new[] { ctx.Hostname, ctx.ContainerName }.Concat(ep.Aliases).Where(s => !string.IsNullOrEmpty(s)).Distinct();
+            if (ep.IPv4Address is not null) hosts.Add(ep.IPv4Address + " " + string.Join(' ', names));
+            if (ep.IPv6Address is not null) hosts.Add(ep.IPv6Address + " " + string.Join(' ', names));
+        }
+        return new NetworkSetupResult
+        {
+            Endpoints = created.Select(x => ToInfo(x.Net, x.Ep)).ToList(),
+            Ports = c.Ports.ToList(),
+            Nameservers = dnsServers,
+            SearchDomains = nets.Any(n => n.DnsEnabled) ? [DnsDomain] : [],
+            HostsEntries = hosts,
+        };
+    }
+
+    private static EndpointInfo ToInfo(NetworkRecord n, EndpointRecord e) => new(n.Name, e.Interface, e.IPv4Address,
+        Ipam.IpNetwork.Parse(n.Subnet, "").PrefixLength, n.Internal ? null : n.Gateway, e.IPv6Address,
+        n.IPv6Subnet is null ? 0 : Ipam.IpNetwork.Parse(n.IPv6Subnet, "").PrefixLength, n.Internal ? null : n.IPv6Gateway, e.MacAddress, e.Aliases.ToArray());
+
+    /// <summary>See <see cref="INetworkProvider.Stopped"/>: the proxy ends and the container's names leave DNS; addresses stay allocated.</summary>
+    public void Stopped(ContainerNetworkContext ctx)
+    {
+        using var l = Lock();
+        var c = LoadCtr(ctx.ContainerId);
+        if (c is null) return;
+        PortProxy.Stop(c.ProxyPid, ctx.ContainerId);
+        c.ProxyPid = 0; c.Running = false;
+        SaveCtr(c);
+        var all = LoadAll();
+        foreach (var n in all)
+        {
+            bool changed = false;
+            foreach (var e in n.Endpoints.Where(e => e.ContainerId == ctx.ContainerId && e.Active)) { e.Active = false; changed = true; }
+            if (changed) Save(n);
+        }
+        DnsService.Update(_root, all);
+    }
+
+    /// <summary>See <see cref="INetworkProvider.Teardown"/>.</summary>
+    public void Teardown(ContainerNetworkContext ctx)
+    {
+        using var l = Lock();
+        var c = LoadCtr(ctx.ContainerId);
+        if (c is not null) PortProxy.Stop(c.ProxyPid, ctx.ContainerId);
+        var all = LoadAll();
+        foreach (var n in all)
+        {
+            foreach (var e in n.Endpoints.Where(e => e.ContainerId == ctx.ContainerId).ToList())
+            {
+                try { BridgeDriver.Detach(e); } catch (ContainersException) { }
+                n.Endpoints.Remove(e);
+                Save(n);
+            }
+        }
+        DeleteFile(CtrPath(ctx.ContainerId));
+        DnsService.Update(_root, all);
+    }
+
+    /// <summary>The published ports of a container as bound (empty when it has none or is unknown).</summary>
+    public IReadOnlyList<PortBindingInfo> PortsOf(string containerId) => LoadCtr(containerId)?.Ports ?? [];
+}
+
+/// <summary>The bridge <see cref="INetworkProvider"/> the runtime uses: one per storage root.</summary>
+public sealed class BridgeNetworkProvider : INetworkProvider
+{
+    private readonly NetworkManager _manager;
+
+    public BridgeNetworkProvider(State.StorageRoot root) => _manager = new NetworkManager(root);
+
+    public NetworkSetupResult Setup(ContainerNetworkContext context, CancellationToken cancellationToken) => _manager.Setup(context, cancellationToken);
+    public void Stopped(ContainerNetworkContext context) => _manager.Stopped(context);
+    public void Teardown(ContainerNetworkContext context) => _manager.Teardown(context);
+
+    /// <summary>Parses a -Port value ("8080:80", "127.0.0.1:8080:80/udp", "80").</summary>
+    public static PortRequest ParsePort(string spec) => PortProxy.Parse(spec);
+
+    /// <summary>Checks ports before a container is created: well formed and free (PortAlreadyAllocated otherwise).</summary>
+    public static void ValidatePorts(IReadOnlyList<PortRequest> ports) => PortProxy.Validate(ports);
+}
+
+/// <summary>
+/// A provider for any storage root: finds the root from the container's state directory
+/// (&lt;root&gt;/containers/&lt;id&gt;), for a runtime that registers one provider for the whole process.
+/// </summary>
+public sealed class AnyRootNetworkProvider : INetworkProvider
+{
+    public static readonly AnyRootNetworkProvider Instance = new();
+
+    private static NetworkManager ManagerFor(ContainerNetworkContext c)
+    {
+        string? containers = Path.GetDirectoryName(Path.GetFullPath(c.StateDirectory).TrimEnd('/'));
+        string? root = containers is not null && Path.GetFileName(containers) == "containers" ? Path.GetDirectoryName(containers) : null;
+        if (root is null)
+            throw ContainersException.Invalid("NetworkSetupFailed", Messages.NetlinkFailed("state directory", $"'{c.StateDirectory}' is not <root>/containers/<id>"), c.StateDirectory);
+        return new NetworkManager(State.StorageRoot.Resolve(root));
+    }
+
+    public NetworkSetupResult Setup(ContainerNetworkContext context, CancellationToken cancellationToken) => ManagerFor(context).Setup(context, cancellationToken);
+    public void Stopped(ContainerNetworkContext context) => ManagerFor(context).Stopped(context);
+    public void Teardown(ContainerNetworkContext context) => ManagerFor(context).Teardown(context);
+}

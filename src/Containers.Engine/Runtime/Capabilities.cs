@@ -1,0 +1,65 @@
+using Containers.Engine.Errors;
+
+namespace Containers.Engine.Runtime;
+
+/// <summary>Linux capability names and Docker's default set.</summary>
+public static class Capabilities
+{
+    private static readonly string[] Names =
+    [
+        "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+        "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+        "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+        "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+        "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+
+    /// <summary>Docker's 14 default capabilities (CapEff 00000000a80425fb).</summary>
+    public static readonly string[] DockerDefault =
+        ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE",
+         "NET_RAW", "SYS_CHROOT", "MKNOD", "AUDIT_WRITE", "SETFCAP"];
+
+    public static ulong All => (1UL << Names.Length) - 1;
+
+    public static ulong Bit(string name)
+    {
+        string n = name.Trim().ToUpperInvariant();
+        if (n.StartsWith("CAP_", StringComparison.Ordinal)) n = n[4..];
+        if (n == "ALL") return All;
+        int i = Array.IndexOf(Names, n);
+        if (i < 0) throw ContainersException.Invalid("InvalidCapability", RuntimeMessages.BadCapability(name), name);
+        return 1UL << i;
+    }
+
+    public static ulong Compute(IEnumerable<string> add, IEnumerable<string> drop, bool privileged)
+    {
+        if (privileged) return All;
+        ulong set = 0;
+        foreach (var c in DockerDefault) set |= Bit(c);
+        foreach (var c in drop) set &= ~Bit(c);
+        foreach (var c in add) set |= Bit(c);
+        return set;
+    }
+}
+
+/// <summary>Signal names and numbers (x86-64).</summary>
+public static class Signals
+{
+    private static readonly string[] Names =
+    [
+        "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM",
+        "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF",
+        "WINCH", "IO", "PWR", "SYS",
+    ];
+
+    public static int Parse(string signal)
+    {
+        string s = signal.Trim().ToUpperInvariant();
+        if (int.TryParse(s, out int n) && n is > 0 and < 65) return n;
+        if (s.StartsWith("SIG", StringComparison.Ordinal)) s = s[3..];
+        int i = Array.IndexOf(Names, s);
+        if (i <= 0) throw ContainersException.Invalid("InvalidSignal", RuntimeMessages.BadSignal(signal), signal);
+        return i;
+    }
+}

@@ -1,0 +1,84 @@
+namespace Containers.Engine.Runtime;
+
+/// <summary>What New-Container asks for (the cmdlet fills it; the runtime validates it).</summary>
+public sealed class ContainerCreateOptions
+{
+    public string? Image { get; set; }
+    /// <summary>A plain root file system directory instead of an image (like podman --rootfs).</summary>
+    public string? RootFs { get; set; }
+    public string? Name { get; set; }
+    public string[]? Command { get; set; }
+    public string[]? Entrypoint { get; set; }
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+    public string? WorkingDirectory { get; set; }
+    public string? User { get; set; }
+    public string? Hostname { get; set; }
+    public long? Memory { get; set; }
+    public long? MemorySwap { get; set; }
+    public double? Cpus { get; set; }
+    public long? PidsLimit { get; set; }
+    public List<string> Volumes { get; } = new();
+    public List<string> Tmpfs { get; } = new();
+    public bool ReadOnly { get; set; }
+    public string RestartPolicy { get; set; } = "no";
+    public List<string> CapabilityAdd { get; } = new();
+    public List<string> CapabilityDrop { get; } = new();
+    public bool Privileged { get; set; }
+    public bool NoNewPrivileges { get; set; }
+    public Dictionary<string, string> Labels { get; } = new(StringComparer.Ordinal);
+    public bool Init { get; set; }
+    public bool Replace { get; set; }
+    public string? StopSignal { get; set; }
+    public int? StopTimeout { get; set; }
+    public string Network { get; set; } = "none";
+    public List<string> NetworkAliases { get; } = new();
+    public string? IPAddress { get; set; }
+    public List<string> Ports { get; } = new();
+    public bool AutoRemove { get; set; }
+}
+
+/// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
+public sealed class ContainerConfig
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Image { get; set; } = "";
+    public string? ImageId { get; set; }
+    public string? RootFs { get; set; }
+    public List<string> LowerDirs { get; set; } = new();
+    public DateTime Created { get; set; }
+    public List<string> Args { get; set; } = new();
+    public List<string> Env { get; set; } = new();
+    public string WorkingDirectory { get; set; } = "/";
+    public string User { get; set; } = "";
+    public string Hostname { get; set; } = "";
+    public long? Memory { get; set; }
+    public long? MemorySwap { get; set; }
+    public double? Cpus { get; set; }
+    public long? PidsLimit { get; set; }
+    public List<MountConfig> Mounts { get; set; } = new();
+    public bool ReadOnly { get; set; }
+    public string RestartPolicy { get; set; } = "no";
+    public int RestartMax { get; set; }
+    public ulong Capabilities { get; set; }
+    public bool Privileged { get; set; }
+    public bool NoNewPrivileges { get; set; }
+    public Dictionary<string, string> Labels { get; set; } = new();
+    public bool Init { get; set; }
+    public string StopSignal { get; set; } = "SIGTERM";
+    public int StopTimeout { get; set; } = 10;
+    public string Network { get; set; } = "none";
+    public List<string> NetworkAliases { get; set; } = new();
+    public string? IPAddress { get; set; }
+    public List<string> Ports { get; set; } = new();
+    public bool AutoRemove { get; set; }
+}
+
+public sealed class MountConfig
+{
+    public string Type { get; set; } = "bind";
+    public string Source { get; set; } = "";
+    public string Destination { get; set; } = "";
+    public bool ReadOnly { get; set; }
+    public string? Options { get; set; }
+}

@@ -1,0 +1,157 @@
+using System.Globalization;
+using Containers.Engine.Errors;
+using Containers.Engine.Model;
+using Containers.Engine.State;
+using Containers.Engine.Volumes;
+
+namespace Containers.Engine.Runtime;
+
+public sealed partial class ContainerRuntime
+{
+    public const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /// <summary>Creates a container (state dir, writable layer) without starting it.</summary>
+    public ContainerInfo Create(ContainerCreateOptions o, CancellationToken ct = default)
+    {
+        string name = o.Name ?? "";
+        if (name.Length > 0 && !NameRx.IsMatch(name))
+            throw ContainersException.Invalid("InvalidContainerName", RuntimeMessages.InvalidName(name), name);
+
+        // image or plain root file system
+        var cfg = new ContainerConfig { Id = NewId(), Created = DateTime.UtcNow };
+        RuntimeImage? image = null;
+        if (!string.IsNullOrEmpty(o.RootFs))
+        {
+            string full = Path.GetFullPath(o.RootFs);
+            if (!Directory.Exists(full)) throw ContainersException.NotFound("RootFsNotFound", RuntimeMessages.RootFsNotFound(full), o.RootFs);
+            cfg.RootFs = full;
+            cfg.Image = full;
+            cfg.LowerDirs = [full];
+        }
+        else
+        {
+            string reference = o.Image ?? throw ContainersException.Invalid("ImageRequired", "Give -Image or -RootFs.", null);
+            image = ImageSource.Resolve(_root, reference)
+                ?? throw ContainersException.NotFound("ImageNotFound", RuntimeMessages.ImageNotFound(reference), reference);
+            cfg.Image = reference;
+            cfg.ImageId = image.Id;
+            cfg.LowerDirs = image.LayerPaths.ToList();
+        }
+
+        // command: entrypoint + cmd, Docker's rules (a new entrypoint drops the image's cmd)
+        var entry = o.Entrypoint ?? image?.Entrypoint ?? [];
+        var cmd = o.Command ?? (o.Entrypoint is null ? image?.Cmd : null) ?? [];
+        cfg.Args = entry.Concat(cmd).ToList();
+        if (cfg.Args.Count == 0) throw ContainersException.Invalid("NoCommand", RuntimeMessages.NoCommand(name.Length > 0 ? name : cfg.Id[..12]), name);
+
+        cfg.Hostname = string.IsNullOrEmpty(o.Hostname) ? cfg.Id[..12] : o.Hostname;
+        var env = new List<string>(image?.Env ?? []);
+        void SetEnv(string k, string v)
+        {
+            env.RemoveAll(e => e.StartsWith(k + "=", StringComparison.Ordinal));
+            env.Add(k + "=" + v);
+        }
+        foreach (var kv in o.Environment) SetEnv(kv.Key, kv.Value);
+        if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal))) env.Insert(0, "PATH=" + DefaultPath);
+        if (!env.Any(e => e.StartsWith("HOSTNAME=", StringComparison.Ordinal))) env.Add("HOSTNAME=" + cfg.Hostname);
+        cfg.Env = env;
+        cfg.WorkingDirectory = string.IsNullOrEmpty(o.WorkingDirectory) ? (string.IsNullOrEmpty(image?.WorkingDir) ? "/" : image!.WorkingDir!) : o.WorkingDirectory;
+        cfg.User = o.User ?? image?.User ?? "";
+        cfg.Memory = o.Memory;
+        cfg.MemorySwap = o.MemorySwap;
+        cfg.Cpus = o.Cpus;
+        cfg.PidsLimit = o.PidsLimit;
+        cfg.ReadOnly = o.ReadOnly;
+        (cfg.RestartPolicy, cfg.RestartMax) = ParseRestart(o.RestartPolicy);
+        cfg.Privileged = o.Privileged;
+        cfg.Capabilities = Capabilities.Compute(o.CapabilityAdd, o.CapabilityDrop, o.Privileged);
+        cfg.NoNewPrivileges = o.NoNewPrivileges;
+        cfg.Labels = new Dictionary<string, string>(o.Labels);
+        cfg.Init = o.Init;
+        cfg.StopSignal = o.StopSignal ?? image?.StopSignal ?? "SIGTERM";
+        Signals.Parse(cfg.StopSignal);
+        cfg.StopTimeout = o.StopTimeout ?? 10;
+        cfg.Network = string.IsNullOrEmpty(o.Network) ? "none" : o.Network;
+        if (cfg.Network is not ("none" or "host") && NetworkProvider is null)
+            throw ContainersException.Invalid("NetworkNotFound", RuntimeMessages.BadNetwork(cfg.Network), cfg.Network);
+        cfg.NetworkAliases = o.NetworkAliases.ToList();
+        cfg.IPAddress = o.IPAddress;
+        cfg.Ports = o.Ports.ToList();
+        cfg.AutoRemove = o.AutoRemove;
+        var volumes = new VolumeStore(_root);
+        foreach (var v in o.Volumes) cfg.Mounts.Add(ParseVolume(v, volumes, create: false));
+        foreach (var t in o.Tmpfs) cfg.Mounts.Add(ParseTmpfs(t));
+
+        using (StoreLock.Acquire(_root, "containers", true, null, ct))
+        {
+            if (name.Length == 0) name = NewName();
+            var clash = All().FirstOrDefault(r => r.Name == name);
+            if (clash is not null)
+            {
+                if (!o.Replace) throw ContainersException.Exists("ContainerNameInUse", RuntimeMessages.NameInUse(name, clash.Id), name);
+                Remove(clash.Id, force: true, ct);
+            }
+            cfg.Name = name;
+            // named volumes come into being with their first container (Docker's behaviour)
+            foreach (var m in cfg.Mounts.Where(m => m.Type == "volume")) volumes.Ensure(m.Source);
+            string tmp = _root.NewTempPath("ctr");
+            Directory.CreateDirectory(Path.Combine(tmp, "upper"));
+            Directory.CreateDirectory(Path.Combine(tmp, "work"));
+            Directory.CreateDirectory(Path.Combine(tmp, "merged"));
+            AtomicFile.WriteJson(Path.Combine(tmp, "config.json"), cfg, durable: false);
+            File.WriteAllText(Path.Combine(tmp, "image-id"), cfg.ImageId ?? "");
+            Directory.Move(tmp, DirOf(cfg.Id));
+        }
+        return Get(cfg.Id);
+    }
+
+    internal static (string, int) ParseRestart(string? policy)
+    {
+        string p = string.IsNullOrWhiteSpace(policy) ? "no" : policy.Trim().ToLowerInvariant();
+        int max = 0;
+        int colon = p.IndexOf(':');
+        if (colon > 0)
+        {
+            if (!int.TryParse(p[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out max) || p[..colon] != "on-failure")
+                throw ContainersException.Invalid("InvalidRestartPolicy", RuntimeMessages.BadRestartPolicy(policy!), policy);
+            p = p[..colon];
+        }
+        if (p is not ("no" or "always" or "unless-stopped" or "on-failure"))
+            throw ContainersException.Invalid("InvalidRestartPolicy", RuntimeMessages.BadRestartPolicy(policy!), policy);
+        return (p, max);
+    }
+
+    internal static MountConfig ParseVolume(string spec, VolumeStore volumes, bool create)
+    {
+        string[] parts = spec.Split(':');
+        if (parts.Length is < 2 or > 3 || parts[0].Length == 0 || !parts[1].StartsWith('/'))
+            throw ContainersException.Invalid("InvalidVolumeSpec", RuntimeMessages.BadVolume(spec), spec);
+        bool ro = false;
+        if (parts.Length == 3)
+        {
+            foreach (var opt in parts[2].Split(','))
+            {
+                if (opt == "ro") ro = true;
+                else if (opt is not ("rw" or "z" or "Z")) throw ContainersException.Invalid("InvalidVolumeSpec", RuntimeMessages.BadVolume(spec), spec);
+            }
+        }
+        string dest = Path.GetFullPath(parts[1]);
+        if (parts[0].StartsWith('/'))
+        {
+            string src = Path.GetFullPath(parts[0]);
+            if (!Path.Exists(src)) throw ContainersException.NotFound("BindSourceNotFound", RuntimeMessages.BindSourceMissing(src), src);
+            return new MountConfig { Type = "bind", Source = src, Destination = dest, ReadOnly = ro };
+        }
+        VolumeStore.ValidateName(parts[0]);
+        return new MountConfig { Type = "volume", Source = parts[0], Destination = dest, ReadOnly = ro };
+    }
+
+    internal static MountConfig ParseTmpfs(string spec)
+    {
+        int colon = spec.IndexOf(':');
+        string path = colon < 0 ? spec : spec[..colon];
+        string? opts = colon < 0 ? null : spec[(colon + 1)..];
+        if (!path.StartsWith('/')) throw ContainersException.Invalid("InvalidTmpfsSpec", RuntimeMessages.BadTmpfs(spec), spec);
+        return new MountConfig { Type = "tmpfs", Source = "tmpfs", Destination = Path.GetFullPath(path), Options = opts };
+    }
+}

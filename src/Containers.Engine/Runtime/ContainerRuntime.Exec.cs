@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Containers.Engine.Errors;
+using Containers.Engine.Model;
+using Containers.Engine.State;
+
+namespace Containers.Engine.Runtime;
+
+/// <summary>What Invoke-ContainerCommand / Enter-Container asks for.</summary>
+public sealed class ExecOptions
+{
+    public required string[] Command { get; init; }
+    public string? User { get; init; }
+    public string? WorkingDirectory { get; init; }
+    public IDictionary<string, string>? Environment { get; init; }
+    public bool Detach { get; init; }
+    public bool Tty { get; init; }
+}
+
+public sealed partial class ContainerRuntime
+{
+    private ProcessStartInfo PrepareExec(Record rec, ExecOptions o)
+    {
+        Guard(rec, "exec");
+        var c = rec.Config;
+        var user = UserResolver.Resolve(c, rec.Dir, o.User ?? c.User);
+        var env = c.Env.ToList();
+        if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add("HOME=" + user.Home);
+        if (o.Tty && !env.Any(e => e.StartsWith("TERM=", StringComparison.Ordinal))) env.Add("TERM=xterm");
+        if (o.Environment is not null)
+            foreach (var kv in o.Environment)
+            {
+                env.RemoveAll(e => e.StartsWith(kv.Key + "=", StringComparison.Ordinal));
+                env.Add(kv.Key + "=" + kv.Value);
+            }
+        var w = new SpecWriter();
+        w.Add("pid", rec.Pid.ToString(CultureInfo.InvariantCulture));
+        foreach (var f in Cgroup(c.Id).ProcsFiles) w.Add("cgroup", f);
+        w.Add("uid", user.Uid.ToString(CultureInfo.InvariantCulture));
+        w.Add("gid", user.Gid.ToString(CultureInfo.InvariantCulture));
+        w.Add("groups", string.Join(',', user.Groups));
+        w.Add("caps", c.Capabilities.ToString("x", CultureInfo.InvariantCulture));
+        w.Add("nnp", c.NoNewPrivileges ? "1" : "0");
+        w.Add("cwd", o.WorkingDirectory ?? c.WorkingDirectory);
+        w.Add("tty", o.Tty ? "1" : "0");
+        w.Add("detach", o.Detach ? "1" : "0");
+        foreach (var a in o.Command) w.Add("arg", a);
+        foreach (var e in env) w.Add("env", e);
+        foreach (var x in ExecCandidates(o.Command[0], env)) w.Add("exec", x);
+        string specPath = Path.Combine(rec.Dir, "exec-" + Guid.NewGuid().ToString("N"));
+        File.WriteAllBytes(specPath, w.ToArray());
+        var psi = new ProcessStartInfo(EngineFiles.HelperPath) { UseShellExecute = false };
+        psi.ArgumentList.Add("exec");
+        psi.ArgumentList.Add(specPath);
+        return psi;
+    }
+
+    /// <summary>Runs a command in a running container, capturing its output (or detached).</summary>
+    public ContainerProcessResult Exec(string nameOrId, ExecOptions o, CancellationToken ct = default)
+    {
+        var rec = Find(nameOrId);
+        var psi = PrepareExec(rec, o);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.RedirectStandardInput = true;
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var outTask = p.StandardOutput.ReadToEndAsync(ct);
+        var errTask = p.StandardError.ReadToEndAsync(ct);
+        try { p.WaitForExitAsync(ct).GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) { try { p.Kill(); } catch (InvalidOperationException) { } throw; }
+        string err = errTask.GetAwaiter().GetResult();
+        if (p.ExitCode == 126 && err.StartsWith("exec: ", StringComparison.Ordinal))
+            throw ContainersException.System("ExecFailed", RuntimeMessages.ExecFailed(rec.Name, err[6..].Trim()), rec.Name);
+        if (p.ExitCode == 127 && err.StartsWith("exec: cannot execute", StringComparison.Ordinal))
+            throw ContainersException.NotFound("ExecCommandNotFound", RuntimeMessages.ExecFailed(rec.Name, err[6..].Trim()), o.Command[0]);
+        return new ContainerProcessResult
+        {
+            ContainerId = rec.Id, ContainerName = rec.Name, ExitCode = p.ExitCode,
+            Output = outTask.GetAwaiter().GetResult(), Error = err,
+        };
+    }
+
+    /// <summary>Runs a command on a pseudo-terminal relayed to this process's own terminal (Enter-Container).</summary>
+    public int ExecInteractive(string nameOrId, ExecOptions o, CancellationToken ct = default)
+    {
+        var rec = Find(nameOrId);
+        var psi = PrepareExec(rec, new ExecOptions { Command = o.Command, User = o.User, WorkingDirectory = o.WorkingDirectory, Environment = o.Environment, Tty = true });
+        using var p = Process.Start(psi)!;
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+
+    /// <summary>Processes in the container's PID namespace (host view plus the pid inside).</summary>
+    public IReadOnlyList<ContainerProcessInfo> Processes(string nameOrId)
+    {
+        var rec = Find(nameOrId);
+        if (rec.Status is not (ContainerStatus.Running or ContainerStatus.Paused))
+            throw ContainersException.Conflict("ContainerNotRunning", RuntimeMessages.NotRunning(rec.Name), rec.Name);
+        string? ns = NsLink(rec.Pid);
+        var list = new List<ContainerProcessInfo>();
+        if (ns is null) return list;
+        long tick = 100;
+        foreach (var d in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(d), out int pid)) continue;
+            if (NsLink(pid) != ns) continue;
+            try
+            {
+                var status = File.ReadAllLines(Path.Combine(d, "status"));
+                string Field(string k) => status.FirstOrDefault(l => l.StartsWith(k + ":", StringComparison.Ordinal))?[(k.Length + 1)..].Trim() ?? "";
+                var nspid = Field("NSpid").Split('\t', ' ', StringSplitOptions.RemoveEmptyEntries);
+                int ppidHost = int.Parse(Field("PPid"), CultureInfo.InvariantCulture);
+                int ppidInner = 0;
+                if (NsLink(ppidHost) == ns)
+                {
+                    try
+                    {
+                        var pst = File.ReadAllLines($"/proc/{ppidHost}/status").First(l => l.StartsWith("NSpid:", StringComparison.Ordinal));
+                        ppidInner = int.Parse(pst[6..].Split('\t', ' ', StringSplitOptions.RemoveEmptyEntries).Last(), CultureInfo.InvariantCulture);
+                    }
+                    catch (IOException) { }
+                }
+                string stat = File.ReadAllText(Path.Combine(d, "stat"));
+                var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                long ticks = long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
+                long rss = long.Parse(f[21], CultureInfo.InvariantCulture) * 4096;
+                string cmd = File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ').Trim();
+                if (cmd.Length == 0) cmd = "[" + stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')] + "]";
+                list.Add(new ContainerProcessInfo
+                {
+                    ContainerName = rec.Name, HostPid = pid, Pid = int.Parse(nspid.Last(), CultureInfo.InvariantCulture),
+                    ParentPid = ppidInner, UserId = long.Parse(Field("Uid").Split('\t')[0], CultureInfo.InvariantCulture),
+                    Command = cmd, CpuTime = TimeSpan.FromSeconds((double)ticks / tick), ResidentBytes = rss,
+                });
+            }
+            catch (IOException) { }
+            catch (FormatException) { }
+        }
+        return list.OrderBy(p => p.Pid).ToList();
+    }
+
+    private static string? NsLink(int pid)
+    {
+        try { return new FileInfo($"/proc/{pid}/ns/pid").LinkTarget; }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
+    public ContainerStats Stats(string nameOrId)
+    {
+        var rec = Find(nameOrId);
+        var cg = Cgroup(rec.Id);
+        if (!cg.Exists) throw ContainersException.Conflict("ContainerNotRunning", RuntimeMessages.NotRunning(rec.Name), rec.Name);
+        var s = cg.Stats();
+        return new ContainerStats
+        {
+            ContainerName = rec.Name, ContainerId = rec.Id, CpuTime = s.CpuTime, MemoryBytes = s.MemoryBytes,
+            MemoryLimitBytes = s.MemoryLimitBytes, MemoryMaxUsageBytes = s.MemoryMaxUsageBytes, Pids = s.Pids, PidsLimit = s.PidsLimit,
+            ThrottledPeriods = s.ThrottledPeriods, ThrottledTime = s.ThrottledTime, OomKills = s.OomKills,
+        };
+    }
+
+    /// <summary>
+    /// Run: create, start, wait for the end, collect the output from the log, and remove when asked.
+    /// </summary>
+    public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default)
+    {
+        var info = Create(o, ct);
+        try
+        {
+            using (var monitor = Start(info.Id, ct))
+            {
+                try { monitor.WaitForExitAsync(ct).GetAwaiter().GetResult(); }
+                catch (OperationCanceledException)
+                {
+                    Stop(info.Id, 0, null, true, CancellationToken.None);
+                    throw;
+                }
+            }
+            var rec = Load(info.Id)!;
+            var final = ToInfo(rec);
+            var sbOut = new StringBuilder();
+            var sbErr = new StringBuilder();
+            foreach (var e in Logs(info.Id))
+                (e.Stream == "stderr" ? sbErr : sbOut).Append(e.Message).Append('\n');
+            return new ContainerProcessResult
+            {
+                ContainerId = info.Id, ContainerName = info.Name, ExitCode = final.ExitCode ?? -1,
+                Output = sbOut.ToString(), Error = sbErr.ToString(), OomKilled = final.OomKilled,
+            };
+        }
+        finally
+        {
+            if (remove) Remove(info.Id, true, CancellationToken.None);
+        }
+    }
+}

@@ -1,0 +1,297 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Containers.Engine.Cgroups;
+using Containers.Engine.Errors;
+using Containers.Engine.Networking;
+using Containers.Engine.State;
+using Containers.Engine.Volumes;
+
+namespace Containers.Engine.Runtime;
+
+public sealed partial class ContainerRuntime
+{
+    private const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_REMOUNT = 32, MS_BIND = 4096, MS_REC = 16384, MS_STRICTATIME = 1 << 24;
+
+    /// <summary>Docker's masked paths: (path, is directory).</summary>
+    private static readonly (string, bool)[] MaskedPaths =
+    [
+        ("/proc/asound", true), ("/proc/acpi", true), ("/proc/interrupts", false), ("/proc/kcore", false), ("/proc/keys", false),
+        ("/proc/latency_stats", false), ("/proc/timer_list", false), ("/proc/timer_stats", false), ("/proc/sched_debug", false),
+        ("/proc/scsi", true), ("/sys/firmware", true), ("/sys/devices/virtual/powercap", true),
+    ];
+
+    private static readonly string[] ReadOnlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+    /// <summary>
+    /// Starts a created or exited container: cgroup, network, spec for the helper, then the monitor.
+    /// Returns the monitor process (the caller may wait for it when attached) once the first process runs.
+    /// </summary>
+    public Process Start(string nameOrId, CancellationToken ct = default)
+    {
+        var rec = Find(nameOrId);
+        using var _ = Lock(rec.Id, ct);
+        rec = Load(rec.Id) ?? throw ContainersException.NotFound("ContainerNotFound", RuntimeMessages.ContainerNotFound(nameOrId), nameOrId);
+        Guard(rec, "start");
+        var c = rec.Config;
+        string dir = rec.Dir;
+
+        var cg = Cgroup(c.Id);
+        var res = new CgroupResources { MemoryBytes = c.Memory, MemorySwapBytes = c.MemorySwap, Cpus = c.Cpus, PidsLimit = c.PidsLimit, AllowAllDevices = c.Privileged };
+        try { cg.Create(res); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw ContainersException.System("CgroupSetupFailed", RuntimeMessages.StartFailed(c.Name, ex.Message), c.Name, ex);
+        }
+
+        NetworkSetupResult? net = null;
+        if (c.Network is not ("none" or "host") && NetworkProvider is not null)
+        {
+            EnsureNetNs(dir);
+            net = NetworkProvider.Setup(NetContext(c, dir), ct);
+        }
+        WriteEtcFiles(c, dir, net);
+
+        var spec = BuildSpec(c, dir, cg);
+        AtomicFile.WriteAllBytes(Path.Combine(dir, "spec"), spec, durable: false);
+        File.Delete(Path.Combine(dir, "stop-requested"));
+        File.Delete(Path.Combine(dir, "paused"));
+
+        var psi = new ProcessStartInfo(EngineFiles.HelperPath)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = false,
+        };
+        psi.ArgumentList.Add("monitor");
+        psi.ArgumentList.Add(dir);
+        Process p;
+        try { p = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw ContainersException.System("HelperNotStartable", RuntimeMessages.StartFailed(c.Name, $"cannot run {EngineFiles.HelperPath}: {ex.Message}"), c.Name, ex);
+        }
+        string? line = p.StandardOutput.ReadLine();
+        if (line is null || !line.StartsWith("ok ", StringComparison.Ordinal))
+        {
+            string err = p.StandardError.ReadToEnd().Trim();
+            p.WaitForExit();
+            string reason = (line ?? "").StartsWith("error: ", StringComparison.Ordinal) ? line![7..] : (line + " " + err).Trim();
+            if (reason.Length == 0) reason = $"the helper exited with code {p.ExitCode}";
+            throw ContainersException.System("ContainerStartFailed", RuntimeMessages.StartFailed(c.Name, reason), c.Name);
+        }
+        return p;
+    }
+
+    private ContainerNetworkContext NetContext(ContainerConfig c, string dir) => new()
+    {
+        ContainerId = c.Id,
+        ContainerName = c.Name,
+        Hostname = c.Hostname,
+        NetNsPath = Path.Combine(dir, "netns"),
+        StateDirectory = dir,
+        Networks = [new NetworkRequest(c.Network, c.NetworkAliases, c.IPAddress)],
+        Ports = c.Ports.Select(ParsePort).ToList(),
+    };
+
+    internal static PortRequest ParsePort(string spec)
+    {
+        // [hostIp:][hostPort:]containerPort[/proto]
+        string proto = "tcp";
+        int slash = spec.IndexOf('/');
+        string s = spec;
+        if (slash >= 0) { proto = spec[(slash + 1)..].ToLowerInvariant(); s = spec[..slash]; }
+        string[] parts = s.Split(':');
+        try
+        {
+            return parts.Length switch
+            {
+                1 => new PortRequest(null, 0, int.Parse(parts[0], CultureInfo.InvariantCulture), proto),
+                2 => new PortRequest(null, parts[0].Length == 0 ? 0 : int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), proto),
+                3 => new PortRequest(parts[0].Length == 0 ? null : parts[0], parts[1].Length == 0 ? 0 : int.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture), proto),
+                _ => throw new FormatException(),
+            };
+        }
+        catch (FormatException ex)
+        {
+            throw ContainersException.Invalid("InvalidPortSpec", $"The port '{spec}' is not valid: use [hostIp:][hostPort:]containerPort[/tcp|udp].", spec, ex);
+        }
+    }
+
+    /// <summary>Creates and pins the network namespace before the first start (for the network provider).</summary>
+    private static void EnsureNetNs(string dir)
+    {
+        string path = Path.Combine(dir, "netns");
+        var psi = new ProcessStartInfo(EngineFiles.HelperPath) { UseShellExecute = false, RedirectStandardError = true };
+        psi.ArgumentList.Add("netns");
+        psi.ArgumentList.Add(path);
+        using var p = Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw ContainersException.System("NetworkNamespaceFailed", "Cannot create the container's network namespace: " + err.Trim(), path);
+    }
+
+    private static void WriteEtcFiles(ContainerConfig c, string dir, NetworkSetupResult? net)
+    {
+        var hosts = new StringBuilder();
+        hosts.Append("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        if (c.Network == "host")
+        {
+            try { hosts.Clear().Append(File.ReadAllText("/etc/hosts")); } catch (IOException) { }
+        }
+        if (net is not null)
+        {
+            foreach (var ep in net.Endpoints)
+                if (ep.IPv4Address is not null) hosts.Append(ep.IPv4Address).Append('\t').Append(c.Hostname).Append(' ').Append(c.Name).Append('\n');
+            foreach (var h in net.HostsEntries) hosts.Append(h).Append('\n');
+        }
+        else hosts.Append("127.0.1.1\t").Append(c.Hostname).Append('\n');
+        File.WriteAllText(Path.Combine(dir, "hosts"), hosts.ToString());
+        File.WriteAllText(Path.Combine(dir, "hostname"), c.Hostname + "\n");
+        string resolv;
+        if (net is not null && net.Nameservers.Count > 0)
+        {
+            var sb = new StringBuilder();
+            foreach (var ns in net.Nameservers) sb.Append("nameserver ").Append(ns).Append('\n');
+            if (net.SearchDomains.Count > 0) sb.Append("search ").Append(string.Join(' ', net.SearchDomains)).Append('\n');
+            resolv = sb.ToString();
+        }
+        else
+        {
+            try { resolv = File.ReadAllText("/etc/resolv.conf"); } catch (IOException) { resolv = ""; }
+        }
+        File.WriteAllText(Path.Combine(dir, "resolv.conf"), resolv);
+    }
+
+    private sealed class SpecWriter
+    {
+        private readonly MemoryStream _ms = new();
+        public void Add(string key, string? value)
+        {
+            if (value is null) return;
+            if (value.Contains('\0')) throw ContainersException.Invalid("InvalidArgument", $"The value of '{key}' contains a NUL character.", value);
+            var b = Encoding.UTF8.GetBytes(key + "=" + value);
+            _ms.Write(b);
+            _ms.WriteByte(0);
+        }
+        public void Op(string kind, int flags, string a, string b = "", string c = "", string d = "", ulong n1 = 0, ulong n2 = 0)
+            => Add("op", string.Join('\x1f', kind, flags.ToString(CultureInfo.InvariantCulture), a, b, c, d, n1.ToString(CultureInfo.InvariantCulture), n2.ToString(CultureInfo.InvariantCulture)));
+        public byte[] ToArray() => _ms.ToArray();
+    }
+
+    private byte[] BuildSpec(ContainerConfig c, string dir, ICgroupManager cg)
+    {
+        var w = new SpecWriter();
+        w.Add("id", c.Id);
+        w.Add("merged", Path.Combine(dir, "merged"));
+        w.Add("log", Path.Combine(dir, "ctr.log"));
+        var lowers = Enumerable.Reverse(c.LowerDirs).ToList();
+        string overlay = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
+        if (overlay.Length > 4000) throw ContainersException.Invalid("OverlayOptionsTooLong", "The image has too many layers for one overlay mount.", c.Image);
+        w.Add("overlay", overlay);
+        w.Add("netns", c.Network == "host" ? "host" : Path.Combine(dir, "netns"));
+        w.Add("hostname", c.Hostname);
+        w.Add("cwd", c.WorkingDirectory);
+        var user = UserResolver.Resolve(c, dir);
+        w.Add("uid", user.Uid.ToString(CultureInfo.InvariantCulture));
+        w.Add("gid", user.Gid.ToString(CultureInfo.InvariantCulture));
+        w.Add("groups", string.Join(',', user.Groups));
+        w.Add("caps", c.Capabilities.ToString("x", CultureInfo.InvariantCulture));
+        w.Add("nnp", c.NoNewPrivileges ? "1" : "0");
+        w.Add("readonly", c.ReadOnly ? "1" : "0");
+        w.Add("init", c.Init ? "1" : "0");
+        w.Add("restart", c.RestartPolicy);
+        w.Add("restart-max", c.RestartMax.ToString(CultureInfo.InvariantCulture));
+        var (oomFile, oomKey) = cg.OomKillCounter;
+        w.Add("oom-file", oomFile);
+        w.Add("oom-key", oomKey);
+        foreach (var f in cg.ProcsFiles) w.Add("cgroup", f);
+        foreach (var a in c.Args) w.Add("arg", a);
+        var env = c.Env.ToList();
+        if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add("HOME=" + user.Home);
+        foreach (var e in env) w.Add("env", e);
+        foreach (var x in ExecCandidates(c.Args[0], env)) w.Add("exec", x);
+        AddMountOps(w, c, dir);
+        return w.ToArray();
+    }
+
+    internal static IEnumerable<string> ExecCandidates(string argv0, IEnumerable<string> env)
+    {
+        if (argv0.Contains('/')) { yield return argv0; yield break; }
+        string path = env.FirstOrDefault(e => e.StartsWith("PATH=", StringComparison.Ordinal))?[5..] ?? DefaultPath;
+        foreach (var d in path.Split(':', StringSplitOptions.RemoveEmptyEntries)) yield return d.TrimEnd('/') + "/" + argv0;
+    }
+
+    private static void MkdirP(SpecWriter w, string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string cur = "";
+        foreach (var p in parts) { cur += "/" + p; w.Op("mkdir", 0, cur, n1: 0x1ed); }
+    }
+
+    private void AddMountOps(SpecWriter w, ContainerConfig c, string dir)
+    {
+        const ulong chr = 0x2000;
+        w.Op("mkdir", 0, "/proc", n1: 0x1ed);
+        w.Op("mount", 0, "proc", "/proc", "proc", n1: MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        w.Op("mkdir", 0, "/dev", n1: 0x1ed);
+        w.Op("mount", 0, "tmpfs", "/dev", "tmpfs", "mode=755,size=65536k", MS_NOSUID | MS_STRICTATIME);
+        foreach (var (n, maj, min) in new[] { ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0) })
+            w.Op("mknod", 0, "/dev/" + n, n1: chr | 0x1b6, n2: (ulong)((maj << 8) | min));
+        w.Op("symlink", 0, "/proc/self/fd", "/dev/fd");
+        w.Op("symlink", 0, "/proc/self/fd/0", "/dev/stdin");
+        w.Op("symlink", 0, "/proc/self/fd/1", "/dev/stdout");
+        w.Op("symlink", 0, "/proc/self/fd/2", "/dev/stderr");
+        w.Op("symlink", 0, "pts/ptmx", "/dev/ptmx");
+        w.Op("mkdir", 0, "/dev/pts", n1: 0x1ed);
+        w.Op("mount", 0, "devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620,gid=5", MS_NOSUID | MS_NOEXEC);
+        w.Op("mkdir", 0, "/dev/shm", n1: 0x3ff);
+        w.Op("mount", 0, "shm", "/dev/shm", "tmpfs", "mode=1777,size=65536k", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        w.Op("mkdir", 0, "/dev/mqueue", n1: 0x1ed);
+        w.Op("mount", 2, "mqueue", "/dev/mqueue", "mqueue", "", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        w.Op("mkdir", 0, "/sys", n1: 0x1ed);
+        w.Op("mount", 0, "sysfs", "/sys", "sysfs", "", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        w.Op("mkdir", 0, "/etc", n1: 0x1ed);
+        foreach (var f in new[] { "hosts", "hostname", "resolv.conf" })
+        {
+            w.Op("touch", 2, "/etc/" + f);
+            w.Op("mount", 0, Path.Combine(dir, f), "/etc/" + f, "", "", MS_BIND);
+        }
+        var volumes = new VolumeStore(_root);
+        foreach (var m in c.Mounts)
+        {
+            switch (m.Type)
+            {
+                case "tmpfs":
+                    MkdirP(w, m.Destination);
+                    w.Op("mount", 0, "tmpfs", m.Destination, "tmpfs", m.Options ?? "mode=1777", MS_NOSUID | MS_NODEV);
+                    break;
+                default:
+                    string src = m.Type == "volume" ? volumes.DataPath(m.Source) : m.Source;
+                    if (File.Exists(src))
+                    {
+                        MkdirP(w, Path.GetDirectoryName(m.Destination)!);
+                        w.Op("touch", 0, m.Destination);
+                    }
+                    else MkdirP(w, m.Destination);
+                    w.Op("mount", 0, src, m.Destination, "", "", MS_BIND | MS_REC);
+                    if (m.ReadOnly) w.Op("mount", 0, "", m.Destination, "", "", MS_BIND | MS_REMOUNT | MS_RDONLY);
+                    break;
+            }
+        }
+        if (!c.Privileged)
+        {
+            foreach (var (p, isDir) in MaskedPaths)
+            {
+                if (isDir) w.Op("mount", 1, "tmpfs", p, "tmpfs", "size=0", MS_RDONLY);
+                else w.Op("mount", 1, "/dev/null", p, "", "", MS_BIND);
+            }
+            foreach (var p in ReadOnlyPaths)
+            {
+                w.Op("mount", 1 | 4, p, p, "", "", MS_BIND | MS_REC);
+                w.Op("mount", 1, "", p, "", "", MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+            }
+        }
+    }
+}

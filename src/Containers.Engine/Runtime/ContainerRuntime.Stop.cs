@@ -1,0 +1,177 @@
+using Containers.Engine.Errors;
+using Containers.Engine.Model;
+using Containers.Engine.State;
+using Containers.Native.Proc;
+
+namespace Containers.Engine.Runtime;
+
+public sealed partial class ContainerRuntime
+{
+    /// <summary>Stops a container: its stop signal (or <paramref name="signal"/>), SIGKILL after the timeout. No restart follows.</summary>
+    public ContainerInfo Stop(string nameOrId, int? timeoutSeconds = null, string? signal = null, bool force = false, CancellationToken ct = default)
+    {
+        var rec = Find(nameOrId);
+        using (Lock(rec.Id, ct)) StopLocked(rec.Id, timeoutSeconds, signal, force, ct);
+        return Get(rec.Id);
+    }
+
+    private void StopLocked(string id, int? timeoutSeconds, string? signal, bool force, CancellationToken ct)
+    {
+        var rec = Load(id)!;
+        if (!rec.IsActive) return;
+        var c = rec.Config;
+        File.WriteAllText(Path.Combine(rec.Dir, "stop-requested"), "");
+        int sig = force ? 9 : Signals.Parse(signal ?? c.StopSignal);
+        var timeout = TimeSpan.FromSeconds(force ? 0 : Math.Max(0, timeoutSeconds ?? c.StopTimeout));
+        bool wasPaused = rec.Status == ContainerStatus.Paused;
+        if (rec.Status != ContainerStatus.Restarting) ProcessOps.Signal(rec.Pid, rec.PidStart, sig);
+        if (wasPaused) { try { Cgroup(id).Thaw(); } catch (IOException) { } File.Delete(Path.Combine(rec.Dir, "paused")); }
+        bool Gone()
+        {
+            var r = Load(id);
+            return r is null || (!ProcessOps.IsAlive(r.Pid, r.PidStart) && !ProcessOps.IsAlive(r.MonitorPid, r.MonitorStart));
+        }
+        if (!WaitUntil(Gone, timeout, ct))
+        {
+            ProcessOps.Signal(rec.Pid, rec.PidStart, 9);
+            if (!WaitUntil(Gone, TimeSpan.FromSeconds(5), ct))
+            {
+                try { Cgroup(id).KillAll(TimeSpan.FromSeconds(5)); } catch (IOException) { }
+                WaitUntil(Gone, TimeSpan.FromSeconds(5), ct);
+            }
+        }
+        // a container whose monitor was killed has nobody to record its end: do it here
+        var after = Load(id)!;
+        if (after.Raw.TryGetValue("state", out var st) && st != "exited")
+        {
+            after.Raw["state"] = "exited";
+            after.Raw.Remove("pid"); after.Raw.Remove("pidstart");
+            after.Raw.TryAdd("exitcode", "137");
+            after.Raw["finishedat"] = DateTime.UtcNow.ToString("o");
+            WriteStatus(after.Dir, after.Raw);
+        }
+        if (NetworkProvider is not null && c.Network is not ("none" or "host"))
+            NetworkProvider.Stopped(NetContext(c, rec.Dir));
+    }
+
+    private static void WriteStatus(string dir, Dictionary<string, string> raw)
+        => AtomicFile.WriteAllText(Path.Combine(dir, "status"), string.Concat(raw.Select(kv => kv.Key + "=" + kv.Value + "\n")), durable: false);
+
+    public ContainerInfo Restart(string nameOrId, int? timeoutSeconds = null, CancellationToken ct = default)
+    {
+        var rec = Find(nameOrId);
+        Stop(rec.Id, timeoutSeconds, null, false, ct);
+        using var p = Start(rec.Id, ct);
+        return Get(rec.Id);
+    }
+
+    /// <summary>Removes a container: its writable layer, cgroup, pinned netns and state. Named volumes stay.</summary>
+    public void Remove(string nameOrId, bool force = false, CancellationToken ct = default)
+    {
+        var rec = Find(nameOrId);
+        using (Lock(rec.Id, ct))
+        {
+            rec = Load(rec.Id);
+            if (rec is null) return;
+            if (rec.IsActive)
+            {
+                if (!force) Guard(rec, "remove");
+                StopLocked(rec.Id, 0, "SIGKILL", true, ct);
+            }
+            RemoveLocked(rec);
+        }
+    }
+
+    private void RemoveLocked(Record rec)
+    {
+        var c = rec.Config;
+        // a monitor killed mid-start can leave the first process running: the cgroup finds it
+        var cg = Cgroup(c.Id);
+        if (NetworkProvider is not null && c.Network is not ("none" or "host"))
+            NetworkProvider.Teardown(NetContext(c, rec.Dir));
+        string netns = Path.Combine(rec.Dir, "netns");
+        while (ProcessOps.Unmount(netns)) { }
+        foreach (var leftover in new[] { "merged", "export" }) ProcessOps.Unmount(Path.Combine(rec.Dir, leftover));
+        cg.Destroy();
+        string trash = _root.NewTempPath("rm");
+        Directory.Move(rec.Dir, trash);
+        DeleteTree(trash);
+    }
+
+    internal static void DeleteTree(string path)
+    {
+        try { Directory.Delete(path, true); }
+        catch (UnauthorizedAccessException)
+        {
+            // overlay's work/work is mode 000 and files may be immutable-free but read-only: chmod and retry
+            foreach (var d in Directory.EnumerateDirectories(path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+            {
+                try { File.SetUnixFileMode(d, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); } catch (IOException) { }
+            }
+            Directory.Delete(path, true);
+        }
+        catch (DirectoryNotFoundException) { }
+    }
+
+    public ContainerInfo Pause(string nameOrId, CancellationToken ct = default)
+    {
+        var rec = Find(nameOrId);
+        using (Lock(rec.Id, ct))
+        {
+            rec = Load(rec.Id)!;
+            Guard(rec, "pause");
+            Cgroup(rec.Id).Freeze();
+            File.WriteAllText(Path.Combine(rec.Dir, "paused"), "");
+        }
+        return Get(rec.Id);
+    }
+
+    public ContainerInfo Resume(string nameOrId, CancellationToken ct = default)
+    {
+        var rec = Find(nameOrId);
+        using (Lock(rec.Id, ct))
+        {
+            rec = Load(rec.Id)!;
+            Guard(rec, "resume");
+            Cgroup(rec.Id).Thaw();
+            File.Delete(Path.Combine(rec.Dir, "paused"));
+        }
+        return Get(rec.Id);
+    }
+
+    public ContainerInfo Rename(string nameOrId, string newName, CancellationToken ct = default)
+    {
+        if (!NameRx.IsMatch(newName)) throw ContainersException.Invalid("InvalidContainerName", RuntimeMessages.InvalidName(newName), newName);
+        var rec = Find(nameOrId);
+        using (StoreLock.Acquire(_root, "containers", true, null, ct))
+        {
+            var clash = All().FirstOrDefault(r => r.Name == newName && r.Id != rec.Id);
+            if (clash is not null) throw ContainersException.Exists("ContainerNameInUse", RuntimeMessages.NameInUse(newName, clash.Id), newName);
+            using (Lock(rec.Id, ct))
+            {
+                var cfg = Load(rec.Id)!.Config;
+                cfg.Name = newName;
+                AtomicFile.WriteJson(Path.Combine(rec.Dir, "config.json"), cfg);
+            }
+        }
+        return Get(rec.Id);
+    }
+
+    /// <summary>Waits until the container is exited (its monitor done) or running.</summary>
+    public ContainerInfo Wait(string nameOrId, ContainerStatus condition, TimeSpan? timeout, CancellationToken ct = default)
+    {
+        var rec = Find(nameOrId);
+        string id = rec.Id;
+        bool Reached()
+        {
+            var r = Load(id);
+            if (r is null) return true;
+            return condition == ContainerStatus.Exited
+                ? r.Status == ContainerStatus.Exited && !r.MonitorAlive
+                : r.Status == ContainerStatus.Running;
+        }
+        if (!WaitUntil(Reached, timeout ?? TimeSpan.MaxValue, ct))
+            throw new ContainersException(ErrorKind.Timeout, "WaitTimeout", RuntimeMessages.Timeout(rec.Name, condition.ToString().ToLowerInvariant()), rec.Name);
+        return Load(id) is null ? ToInfo(rec) : Get(id);
+    }
+}

@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Containers.Engine.Cgroups;
+using Containers.Engine.Errors;
+using Containers.Engine.Model;
+using Containers.Engine.Networking;
+using Containers.Engine.State;
+using Containers.Native.Proc;
+
+namespace Containers.Engine.Runtime;
+
+/// <summary>
+/// Container lifecycle on one storage root. State lives in &lt;root&gt;/containers/&lt;id&gt;/ (config.json from the
+/// engine, status from the monitor, the writable layer upper/work, the log, the pinned netns), so any
+/// pwsh session sees and controls the containers another started. One partial file per operation.
+/// </summary>
+public sealed partial class ContainerRuntime
+{
+    /// <summary>Where images come from (the image store registers itself).</summary>
+    public static IRuntimeImageSource ImageSource { get; set; } = new NoImageSource();
+
+    /// <summary>Bridge networking, when the networking area registers a provider.</summary>
+    public static INetworkProvider? NetworkProvider { get; set; }
+
+    /// <summary>Makes the cgroup manager of one container.</summary>
+    public static Func<StorageRoot, string, ICgroupManager> CgroupFactory { get; set; } = (r, id) => new CgroupStubV1(r.ScopeId, id);
+
+    private static readonly Regex NameRx = new("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", RegexOptions.Compiled);
+    private readonly StorageRoot _root;
+
+    public ContainerRuntime(StorageRoot root) => _root = root;
+
+    public StorageRoot Root => _root;
+
+    internal string DirOf(string id) => _root.Sub("containers", id);
+
+    private ICgroupManager Cgroup(string id) => CgroupFactory(_root, id);
+
+    private StoreLock Lock(string id, CancellationToken ct = default) => StoreLock.Acquire(_root, "container-" + id, true, TimeSpan.FromSeconds(120), ct);
+
+    // ---------- records ----------
+
+    internal sealed class Record
+    {
+        public required ContainerConfig Config { get; init; }
+        public required string Dir { get; init; }
+        public Dictionary<string, string> Raw { get; init; } = new();
+        public ContainerStatus Status { get; set; }
+        public int Pid { get; set; }
+        public long PidStart { get; set; }
+        public bool MonitorAlive { get; set; }
+        public int MonitorPid { get; set; }
+        public long MonitorStart { get; set; }
+        public string Id => Config.Id;
+        public string Name => Config.Name;
+        public bool IsActive => Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Restarting;
+    }
+
+    internal Record? Load(string id)
+    {
+        string dir = DirOf(id);
+        var cfg = AtomicFile.ReadJson<ContainerConfig>(Path.Combine(dir, "config.json"));
+        if (cfg is null) return null;
+        var raw = ReadStatusFile(Path.Combine(dir, "status"));
+        var rec = new Record { Config = cfg, Dir = dir, Raw = raw };
+        Compute(rec);
+        return rec;
+    }
+
+    private static Dictionary<string, string> ReadStatusFile(string path)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var line in File.ReadAllLines(path))
+            {
+                int eq = line.IndexOf('=');
+                if (eq > 0) d[line[..eq]] = line[(eq + 1)..];
+            }
+        }
+        catch (FileNotFoundException) { }
+        catch (DirectoryNotFoundException) { }
+        return d;
+    }
+
+    private static int Int(Dictionary<string, string> d, string k) => d.TryGetValue(k, out var v) && int.TryParse(v, out int i) ? i : 0;
+    private static long Long(Dictionary<string, string> d, string k) => d.TryGetValue(k, out var v) && long.TryParse(v, out long i) ? i : 0;
+
+    /// <summary>The true state: what the monitor wrote, checked against the process table.</summary>
+    private static void Compute(Record r)
+    {
+        var d = r.Raw;
+        if (!d.TryGetValue("state", out var state)) { r.Status = ContainerStatus.Created; return; }
+        r.MonitorPid = Int(d, "monitorpid");
+        r.MonitorStart = Long(d, "monitorstart");
+        r.MonitorAlive = ProcessOps.IsAlive(r.MonitorPid, r.MonitorStart);
+        r.Pid = Int(d, "pid");
+        r.PidStart = Long(d, "pidstart");
+        switch (state)
+        {
+            case "running":
+                bool alive = ProcessOps.IsAlive(r.Pid, r.PidStart);
+                if (alive || r.MonitorAlive)
+                    r.Status = File.Exists(Path.Combine(r.Dir, "paused")) ? ContainerStatus.Paused : ContainerStatus.Running;
+                else r.Status = ContainerStatus.Exited;
+                break;
+            case "restarting":
+                r.Status = r.MonitorAlive ? ContainerStatus.Restarting : ContainerStatus.Exited;
+                break;
+            default:
+                r.Status = ContainerStatus.Exited;
+                break;
+        }
+    }
+
+    internal IEnumerable<Record> All()
+    {
+        string dir = _root.Sub("containers");
+        if (!Directory.Exists(dir)) yield break;
+        foreach (var d in Directory.EnumerateDirectories(dir))
+        {
+            var r = Load(Path.GetFileName(d));
+            if (r is not null) yield return r;
+        }
+    }
+
+    /// <summary>Finds a container by full id, name, or unique id prefix.</summary>
+    internal Record Find(string nameOrId)
+    {
+        if (Regex.IsMatch(nameOrId, "^[0-9a-f]{64}$"))
+        {
+            var exact = Load(nameOrId);
+            if (exact is not null) return exact;
+        }
+        var all = All().ToList();
+        var byName = all.FirstOrDefault(r => r.Name == nameOrId);
+        if (byName is not null) return byName;
+        if (nameOrId.Length >= 3 && Regex.IsMatch(nameOrId, "^[0-9a-f]+$"))
+        {
+            var pre = all.Where(r => r.Id.StartsWith(nameOrId, StringComparison.Ordinal)).ToList();
+            if (pre.Count == 1) return pre[0];
+            if (pre.Count > 1) throw ContainersException.Invalid("AmbiguousContainerId", RuntimeMessages.AmbiguousId(nameOrId), nameOrId);
+        }
+        throw ContainersException.NotFound("ContainerNotFound", RuntimeMessages.ContainerNotFound(nameOrId), nameOrId);
+    }
+
+    internal ContainerInfo ToInfo(Record r)
+    {
+        var d = r.Raw;
+        var c = r.Config;
+        DateTime? Time(string k) => d.TryGetValue(k, out var v) && DateTime.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t) ? t : null;
+        int? exit = r.Status == ContainerStatus.Exited
+            ? (d.TryGetValue("exitcode", out var e) && int.TryParse(e, out int ec) ? ec : (d.ContainsKey("state") ? -1 : null))
+            : null;
+        return new ContainerInfo
+        {
+            Id = c.Id,
+            Name = c.Name,
+            Image = c.Image,
+            ImageId = c.ImageId,
+            Command = c.Args.ToArray(),
+            Status = r.Status,
+            Created = c.Created,
+            StartedAt = Time("startedat"),
+            FinishedAt = r.Status == ContainerStatus.Exited ? Time("finishedat") : null,
+            ExitCode = exit,
+            OomKilled = r.Status == ContainerStatus.Exited && d.TryGetValue("oomkilled", out var o) && o == "1",
+            RestartCount = Int(d, "restarts"),
+            RestartPolicy = c.RestartPolicy + (c.RestartMax > 0 ? ":" + c.RestartMax : ""),
+            Pid = r.Status is ContainerStatus.Running or ContainerStatus.Paused && r.Pid > 0 ? r.Pid : null,
+            Hostname = c.Hostname,
+            Network = c.Network,
+            Labels = new Dictionary<string, string>(c.Labels),
+            Mounts = c.Mounts.Select(m => new ContainerMount { Type = m.Type, Source = m.Source, Destination = m.Destination, ReadOnly = m.ReadOnly, Options = m.Options }).ToArray(),
+            Error = d.TryGetValue("error", out var err) ? err : null,
+        };
+    }
+
+    public ContainerInfo Get(string nameOrId) => ToInfo(Find(nameOrId));
+
+    public IReadOnlyList<ContainerInfo> List() => All().Select(ToInfo).OrderByDescending(i => i.Created).ToList();
+
+    // ---------- guards: the one place that says which transitions are legal ----------
+
+    internal static void Guard(Record r, string action)
+    {
+        bool ok = action switch
+        {
+            "start" => r.Status is ContainerStatus.Created or ContainerStatus.Exited,
+            "pause" => r.Status is ContainerStatus.Running,
+            "resume" => r.Status is ContainerStatus.Paused,
+            "exec" => r.Status is ContainerStatus.Running,
+            "remove" => !r.IsActive,
+            "rename" or "stop" or "kill" or "restart" or "export" or "commit" => true,
+            _ => false,
+        };
+        if (!ok)
+        {
+            string id = action switch
+            {
+                "start" => "ContainerAlreadyRunning",
+                "remove" => "ContainerRunning",
+                "exec" => "ContainerNotRunning",
+                "pause" => "ContainerNotRunning",
+                "resume" => "ContainerNotPaused",
+                _ => "InvalidContainerState",
+            };
+            throw ContainersException.Conflict(id, RuntimeMessages.IllegalTransition(r.Name, r.Status.ToString().ToLowerInvariant(), action), r.Name);
+        }
+    }
+
+    // ---------- helpers ----------
+
+    private static bool WaitUntil(Func<bool> cond, TimeSpan timeout, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        int delay = 1;
+        while (!cond())
+        {
+            if (sw.Elapsed > timeout) return false;
+            ct.ThrowIfCancellationRequested();
+            Thread.Sleep(delay);
+            delay = Math.Min(delay * 2, 20);
+        }
+        return true;
+    }
+
+    private static string NewId() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+
+    private static readonly string[] Adjectives = ["brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nimble", "proud", "quiet", "swift", "tidy", "witty"];
+    private static readonly string[] Nouns = ["badger", "cedar", "dolphin", "falcon", "gecko", "heron", "ibis", "jaguar", "koala", "lynx", "marten", "newt", "otter", "panda", "quokka", "raven"];
+
+    private string NewName()
+    {
+        var names = All().Select(r => r.Name).ToHashSet();
+        while (true)
+        {
+            string n = $"{Adjectives[Random.Shared.Next(Adjectives.Length)]}_{Nouns[Random.Shared.Next(Nouns.Length)]}_{Random.Shared.Next(100, 999)}";
+            if (!names.Contains(n)) return n;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using Containers.Engine.Errors;
+
+namespace Containers.Engine.Runtime;
+
+/// <summary>Turns USER ("name", "uid", "name:group", "uid:gid") into numbers from the image's /etc/passwd and /etc/group.</summary>
+internal static class UserResolver
+{
+    public sealed record Ids(uint Uid, uint Gid, uint[] Groups, string Home);
+
+    /// <summary>The file as the container sees it: the writable layer first, then the image layers top down.</summary>
+    private static string[] ReadEtc(ContainerConfig c, string dir, string name)
+    {
+        foreach (var layer in new[] { Path.Combine(dir, "upper") }.Concat(Enumerable.Reverse(c.LowerDirs)))
+        {
+            string p = Path.Combine(layer, "etc", name);
+            if (File.Exists(p))
+            {
+                try { return File.ReadAllLines(p); } catch (IOException) { }
+            }
+        }
+        return [];
+    }
+
+    public static Ids Resolve(ContainerConfig c, string dir) => Resolve(c, dir, c.User);
+
+    public static Ids Resolve(ContainerConfig c, string dir, string? user)
+    {
+        if (string.IsNullOrEmpty(user)) user = "0";
+        string u = user, g = "";
+        int colon = user.IndexOf(':');
+        if (colon >= 0) { u = user[..colon]; g = user[(colon + 1)..]; }
+        var passwd = ReadEtc(c, dir, "passwd").Select(l => l.Split(':')).Where(f => f.Length >= 7).ToList();
+        var groups = ReadEtc(c, dir, "group").Select(l => l.Split(':')).Where(f => f.Length >= 4).ToList();
+        uint uid, gid;
+        string home = "/";
+        string? userName = null;
+        if (uint.TryParse(u, NumberStyles.None, CultureInfo.InvariantCulture, out uid))
+        {
+            var e = passwd.FirstOrDefault(f => f[2] == u);
+            gid = e is not null ? uint.Parse(e[3], CultureInfo.InvariantCulture) : uid == 0 ? 0 : uid;
+            if (e is not null) { home = e[5]; userName = e[0]; }
+            else if (uid == 0) home = "/root";
+        }
+        else
+        {
+            var e = passwd.FirstOrDefault(f => f[0] == u) ?? throw ContainersException.NotFound("UserNotFound", RuntimeMessages.UserNotFound(u), u);
+            uid = uint.Parse(e[2], CultureInfo.InvariantCulture);
+            gid = uint.Parse(e[3], CultureInfo.InvariantCulture);
+            home = e[5];
+            userName = e[0];
+        }
+        if (g.Length > 0)
+        {
+            if (!uint.TryParse(g, NumberStyles.None, CultureInfo.InvariantCulture, out gid))
+            {
+                var ge = groups.FirstOrDefault(f => f[0] == g) ?? throw ContainersException.NotFound("GroupNotFound", RuntimeMessages.GroupNotFound(g), g);
+                gid = uint.Parse(ge[2], CultureInfo.InvariantCulture);
+            }
+        }
+        var extra = new SortedSet<uint> { gid };
+        if (userName is not null)
+            foreach (var ge in groups)
+                if (ge[3].Split(',').Contains(userName) && uint.TryParse(ge[2], out uint x)) extra.Add(x);
+        return new Ids(uid, gid, extra.ToArray(), home.Length == 0 ? "/" : home);
+    }
+}

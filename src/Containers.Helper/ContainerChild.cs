@@ -1,0 +1,275 @@
+using System.Globalization;
+using Containers.Native.Proc;
+using static Containers.Native.Proc.Sys;
+
+namespace Containers.Helper;
+
+/// <summary>One prepared set-up step of the container child (all strings already in native memory).</summary>
+internal unsafe struct ChildOp
+{
+    public int Kind;   // 1 mount, 2 mkdir, 3 mknod, 4 symlink, 5 touch
+    public int Flags;  // 1 ignore ENOENT, 2 ignore any error
+    public byte* A, B, C, D;
+    public ulong N1, N2;
+}
+
+/// <summary>
+/// Everything the container's first process needs, prepared before clone() so the child only makes
+/// system calls: no allocation, no locks, errors written as (step, errno) to a pipe, then _exit.
+/// </summary>
+internal sealed unsafe class ChildPlan
+{
+    public const int StepNetns = -1, StepCgroup = -2, StepCgroupNs = -3, StepPrivate = -4, StepRootfs = -5,
+        StepReadOnly = -6, StepPivot = -7, StepHostname = -8, StepUser = -9, StepCaps = -10, StepCwd = -11,
+        StepExec = -12, StepInit = -13, StepNnp = -14;
+
+    public int NetNsFd = -1;
+    public nint[] CgroupProcs = [];
+    public byte* Root;
+    public byte* OverlayData;
+    public byte* BindRoot;
+    public ChildOp[] Ops = [];
+    public string[] OpNames = [];
+    public bool ReadOnly;
+    public byte* Hostname;
+    public byte* Cwd;
+    public uint Uid, Gid;
+    public uint* Groups;
+    public int NGroups;
+    public ulong Caps;
+    public int LastCap;
+    public bool NoNewPrivs;
+    public bool Init;
+    public byte** Argv;
+    public byte** Envp;
+    public nint[] ExecCandidates = [];
+    public int StdinFd = -1, StdoutFd = -1, StderrFd = -1, ErrFd = -1;
+    public byte* DevNull;
+
+    public static ChildPlan FromSpec(Spec s)
+    {
+        var p = new ChildPlan();
+        string root = s.Req("merged");
+        p.Root = NStr.Of(root);
+        p.OverlayData = NStr.Of(s.Get("overlay"));
+        p.BindRoot = NStr.Of(s.Get("bindroot"));
+        p.CgroupProcs = s.All("cgroup").Select(c => (nint)NStr.Of(c)).ToArray();
+        var ops = new List<ChildOp>();
+        var names = new List<string>();
+        foreach (string raw in s.All("op"))
+        {
+            string[] f = raw.Split('\x1f');
+            // kind, flags, a, b, c, d, n1, n2 ; a/b prefixed with the root when the kind says they are container paths
+            int kind = f[0] switch { "mount" => 1, "mkdir" => 2, "mknod" => 3, "symlink" => 4, "touch" => 5, _ => 0 };
+            int flags = int.Parse(f[1], CultureInfo.InvariantCulture);
+            string a = f[2], b = f[3], c = f[4], d = f[5];
+            ulong n1 = ulong.Parse(f[6], CultureInfo.InvariantCulture), n2 = ulong.Parse(f[7], CultureInfo.InvariantCulture);
+            string In(string x) => x.Length == 0 ? "" : root + (x.StartsWith('/') ? x : "/" + x);
+            switch (kind)
+            {
+                case 1: if ((flags & 4) != 0) a = In(a); b = In(b); break;
+                case 2: case 3: case 5: a = In(a); break;
+                case 4: b = In(b); break;
+                default: continue;
+            }
+            ops.Add(new ChildOp
+            {
+                Kind = kind, Flags = flags, A = a.Length == 0 ? null : NStr.Of(a), B = b.Length == 0 ? null : NStr.Of(b),
+                C = c.Length == 0 ? null : NStr.Of(c), D = d.Length == 0 ? null : NStr.Of(d), N1 = n1, N2 = n2,
+            });
+            names.Add($"{f[0]} {f[2]} {f[3]}".TrimEnd());
+        }
+        p.Ops = ops.ToArray();
+        p.OpNames = names.ToArray();
+        p.ReadOnly = s.Flag("readonly");
+        p.Hostname = NStr.Of(s.Get("hostname") ?? "container");
+        p.Cwd = NStr.Of(s.Get("cwd") ?? "/");
+        p.Uid = (uint)s.Num("uid");
+        p.Gid = (uint)s.Num("gid");
+        var groups = (s.Get("groups") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(g => uint.Parse(g, CultureInfo.InvariantCulture)).ToArray();
+        p.NGroups = groups.Length;
+        p.Groups = (uint*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)Math.Max(1, groups.Length), 4);
+        for (int i = 0; i < groups.Length; i++) p.Groups[i] = groups[i];
+        p.Caps = ulong.Parse(s.Get("caps") ?? "0", NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        p.LastCap = ReadLastCap();
+        p.NoNewPrivs = s.Flag("nnp");
+        p.Init = s.Flag("init");
+        p.Argv = NStr.Array(s.All("arg"));
+        p.Envp = NStr.Array(s.All("env"));
+        p.ExecCandidates = s.All("exec").Select(c => (nint)NStr.Of(c)).ToArray();
+        p.DevNull = NStr.Of("/dev/null");
+        return p;
+    }
+
+    public static int ReadLastCap()
+    {
+        try { return int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim(), CultureInfo.InvariantCulture); }
+        catch (IOException) { return 40; }
+    }
+
+    public string Describe(int step) => step switch
+    {
+        >= 0 when step < OpNames.Length => OpNames[step],
+        StepNetns => "join the network namespace",
+        StepCgroup => "join the cgroup",
+        StepCgroupNs => "create the cgroup namespace",
+        StepPrivate => "make / private",
+        StepRootfs => "mount the root file system",
+        StepReadOnly => "make the root file system read-only",
+        StepPivot => "pivot_root",
+        StepHostname => "sethostname",
+        StepUser => "set the user and groups",
+        StepCaps => "set the capabilities",
+        StepCwd => "change to the working directory",
+        StepExec => "execute the command",
+        StepInit => "start the init process",
+        StepNnp => "set no_new_privs",
+        _ => "step " + step,
+    };
+}
+
+/// <summary>The code that runs in the cloned child: only system calls until execve.</summary>
+internal static unsafe class ContainerChild
+{
+    private static void Fail(ChildPlan p, int step, int err)
+    {
+        int* msg = stackalloc int[2];
+        msg[0] = step; msg[1] = err;
+        write(p.ErrFd, (byte*)msg, 8);
+        _exit(127);
+    }
+
+    /// <summary>Runs in the child after clone(); never returns.</summary>
+    public static void Run(ChildPlan p)
+    {
+        ulong none = 0;
+        sigprocmask(2 /* SIG_SETMASK */, &none, null);
+        for (int sig = 1; sig < 65; sig++) if (sig != SIGKILL && sig != SIGSTOP) signal(sig, 0);
+
+        umask(0);
+        if (p.NetNsFd >= 0 && setns(p.NetNsFd, (int)CLONE_NEWNET) != 0) Fail(p, ChildPlan.StepNetns, Errno);
+        byte zero = (byte)'0';
+        for (int i = 0; i < p.CgroupProcs.Length; i++)
+        {
+            int fd = open((byte*)p.CgroupProcs[i], 1 /* O_WRONLY */, 0);
+            if (fd < 0 || write(fd, &zero, 1) != 1) Fail(p, ChildPlan.StepCgroup, Errno);
+            close(fd);
+        }
+        if (p.CgroupProcs.Length > 0 && unshare((int)CLONE_NEWCGROUP) != 0) Fail(p, ChildPlan.StepCgroupNs, Errno);
+
+        byte* slash = stackalloc byte[2] { (byte)'/', 0 };
+        byte* dot = stackalloc byte[2] { (byte)'.', 0 };
+        byte* overlay = stackalloc byte[8] { (byte)'o', (byte)'v', (byte)'e', (byte)'r', (byte)'l', (byte)'a', (byte)'y', 0 };
+        if (mount(null, slash, null, MS_REC | MS_PRIVATE, null) != 0) Fail(p, ChildPlan.StepPrivate, Errno);
+        int r = p.OverlayData != null
+            ? mount(overlay, p.Root, overlay, 0, p.OverlayData)
+            : mount(p.BindRoot, p.Root, null, MS_BIND | MS_REC, null);
+        if (r != 0) Fail(p, ChildPlan.StepRootfs, Errno);
+
+        for (int i = 0; i < p.Ops.Length; i++)
+        {
+            ref ChildOp op = ref p.Ops[i];
+            int rc = op.Kind switch
+            {
+                1 => mount(op.A, op.B, op.C, op.N1, op.D),
+                2 => mkdir(op.A, (uint)op.N1),
+                3 => mknod(op.A, (uint)op.N1, op.N2),
+                4 => symlink(op.A, op.B),
+                5 => Touch(op.A),
+                _ => 0,
+            };
+            if (rc != 0)
+            {
+                int e = Errno;
+                if (op.Kind == 2 && e == 17 /* EEXIST */) continue;
+                if ((op.Flags & 2) != 0) continue;
+                if ((op.Flags & 1) != 0 && (e == 2 || e == 20)) continue;
+                Fail(p, i, e);
+            }
+        }
+        if (p.ReadOnly && mount(null, p.Root, null, MS_REMOUNT | MS_BIND | MS_RDONLY, null) != 0) Fail(p, ChildPlan.StepReadOnly, Errno);
+
+        if (chdir(p.Root) != 0 || PivotRoot(dot, dot) != 0 || umount2(dot, MNT_DETACH) != 0 || chdir(slash) != 0)
+            Fail(p, ChildPlan.StepPivot, Errno);
+        if (sethostname(p.Hostname, NStr.Len(p.Hostname)) != 0) Fail(p, ChildPlan.StepHostname, Errno);
+
+        if (p.StdinFd >= 0) dup2(p.StdinFd, 0);
+        if (p.StdoutFd >= 0) dup2(p.StdoutFd, 1);
+        if (p.StderrFd >= 0) dup2(p.StderrFd, 2);
+
+        SetUserAndCaps(p);
+        if (chdir(p.Cwd) != 0) Fail(p, ChildPlan.StepCwd, Errno);
+        umask(0x12);
+        CloseRangeCloexec(3);
+        if (p.Init) RunInit(p);
+        Exec(p);
+    }
+
+    private static int Touch(byte* path)
+    {
+        int fd = open(path, 0x40 | 1 | 0x80000 /* O_CREAT|O_WRONLY|O_CLOEXEC */, 0x1a4);
+        if (fd < 0) return Errno == 21 /* EISDIR */ ? 0 : -1;
+        close(fd);
+        return 0;
+    }
+
+    /// <summary>Bounding set, user and groups (keeping capabilities), then the capability sets; ambient cleared.</summary>
+    public static void SetUserAndCaps(ChildPlan p)
+    {
+        for (int cap = 0; cap <= p.LastCap; cap++)
+            if ((p.Caps & (1UL << cap)) == 0 && prctl(PR_CAPBSET_DROP, (ulong)cap, 0, 0, 0) != 0 && Errno != 22) Fail(p, ChildPlan.StepCaps, Errno);
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) Fail(p, ChildPlan.StepCaps, Errno);
+        if (setgroups(p.NGroups, p.Groups) != 0) Fail(p, ChildPlan.StepUser, Errno);
+        if (setresgid(p.Gid, p.Gid, p.Gid) != 0) Fail(p, ChildPlan.StepUser, Errno);
+        if (setresuid(p.Uid, p.Uid, p.Uid) != 0) Fail(p, ChildPlan.StepUser, Errno);
+        if (CapSet(p.Caps, p.Caps, p.Caps) != 0) Fail(p, ChildPlan.StepCaps, Errno);
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+        if (p.NoNewPrivs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(p, ChildPlan.StepNnp, Errno);
+    }
+
+    public static void Exec(ChildPlan p)
+    {
+        int err = 2;
+        for (int i = 0; i < p.ExecCandidates.Length; i++)
+        {
+            execve((byte*)p.ExecCandidates[i], p.Argv, p.Envp);
+            int e = Errno;
+            if (e != 2 && e != 20) err = e;
+        }
+        Fail(p, ChildPlan.StepExec, err);
+    }
+
+    /// <summary>-Init: this process stays PID 1, reaps every zombie and forwards signals to the command.</summary>
+    private static void RunInit(ChildPlan p)
+    {
+        ulong all = ~0UL & ~((1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)));
+        ulong none = 0;
+        sigprocmask(0 /* SIG_BLOCK */, &all, null);
+        int sfd = signalfd(-1, &all, 0x80000);
+        if (sfd < 0) Fail(p, ChildPlan.StepInit, Errno);
+        int pid = Clone((ulong)SIGCHLD);
+        if (pid < 0) Fail(p, ChildPlan.StepInit, Errno);
+        if (pid == 0)
+        {
+            sigprocmask(2, &none, null);
+            Exec(p);
+        }
+        close(p.ErrFd);
+        byte* info = stackalloc byte[128];
+        int status = 0;
+        while (true)
+        {
+            nint n = read(sfd, info, 128);
+            if (n != 128) continue;
+            int sig = *(int*)info;
+            if (sig == SIGCHLD)
+            {
+                int got;
+                while ((got = wait4(-1, &status, WNOHANG, null)) > 0)
+                    if (got == pid) _exit(ExitCodeOf(status));
+            }
+            else kill(pid, sig);
+        }
+    }
+}

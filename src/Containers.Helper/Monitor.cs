@@ -1,0 +1,314 @@
+using System.Globalization;
+using System.Text;
+using Containers.Native.Proc;
+using static Containers.Native.Proc.Sys;
+
+namespace Containers.Helper;
+
+/// <summary>
+/// "monitor &lt;statedir&gt;": the per-container supervisor. Detaches (setsid), starts the container's first
+/// process in new namespaces, reports "ok &lt;pid&gt;" or "error: ..." on stdout and closes it, then holds the
+/// container's stdout/stderr, writes them to the log with timestamps, records the exit and applies the
+/// restart policy. It ends when the container stops for good, leaving only the state files.
+/// </summary>
+internal static unsafe class Monitor
+{
+    private static string _dir = "";
+    private static readonly Dictionary<string, string> Status = new();
+
+    public static int Run(string[] args)
+    {
+        if (args.Length < 2) { Console.Error.WriteLine("monitor: state directory missing"); return 2; }
+        _dir = args[1];
+        setsid();
+        signal(SIGPIPE, 1 /* SIG_IGN: pwsh may be gone before it reads "ok" */);
+        Spec spec;
+        ChildPlan plan;
+        try
+        {
+            spec = Spec.Load(Path.Combine(_dir, "spec"));
+            plan = ChildPlan.FromSpec(spec);
+        }
+        catch (Exception ex) { return Report("error: " + ex.Message, 1); }
+
+        Status["monitorpid"] = getpid().ToString(CultureInfo.InvariantCulture);
+        Status["monitorstart"] = StartTime(getpid()).ToString(CultureInfo.InvariantCulture);
+        Status["restarts"] = "0";
+
+        string? netErr = EnterNetwork(spec, plan);
+        if (netErr is not null) return Report("error: network namespace: " + netErr, 1);
+
+        byte* logPath = NStr.Of(spec.Req("log"));
+        int logFd = open(logPath, 0x40 | 1 | 0x400 | 0x80000 /* O_CREAT|O_WRONLY|O_APPEND|O_CLOEXEC */, 0x1a0);
+        if (logFd < 0) return Report("error: cannot open the log: errno " + Errno, 1);
+        plan.StdinFd = open(plan.DevNull, 0x80000, 0);
+
+        string policy = spec.Get("restart") ?? "no";
+        long maxRestarts = spec.Num("restart-max", 0);
+        string? oomFile = spec.Get("oom-file");
+        string oomKey = spec.Get("oom-key") ?? "oom_kill";
+        bool first = true;
+        int restarts = 0;
+        var buf = new byte[65536];
+        var line = new byte[65536 + 128];
+        int* outp = stackalloc int[2];
+        int* errp = stackalloc int[2];
+        int* sync = stackalloc int[2];
+        int* msg = stackalloc int[2];
+        while (true)
+        {
+            long oomBefore = ReadCounter(oomFile, oomKey);
+            pipe2(outp, 0x80000); pipe2(errp, 0x80000); pipe2(sync, 0x80000);
+            plan.StdoutFd = outp[1]; plan.StderrFd = errp[1]; plan.ErrFd = sync[1];
+            int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (ulong)SIGCHLD);
+            if (pid == 0) ContainerChild.Run(plan);
+            close(outp[1]); close(errp[1]); close(sync[1]);
+            if (pid < 0)
+            {
+                int e = Errno;
+                close(outp[0]); close(errp[0]); close(sync[0]);
+                return Finish(first, "error: clone failed: errno " + e, 1);
+            }
+            nint got = ReadFull(sync[0], (byte*)msg, 8);
+            close(sync[0]);
+            if (got == 8)
+            {
+                int st;
+                wait4Blocking(pid, &st, 0, null);
+                close(outp[0]); close(errp[0]);
+                string err = $"cannot {plan.Describe(msg[0])}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(msg[1])} (errno {msg[1]})";
+                if (first) return Finish(true, "error: " + err, 1);
+                Status["error"] = err;
+                Status["state"] = "exited";
+                Status["exitcode"] = "127";
+                Status["finishedat"] = Now();
+                WriteStatus();
+                return 0;
+            }
+            Status["state"] = "running";
+            Status["pid"] = pid.ToString(CultureInfo.InvariantCulture);
+            Status["pidstart"] = StartTime(pid).ToString(CultureInfo.InvariantCulture);
+            Status["startedat"] = Now();
+            Status.Remove("finishedat"); Status.Remove("exitcode"); Status.Remove("oomkilled"); Status.Remove("error");
+            WriteStatus();
+            if (first)
+            {
+                Report("ok " + pid, -1);
+                int devnull = open(plan.DevNull, 2 | 0x80000, 0);
+                dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2);
+                close(devnull);
+                first = false;
+            }
+
+            int status = Supervise(pid, outp[0], errp[0], logFd, buf, line);
+            long oomAfter = ReadCounter(oomFile, oomKey);
+            int code = ExitCodeOf(status);
+            bool oom = oomAfter > oomBefore && code == 137;
+            Status["state"] = "exited";
+            Status["exitcode"] = code.ToString(CultureInfo.InvariantCulture);
+            Status["oomkilled"] = oom ? "1" : "0";
+            Status["finishedat"] = Now();
+            Status.Remove("pid"); Status.Remove("pidstart");
+            bool stopRequested = File.Exists(Path.Combine(_dir, "stop-requested"));
+            bool again = !stopRequested && policy switch
+            {
+                "always" or "unless-stopped" => true,
+                "on-failure" => code != 0 && (maxRestarts <= 0 || restarts < maxRestarts),
+                _ => false,
+            };
+            if (!again) { WriteStatus(); break; }
+            restarts++;
+            Status["restarts"] = restarts.ToString(CultureInfo.InvariantCulture);
+            Status["state"] = "restarting";
+            WriteStatus();
+            // back off 100 ms, doubling, at most 10 s; a stop request ends the wait
+            long delayMs = Math.Min(10_000, 100L << Math.Min(restarts - 1, 7));
+            for (long waited = 0; waited < delayMs; waited += 50)
+            {
+                Sleep(50);
+                if (File.Exists(Path.Combine(_dir, "stop-requested"))) { Status["state"] = "exited"; WriteStatus(); return 0; }
+            }
+        }
+        close(logFd);
+        return 0;
+    }
+
+    private static int Finish(bool first, string message, int code)
+    {
+        Status["state"] = "exited";
+        Status["exitcode"] = "127";
+        Status["error"] = message;
+        Status["finishedat"] = Now();
+        WriteStatus();
+        return first ? Report(message, code) : code;
+    }
+
+    /// <summary>Relays the two pipes into the log until the process is gone; returns its wait status.</summary>
+    private static int Supervise(int pid, int outFd, int errFd, int logFd, byte[] buf, byte[] line)
+    {
+        int pidfd = PidfdOpen(pid);
+        var fds = stackalloc PollFd[3];
+        bool outOpen = true, errOpen = true;
+        int status = 0;
+        bool exited = false;
+        while (outOpen || errOpen || !exited)
+        {
+            int n = 0;
+            int iOut = -1, iErr = -1, iPid = -1;
+            if (outOpen) { iOut = n; fds[n++] = new PollFd { Fd = outFd, Events = POLLIN }; }
+            if (errOpen) { iErr = n; fds[n++] = new PollFd { Fd = errFd, Events = POLLIN }; }
+            if (!exited) { iPid = n; fds[n++] = new PollFd { Fd = pidfd, Events = POLLIN }; }
+            int timeout = exited ? 500 : -1;
+            int r = poll(fds, (ulong)n, timeout);
+            if (r < 0) { if (Errno == 4) continue; break; }
+            if (r == 0 && exited) break; // orphaned writers after init died: give up on the pipes
+            if (iOut >= 0 && fds[iOut].Revents != 0) outOpen = Pump(outFd, "stdout", logFd, buf, line);
+            if (iErr >= 0 && fds[iErr].Revents != 0) errOpen = Pump(errFd, "stderr", logFd, buf, line);
+            if (iPid >= 0 && fds[iPid].Revents != 0)
+            {
+                int st;
+                if (wait4Blocking(pid, &st, 0, null) == pid) status = st;
+                exited = true;
+            }
+        }
+        if (!exited) { int st; wait4Blocking(pid, &st, 0, null); status = st; }
+        close(outFd); close(errFd); close(pidfd);
+        return status;
+    }
+
+    /// <summary>Reads one chunk and writes it as log records "&lt;time&gt; &lt;stream&gt; F|P &lt;text&gt;" (P = partial line).</summary>
+    private static bool Pump(int fd, string stream, int logFd, byte[] buf, byte[] line)
+    {
+        nint n;
+        fixed (byte* b = buf) n = read(fd, b, buf.Length);
+        if (n <= 0) return n < 0 && Errno == 4;
+        var ts = DateTime.UtcNow;
+        int start = 0;
+        while (start < n)
+        {
+            int nl = Array.IndexOf(buf, (byte)'\n', start, (int)n - start);
+            int end = nl < 0 ? (int)n : nl;
+            int len = 0;
+            ts.TryFormat(line.AsSpan(), out int tl, "yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture);
+            len = tl;
+            line[len++] = (byte)' ';
+            len += Encoding.ASCII.GetBytes(stream, line.AsSpan(len));
+            line[len++] = (byte)' ';
+            line[len++] = nl < 0 ? (byte)'P' : (byte)'F';
+            line[len++] = (byte)' ';
+            buf.AsSpan(start, end - start).CopyTo(line.AsSpan(len));
+            len += end - start;
+            line[len++] = (byte)'\n';
+            fixed (byte* l = line) write(logFd, l, len);
+            start = end + 1;
+        }
+        return true;
+    }
+
+    private static nint ReadFull(int fd, byte* b, int count)
+    {
+        int got = 0;
+        while (got < count)
+        {
+            nint n = readBlocking(fd, b + got, count - got);
+            if (n < 0 && Errno == 4) continue;
+            if (n <= 0) break;
+            got += (int)n;
+        }
+        return got;
+    }
+
+    /// <summary>"netns &lt;path&gt;": creates and pins a network namespace (loopback up) for the network provider.</summary>
+    public static int PinNetwork(string[] args)
+    {
+        if (args.Length < 2) { Console.Error.WriteLine("netns: path missing"); return 2; }
+        string? err = EnterNetwork(args[1]);
+        if (err is null) return 0;
+        Console.Error.WriteLine("netns: " + err);
+        return 1;
+    }
+
+    private static string? EnterNetwork(Spec spec, ChildPlan plan) => EnterNetwork(spec.Get("netns"));
+
+    /// <summary>Joins or creates and pins the network namespace ("host" = stay in the host's).</summary>
+    private static string? EnterNetwork(string? ns)
+    {
+        if (ns is null or "host") return null;
+        byte* path = NStr.Of(ns);
+        int fd = open(path, 0x80000, 0);
+        if (fd >= 0)
+        {
+            int ok = setns(fd, (int)CLONE_NEWNET);
+            close(fd);
+            if (ok == 0) return null;
+        }
+        // not pinned yet: a fresh namespace for this process (its clone inherits it), loopback up, then pinned
+        if (unshare((int)CLONE_NEWNET) != 0) return "unshare: errno " + Errno;
+        int s = socket(2, 2 | 0x80000, 0);
+        if (s >= 0)
+        {
+            byte* ifr = stackalloc byte[40];
+            for (int i = 0; i < 40; i++) ifr[i] = 0;
+            ifr[0] = (byte)'l'; ifr[1] = (byte)'o';
+            ioctl(s, 0x8913, ifr);
+            *(short*)(ifr + 16) |= 1;
+            ioctl(s, 0x8914, ifr);
+            close(s);
+        }
+        int f = open(path, 0x40 | 1 | 0x80000, 0x1a4);
+        if (f >= 0) close(f);
+        byte* self = NStr.Of("/proc/thread-self/ns/net");
+        if (mount(self, path, null, MS_BIND, null) != 0) return "bind mount: errno " + Errno;
+        return null;
+    }
+
+    private static long ReadCounter(string? file, string key)
+    {
+        if (file is null) return 0;
+        try
+        {
+            foreach (string l in File.ReadAllLines(file))
+                if (l.StartsWith(key + " ", StringComparison.Ordinal) && long.TryParse(l.AsSpan(key.Length + 1), out long v)) return v;
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return 0;
+    }
+
+    /// <summary>Field 22 of /proc/&lt;pid&gt;/stat: identifies the process across pid reuse.</summary>
+    public static long StartTime(int pid)
+    {
+        try
+        {
+            string s = File.ReadAllText($"/proc/{pid}/stat");
+            string[] f = s[(s.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(f[19], CultureInfo.InvariantCulture);
+        }
+        catch (IOException) { return 0; }
+    }
+
+    private static string Now() => DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture);
+
+    private static void Sleep(int ms)
+    {
+        long* ts = stackalloc long[2];
+        ts[0] = ms / 1000; ts[1] = (ms % 1000) * 1_000_000L;
+        nanosleep(ts, null);
+    }
+
+    private static void WriteStatus()
+    {
+        var sb = new StringBuilder();
+        foreach (var kv in Status) sb.Append(kv.Key).Append('=').Append(kv.Value).Append('\n');
+        string tmp = Path.Combine(_dir, ".status.tmp");
+        File.WriteAllText(tmp, sb.ToString());
+        File.Move(tmp, Path.Combine(_dir, "status"), true);
+    }
+
+    private static int Report(string line, int code)
+    {
+        byte[] b = Encoding.UTF8.GetBytes(line + "\n");
+        fixed (byte* p = b) write(1, p, b.Length);
+        return code;
+    }
+}

@@ -1,0 +1,235 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Containers.Helper.Net;
+
+/// <summary>
+/// containers-helper dns &lt;config&gt;: the per-root DNS server. Answers A/AAAA for container names and aliases
+/// on each network's gateway address (port 53, UDP), NXDOMAIN for unknown single-label names and names under
+/// the network's domain, forwards the rest to the network's upstreams (none on internal networks). Re-reads
+/// its config when the engine rewrites it (checked before each answer and every 250 ms) and exits when the
+/// config lists no network.
+/// </summary>
+internal static class DnsServer
+{
+    private sealed class Net
+    {
+        public string Name = "";
+        public bool Internal;
+        public string Domain = "";
+        public List<IPEndPoint> Upstreams = new();
+        public Dictionary<string, List<IPAddress>> Records = new(StringComparer.Ordinal);
+    }
+
+    private sealed class Config
+    {
+        public long Generation;
+        public Dictionary<string, Net> ByName = new();
+        public Dictionary<IPAddress, Net> ByListen = new();
+        public Dictionary<IPAddress, List<Net>> BySource = new();
+    }
+
+    private static string _path = "";
+    private static Config _cfg = new();
+    private static (DateTime, long) _stamp;
+    private static readonly Dictionary<IPAddress, Socket> Sockets = new();
+
+    public static int Run(string[] args)
+    {
+        if (args.Length < 2) { Console.Error.WriteLine("usage: containers-helper dns <config>"); return 2; }
+        _path = args[1];
+        Detach.NewSession();
+        if (!Reload()) { Console.Out.WriteLine("error no config"); return 1; }
+        Detach.Ready();
+        var buf = new byte[4096];
+        var ready = new List<Socket>();
+        var lastCheck = DateTime.UtcNow;
+        while (true)
+        {
+            ready.Clear();
+            ready.AddRange(Sockets.Values);
+            if (ready.Count > 0) Socket.Select(ready, null, null, 250_000);
+            else Thread.Sleep(250);
+            if (ready.Count > 0 || (DateTime.UtcNow - lastCheck).TotalMilliseconds >= 250)
+            {
+                lastCheck = DateTime.UtcNow;
+                if (!Reload()) return 0;
+            }
+            foreach (var s in ready)
+            {
+                EndPoint from = new IPEndPoint(s.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+                int n;
+                try { n = s.ReceiveFrom(buf, ref from); }
+                catch (SocketException) { continue; }
+                catch (ObjectDisposedException) { continue; }
+                var local = ((IPEndPoint)s.LocalEndPoint!).Address;
+                try { Handle(s, local, (IPEndPoint)from, buf.AsSpan(0, n).ToArray()); }
+                catch (Exception ex) { Log("query failed: " + ex); /* a malformed query gets no answer */ }
+            }
+        }
+    }
+
+    /// <summary>Re-reads the config if it changed; false when the server should exit.</summary>
+    private static bool Reload()
+    {
+        FileInfo fi = new(_path);
+        if (!fi.Exists) return false;
+        var stamp = (fi.LastWriteTimeUtc, fi.Length);
+        if (stamp == _stamp) return _cfg.ByName.Count > 0;
+        string[] lines;
+        try { lines = File.ReadAllLines(_path); } catch (IOException) { return true; }
+        _stamp = stamp;
+        var cfg = new Config();
+        var byCtr = new Dictionary<string, (List<IPAddress> Ips, List<Net> Nets)>(StringComparer.Ordinal);
+        foreach (var line in lines)
+        {
+            var f = line.Split(' ');
+            if (f.Length >= 2 && f[0] == "G") long.TryParse(f[1], out cfg.Generation);
+            else if (f.Length >= 6 && f[0] == "N")
+            {
+                var net = new Net { Name = f[1], Internal = f[2] == "1", Domain = f[3].ToLowerInvariant() };
+                if (f[5] != "-") foreach (var u in f[5].Split(',')) if (ParseEndpoint(u) is { } ep) net.Upstreams.Add(ep);
+                cfg.ByName[net.Name] = net;
+                foreach (var l in f[4].Split(',')) if (IPAddress.TryParse(l, out var a)) cfg.ByListen[a] = net;
+            }
+            else if (f.Length >= 4 && f[0] == "R" && cfg.ByName.TryGetValue(f[1], out var rn) && IPAddress.TryParse(f[3], out var ip))
+            {
+                if (!rn.Records.TryGetValue(f[2], out var list)) rn.Records[f[2]] = list = new List<IPAddress>();
+                list.Add(ip);
+                string cid = f.Length >= 5 ? f[4] : f[3];
+                if (!byCtr.TryGetValue(cid, out var c)) byCtr[cid] = c = (new List<IPAddress>(), new List<Net>());
+                if (!c.Ips.Contains(ip)) c.Ips.Add(ip);
+                if (!c.Nets.Contains(rn)) c.Nets.Add(rn);
+            }
+        }
+        // A query from any of a container's addresses sees the names of every network the container is on.
+        foreach (var (ips, nets) in byCtr.Values)
+            foreach (var ip in ips) cfg.BySource[ip] = nets;
+        _cfg = cfg;
+        // Bind new listen addresses, close the ones no longer listed.
+        foreach (var a in Sockets.Keys.Where(a => !cfg.ByListen.ContainsKey(a)).ToList()) { Sockets[a].Dispose(); Sockets.Remove(a); }
+        foreach (var a in cfg.ByListen.Keys.Where(a => !Sockets.ContainsKey(a)))
+        {
+            var s = new Socket(a.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            try
+            {
+                // IP_FREEBIND / IPV6_FREEBIND: bind even while the bridge address is still tentative.
+                if (a.AddressFamily == AddressFamily.InterNetwork) s.SetRawSocketOption(0 /* SOL_IP */, 15, BitConverter.GetBytes(1));
+                else s.SetRawSocketOption(41 /* SOL_IPV6 */, 78, BitConverter.GetBytes(1));
+                s.Bind(new IPEndPoint(a, 53));
+                Sockets[a] = s;
+            }
+            catch (SocketException ex) { Log($"cannot listen on {a}:53: {ex.Message}"); s.Dispose(); }
+        }
+        try { File.WriteAllText(Path.Combine(Path.GetDirectoryName(_path)!, "dns.ack"), cfg.Generation.ToString()); } catch (IOException) { }
+        return cfg.ByName.Count > 0;
+    }
+
+    private static void Log(string text)
+    {
+        try { File.AppendAllText(Path.Combine(Path.GetDirectoryName(_path)!, "dns.log"), DateTime.UtcNow.ToString("o") + " " + text + "\n"); } catch (IOException) { }
+    }
+
+    private static IPEndPoint? ParseEndpoint(string s)
+    {
+        if (IPAddress.TryParse(s, out var a)) return new IPEndPoint(a, 53);
+        return IPEndPoint.TryParse(s, out var ep) ? ep : null;
+    }
+
+    private static void Handle(Socket s, IPAddress local, IPEndPoint from, byte[] q)
+    {
+        if (q.Length < 12) return;
+        ushort flags = BinaryPrimitives.ReadUInt16BigEndian(q.AsSpan(2));
+        if ((flags & 0x8000) != 0) return; // a response, not a query
+        int qd = BinaryPrimitives.ReadUInt16BigEndian(q.AsSpan(4));
+        if (qd != 1) { Reply(s, from, q, 12, 4, []); return; }
+        int pos = 12;
+        var name = new StringBuilder();
+        while (true)
+        {
+            int len = q[pos++];
+            if (len == 0) break;
+            if (len > 63) return;
+            if (name.Length > 0) name.Append('.');
+            name.Append(Encoding.ASCII.GetString(q, pos, len));
+            pos += len;
+        }
+        ushort qtype = BinaryPrimitives.ReadUInt16BigEndian(q.AsSpan(pos));
+        int qend = pos + 4;
+        Reload();
+        var cfg = _cfg;
+        if (!cfg.ByListen.TryGetValue(local, out var listenNet)) return;
+        var nets = new List<Net> { listenNet };
+        if (cfg.BySource.TryGetValue(Normalize(from.Address), out var srcNets)) foreach (var n in srcNets) if (!nets.Contains(n)) nets.Add(n);
+
+        string qn = name.ToString().ToLowerInvariant().TrimEnd('.');
+        string domain = listenNet.Domain;
+        string local1 = qn.EndsWith("." + domain, StringComparison.Ordinal) ? qn[..^(domain.Length + 1)] : qn;
+        List<IPAddress>? found = null;
+        foreach (var n in nets)
+        {
+            if (n.Records.TryGetValue(local1, out var l) || n.Records.TryGetValue(qn, out l))
+                (found ??= new()).AddRange(l);
+        }
+        if (found is not null)
+        {
+            var want = qtype switch { 1 => AddressFamily.InterNetwork, 28 => AddressFamily.InterNetworkV6, 255 => AddressFamily.Unspecified, _ => (AddressFamily)(-1) };
+            var answers = found.Distinct().Where(a => want == AddressFamily.Unspecified || a.AddressFamily == want).ToList();
+            Reply(s, from, q, qend, 0, answers);
+            return;
+        }
+        bool ours = !local1.Contains('.') || qn == domain || qn.EndsWith("." + domain, StringComparison.Ordinal);
+        if (ours) { Reply(s, from, q, qend, 3, []); return; }
+        if (listenNet.Internal || listenNet.Upstreams.Count == 0) { Reply(s, from, q, qend, 5, []); return; }
+        var ups = listenNet.Upstreams;
+        ThreadPool.QueueUserWorkItem(_ => Forward(s, from, q, qend, ups));
+    }
+
+    private static IPAddress Normalize(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+
+    private static void Forward(Socket listener, IPEndPoint client, byte[] q, int qend, List<IPEndPoint> ups)
+    {
+        var buf = new byte[4096];
+        foreach (var up in ups)
+        {
+            try
+            {
+                using var u = new Socket(up.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+                u.ReceiveTimeout = 2000;
+                u.Connect(up);
+                u.Send(q);
+                int n = u.Receive(buf);
+                if (n >= 12 && buf[0] == q[0] && buf[1] == q[1]) { listener.SendTo(buf.AsSpan(0, n), client); return; }
+            }
+            catch (SocketException) { }
+        }
+        try { Reply(listener, client, q, qend, 2, []); } catch (SocketException) { } catch (ObjectDisposedException) { }
+    }
+
+    private static void Reply(Socket s, EndPoint to, byte[] q, int qend, int rcode, List<IPAddress> answers)
+    {
+        var r = new byte[qend + answers.Count * 28 + 16];
+        Array.Copy(q, r, qend);
+        ushort qflags = BinaryPrimitives.ReadUInt16BigEndian(q.AsSpan(2));
+        ushort flags = (ushort)(0x8000 | (qflags & 0x7800) | 0x0400 | (qflags & 0x0100) | 0x0080 | (rcode & 0xf));
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(2), flags);
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(4), (ushort)(qend > 12 ? 1 : 0));
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(6), (ushort)answers.Count);
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(8), 0);
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(10), 0);
+        int pos = qend;
+        foreach (var a in answers)
+        {
+            byte[] data = a.GetAddressBytes();
+            BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(pos), 0xC00C); pos += 2;
+            BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(pos), (ushort)(data.Length == 4 ? 1 : 28)); pos += 2;
+            BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(pos), 1); pos += 2;
+            BinaryPrimitives.WriteUInt32BigEndian(r.AsSpan(pos), 5); pos += 4;
+            BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(pos), (ushort)data.Length); pos += 2;
+            data.CopyTo(r, pos); pos += data.Length;
+        }
+        s.SendTo(r.AsSpan(0, pos), to);
+    }
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Containers.Native.Sys;
+
+namespace Containers.Native.Proc;
+
+/// <summary>Process and mount calls for the engine (managed callers; strings marshalled, errno checked).</summary>
+internal static partial class ProcessOps
+{
+    [LibraryImport("libc", EntryPoint = "umount2", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int umount2_(string target, int flags);
+
+    [LibraryImport("libc", EntryPoint = "mount", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int mount_(string? source, string target, string? fstype, ulong flags, string? data);
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long syscall_(long n, long a1, long a2, long a3, long a4, long a5, long a6);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int close_(int fd);
+
+    /// <summary>Field 22 of /proc/&lt;pid&gt;/stat (start time in clock ticks), 0 when the process is gone.</summary>
+    public static long StartTime(int pid)
+    {
+        try
+        {
+            string s = File.ReadAllText($"/proc/{pid}/stat");
+            string[] f = s[(s.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(f[19], CultureInfo.InvariantCulture);
+        }
+        catch (IOException) { return 0; }
+        catch (UnauthorizedAccessException) { return 0; }
+    }
+
+    /// <summary>True when <paramref name="pid"/> is alive and is the same process (same start time) and not a zombie.</summary>
+    public static bool IsAlive(int pid, long startTime)
+    {
+        if (pid <= 0) return false;
+        try
+        {
+            string s = File.ReadAllText($"/proc/{pid}/stat");
+            string[] f = s[(s.LastIndexOf(')') + 2)..].Split(' ');
+            if (f[0] == "Z" || f[0] == "X") return false;
+            return startTime == 0 || long.Parse(f[19], CultureInfo.InvariantCulture) == startTime;
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    /// <summary>Signals a process through a pidfd after checking it is the recorded one (no pid-reuse accident). False when gone.</summary>
+    public static bool Signal(int pid, long startTime, int signal)
+    {
+        int fd = (int)syscall_(Sys.SYS_pidfd_open, pid, 0, 0, 0, 0, 0);
+        if (fd < 0) return false;
+        try
+        {
+            if (!IsAlive(pid, startTime)) return false;
+            if (syscall_(Sys.SYS_pidfd_send_signal, fd, signal, 0, 0, 0, 0) != 0)
+            {
+                int e = Marshal.GetLastPInvokeError();
+                if (e == Errno.ESRCH) return false;
+                throw new NativeException("pidfd_send_signal", e);
+            }
+            return true;
+        }
+        finally { close_(fd); }
+    }
+
+    /// <summary>Detaching unmount; false when it was not mounted.</summary>
+    public static bool Unmount(string path)
+    {
+        if (umount2_(path, Sys.MNT_DETACH) == 0) return true;
+        int e = Marshal.GetLastPInvokeError();
+        if (e is Errno.EINVAL or Errno.ENOENT) return false;
+        throw new NativeException("umount2", e, path);
+    }
+
+    public static void Mount(string? source, string target, string? fstype, ulong flags, string? data)
+    {
+        if (mount_(source, target, fstype, flags, data) != 0) throw NativeException.Last("mount", target);
+    }
+}

@@ -1,0 +1,154 @@
+# Isolation, layers, users, capabilities and masked paths of containers (real kernel, as root).
+BeforeAll {
+    . $PSScriptRoot/../common.ps1
+    $script:root = New-TestStorageRoot 'newctr'
+    $script:rootfs = New-BusyboxRootFs (Join-Path $script:root 'rootfs')
+    $PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = $script:root }
+    function script:Run([string] $sh, [hashtable] $extra = @{}) {
+        Invoke-ContainerImage -RootFs $script:rootfs -Command sh, -c, $sh -Remove @extra
+    }
+}
+AfterAll {
+    if ($script:root) {
+        Get-Container -All -StorageRoot $script:root | Remove-Container -Force -StorageRoot $script:root
+        Remove-TestStorageRoot $script:root
+    }
+}
+
+Describe 'New-Container isolation' {
+    BeforeAll { $script:ok = $script:IsRoot }
+    It 'runs the command as PID 1 and hides host processes' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        $r = Run 'echo $$; ps -o pid,comm | tail -n +2 | wc -l'
+        $lines = $r.Output.Trim() -split "`n"
+        $lines[0] | Should -Be '1'
+        [int]$lines[1] | Should -BeLessOrEqual 3
+        $r.ExitCode | Should -Be 0
+    }
+    It 'uses the container hostname' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        (Run 'hostname' @{ Hostname = 'box1' }).Output.Trim() | Should -Be 'box1'
+    }
+    It 'passes the exit code through' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        (Run 'exit 7').ExitCode | Should -Be 7
+    }
+    It 'has Docker''s default capabilities' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        (Run 'grep CapEff /proc/1/status').Output | Should -Match 'CapEff:\s+00000000a80425fb'
+        (Run 'grep CapEff /proc/1/status' @{ CapabilityDrop = 'NET_RAW' }).Output | Should -Match 'CapEff:\s+00000000a80405fb'
+        (Run 'grep CapBnd /proc/1/status' @{ CapabilityAdd = 'SYS_ADMIN' }).Output | Should -Match 'CapBnd:\s+00000000a82425fb'
+    }
+    It 'masks /proc/kcore (and the other masked paths) and makes /proc/sys read-only' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        # /proc/kcore exists only with CONFIG_PROC_KCORE; check every masked file the host has
+        $masked = @('/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug') | Where-Object { Test-Path $_ }
+        $masked.Count | Should -BeGreaterThan 0
+        foreach ($m in $masked) { (Run "wc -c < $m").Output.Trim() | Should -Be '0' -Because "$m is masked" }
+        (Run 'ls /sys/firmware | wc -l').Output.Trim() | Should -Be '0'
+        $r = Run 'echo 1 > /proc/sys/kernel/domainname && echo WROTE; grep " /proc/sys " /proc/self/mounts'
+        $r.Output | Should -Not -Match 'WROTE'
+        $r.Output | Should -Match '/proc/sys proc ro'
+    }
+    It 'gives /dev the standard nodes and a private /dev/pts' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        $r = Run 'ls /dev | tr "\n" " "; ls /dev/pts | wc -l'
+        foreach ($n in 'null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'shm', 'mqueue', 'pts', 'stdout') { $r.Output | Should -Match "\b$n\b" }
+    }
+    It 'does not set no_new_privs unless asked' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        (Run 'grep NoNewPrivs /proc/1/status').Output | Should -Match 'NoNewPrivs:\s+0'
+        (Run 'grep NoNewPrivs /proc/1/status' @{ NoNewPrivileges = $true }).Output | Should -Match 'NoNewPrivs:\s+1'
+    }
+    It 'has loopback only with the default network' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        $r = Run 'ls /sys/class/net | tr "\n" " "'
+        $r.Output.Trim() | Should -Be 'lo'
+    }
+    It 'shares the host network with -Network host' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        # the interface of the host's default route (interfaces of other tests come and go)
+        $dev = ((& ip route show default) -split ' ')[4]
+        $dev | Should -Not -BeNullOrEmpty
+        $r = Run 'ls /sys/class/net' @{ Network = 'host' }
+        ($r.Output -split "`n") | Should -Contain $dev
+    }
+}
+
+Describe 'Users' {
+    It 'runs as root by default and as -User (name or number)' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        (Run 'id -u; id -g').Output.Trim() -split "`n" | Should -Be @('0', '0')
+        (Run 'id -u; id -g' @{ User = 'app' }).Output.Trim() -split "`n" | Should -Be @('1000', '1000')
+        (Run 'id -u; id -g' @{ User = '1234:4321' }).Output.Trim() -split "`n" | Should -Be @('1234', '4321')
+        (Run 'grep CapEff /proc/self/status' @{ User = 'app' }).Output | Should -Match 'CapEff:\s+0000000000000000'
+    }
+    It 'fails clearly for an unknown user' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        { Invoke-ContainerImage -RootFs $script:rootfs -Command true -User nosuch -Remove -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UserNotFound,Containers.Cmdlets.Containers.InvokeContainerImageCommand'
+    }
+}
+
+Describe 'Layers' {
+    It 'keeps writes in the container''s own layer and drops them on removal' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $a = New-Container -RootFs $script:rootfs -Name layer-a -Command sh, -c, 'echo data > /etc/written; rm /bin/ls'
+        Start-Container layer-a
+        Wait-Container layer-a -Timeout 30 | Select-Object -ExpandProperty ExitCode | Should -Be 0
+        $upper = Join-Path $script:root "containers/$($a.Id)/upper"
+        Get-Content "$upper/etc/written" | Should -Be 'data'
+        Test-Path "$script:rootfs/etc/written" | Should -BeFalse
+        Test-Path "$script:rootfs/bin/ls" | Should -BeTrue
+        (Run 'cat /etc/written 2>&1; ls /bin/ls').Output | Should -Match 'No such file'
+        Remove-Container layer-a
+        Test-Path (Join-Path $script:root "containers/$($a.Id)") | Should -BeFalse
+    }
+    It 'writes the image id file into the state directory' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $c = New-Container -RootFs $script:rootfs -Command true
+        Test-Path (Join-Path $script:root "containers/$($c.Id)/image-id") | Should -BeTrue
+        Remove-Container $c.Id
+    }
+    It 'makes the root file system read-only with -ReadOnly' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $r = Run 'touch /x 2>&1; echo rc=$?; touch /tmp/y 2>&1; echo tmp=$?' @{ ReadOnly = $true; Tmpfs = '/tmp' }
+        $r.Output | Should -Match 'Read-only file system'
+        $r.Output | Should -Match 'rc=1'
+        $r.Output | Should -Match 'tmp=0'
+    }
+}
+
+Describe 'New-Container errors and -WhatIf' {
+    It 'fails with <Id>' -TestCases @(
+        @{ Id = 'ImageNotFound'; Params = @{ Image = 'nosuch/image:1'; Command = 'true' } }
+        @{ Id = 'RootFsNotFound'; Params = @{ RootFs = '/nonexistent/rootfs'; Command = 'true' } }
+        @{ Id = 'InvalidRestartPolicy'; Params = @{ RootFs = '/'; Command = 'true'; RestartPolicy = 'sometimes' } }
+        @{ Id = 'InvalidCapability'; Params = @{ RootFs = '/'; Command = 'true'; CapabilityAdd = 'CAP_FLY' } }
+        @{ Id = 'InvalidVolumeSpec'; Params = @{ RootFs = '/'; Command = 'true'; Volume = 'justaname' } }
+        @{ Id = 'InvalidContainerName'; Params = @{ RootFs = '/'; Command = 'true'; Name = '-bad' } }
+        @{ Id = 'InvalidSignal'; Params = @{ RootFs = '/'; Command = 'true'; StopSignal = 'SIGNOPE' } }
+        @{ Id = 'NetworkNotFound'; Params = @{ RootFs = '/'; Command = 'true'; Network = 'nosuchnet' } }
+    ) {
+        param($Id, $Params)
+        { New-Container @Params -ErrorAction Stop } | Should -Throw -ErrorId "$Id,Containers.Cmdlets.Containers.NewContainerCommand"
+    }
+    It 'names the missing image in the message' {
+        $e = { New-Container -Image 'nosuch/image:1' -ErrorAction Stop } | Should -Throw -PassThru
+        $e.Exception.Message | Should -Match 'nosuch/image:1'
+    }
+    It 'refuses a name in use unless -Replace' {
+        $null = New-Container -RootFs $script:rootfs -Name twin -Command true
+        { New-Container -RootFs $script:rootfs -Name twin -Command true -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ContainerNameInUse,Containers.Cmdlets.Containers.NewContainerCommand'
+        $b = New-Container -RootFs $script:rootfs -Name twin -Command true -Replace
+        @(Get-Container -All | Where-Object Name -eq twin).Count | Should -Be 1
+        (Get-Container twin).Id | Should -Be $b.Id
+        Remove-Container twin
+    }
+    It 'changes nothing with -WhatIf' {
+        $before = @(Get-ChildItem (Join-Path $script:root 'containers')).Count
+        New-Container -RootFs $script:rootfs -Command true -WhatIf
+        @(Get-ChildItem (Join-Path $script:root 'containers')).Count | Should -Be $before
+    }
+}
