@@ -115,7 +115,7 @@ Describe 'Layers' {
 
 Describe 'New-Container errors and -WhatIf' {
     It 'fails with <Id>' -TestCases @(
-        @{ Id = 'ImageNotFound'; Params = @{ Image = 'nosuch/image:1'; Command = 'true' } }
+        @{ Id = 'ImageNotFound'; Params = @{ Image = 'nosuch/image:1'; Command = 'true'; Pull = 'Never' } }
         @{ Id = 'RootFsNotFound'; Params = @{ RootFs = '/nonexistent/rootfs'; Command = 'true' } }
         @{ Id = 'InvalidRestartPolicy'; Params = @{ RootFs = '/'; Command = 'true'; RestartPolicy = 'sometimes' } }
         @{ Id = 'InvalidCapability'; Params = @{ RootFs = '/'; Command = 'true'; CapabilityAdd = 'CAP_FLY' } }
@@ -128,7 +128,7 @@ Describe 'New-Container errors and -WhatIf' {
         { New-Container @Params -ErrorAction Stop } | Should -Throw -ErrorId "$Id,Containers.Cmdlets.Runtime.NewContainerCommand"
     }
     It 'names the missing image in the message' {
-        $e = { New-Container -Image 'nosuch/image:1' -ErrorAction Stop } | Should -Throw -PassThru
+        $e = { New-Container -Image 'nosuch/image:1' -Pull Never -ErrorAction Stop } | Should -Throw -PassThru
         $e.Exception.Message | Should -Match 'nosuch/image:1'
     }
     It 'refuses a name in use unless -Replace' {

@@ -66,6 +66,31 @@ Describe 'Request-ContainerImage' {
         Get-Content "$Root/layers/$($B.DiffIds[1].Substring(7))/diff/data/hello.txt" | Should -Be 'hello from layer two'
     }
 
+    It 'runs the pulled image with Invoke-ContainerImage' {
+        if ([Containers.Engine.Runtime.ContainerRuntime]::ImageSource.GetType().Name -eq 'NoImageSource') {
+            Set-ItResult -Inconclusive -Because 'the runtime does not resolve images of the store yet (ContainerRuntime.ImageSource is not wired)'
+            return
+        }
+        Request-ContainerImage "$Addr/app:b" -StorageRoot $Root | Out-Null
+        $run = Invoke-ContainerImage "$Addr/app:b" -Command /bin/cat, /data/hello.txt -Remove -Pull Never -StorageRoot $Root
+        $run.ExitCode | Should -Be 0
+        $run.Output.Trim() | Should -Be 'hello from layer two'
+    }
+
+    It 'pulls a missing image for Invoke-ContainerImage -Pull Missing, never with -Pull Never, once only' {
+        Invoke-ContainerImage "$Addr/app:a" -Command /bin/true -Remove -Pull Never -StorageRoot $Root -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'ImageNotFound,Containers.Cmdlets.Containers.InvokeContainerImageCommand'
+        @(Get-ContainerImage -StorageRoot $Root).Count | Should -Be 0
+        $before = Get-RegistryBlobGets $Reg 'app'
+        $wired = [Containers.Engine.Runtime.ContainerRuntime]::ImageSource.GetType().Name -ne 'NoImageSource'
+        $run = Invoke-ContainerImage "$Addr/app:a" -Command /bin/echo, pulled -Remove -StorageRoot $Root -ErrorAction SilentlyContinue
+        if ($wired) { $run.Output.Trim() | Should -Be 'pulled' }
+        (Get-ContainerImage "$Addr/app:a" -StorageRoot $Root).Id | Should -Be $A.ConfigDigest
+        # present now: Missing does not ask the registry again
+        New-Container "$Addr/app:a" -StorageRoot $Root -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot $Root -ErrorAction SilentlyContinue
+        (Get-RegistryBlobGets $Reg 'app') - $before | Should -Be 2
+    }
+
     It 'selects linux/amd64 from a multi-platform index by default' {
         $r = Request-ContainerImage "$Addr/multi:v1" -StorageRoot $Root
         $r.Platform | Should -Be 'linux/amd64'

@@ -16,6 +16,7 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
     {
         string target = ParameterSetName == ImageSet ? Image : RootFs;
         if (!ShouldProcess(target, Detach ? "Run container (detached)" : "Run container")) return;
+        if (!TryItem(target, EnsureImage)) return;
         var o = BuildOptions();
         if (Detach)
         {

@@ -19,6 +19,18 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [ValidateNotNullOrEmpty]
     public string RootFs { get; set; } = "";
 
+    /// <summary>When to pull the image from its registry: Missing (default), Always or Never.</summary>
+    [Parameter(ParameterSetName = ImageSet)]
+    public PullPolicy Pull { get; set; } = PullPolicy.Missing;
+
+    /// <summary>Pulls the image per -Pull (registry area: RegistryService.EnsureImage), drawing progress.</summary>
+    protected void EnsureImage()
+    {
+        if (ParameterSetName != ImageSet) return;
+        RunWithProgress((sink, ct) => global::Containers.Engine.Registry.RegistryService.EnsureImage(
+            Root, Image, Pull, global::Containers.Engine.Registry.RegistryOptions.Default, sink, ct));
+    }
+
     [Parameter(Position = 1, ValueFromRemainingArguments = false)]
     [Alias("ArgumentList")]
     public string[]? Command { get; set; }
@@ -99,6 +111,7 @@ public sealed class NewContainerCommand : ContainerCreateCmdlet
     {
         string target = ParameterSetName == ImageSet ? Image : RootFs;
         if (!ShouldProcess(target, "Create container" + (Name is null ? "" : $" '{Name}'"))) return;
+        if (!TryItem(target, EnsureImage)) return;
         ContainerCreateOptions o;
         try { o = BuildOptions(); }
         catch (IOException ex) { Fail(ex, target); return; }

@@ -3,7 +3,6 @@ namespace Containers.Engine.Registry;
 /// <summary>Every user-facing message of the registry client, in one place.</summary>
 internal static class Messages
 {
-    public static string InvalidReference(string r) => $"'{r}' is not a valid image reference (expected [registry/]repository[:tag][@sha256:digest], lower case).";
     public static string InvalidRegistry(string r) => $"'{r}' is not a valid registry name (expected a host name with an optional port, e.g. registry.example.com or localhost:5000).";
     public static string CredentialFileInvalid(string f) => $"The login file '{f}' is not valid JSON with an 'auths' object.";
     public static string CertificateFileInvalid(string f, string why) => $"Cannot read CA certificates from '{f}': {why}";
