@@ -87,6 +87,7 @@ public sealed partial class ContainerRuntime
         var c = rec.Config;
         // a monitor killed mid-start can leave the first process running: the cgroup finds it
         var cg = Cgroup(c.Id);
+        KillHelpersOf(rec.Dir);
         if (NetworkProvider is not null && c.Network is not ("none" or "host"))
             NetworkProvider.Teardown(NetContext(c, rec.Dir));
         string netns = Path.Combine(rec.Dir, "netns");
@@ -96,6 +97,27 @@ public sealed partial class ContainerRuntime
         string trash = _root.NewTempPath("rm");
         Directory.Move(rec.Dir, trash);
         DeleteTree(trash);
+    }
+
+    /// <summary>
+    /// A pwsh killed in the middle of a start can leave a monitor still starting the container after this
+    /// session saw it as created: kill our helper processes for this state directory (matched by their
+    /// exact command line; the cloned init of -Init shares it). The rest is in the cgroup.
+    /// </summary>
+    private static void KillHelpersOf(string dir)
+    {
+        byte[] want = System.Text.Encoding.UTF8.GetBytes("monitor\0" + dir + "\0");
+        foreach (var d in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(d), out int pid) || pid == Environment.ProcessId) continue;
+            byte[] cmd;
+            try { cmd = File.ReadAllBytes(Path.Combine(d, "cmdline")); }
+            catch (IOException) { continue; }
+            catch (UnauthorizedAccessException) { continue; }
+            if (cmd.AsSpan().IndexOf(want) < 0) continue;
+            long start = ProcessOps.StartTime(pid);
+            if (start != 0) ProcessOps.Signal(pid, start, 9);
+        }
     }
 
     internal static void DeleteTree(string path)
