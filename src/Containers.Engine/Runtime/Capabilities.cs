@@ -20,7 +20,25 @@ public static class Capabilities
         ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE",
          "NET_RAW", "SYS_CHROOT", "MKNOD", "AUDIT_WRITE", "SETFCAP"];
 
-    public static ulong All => (1UL << Names.Length) - 1;
+    /// <summary>Every capability this host lets us hand on: the known ones within our bounding set. Root here
+    /// lacks CAP_SYS_RESOURCE, and capset() with a bit outside the helper's permitted set fails with EPERM, so
+    /// -Privileged and ALL mean "all we have", as with Docker run from a reduced-capability parent.</summary>
+    public static ulong All => ((1UL << Names.Length) - 1) & Bounding.Value;
+
+    private static readonly Lazy<ulong> Bounding = new(ReadBoundingSet);
+
+    private static ulong ReadBoundingSet()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("CapBnd:", StringComparison.Ordinal))
+                    return Convert.ToUInt64(line[7..].Trim(), 16);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return ulong.MaxValue;
+    }
 
     public static ulong Bit(string name)
     {
