@@ -134,9 +134,13 @@ Describe 'container limits on cgroup v1' {
         try {
             # reads one byte of the disk into /dev/null: nothing is written
             $r = Invoke-ContainerImage -Image limits-bb:1 -Name devs-priv -Network none -Privileged `
-                -Command sh, -c, "mknod /tmp/disk b $maj $min && echo mknod=ok; head -c 1 /tmp/disk >/dev/null && echo open=ok"
+                -Command sh, -c, "mknod /tmp/disk b $maj $min && echo mknod=ok; head -c 1 /tmp/disk >/dev/null && echo open=ok; grep CapEff /proc/self/status"
+            $r.ExitCode | Should -Be 0
             $r.Output | Should -Match 'mknod=ok'
             $r.Output | Should -Match 'open=ok'
+            # privileged means every capability we have ourselves (root here lacks CAP_SYS_RESOURCE)
+            $hostBnd = ((Get-Content /proc/self/status) -match '^CapBnd:')[0] -replace '^CapBnd:\s+'
+            $r.Output | Should -Match "CapEff:\s+$hostBnd"
         }
         finally {
             Remove-Container devs-priv -Force -ErrorAction SilentlyContinue
