@@ -26,13 +26,20 @@ try {
     '== Invoke-ContainerImage (attached: output and exit code)'
     Invoke-ContainerImage demo/busybox:1 -Command sh, -c, 'echo "hello from $(hostname)"; id; exit 3' -Hostname demo -Remove | Format-List | Out-String -Width 120
 
-    '== Invoke-ContainerImage -Detach: a web server (busybox httpd), host network, port 18080 on loopback'
-    $web = Invoke-ContainerImage demo/busybox:1 -Name demo-web -Detach -Network host -Init -Command httpd, -f, -v, -p, 127.0.0.1:18080, -h, /www
+    '== Invoke-ContainerImage -Detach: a web server (busybox httpd) on the default bridge network, port 18080 published on loopback'
+    $web = Invoke-ContainerImage demo/busybox:1 -Name demo-web -Detach -Init -Port 127.0.0.1:18080:80 -Command httpd, -f, -v, -p, 80, -h, /www
     $web | Format-Table | Out-String -Width 120
+    Get-Container demo-web | Select-Object Name, Networks, IPAddress, Ports | Format-List | Out-String -Width 120
 
-    '== Invoke-ContainerCommand (exec): fetch the page from inside'
+    '== From the host, through the published port'
     Start-Sleep -Milliseconds 300
-    Invoke-ContainerCommand demo-web -Command timeout, 5, wget, -q, -O, -, http://127.0.0.1:18080/ | Format-List | Out-String -Width 120
+    (Invoke-WebRequest -Uri http://127.0.0.1:18080/ -UseBasicParsing -TimeoutSec 5).Content
+
+    '== Invoke-ContainerImage: a second container fetches the page by the name of the first (DNS on the network)'
+    Invoke-ContainerImage demo/busybox:1 -Remove -Command timeout, 5, wget, -q, -O, -, http://demo-web/ | Format-List | Out-String -Width 120
+
+    '== Invoke-ContainerCommand (exec) in the web server'
+    Invoke-ContainerCommand demo-web -Command sh, -c, 'hostname; ls /www' | Format-List | Out-String -Width 120
 
     '== Get-ContainerProcess / Measure-Container'
     Get-ContainerProcess demo-web | Format-Table | Out-String -Width 120
@@ -50,5 +57,6 @@ try {
 finally {
     Get-Container -All -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     Remove-ContainerImage demo/busybox:1 -Force -ErrorAction SilentlyContinue | Out-Null
+    Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -Confirm:$false -ErrorAction SilentlyContinue
     Remove-Item -Recurse -Force $rootfs -ErrorAction SilentlyContinue
 }

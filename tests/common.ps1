@@ -17,6 +17,9 @@ function New-TestStorageRoot([string] $Name = 'root') {
 
 function Remove-TestStorageRoot([string] $Path) {
     if ($Path -and $Path.StartsWith($script:TestBase) -and (Test-Path $Path)) {
+        # what a user would do: remove the root's containers, then its networks (bridges, rules, DNS)
+        Get-Container -All -StorageRoot $Path -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot $Path -ErrorAction SilentlyContinue
+        Get-ContainerNetwork -StorageRoot $Path -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -StorageRoot $Path -Confirm:$false -ErrorAction SilentlyContinue
         # never follow into a mount: the leak check must see a leaked mount, not have rm delete through it
         & rm -rf --one-file-system $Path 2>$null
     }

@@ -110,7 +110,7 @@ try {
     $bytes = 1GB
     $tputs = foreach ($k in 1..3) {
         $p = Start-Process ip -ArgumentList @('netns', 'exec', $srv.Ns, 'busybox', 'nc', '-l', '-p', '5001') -RedirectStandardOutput /dev/null -PassThru
-        Start-Sleep -Milliseconds 200
+        for ($w = 0; $w -lt 200 -and -not ((& ip netns exec $srv.Ns busybox netstat -ltn) -match ':5001\s'); $w++) { Start-Sleep -Milliseconds 20 }
         $sw = [Diagnostics.Stopwatch]::StartNew()
         & ip netns exec $cli.Ns sh -c "dd if=/dev/zero bs=64k count=$($bytes / 64KB) 2>/dev/null | busybox nc $ip 5001"
         $sw.Stop()
@@ -132,7 +132,7 @@ try {
             foreach ($k in 1..3) {
                 & podman run -d --name psbench-srv --network psbench-tput $img sh -c 'nc -l -p 5001 >/dev/null' *> $null
                 $pip = (& podman inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' psbench-srv).Trim()
-                Start-Sleep -Milliseconds 300
+                for ($w = 0; $w -lt 200 -and -not ((& podman exec psbench-srv netstat -ltn) -match ':5001\s'); $w++) { Start-Sleep -Milliseconds 20 }
                 $sw = [Diagnostics.Stopwatch]::StartNew()
                 & podman run --rm --network psbench-tput $img sh -c "dd if=/dev/zero bs=64k count=$($bytes / 64KB) 2>/dev/null | nc $pip 5001" *> $null
                 $sw.Stop()

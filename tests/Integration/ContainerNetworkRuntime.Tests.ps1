@@ -53,7 +53,7 @@ Describe 'Containers on networks (runtime)' -Tag 'Network' {
         try {
             $port = $l.LocalEndpoint.Port
             { New-Container -RootFs $script:rootfs -Name clash -Network appnet -Port "127.0.0.1:${port}:80" -Command true -ErrorAction Stop } |
-                Should -Throw -ErrorId 'PortAlreadyAllocated,Containers.Cmdlets.Containers.NewContainerCommand'
+                Should -Throw -ErrorId 'PortAlreadyAllocated,Containers.Cmdlets.Runtime.NewContainerCommand'
             Get-Container -All clash -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         }
         finally { $l.Stop() }

@@ -60,9 +60,9 @@ Describe 'New-Container isolation' {
         (Run 'grep NoNewPrivs /proc/1/status').Output | Should -Match 'NoNewPrivs:\s+0'
         (Run 'grep NoNewPrivs /proc/1/status' @{ NoNewPrivileges = $true }).Output | Should -Match 'NoNewPrivs:\s+1'
     }
-    It 'has loopback only with the default network' {
+    It 'has loopback only with -Network none' {
         if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
-        $r = Run 'ls /sys/class/net | tr "\n" " "'
+        $r = Run 'ls /sys/class/net | tr "\n" " "' @{ Network = 'none' }
         $r.Output.Trim() | Should -Be 'lo'
     }
     It 'shares the host network with -Network host' {
@@ -189,5 +189,59 @@ Describe 'Bridge network (through the network provider)' {
         $r.Output | Should -Match 'nameserver'
         Remove-Container bridged -Force
         Test-Path (Join-Path $script:root "containers/$($c.Id)") | Should -BeFalse
+    }
+}
+
+Describe 'New-Container networking defaults' {
+    BeforeAll { $script:ok = $script:IsRoot }
+    It 'joins the default bridge network when no -Network is given and shows its address on the object' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        $c = New-Container -RootFs $script:rootfs -Name defnet -Command sleep, 30
+        try {
+            $c.Network | Should -Be 'bridge'
+            $c.Networks | Should -Be @('bridge')
+            $c | Start-Container
+            $c = Get-Container defnet
+            @($c.Endpoints).Count | Should -Be 1
+            $c.Endpoints[0].Network | Should -Be 'bridge'
+            $c.IPAddress | Should -Match '^\d+\.\d+\.\d+\.\d+$'
+            $inside = Invoke-ContainerCommand defnet -Command sh, -c, 'ip -4 -o addr show eth0'
+            $inside.Output | Should -Match ([regex]::Escape($c.IPAddress) + '/')
+            (Get-ContainerNetwork bridge).Subnet | Should -Not -BeNullOrEmpty
+        }
+        finally { Remove-Container defnet -Force }
+    }
+    It 'lists published ports as objects with the host port it bound' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        $c = New-Container -RootFs $script:rootfs -Name pubport -Port '127.0.0.1::80' -Command sleep, 30 | Start-Container -PassThru
+        try {
+            $c = Get-Container pubport
+            @($c.Ports).Count | Should -Be 1
+            $c.Ports[0].HostIp | Should -Be '127.0.0.1'
+            $c.Ports[0].ContainerPort | Should -Be 80
+            $c.Ports[0].Protocol | Should -Be 'tcp'
+            $c.Ports[0].HostPort | Should -BeGreaterThan 0
+        }
+        finally { Remove-Container pubport -Force }
+    }
+    It 'joins two networks given as -Network a,b' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        New-ContainerNetwork -Name neta -StorageRoot $script:root | Out-Null
+        New-ContainerNetwork -Name netb -StorageRoot $script:root | Out-Null
+        try {
+            New-Container -RootFs $script:rootfs -Name twonets -Network neta, netb -Command sleep, 30 | Start-Container
+            $c = Get-Container twonets
+            @($c.Endpoints.Network | Sort-Object) | Should -Be @('neta', 'netb')
+            (Invoke-ContainerCommand twonets -Command sh, -c, 'ls /sys/class/net | tr "\n" " "').Output | Should -Match 'eth0 eth1'
+        }
+        finally {
+            Remove-Container twonets -Force -ErrorAction SilentlyContinue
+            Remove-ContainerNetwork neta, netb -Force -StorageRoot $script:root -Confirm:$false
+        }
+    }
+    It 'refuses none mixed with other networks with NetworkModeExclusive' {
+        { New-Container -RootFs $script:rootfs -Network none, bridge -Command true -ErrorAction Stop } |
+            Should -Throw -ErrorId 'NetworkModeExclusive,Containers.Cmdlets.Runtime.NewContainerCommand'
+        @(Get-Container -All | Where-Object Network -eq 'none,bridge').Count | Should -Be 0
     }
 }

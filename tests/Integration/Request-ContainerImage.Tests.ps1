@@ -79,7 +79,7 @@ Describe 'Request-ContainerImage' {
 
     It 'pulls a missing image for Invoke-ContainerImage -Pull Missing, never with -Pull Never, once only' {
         Invoke-ContainerImage "$Addr/app:a" -Command /bin/true -Remove -Pull Never -StorageRoot $Root -ErrorVariable err -ErrorAction SilentlyContinue
-        $err[0].FullyQualifiedErrorId | Should -Be 'ImageNotFound,Containers.Cmdlets.Containers.InvokeContainerImageCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ImageNotFound,Containers.Cmdlets.Runtime.InvokeContainerImageCommand'
         @(Get-ContainerImage -StorageRoot $Root).Count | Should -Be 0
         $before = Get-RegistryBlobGets $Reg 'app'
         $wired = [Containers.Engine.Runtime.ContainerRuntime]::ImageSource.GetType().Name -ne 'NoImageSource'

@@ -59,7 +59,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public SwitchParameter Replace { get; set; }
     [Parameter] public string? StopSignal { get; set; }
     [Parameter] [ValidateRange(0, 3600)] public int StopTimeout { get; set; } = -1;
-    [Parameter] public string? Network { get; set; }
+    [Parameter] public string[]? Network { get; set; }
     [Parameter] public string[]? NetworkAlias { get; set; }
     [Parameter] public string? IPAddress { get; set; }
     [Parameter] [Alias("Publish")] public string[]? Port { get; set; }
@@ -77,7 +77,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
             PidsLimit = MyInvocation.BoundParameters.ContainsKey(nameof(PidsLimit)) ? PidsLimit : null,
             ReadOnly = ReadOnly, RestartPolicy = RestartPolicy ?? "no", Privileged = Privileged, NoNewPrivileges = NoNewPrivileges,
             Init = Init, Replace = Replace, StopSignal = StopSignal, StopTimeout = StopTimeout >= 0 ? StopTimeout : null,
-            Network = Network ?? "none", IPAddress = IPAddress,
+            Network = Network is { Length: > 0 } ? string.Join(",", Network) : null, IPAddress = IPAddress,
         };
         foreach (var f in EnvironmentFile ?? [])
         {

@@ -32,7 +32,16 @@ public sealed class ContainerInfo
     public string RestartPolicy { get; init; } = "no";
     public int? Pid { get; init; }
     public required string Hostname { get; init; }
+    /// <summary>The container's network setting as given: none, host, or network names joined by commas.</summary>
     public required string Network { get; init; }
+    /// <summary>The networks the container is attached to (empty for none and host).</summary>
+    public string[] Networks { get; init; } = [];
+    /// <summary>Its interfaces on those networks, with addresses (once it has started).</summary>
+    public Networking.EndpointInfo[] Endpoints { get; init; } = [];
+    /// <summary>The first IPv4 address it has on a bridge network, if any.</summary>
+    public string? IPAddress => Endpoints.Select(e => e.IPv4Address).FirstOrDefault(a => a is not null);
+    /// <summary>Published ports as bound on the host (HostIp, HostPort, ContainerPort, Protocol).</summary>
+    public Networking.PortBindingInfo[] Ports { get; init; } = [];
     public required IReadOnlyDictionary<string, string> Labels { get; init; }
     public required ContainerMount[] Mounts { get; init; }
     public string? Error { get; init; }

@@ -22,10 +22,17 @@ public sealed class ContainerNetworkContext
 
 /// <summary>One network endpoint as configured.</summary>
 public sealed record EndpointInfo(string Network, string InterfaceName, string? IPv4Address, int IPv4PrefixLength, string? IPv4Gateway,
-    string? IPv6Address, int IPv6PrefixLength, string? IPv6Gateway, string MacAddress, IReadOnlyList<string> Aliases);
+    string? IPv6Address, int IPv6PrefixLength, string? IPv6Gateway, string MacAddress, IReadOnlyList<string> Aliases)
+{
+    public override string ToString() => $"{Network}: {IPv4Address}/{IPv4PrefixLength}" + (IPv6Address is null ? "" : $" {IPv6Address}/{IPv6PrefixLength}");
+}
 
 /// <summary>A port as bound on the host.</summary>
-public sealed record PortBindingInfo(string HostIp, int HostPort, int ContainerPort, string Protocol);
+public sealed record PortBindingInfo(string HostIp, int HostPort, int ContainerPort, string Protocol)
+{
+    /// <summary>Docker's notation, e.g. 127.0.0.1:8080->80/tcp.</summary>
+    public override string ToString() => $"{(HostIp.Contains(':') ? "[" + HostIp + "]" : HostIp)}:{HostPort}->{ContainerPort}/{Protocol}";
+}
 
 /// <summary>What the provider set up: endpoints, ports, and what /etc/hosts and /etc/resolv.conf inside should say.</summary>
 public sealed class NetworkSetupResult

@@ -137,6 +137,10 @@ public sealed partial class NetworkManager
 
     /// <summary>The published ports of a container as bound (empty when it has none or is unknown).</summary>
     public IReadOnlyList<PortBindingInfo> PortsOf(string containerId) => LoadCtr(containerId)?.Ports ?? [];
+
+    /// <summary>A container's endpoints on every network of this root (empty before its first start).</summary>
+    public IReadOnlyList<EndpointInfo> EndpointsOf(string containerId) =>
+        LoadAll().SelectMany(n => n.Endpoints.Where(e => e.ContainerId == containerId).Select(e => ToInfo(n, e))).ToList();
 }
 
 /// <summary>The bridge <see cref="INetworkProvider"/> the runtime uses: one per storage root.</summary>

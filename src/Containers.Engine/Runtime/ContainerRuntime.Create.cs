@@ -72,13 +72,18 @@ public sealed partial class ContainerRuntime
         cfg.StopSignal = o.StopSignal ?? image?.StopSignal ?? "SIGTERM";
         Signals.Parse(cfg.StopSignal);
         cfg.StopTimeout = o.StopTimeout ?? 10;
-        cfg.Network = string.IsNullOrEmpty(o.Network) ? "none" : o.Network;
+        // Like Docker, a container without -Network joins the default bridge network.
+        cfg.Network = string.IsNullOrEmpty(o.Network) ? (NetworkProvider is null ? "none" : Networking.NetworkManager.DefaultNetworkName) : o.Network;
+        var networks = NetworkNames(cfg.Network);
+        if (networks.Count > 1 && networks.Any(n => n is "none" or "host"))
+            throw ContainersException.Invalid("NetworkModeExclusive", $"The network mode '{cfg.Network}' mixes none or host with other networks; none and host stand alone.", cfg.Network);
         if (cfg.Network is not ("none" or "host"))
         {
             if (NetworkProvider is null)
                 throw ContainersException.Invalid("NetworkNotFound", RuntimeMessages.BadNetwork(cfg.Network), cfg.Network);
             // the default network comes into being on first use; any other must exist (NetworkNotFound otherwise)
-            if (cfg.Network != Networking.NetworkManager.DefaultNetworkName) new Networking.NetworkManager(_root).Get(cfg.Network);
+            foreach (var n in networks)
+                if (n != Networking.NetworkManager.DefaultNetworkName) new Networking.NetworkManager(_root).Get(n);
         }
         cfg.NetworkAliases = o.NetworkAliases.ToList();
         cfg.IPAddress = o.IPAddress;

@@ -91,11 +91,16 @@ public sealed partial class ContainerRuntime
         Hostname = c.Hostname,
         NetNsPath = Path.Combine(dir, "netns"),
         StateDirectory = dir,
-        Networks = [new NetworkRequest(c.Network, c.NetworkAliases, c.IPAddress)],
+        // -IPAddress applies to the first network; aliases to every network the container joins.
+        Networks = NetworkNames(c.Network).Select((n, i) => new NetworkRequest(n, c.NetworkAliases, i == 0 ? c.IPAddress : null)).ToList(),
         Ports = c.Ports.Select(ParsePort).ToList(),
     };
 
     internal static PortRequest ParsePort(string spec) => BridgeNetworkProvider.ParsePort(spec);
+
+    /// <summary>The networks of a container's network setting ("a,b" = two networks).</summary>
+    internal static List<string> NetworkNames(string network) =>
+        network.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>Creates and pins the network namespace before the first start (for the network provider).</summary>
     private static void EnsureNetNs(string dir)
