@@ -134,16 +134,17 @@ Describe 'True state after kill -9' {
             "Import-Module '$script:ModulePath'; 1..20 | ForEach-Object { Invoke-ContainerImage -StorageRoot '$script:root' -RootFs '$script:rootfs' -Name mid`$_ -Detach -Init -Command sleep,600 | Out-Null }"))
         $deadline = (Get-Date).AddSeconds(60)
         while (@(Get-ChildItem (Join-Path $script:root 'containers')).Count -lt 2 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
-        # kill -9 the pwsh (with `dotnet pwsh` it is a child of the dotnet host we started), not its monitors
-        $kids = @(Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$' | ForEach-Object {
-                try {
-                    $st = [IO.File]::ReadAllText("/proc/$($_.Name)/stat"); $pp = [int](($st.Substring($st.LastIndexOf(')') + 2)) -split ' ')[1]
-                    $cl = [IO.File]::ReadAllText("/proc/$($_.Name)/cmdline")
-                    if ($pp -eq $job.Id -and $cl -match 'pwsh') { [int]$_.Name }
-                } catch { }
-            })
-        foreach ($k in $kids) { & kill -9 $k }
+        # kill -9 the pwsh we started (with `dotnet pwsh` the host and its pwsh child both carry our command
+        # line, which names this test's storage root), not its monitors; repeat until none is left
+        $ours = { @(Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$' | ForEach-Object {
+                    try {
+                        $cl = [IO.File]::ReadAllText("/proc/$($_.Name)/cmdline")
+                        if ($cl.Contains('Invoke-ContainerImage') -and $cl.Contains($script:root) -and [int]$_.Name -ne $PID) { [int]$_.Name }
+                    } catch { }
+                }) }
         & kill -9 $job.Id
+        for ($i = 0; $i -lt 50 -and @(& $ours).Count -gt 0; $i++) { foreach ($k in (& $ours)) { & kill -9 $k 2>$null }; Start-Sleep -Milliseconds 20 }
+        @(& $ours) | Should -BeNullOrEmpty
         $job.WaitForExit()
         $all = @(Get-Container -All 'mid*')
         $all.Count | Should -BeGreaterThan 0
@@ -155,5 +156,8 @@ Describe 'True state after kill -9' {
             ProcsWith $id | Should -BeNullOrEmpty
             (Get-Content /proc/self/mountinfo) -match $id | Should -BeNullOrEmpty
         }
+        # nothing of the killed session starts after the removal
+        Start-Sleep -Milliseconds 500
+        @(Get-Container -All 'mid*') | Should -BeNullOrEmpty
     }
 }
