@@ -57,6 +57,12 @@ try {
     }
 }
 finally {
+    # every storage root a bench made below BenchRoot: containers, then networks (bridges, rules, DNS), then the files
+    Get-ChildItem -LiteralPath $script:BenchRoot -Directory -Recurse -Depth 2 -ErrorAction SilentlyContinue |
+        Where-Object { Test-Path (Join-Path $_.FullName 'networks') } | ForEach-Object {
+            Get-Container -All -StorageRoot $_.FullName -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot $_.FullName -ErrorAction SilentlyContinue
+            Get-ContainerNetwork -StorageRoot $_.FullName -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -StorageRoot $_.FullName -Confirm:$false -ErrorAction SilentlyContinue
+        }
     & rm -rf --one-file-system $script:BenchRoot 2>$null
 }
 $script:Results | Format-Table -AutoSize | Out-String -Width 200
