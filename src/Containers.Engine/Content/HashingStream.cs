@@ -13,15 +13,18 @@ public sealed class HashingStream : Stream
     private readonly Stream? _tee;
     private readonly bool _leaveOpen;
     private readonly long _limit;
+    private readonly Action<long>? _progress;
     private long _count;
 
     /// <param name="limit">Read at most this many bytes of the inner stream (-1: to its end).</param>
-    public HashingStream(Stream inner, Stream? tee = null, bool leaveOpen = true, long limit = -1)
+    /// <param name="progress">Called with the running byte count after each read (e.g. a download's progress).</param>
+    public HashingStream(Stream inner, Stream? tee = null, bool leaveOpen = true, long limit = -1, Action<long>? progress = null)
     {
         _inner = inner;
         _tee = tee;
         _leaveOpen = leaveOpen;
         _limit = limit;
+        _progress = progress;
     }
 
     public long BytesRead => _count;
@@ -51,6 +54,7 @@ public sealed class HashingStream : Stream
             _hash.AppendData(got);
             _tee?.Write(got);
             _count += n;
+            _progress?.Invoke(_count);
         }
         return n;
     }

@@ -1,3 +1,4 @@
+using Containers.Engine.Content;
 using System.Diagnostics;
 using Containers.Engine.Errors;
 using Containers.Engine.Images;
@@ -124,16 +125,17 @@ public static class ImagePuller
     {
         using var source = client.OpenBlobAsync(repo, layer.Digest, layer.Size, target, ct).GetAwaiter().GetResult();
         // hashes what came over the wire too: when a corrupt blob fails to inflate, the digest says why
-        using var wire = new ProgressHashStream(source, null, onBytes, leaveOpen: true);
+        using var wire = new HashingStream(source, leaveOpen: true, progress: onBytes);
         try
         {
             images.Layers.UnpackLayer(wire, layer.MediaType ?? MediaTypes.OciLayerGzip, layer.Digest, layer.Size, diffId, storeBlob: true, ct);
         }
         catch (ContainersException ex) when (ex.ErrorId != "LayerDigestMismatch" && ex.Kind == ErrorKind.DataLoss)
         {
-            try { wire.Drain(); } catch (Exception) when (!ct.IsCancellationRequested) { throw ex; }
-            if (wire.Digest != layer.Digest)
-                throw ContainersException.DataLoss("LayerDigestMismatch", Messages.DigestMismatch(layer.Digest, wire.Digest), target, ex);
+            string wireDigest;
+            try { wireDigest = wire.Finish(); } catch (Exception) when (!ct.IsCancellationRequested) { throw ex; }
+            if (wireDigest != layer.Digest)
+                throw ContainersException.DataLoss("LayerDigestMismatch", Messages.DigestMismatch(layer.Digest, wireDigest), target, ex);
             throw;
         }
     }
