@@ -39,7 +39,7 @@ internal static unsafe class Monitor
         catch (Exception ex) { return Report("error: " + ex.Message, 1); }
 
         Status["monitorpid"] = getpid().ToString(CultureInfo.InvariantCulture);
-        Status["monitorstart"] = StartTime(getpid()).ToString(CultureInfo.InvariantCulture);
+        Status["monitorstart"] = ProcessOps.StartTime(getpid()).ToString(CultureInfo.InvariantCulture);
         Status["restarts"] = "0";
 
         string? netErr = EnterNetwork(spec, plan);
@@ -94,7 +94,7 @@ internal static unsafe class Monitor
             }
             Status["state"] = "running";
             Status["pid"] = pid.ToString(CultureInfo.InvariantCulture);
-            Status["pidstart"] = StartTime(pid).ToString(CultureInfo.InvariantCulture);
+            Status["pidstart"] = ProcessOps.StartTime(pid).ToString(CultureInfo.InvariantCulture);
             Status["startedat"] = Now();
             Status.Remove("finishedat"); Status.Remove("exitcode"); Status.Remove("oomkilled"); Status.Remove("error");
             WriteStatus();
@@ -280,18 +280,6 @@ internal static unsafe class Monitor
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         return 0;
-    }
-
-    /// <summary>Field 22 of /proc/&lt;pid&gt;/stat: identifies the process across pid reuse.</summary>
-    public static long StartTime(int pid)
-    {
-        try
-        {
-            string s = File.ReadAllText($"/proc/{pid}/stat");
-            string[] f = s[(s.LastIndexOf(')') + 2)..].Split(' ');
-            return long.Parse(f[19], CultureInfo.InvariantCulture);
-        }
-        catch (IOException) { return 0; }
     }
 
     private static string Now() => DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture);
