@@ -21,6 +21,8 @@ $files = @(Get-ChildItem -Path (Join-Path $here 'Unit'), (Join-Path $here 'Integ
         Where-Object { -not $Filter -or $_.FullName -match $Filter } | Sort-Object FullName | ForEach-Object FullName)
 
 $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
+# Failures are repeated at the end, next to the closing line: a CI log is often read from its tail.
+$failures = [System.Collections.Generic.List[string]]::new()
 function Invoke-Suite([string[]] $Paths) {
     if ($Paths.Count -eq 0) { return }
     $cfg = New-PesterConfiguration
@@ -43,12 +45,28 @@ function Invoke-Suite([string[]] $Paths) {
     # a failed BeforeAll/AfterAll (container) counts as a failure too
     $script:totals.Failed += $r.FailedCount + $r.FailedBlocksCount + $r.FailedContainersCount
     $script:totals.Skipped += $r.SkippedCount + $r.NotRunCount
+    foreach ($t in @($r.Failed)) {
+        $msg = (@($t.ErrorRecord) | ForEach-Object { "$_" }) -join ' | '
+        $script:failures.Add("FAILED: $($t.ExpandedPath)`n    $($msg -replace '[^\x20-\x7e\n]', '?')")
+    }
+    foreach ($b in @($r.FailedBlocks) + @($r.FailedContainers)) {
+        if ($null -eq $b) { continue }
+        $name = if ($b.PSObject.Properties['ExpandedPath']) { $b.ExpandedPath } else { "$($b.Item)" }
+        $msg = (@($b.ErrorRecord) | ForEach-Object { "$_" }) -join ' | '
+        $script:failures.Add("FAILED (block): $name`n    $($msg -replace '[^\x20-\x7e\n]', '?')")
+    }
 }
 
 Invoke-Suite $files
 # Last, and always: nothing the suite made may be left on the host.
 Invoke-Suite @(Join-Path $here 'Leaks.Tests.ps1')
 
+if ($failures.Count -gt 0) {
+    ''
+    'Failures:'
+    $failures
+    ''
+}
 "$($totals.Passed) passed, $($totals.Failed) failed, $($totals.Skipped) skipped"
 if ($totals.Failed -gt 0 -or ($totals.Passed + $totals.Failed) -eq 0) { exit 1 }
 exit 0
