@@ -37,7 +37,7 @@ Describe 'Import-ContainerImage from podman save' {
         @{ File = 'busybox-test.oci.tar' }
     ) {
         $p = "/tmp/anchors/images/$File"
-        if (-not (Test-Path $p)) { Set-ItResult -Skipped -Because 'no anchors on this machine'; return }
+        if (-not (Test-Prerequisite -Condition (Test-Path $p) -Because "the anchors' $File (../shared/anchors/setup.sh makes it)")) { return }
         $img = Import-ContainerImage -LiteralPath $p -StorageRoot $script:R
         $ref = (& skopeo inspect --config "$(if ($File -like '*.oci.tar') { 'oci-archive' } else { 'docker-archive' }):$p" | ConvertFrom-Json)
         $img.LayerDiffIds | Should -Be @($ref.rootfs.diff_ids)
