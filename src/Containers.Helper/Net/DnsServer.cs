@@ -9,8 +9,8 @@ namespace Containers.Helper.Net;
 /// containers-helper dns &lt;config&gt;: the per-root DNS server. Answers A/AAAA for container names and aliases
 /// on each network's gateway address (port 53, UDP), NXDOMAIN for unknown single-label names and names under
 /// the network's domain, forwards the rest to the network's upstreams (none on internal networks). Re-reads
-/// its config when the engine rewrites it (checked before each answer and every 250 ms) and exits when the
-/// config lists no network.
+/// its config when the engine asks on the control socket after rewriting it (and, as a fallback, when the file
+/// changed, before each answer and every second); exits when the config has listed no network for 5 s.
 /// </summary>
 internal static class DnsServer
 {
@@ -38,11 +38,21 @@ internal static class DnsServer
 
     public static int Run(string[] args)
     {
-        if (args.Length < 2) { Console.Error.WriteLine("usage: containers-helper dns <config>"); return 2; }
+        if (args.Length < 2) { Console.Error.WriteLine("usage: containers-helper dns <config> [<control socket name>]"); return 2; }
         _path = args[1];
         Detach.NewSession();
         if (!File.Exists(_path)) { Console.Out.WriteLine("error no config"); return 1; }
-        Reload();
+        // The control socket (abstract, in the host's network namespace): the engine sends "reload <generation>"
+        // after rewriting the config and waits for "ok <generation>", so a change is live the moment the engine
+        // returns, with no polling on either side.
+        Socket? control = null;
+        if (args.Length >= 3)
+        {
+            control = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+            try { control.Bind(new UnixDomainSocketEndPoint("\0" + args[2])); }
+            catch (SocketException ex) { Console.Out.WriteLine("error control socket: " + ex.Message); return 1; }
+        }
+        Reload(force: true);
         Detach.Ready();
         var buf = new byte[4096];
         var ready = new List<Socket>();
@@ -52,14 +62,22 @@ internal static class DnsServer
         {
             ready.Clear();
             ready.AddRange(Sockets.Values);
-            if (ready.Count > 0) Socket.Select(ready, null, null, 250_000);
-            else Thread.Sleep(250);
-            if (ready.Count > 0 || (DateTime.UtcNow - lastCheck).TotalMilliseconds >= 250)
+            if (control is not null) ready.Add(control);
+            if (ready.Count > 0) Socket.Select(ready, null, null, 1_000_000);
+            else Thread.Sleep(1000);
+            if (control is not null && ready.Remove(control))
             {
+                bool any = ServeControl(control);
+                if (any) idleSince = null;
+            }
+            if ((DateTime.UtcNow - lastCheck).TotalMilliseconds >= 1000)
+            {
+                // Nothing to serve for 5 s (or the config is gone): exit. The control socket closes first, so an
+                // engine that rewrites the config now finds no server and starts a new one.
                 lastCheck = DateTime.UtcNow;
-                if (!File.Exists(_path)) return 0;
+                if (!File.Exists(_path)) { control?.Dispose(); return 0; }
                 if (Reload()) idleSince = null;
-                else if ((idleSince ??= DateTime.UtcNow) < DateTime.UtcNow.AddSeconds(-5)) return 0; // nothing to serve for 5 s
+                else if ((idleSince ??= DateTime.UtcNow) < DateTime.UtcNow.AddSeconds(-5)) { control?.Dispose(); return 0; }
             }
             foreach (var s in ready)
             {
@@ -75,13 +93,29 @@ internal static class DnsServer
         }
     }
 
+    /// <summary>Answers one "reload &lt;generation&gt;" datagram: re-reads the config (binding new addresses) and replies "ok &lt;generation read&gt;".</summary>
+    private static bool ServeControl(Socket control)
+    {
+        var buf = new byte[256];
+        EndPoint from = new UnixDomainSocketEndPoint("\0-");
+        int n;
+        try { n = control.ReceiveFrom(buf, ref from); }
+        catch (SocketException) { return false; }
+        string msg = Encoding.ASCII.GetString(buf, 0, n);
+        if (!msg.StartsWith("reload", StringComparison.Ordinal)) return false;
+        bool any = Reload(force: true);
+        try { control.SendTo(Encoding.ASCII.GetBytes("ok " + _cfg.Generation), from); }
+        catch (SocketException) { } // the engine gave up waiting; it will start a new server
+        return any;
+    }
+
     /// <summary>Re-reads the config if it changed; false when the server should exit.</summary>
-    private static bool Reload()
+    private static bool Reload(bool force = false)
     {
         FileInfo fi = new(_path);
         if (!fi.Exists) return false;
         var stamp = (fi.LastWriteTimeUtc, fi.Length);
-        if (stamp == _stamp) return _cfg.ByName.Count > 0;
+        if (stamp == _stamp && !force) return _cfg.ByName.Count > 0;
         string[] lines;
         try { lines = File.ReadAllLines(_path); } catch (IOException) { return true; }
         _stamp = stamp;
@@ -127,7 +161,6 @@ internal static class DnsServer
             }
             catch (SocketException ex) { Log($"cannot listen on {a}:53: {ex.Message}"); s.Dispose(); }
         }
-        try { File.WriteAllText(Path.Combine(Path.GetDirectoryName(_path)!, "dns.ack"), cfg.Generation.ToString()); } catch (IOException) { }
         return cfg.ByName.Count > 0;
     }
 

@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text;
 using Containers.Engine.State;
 
@@ -5,8 +7,9 @@ namespace Containers.Engine.Networking.Dns;
 
 /// <summary>
 /// The per-root DNS server (containers-helper dns): it reads &lt;root&gt;/networks/dns.conf, which this class
-/// rewrites atomically on every change, answers on each network's gateway address(es), port 53, and exits
-/// when no network needs it. Lines: "N name internal domain listen,.. upstream,..|-", "R network name ip container-id",
+/// rewrites atomically on every change and then announces on the server's control socket (the server re-reads
+/// and acknowledges, so the change is live on return); it answers on each network's gateway address(es),
+/// port 53, and exits when no network needs it. Lines: "N name internal domain listen,.. upstream,..|-", "R network name ip container-id",
 /// "G generation".
 /// </summary>
 internal static class DnsService
@@ -14,7 +17,6 @@ internal static class DnsService
     public const string Mode = "dns";
     public static string ConfigPath(StorageRoot root) => root.Sub("networks", "dns.conf");
     private static string PidPath(StorageRoot root) => root.Sub("networks", "dns.pid");
-    private static string AckPath(StorageRoot root) => root.Sub("networks", "dns.ack");
 
     /// <summary>Rewrites the records and makes sure the server runs (or stops it when nothing needs DNS).</summary>
     public static void Update(StorageRoot root, IReadOnlyList<NetworkRecord> networks)
@@ -28,10 +30,9 @@ internal static class DnsService
         {
             // No network at all (or nothing running and no server): nothing needs DNS now.
             HelperProcess.Stop(pid, Mode, conf);
-            TryDelete(conf); TryDelete(PidPath(root)); TryDelete(AckPath(root));
+            TryDelete(conf); TryDelete(PidPath(root));
             return;
         }
-        string old = File.Exists(conf) ? File.ReadAllText(conf) : "";
         long gen = DateTime.UtcNow.Ticks;
         var sb = new StringBuilder();
         sb.Append("G ").Append(gen).Append('\n');
@@ -51,34 +52,44 @@ internal static class DnsService
                     if (e.IPv6Address is not null) sb.Append($"R {n.Name} {name.ToLowerInvariant()} {e.IPv6Address} {e.ContainerId}\n");
                 }
         string text = sb.ToString();
-        bool listenChanged = ListenSet(old) != ListenSet(text);
-        // An empty config (nothing running) lets the server linger a few seconds and then exit by itself, so a
-        // run of short-lived containers does not start one server per container.
         AtomicFile.WriteAllText(conf, text, durable: false);
+        string control = ControlName(root);
+        // A running server is told at once and answers when it has re-read the config (and bound any new
+        // gateway address), so the change is live when this returns. With nothing running it lingers a few
+        // seconds on an empty config and exits by itself, so a run of short-lived containers does not start
+        // one server per container.
+        if (alive && RequestReload(control, gen)) return;
         if (dnsNets.Count == 0) return;
-        if (alive && listenChanged)
-        {
-            // The server polls for changes; wait until it has bound the new addresses so a container's first
-            // query finds it. No ack: it had just decided to exit; start a new one.
-            var deadline = DateTime.UtcNow.AddSeconds(2);
-            alive = false;
-            while (DateTime.UtcNow < deadline && HelperProcess.IsAlive(pid, Mode, conf))
-            {
-                if (long.TryParse(ReadOrEmpty(AckPath(root)), out long ack) && ack >= gen) { alive = true; break; }
-                Thread.Sleep(5);
-            }
-        }
-        if (!alive)
-        {
-            HelperProcess.Stop(pid, Mode, conf);
-            var (newPid, lines) = HelperProcess.Start(Mode, [conf], TimeSpan.FromSeconds(10));
-            if (newPid < 0) throw Errors.ContainersException.System("DnsServerFailed", Messages.HelperFailed(Mode, string.Join("; ", lines)), conf);
-            AtomicFile.WriteAllText(PidPath(root), newPid.ToString(), durable: false);
-        }
+        // No server, or one that is exiting (its control socket closed) or does not answer: start a new one.
+        HelperProcess.Stop(pid, Mode, conf);
+        var (newPid, lines) = HelperProcess.Start(Mode, [conf, control], TimeSpan.FromSeconds(10));
+        if (newPid < 0) throw Errors.ContainersException.System("DnsServerFailed", Messages.HelperFailed(Mode, string.Join("; ", lines)), conf);
+        AtomicFile.WriteAllText(PidPath(root), newPid.ToString(), durable: false);
     }
 
-    private static string ListenSet(string conf) =>
-        string.Join("|", conf.Split('\n').Where(l => l.StartsWith("N ", StringComparison.Ordinal)).Select(l => l.Split(' ').ElementAtOrDefault(4)).Order(StringComparer.Ordinal));
+    /// <summary>The server's control socket: an abstract name in the host's network namespace, unique per root.</summary>
+    private static string ControlName(StorageRoot root) =>
+        "pscontainers-dns-" + root.ScopeId + "-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(root.Path)), 0, 6).ToLowerInvariant();
+
+    /// <summary>Sends "reload &lt;gen&gt;" and waits for "ok &lt;gen or later&gt;"; false when no server listens or it does not answer.</summary>
+    private static bool RequestReload(string control, long gen)
+    {
+        using var s = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        try
+        {
+            s.Bind(new UnixDomainSocketEndPoint("\0" + control + "-c" + Environment.ProcessId + "-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(4))));
+            s.SendTo(Encoding.ASCII.GetBytes("reload " + gen), new UnixDomainSocketEndPoint("\0" + control));
+            s.ReceiveTimeout = 2000;
+            var buf = new byte[64];
+            while (true)
+            {
+                int n = s.Receive(buf);
+                string reply = Encoding.ASCII.GetString(buf, 0, n);
+                if (reply.StartsWith("ok ", StringComparison.Ordinal) && long.TryParse(reply.AsSpan(3), out long got) && got >= gen) return true;
+            }
+        }
+        catch (SocketException) { return false; }
+    }
 
     /// <summary>The host's resolvers from /etc/resolv.conf (the DNS server runs on the host, so loopback ones work too).</summary>
     public static List<string> HostUpstreams()
