@@ -21,6 +21,8 @@ public sealed partial class NetworkManager
         bool proxyAlive = HelperProcess.IsAlive(c.ProxyPid, PortProxy.Mode, ctx.ContainerId);
         if (!proxyAlive) PortProxy.Validate(c.PortRequests);
 
+        // The records are written once, after the plumbing: nothing is saved for an endpoint that failed, and the
+        // lock is held throughout, so no other process can hand out the addresses picked here meanwhile.
         var created = new List<(NetworkRecord Net, EndpointRecord Ep, bool New)>();
         try
         {
@@ -37,7 +39,6 @@ public sealed partial class NetworkManager
                     ep = Allocate(net, c, req, "eth" + created.Count);
                 }
                 ep.ContainerName = ctx.ContainerName;
-                Save(net);
                 created.Add((net, ep, isNew));
             }
             bool routed = false;
@@ -55,17 +56,13 @@ public sealed partial class NetworkManager
         }
         catch
         {
-            foreach (var (net, ep, isNew) in created)
-            {
-                if (!isNew) continue;
-                try { BridgeDriver.Detach(ep); } catch (ContainersException) { }
-                var fresh = Load(net.Name);
-                if (fresh is not null) { fresh.Endpoints.RemoveAll(e => e.ContainerId == ctx.ContainerId); Save(fresh); }
-            }
-            if (firstTime) DeleteFile(CtrPath(ctx.ContainerId));
+            foreach (var (_, ep, isNew) in created)
+                if (isNew) { try { BridgeDriver.Detach(ep); } catch (ContainersException) { } }
             throw;
         }
-        foreach (var (net, ep, _) in created) { ep.Active = true; Save(net); }
+        // A new allocation is written durably (an address must not be handed out twice after a crash); marking an
+        // existing one active again is not (a crash stops the container anyway).
+        foreach (var (net, ep, isNew) in created) { ep.Active = true; Save(net, durable: isNew); }
         c.Running = true;
         SaveCtr(c);
         var all = LoadAll();
@@ -110,7 +107,7 @@ public sealed partial class NetworkManager
         {
             bool changed = false;
             foreach (var e in n.Endpoints.Where(e => e.ContainerId == ctx.ContainerId && e.Active)) { e.Active = false; changed = true; }
-            if (changed) Save(n);
+            if (changed) Save(n, durable: false);
         }
         DnsService.Update(_root, all);
     }
@@ -124,12 +121,14 @@ public sealed partial class NetworkManager
         var all = LoadAll();
         foreach (var n in all)
         {
-            foreach (var e in n.Endpoints.Where(e => e.ContainerId == ctx.ContainerId).ToList())
+            var mine = n.Endpoints.Where(e => e.ContainerId == ctx.ContainerId).ToList();
+            if (mine.Count == 0) continue;
+            foreach (var e in mine)
             {
                 try { BridgeDriver.Detach(e); } catch (ContainersException) { }
                 n.Endpoints.Remove(e);
-                Save(n);
             }
+            Save(n);
         }
         DeleteFile(CtrPath(ctx.ContainerId));
         DnsService.Update(_root, all);

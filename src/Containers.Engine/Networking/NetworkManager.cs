@@ -49,9 +49,18 @@ public sealed partial class NetworkManager
     }
 
     private NetworkRecord? Load(string name) => NameRegex().IsMatch(name) ? AtomicFile.ReadJson<NetworkRecord>(NetPath(name)) : null;
-    private void Save(NetworkRecord r) => AtomicFile.WriteJson(NetPath(r.Name), r);
-    private ContainerNetRecord? LoadCtr(string id) => AtomicFile.ReadJson<ContainerNetRecord>(CtrPath(id));
-    private void SaveCtr(ContainerNetRecord r) => AtomicFile.WriteJson(CtrPath(r.ContainerId), r);
+    private void Save(NetworkRecord r, bool durable = true) => AtomicFile.WriteJson(NetPath(r.Name), r, durable);
+
+    // What the provider set up for a container is written atomically but not synced: after a crash of the
+    // machine nothing it describes (veths, proxy, running state) exists any more, and teardown works from the
+    // network records (which hold the allocations, durably). A record torn by such a crash reads as absent.
+    private ContainerNetRecord? LoadCtr(string id)
+    {
+        try { return AtomicFile.ReadJson<ContainerNetRecord>(CtrPath(id)); }
+        catch (System.Text.Json.JsonException) { return null; }
+    }
+
+    private void SaveCtr(ContainerNetRecord r) => AtomicFile.WriteJson(CtrPath(r.ContainerId), r, durable: false);
 
     private static void DeleteFile(string path)
     {
@@ -65,7 +74,7 @@ public sealed partial class NetworkManager
     {
         if (Directory.Exists(CtrDir))
         {
-            var all = Directory.GetFiles(CtrDir, "*.json").Select(f => AtomicFile.ReadJson<ContainerNetRecord>(f)).Where(r => r is not null).Select(r => r!).ToList();
+            var all = Directory.GetFiles(CtrDir, "*.json").Select(f => LoadCtr(Path.GetFileNameWithoutExtension(f))).Where(r => r is not null).Select(r => r!).ToList();
             var hit = all.FirstOrDefault(r => r.ContainerName == nameOrId || r.ContainerId == nameOrId)
                 ?? (nameOrId.Length >= 4 ? all.SingleOrDefault(r => r.ContainerId.StartsWith(nameOrId, StringComparison.Ordinal)) : null);
             if (hit is not null) return hit;
