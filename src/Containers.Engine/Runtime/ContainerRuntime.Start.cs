@@ -102,17 +102,15 @@ public sealed partial class ContainerRuntime
     internal static List<string> NetworkNames(string network) =>
         network.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
 
-    /// <summary>Creates and pins the network namespace before the first start (for the network provider).</summary>
+    /// <summary>Creates and pins the network namespace before the first start (for the network provider); in this process, no helper spawned.</summary>
     private static void EnsureNetNs(string dir)
     {
         string path = Path.Combine(dir, "netns");
-        var psi = new ProcessStartInfo(EngineFiles.HelperPath) { UseShellExecute = false, RedirectStandardError = true };
-        psi.ArgumentList.Add("netns");
-        psi.ArgumentList.Add(path);
-        using var p = Process.Start(psi)!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw ContainersException.System("NetworkNamespaceFailed", "Cannot create the container's network namespace: " + err.Trim(), path);
+        try { Containers.Native.Netlink.NetNs.Pin(path); }
+        catch (Containers.Native.Sys.NativeException ex)
+        {
+            throw ContainersException.System("NetworkNamespaceFailed", "Cannot create the container's network namespace: " + ex.Message, path, ex);
+        }
     }
 
     private static void WriteEtcFiles(ContainerConfig c, string dir, NetworkSetupResult? net)
