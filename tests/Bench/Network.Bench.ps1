@@ -103,19 +103,22 @@ try {
     Write-BenchLine 'netns+endpoint on default network (ns)' $one 'netns only (network none)' $none
     Remove-ContainerNetwork -Name bridge -Force -StorageRoot $netRootPath -Confirm:$false -ErrorAction SilentlyContinue
 
-    # 3. TCP throughput between two containers on one network: busybox nc fed by dd, 1 GiB.
+    # 3. TCP throughput between two containers on one network: busybox nc fed by dd, 256 MiB (busybox nc copies in small blocks: tens of MiB/s).
     New-ContainerNetwork -Name tput -StorageRoot $netRootPath | Out-Null
     $srv = New-BenchNs 'srv' 'tput'; $cli = New-BenchNs 'cli' 'tput'
     $ip = $srv.Result.Endpoints[0].IPv4Address
-    $bytes = 1GB
+    $bytes = 256MB
     $tputs = foreach ($k in 1..3) {
-        $p = Start-Process ip -ArgumentList @('netns', 'exec', $srv.Ns, 'busybox', 'nc', '-l', '-p', '5001') -RedirectStandardOutput /dev/null -PassThru
+        # The server's nc must not read its own stdin: busybox nc half-closes the connection at EOF there, and the
+        # client then stops after the first block. -e hands the socket to a dd that only reads.
+        $psi = [Diagnostics.ProcessStartInfo]::new('ip'); $psi.UseShellExecute = $false
+        foreach ($a in 'netns', 'exec', $srv.Ns, 'sh', '-c', 'busybox nc -l -p 5001 -e busybox dd of=/dev/null bs=64k >/dev/null 2>&1') { $psi.ArgumentList.Add($a) }
+        $p = [Diagnostics.Process]::Start($psi)
         for ($w = 0; $w -lt 200 -and -not ((& ip netns exec $srv.Ns busybox netstat -ltn) -match ':5001\s'); $w++) { Start-Sleep -Milliseconds 20 }
         $sw = [Diagnostics.Stopwatch]::StartNew()
         & ip netns exec $cli.Ns sh -c "dd if=/dev/zero bs=64k count=$($bytes / 64KB) 2>/dev/null | busybox nc $ip 5001"
         $sw.Stop()
-        $p | Wait-Process -Timeout 10 -ErrorAction SilentlyContinue
-        if (-not $p.HasExited) { Stop-Process -Id $p.Id -Force }
+        if (-not $p.WaitForExit(10000)) { $p.Kill($true) }
         $bytes / 1MB / $sw.Elapsed.TotalSeconds
     }
     $oursTput = Get-Median $tputs
@@ -130,9 +133,9 @@ try {
             # podman run's own start-up is measured with a no-op client and subtracted: only the transfer counts.
             $base = Measure-Median -Runs 3 -Warmup 0 -Action { & podman run --rm --network psbench-tput $img true *> $null }
             foreach ($k in 1..3) {
-                & podman run -d --name psbench-srv --network psbench-tput $img sh -c 'nc -l -p 5001 >/dev/null' *> $null
+                & podman run -d --name psbench-srv --network psbench-tput $img sh -c 'nc -l -p 5001 -e busybox dd of=/dev/null bs=64k 2>/dev/null' *> $null
                 $pip = (& podman inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' psbench-srv).Trim()
-                for ($w = 0; $w -lt 200 -and -not ((& podman exec psbench-srv netstat -ltn) -match ':5001\s'); $w++) { Start-Sleep -Milliseconds 20 }
+                for ($w = 0; $w -lt 200 -and -not ((& podman exec psbench-srv busybox netstat -ltn) -match ':5001\s'); $w++) { Start-Sleep -Milliseconds 20 }
                 $sw = [Diagnostics.Stopwatch]::StartNew()
                 & podman run --rm --network psbench-tput $img sh -c "dd if=/dev/zero bs=64k count=$($bytes / 64KB) 2>/dev/null | nc $pip 5001" *> $null
                 $sw.Stop()
