@@ -18,33 +18,44 @@ internal static class Firewall
     public static string NatChain(StorageRoot root) => "PSC-" + root.ScopeId + "-NAT";
     public static string BridgePrefix(StorageRoot root) => "pc" + root.ScopeId;
 
+    /// <summary>What the marker says about our chains and jumps in this boot.</summary>
+    private enum State { Unknown, Absent, Present }
+
     public static void Sync(StorageRoot root, IReadOnlyList<NetworkRecord> networks)
     {
-        // A marker (boot id + whether IPv6 chains exist) spares the process spawns that check for our jumps
-        // and for IPv6 chains on every change; it is stale after a reboot, and then everything is checked.
+        // A marker spares the process spawns that check for our jumps and chains on every change: "<boot id>\n1|0"
+        // when the chains and jumps exist (IPv6 ones too or not), "<boot id>\nabsent" after we removed them all.
+        // Knowing they are absent lets the first network's rules and jumps go in one iptables-restore. It is
+        // stale after a reboot, and then everything is checked.
         string markerPath = root.Sub("networks", ".firewall");
         string boot = BootId();
-        string[] marker = (ReadOrEmpty(markerPath)).Split('\n');
-        bool knownJumps = marker.Length >= 2 && marker[0] == boot;
-        bool had6 = knownJumps ? marker[1] == "1" : HasChain("ip6tables", FilterChain(root));
+        string[] marker = ReadOrEmpty(markerPath).Split('\n');
+        bool known = marker.Length >= 2 && marker[0] == boot;
+        State v4 = !known ? State.Unknown : marker[1] == "absent" ? State.Absent : State.Present;
+        State v6 = !known ? (HasChain("ip6tables", FilterChain(root)) ? State.Unknown : State.Absent)
+            : marker[1] == "1" ? State.Present : State.Absent;
         bool any6 = networks.Any(n => n.IPv6Subnet is not null);
-        SyncFamily(root, networks, v6: false, knownJumps);
-        if (any6 || had6) SyncFamily(root, networks.Where(n => n.IPv6Subnet is not null).ToList(), v6: true, knownJumps && had6);
+        SyncFamily(root, networks, v6: false, v4);
+        if (any6 || v6 != State.Absent) SyncFamily(root, networks.Where(n => n.IPv6Subnet is not null).ToList(), v6: true, v6);
         if (networks.Any(n => !n.Internal)) EnableForwarding(any6);
-        if (networks.Count == 0) { try { File.Delete(markerPath); } catch (IOException) { } }
-        else AtomicFile.WriteAllText(markerPath, boot + "\n" + (any6 ? "1" : "0"), durable: false);
+        AtomicFile.WriteAllText(markerPath, boot + "\n" + (networks.Count == 0 ? "absent" : any6 ? "1" : "0"), durable: false);
     }
 
     private static string BootId() => ReadOrEmpty("/proc/sys/kernel/random/boot_id").Trim();
     private static string ReadOrEmpty(string p) { try { return File.ReadAllText(p); } catch (IOException) { return ""; } }
 
-    private static void SyncFamily(StorageRoot root, IReadOnlyList<NetworkRecord> networks, bool v6, bool knownJumps)
+    private static void SyncFamily(StorageRoot root, IReadOnlyList<NetworkRecord> networks, bool v6, State state)
     {
         string save = v6 ? "ip6tables" : "iptables";
         string fc = FilterChain(root), nc = NatChain(root);
+        string err;
         if (networks.Count == 0)
         {
-            // Remove the jumps, then the chains.
+            if (state == State.Absent) return;
+            // Jumps, then the chains, in one transaction when we know they are there.
+            if (state == State.Present && Run(save + "-restore", ["-w", "--noflush"], out _,
+                    $"*filter\n-D FORWARD -j {fc}\n-F {fc}\n-X {fc}\nCOMMIT\n*nat\n-D POSTROUTING -j {nc}\n-F {nc}\n-X {nc}\nCOMMIT\n") == 0)
+                return;
             while (Run(save, ["-w", "-D", "FORWARD", "-j", fc], out _) == 0) { }
             while (Run(save, ["-w", "-t", "nat", "-D", "POSTROUTING", "-j", nc], out _) == 0) { }
             Run(save, ["-w", "-F", fc], out _); Run(save, ["-w", "-X", fc], out _);
@@ -68,16 +79,18 @@ internal static class Firewall
             sb.Append(n.Internal ? $"-A {fc} -i {n.Bridge} -j REJECT --reject-with {reject}\n" : $"-A {fc} -i {n.Bridge} -j ACCEPT\n");
         foreach (var n in networks)
             sb.Append($"-A {fc} -o {n.Bridge} -j DROP\n");
+        if (state == State.Absent) sb.Append($"-I FORWARD 1 -j {fc}\n");
         sb.Append("COMMIT\n*nat\n:").Append(nc).Append(" - [0:0]\n");
         foreach (var n in networks.Where(n => !n.Internal))
         {
             string subnet = v6 ? n.IPv6Subnet! : n.Subnet;
             sb.Append($"-A {nc} -s {subnet} ! -o {n.Bridge} -j MASQUERADE\n");
         }
+        if (state == State.Absent) sb.Append($"-I POSTROUTING 1 -j {nc}\n");
         sb.Append("COMMIT\n");
-        if (Run(save + "-restore", ["-w", "--noflush"], out string err, sb.ToString()) != 0)
+        if (Run(save + "-restore", ["-w", "--noflush"], out err, sb.ToString()) != 0)
             throw ContainersException.System("FirewallFailed", Messages.FirewallFailed(save + "-restore", err.Trim()), root.ScopeId);
-        if (knownJumps) return;
+        if (state != State.Unknown) return;
         if (Run(save, ["-w", "-C", "FORWARD", "-j", fc], out _) != 0)
             Check(save, Run(save, ["-w", "-I", "FORWARD", "1", "-j", fc], out err), err);
         if (Run(save, ["-w", "-t", "nat", "-C", "POSTROUTING", "-j", nc], out _) != 0)
