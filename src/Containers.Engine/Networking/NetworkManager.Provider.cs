@@ -60,9 +60,11 @@ public sealed partial class NetworkManager
                 if (isNew) { try { BridgeDriver.Detach(ep); } catch (ContainersException) { } }
             throw;
         }
-        // A new allocation is written durably (an address must not be handed out twice after a crash); marking an
-        // existing one active again is not (a crash stops the container anyway).
-        foreach (var (net, ep, isNew) in created) { ep.Active = true; Save(net, durable: isNew); }
+        // Written atomically but not synced (an fsync costs 2-15 ms here): a crash of the machine can at worst bring
+        // back the record as it was before this start, which stops the container anyway; it then gets an address
+        // from that record at its next start, so no two running containers ever share one. Releases (Teardown,
+        // Disconnect) and network definitions are synced: losing those would leak an address or a network.
+        foreach (var (net, ep, _) in created) { ep.Active = true; Save(net, durable: false); }
         c.Running = true;
         SaveCtr(c);
         var all = LoadAll();
