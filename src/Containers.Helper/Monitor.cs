@@ -42,6 +42,7 @@ internal static unsafe class Monitor
         Status["monitorstart"] = ProcessOps.StartTime(getpid()).ToString(CultureInfo.InvariantCulture);
         Status["restarts"] = "0";
 
+        KickCgroupGracePeriod(plan);
         string? netErr = EnterNetwork(spec, plan);
         if (netErr is not null) return Report("error: network namespace: " + netErr, 1);
 
@@ -56,8 +57,9 @@ internal static unsafe class Monitor
         string oomKey = spec.Get("oom-key") ?? "oom_kill";
         bool first = true;
         int restarts = 0;
-        var buf = new byte[65536];
-        var line = new byte[65536 + 128];
+        // small buffers: one monitor per running container, and every page it touches is resident
+        var buf = new byte[8192];
+        var line = new byte[8192 + 128];
         int* outp = stackalloc int[2];
         int* errp = stackalloc int[2];
         int* sync = stackalloc int[2];
@@ -67,7 +69,7 @@ internal static unsafe class Monitor
             long oomBefore = ReadCounter(oomFile, oomKey);
             pipe2(outp, 0x80000); pipe2(errp, 0x80000); pipe2(sync, 0x80000);
             plan.StdoutFd = outp[1]; plan.StderrFd = errp[1]; plan.ErrFd = sync[1];
-            int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (ulong)SIGCHLD);
+            int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (plan.NewNet ? CLONE_NEWNET : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
             close(outp[1]); close(errp[1]); close(sync[1]);
             if (pid < 0)
@@ -235,7 +237,48 @@ internal static unsafe class Monitor
         return 1;
     }
 
-    private static string? EnterNetwork(Spec spec, ChildPlan plan) => EnterNetwork(spec.Get("netns"));
+    private static string? EnterNetwork(Spec spec, ChildPlan plan)
+    {
+        string? ns = spec.Get("netns");
+        if (ns == "new") { plan.NewNet = true; return null; }
+        return EnterNetwork(ns);
+    }
+
+    /// <summary>
+    /// On cgroup v1 the first write to a cgroup.procs in a while waits for an RCU grace period (the kernel's
+    /// threadgroup rwsem switching to its slow mode); later writes within about one more grace period are fast.
+    /// A thread moves this process into the v1 cgroup it is already in (a no-op migration) while the main
+    /// thread goes on with the namespaces, so the child's own joins find the rwsem already switched.
+    /// Best effort: any failure only means the child's first join pays the wait itself.
+    /// </summary>
+    private static void KickCgroupGracePeriod(ChildPlan plan)
+    {
+        if (plan.CgroupProcs.Length == 0) return;
+        string? own = null;
+        try
+        {
+            foreach (var l in File.ReadAllLines("/proc/self/cgroup"))
+            {
+                // v1 lines look like "6:pids:/user.slice"; the v2 line ("0::/...") has an empty controller list
+                var parts = l.Split(':', 3);
+                if (parts.Length == 3 && parts[1] == "pids") { own = "/sys/fs/cgroup/pids" + parts[2].TrimEnd('/') + "/cgroup.procs"; break; }
+                if (parts.Length == 3 && parts[0] == "0" && parts[1] == "" && File.Exists("/sys/fs/cgroup/cgroup.controllers"))
+                    own = "/sys/fs/cgroup" + parts[2].TrimEnd('/') + "/cgroup.procs";
+            }
+        }
+        catch (IOException) { return; }
+        if (own is null) return;
+        byte* path = NStr.Of(own);
+        var t = new Thread(() =>
+        {
+            int fd = open(path, 1 /* O_WRONLY */ | 0x80000, 0);
+            if (fd < 0) return;
+            byte zero = (byte)'0';
+            write(fd, &zero, 1);
+            close(fd);
+        }, 64 * 1024) { IsBackground = true };
+        t.Start();
+    }
 
     /// <summary>Joins or creates and pins the network namespace ("host" = stay in the host's).</summary>
     private static string? EnterNetwork(string? ns)
