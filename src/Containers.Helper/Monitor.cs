@@ -152,6 +152,51 @@ internal static unsafe class Monitor
         return first ? Report(message, code) : code;
     }
 
+    /// <summary>
+    /// A monitor mostly sleeps in poll() for the container's whole life. Start-up touched much of its own code
+    /// and of libc, which stays mapped (resident) though the idle loop needs a few pages of it. File-backed
+    /// mappings that are not writable and hold no private (copied-on-write) page are exactly the file's
+    /// contents, so dropping their page-table entries loses nothing: the pages stay in the page cache,
+    /// shared, and the few the loop needs fault back in. Writable mappings, and read-only ones with private
+    /// pages (relocated data), are left alone.
+    /// </summary>
+    private static void ReleaseCodePages()
+    {
+        string[] smaps;
+        try { smaps = File.ReadAllLines("/proc/self/smaps"); }
+        catch (IOException) { return; }
+        // all parsing first: once the ranges are dropped, running more of this code would fault it back in
+        var ranges = new ulong[256];
+        int n = 0;
+        ulong start = 0, end = 0;
+        bool candidate = false;
+        foreach (var l in smaps)
+        {
+            if (l.Length > 0 && char.IsAsciiHexDigit(l[0]) && l.IndexOf('-') is int dash and > 0 && dash < l.IndexOf(' '))
+            {
+                // "start-end perms offset dev inode path"
+                var f = l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+                candidate = f.Length == 6 && f[1] is "r-xp" or "r--p" && f[5].StartsWith('/');
+                if (candidate)
+                {
+                    start = ulong.Parse(f[0].AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                    end = ulong.Parse(f[0].AsSpan(dash + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                }
+            }
+            else if (candidate && l.StartsWith("Anonymous:", StringComparison.Ordinal))
+            {
+                candidate = false;
+                if (l.AsSpan(10).Trim().StartsWith("0 ") && n + 2 <= ranges.Length) { ranges[n++] = start; ranges[n++] = end; }
+            }
+        }
+        smaps = [];
+        // start-up garbage (the spec, this file's text) goes now, so the heap pages it held can be decommitted
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers(); // the finalizer thread must be done touching code before the drop
+        for (int i = 0; i < n; i += 2)
+            madvise((void*)ranges[i], (nuint)(ranges[i + 1] - ranges[i]), 4 /* MADV_DONTNEED */);
+    }
+
     /// <summary>Relays the two pipes into the log until the process is gone; returns its wait status.</summary>
     private static int Supervise(int pid, int outFd, int errFd, int logFd, byte[] buf, byte[] line)
     {
@@ -159,7 +204,7 @@ internal static unsafe class Monitor
         var fds = stackalloc PollFd[3];
         bool outOpen = true, errOpen = true;
         int status = 0;
-        bool exited = false;
+        bool exited = false, released = false;
         while (outOpen || errOpen || !exited)
         {
             int n = 0;
@@ -167,9 +212,11 @@ internal static unsafe class Monitor
             if (outOpen) { iOut = n; fds[n++] = new PollFd { Fd = outFd, Events = POLLIN }; }
             if (errOpen) { iErr = n; fds[n++] = new PollFd { Fd = errFd, Events = POLLIN }; }
             if (!exited) { iPid = n; fds[n++] = new PollFd { Fd = pidfd, Events = POLLIN }; }
-            int timeout = exited ? 500 : -1;
+            // the first quiet half second after start-up hands back the code pages start-up touched
+            int timeout = exited ? 500 : released ? -1 : 500;
             int r = poll(fds, (ulong)n, timeout);
             if (r < 0) { if (Errno == 4) continue; break; }
+            if (r == 0 && !exited) { ReleaseCodePages(); released = true; continue; }
             if (r == 0 && exited) break; // orphaned writers after init died: give up on the pipes
             if (iOut >= 0 && fds[iOut].Revents != 0) outOpen = Pump(outFd, "stdout", logFd, buf, line);
             if (iErr >= 0 && fds[iErr].Revents != 0) errOpen = Pump(errFd, "stderr", logFd, buf, line);
