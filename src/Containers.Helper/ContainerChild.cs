@@ -24,6 +24,8 @@ internal sealed unsafe class ChildPlan
         StepExec = -12, StepInit = -13, StepNnp = -14;
 
     public int NetNsFd = -1;
+    /// <summary>Cloned into a fresh network namespace (network none): the child brings loopback up itself.</summary>
+    public bool NewNet;
     public nint[] CgroupProcs = [];
     public byte* Root;
     public byte* OverlayData;
@@ -148,6 +150,7 @@ internal static unsafe class ContainerChild
 
         umask(0);
         if (p.NetNsFd >= 0 && setns(p.NetNsFd, (int)CLONE_NEWNET) != 0) Fail(p, ChildPlan.StepNetns, Errno);
+        if (p.NewNet && !LoopbackUp()) Fail(p, ChildPlan.StepNetns, Errno);
         byte zero = (byte)'0';
         for (int i = 0; i < p.CgroupProcs.Length; i++)
         {
@@ -203,6 +206,21 @@ internal static unsafe class ContainerChild
         CloseRangeCloexec(3);
         if (p.Init) RunInit(p);
         Exec(p);
+    }
+
+    /// <summary>Sets IFF_UP on "lo" in this process's network namespace (SIOCGIFFLAGS / SIOCSIFFLAGS).</summary>
+    public static bool LoopbackUp()
+    {
+        int s = socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */ | 0x80000, 0);
+        if (s < 0) return false;
+        byte* ifr = stackalloc byte[40];
+        for (int i = 0; i < 40; i++) ifr[i] = 0;
+        ifr[0] = (byte)'l'; ifr[1] = (byte)'o';
+        bool ok = ioctl(s, 0x8913, ifr) == 0;
+        *(short*)(ifr + 16) |= 1;
+        ok = ok && ioctl(s, 0x8914, ifr) == 0;
+        close(s);
+        return ok;
     }
 
     private static int Touch(byte* path)

@@ -33,7 +33,7 @@ function Get-ProcMemory([int] $ProcessId) {
 }
 $n = 20
 $ctrs = 1..$n | ForEach-Object { Invoke-ContainerImage bench-busybox:1 -Name "idle$_" -Command sleep, 3600 -Detach -StorageRoot $root }
-Start-Sleep -Seconds 1
+Start-Sleep -Seconds 2 # settled: each monitor hands back its start-up code pages after half a second of quiet
 $monitors = foreach ($c in $ctrs) {
     $status = Get-Content (Join-Path $root "containers/$($c.Id)/status")
     [int](($status | Where-Object { $_ -like 'monitorpid=*' }) -replace 'monitorpid=', '')

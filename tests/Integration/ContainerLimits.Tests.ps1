@@ -93,8 +93,9 @@ Describe 'container limits on cgroup v1' {
             # two busy loops would use up to 2 CPUs; the quota allows 0.5 of one
             $null = New-Container -Image limits-bb:1 -Name cpu -Network none -Cpus 0.5 `
                 -Command sh, -c, 'while :; do :; done & while :; do :; done' | Start-Container -PassThru
-            $before = Measure-Container cpu
+            # the wall clock spans both readings, so it is never shorter than the interval the CPU time covers
             $sw = [Diagnostics.Stopwatch]::StartNew()
+            $before = Measure-Container cpu
             Start-Sleep -Seconds 2
             $after = Measure-Container cpu
             $wall = $sw.Elapsed

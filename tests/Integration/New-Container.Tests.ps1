@@ -64,6 +64,10 @@ Describe 'New-Container isolation' {
         if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
         $r = Run 'ls /sys/class/net | tr "\n" " "' @{ Network = 'none' }
         $r.Output.Trim() | Should -Be 'lo'
+        # loopback is up and carries traffic: a server on 127.0.0.1 inside answers a client inside
+        $r = Run 'cat /sys/class/net/lo/operstate; echo hi > /tmp/i.txt; httpd -p 127.0.0.1:8080 -h /tmp; wget -q -O - http://127.0.0.1:8080/i.txt' @{ Network = 'none' }
+        $r.Output | Should -Match 'hi'
+        $r.ExitCode | Should -Be 0
     }
     It 'shares the host network with -Network host' {
         if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }

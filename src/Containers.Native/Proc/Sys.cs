@@ -37,6 +37,7 @@ internal static unsafe class Sys
 
     [DllImport(Libc), SuppressGCTransition] public static extern int mount(byte* src, byte* target, byte* fstype, ulong flags, byte* data);
     [DllImport(Libc), SuppressGCTransition] public static extern int umount2(byte* target, int flags);
+    [DllImport(Libc), SuppressGCTransition] public static extern int madvise(void* addr, nuint length, int advice);
     [DllImport(Libc), SuppressGCTransition] public static extern int mkdir(byte* path, uint mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int mknod(byte* path, uint mode, ulong dev);
     [DllImport(Libc), SuppressGCTransition] public static extern int symlink(byte* target, byte* linkpath);
