@@ -35,7 +35,15 @@ function Measure-Median {
 function Invoke-AnchorBench([string] $Only, [int] $Runs = 10) {
     # Runs the peers' bench.sh for the named measurements; returns @{ name = median_ms }.
     $env:ONLY = $Only; $env:RUNS = "$Runs"; $env:NET_RUNS = "$Runs"; $env:PULL_RUNS = "$Runs"; $env:WARMUP = '1'
-    $lines = & bash $AnchorsScript 2>&1
+    # bench.sh's internal sub-commands (_net_podman, ...) fall through into its harness when a step fails (say the
+    # network name is taken by a concurrent run), and the harness measures them again: hyperfine and bash recurse
+    # without end (1,600 processes here once). Run a copy that stops after the sub-commands' case instead.
+    $guarded = Join-Path $script:BenchRoot 'anchors-bench.sh'
+    if (-not (Test-Path $guarded)) {
+        $text = [regex]::new('(?m)^esac$').Replace((Get-Content -Raw $AnchorsScript), "esac`ncase `"`${1:-}`" in _*) exit 1 ;; esac", 1)
+        Set-Content -LiteralPath $guarded -Value $text -NoNewline
+    }
+    $lines = & bash $guarded 2>&1
     $r = @{}
     foreach ($l in $lines) { if ("$l" -match '^(\S+)\s+median_ms=([\d.]+)') { $r[$Matches[1]] = [double]$Matches[2] } }
     $r
