@@ -147,14 +147,18 @@ public sealed partial class NetworkManager
                 rec.IPv6Subnet = v6.ToString();
                 rec.IPv6Gateway = v6.At(1).ToString();
             }
-            Save(rec);
+            // The firewall transaction (an iptables-restore process: the slowest step) runs while the record is
+            // written and the bridge made; its rules name the bridge, which need not exist yet.
+            var firewall = Task.Run(() => Firewall.Sync(_root, [.. others, rec]));
             try
             {
+                Save(rec);
                 BridgeDriver.EnsureBridge(rec);
-                Firewall.Sync(_root, [.. others, rec]);
+                firewall.GetAwaiter().GetResult();
             }
             catch
             {
+                try { firewall.Wait(); } catch (AggregateException) { } // never roll back under a running sync
                 try { BridgeDriver.DeleteBridge(rec.Bridge); } catch (ContainersException) { }
                 DeleteFile(NetPath(rec.Name));
                 try { Firewall.Sync(_root, others); } catch (ContainersException) { }
