@@ -21,12 +21,14 @@ internal sealed unsafe class ChildPlan
 {
     public const int StepNetns = -1, StepCgroup = -2, StepCgroupNs = -3, StepPrivate = -4, StepRootfs = -5,
         StepReadOnly = -6, StepPivot = -7, StepHostname = -8, StepUser = -9, StepCaps = -10, StepCwd = -11,
-        StepExec = -12, StepInit = -13, StepNnp = -14;
+        StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15;
 
     public int NetNsFd = -1;
     /// <summary>Cloned into a fresh network namespace (network none): the child brings loopback up itself.</summary>
     public bool NewNet;
     public nint[] CgroupProcs = [];
+    /// <summary>(resource, soft, hard) triples; ulong.MaxValue = unlimited.</summary>
+    public ulong[] Rlimits = [];
     public byte* Root;
     public byte* OverlayData;
     public byte* BindRoot;
@@ -48,6 +50,14 @@ internal sealed unsafe class ChildPlan
     public int StdinFd = -1, StdoutFd = -1, StderrFd = -1, ErrFd = -1;
     public byte* DevNull;
 
+    /// <summary>The spec's "rlimit=resource:soft:hard" values as triples (-1 -> unlimited).</summary>
+    public static ulong[] ParseRlimits(Spec s) => s.All("rlimit").SelectMany(r =>
+    {
+        var f = r.Split(':');
+        static ulong L(string v) => v == "-1" ? ulong.MaxValue : ulong.Parse(v, CultureInfo.InvariantCulture);
+        return new[] { ulong.Parse(f[0], CultureInfo.InvariantCulture), L(f[1]), L(f[2]) };
+    }).ToArray();
+
     public static ChildPlan FromSpec(Spec s)
     {
         var p = new ChildPlan();
@@ -56,6 +66,7 @@ internal sealed unsafe class ChildPlan
         p.OverlayData = NStr.Of(s.Get("overlay"));
         p.BindRoot = NStr.Of(s.Get("bindroot"));
         p.CgroupProcs = s.All("cgroup").Select(c => (nint)NStr.Of(c)).ToArray();
+        p.Rlimits = ParseRlimits(s);
         var ops = new List<ChildOp>();
         var names = new List<string>();
         foreach (string raw in s.All("op"))
@@ -126,6 +137,7 @@ internal sealed unsafe class ChildPlan
         StepExec => "execute the command",
         StepInit => "start the init process",
         StepNnp => "set no_new_privs",
+        StepRlimit => "set a resource limit (-Ulimit)",
         _ => "step " + step,
     };
 }
@@ -200,6 +212,7 @@ internal static unsafe class ContainerChild
         if (p.StdoutFd >= 0) dup2(p.StdoutFd, 1);
         if (p.StderrFd >= 0) dup2(p.StderrFd, 2);
 
+        ApplyRlimits(p);
         SetUserAndCaps(p);
         if (chdir(p.Cwd) != 0) Fail(p, ChildPlan.StepCwd, Errno);
         umask(0x12);
@@ -229,6 +242,17 @@ internal static unsafe class ContainerChild
         if (fd < 0) return Errno == 21 /* EISDIR */ ? 0 : -1;
         close(fd);
         return 0;
+    }
+
+    /// <summary>-Ulimit: before the user and capabilities change, since raising a hard limit needs CAP_SYS_RESOURCE.</summary>
+    public static void ApplyRlimits(ChildPlan p)
+    {
+        ulong* lim = stackalloc ulong[2];
+        for (int i = 0; i + 2 < p.Rlimits.Length; i += 3)
+        {
+            lim[0] = p.Rlimits[i + 1]; lim[1] = p.Rlimits[i + 2];
+            if (prlimit(0, (int)p.Rlimits[i], lim, null) != 0) Fail(p, ChildPlan.StepRlimit, Errno);
+        }
     }
 
     /// <summary>Bounding set, user and groups (keeping capabilities), then the capability sets; ambient cleared.</summary>
