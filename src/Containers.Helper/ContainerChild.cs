@@ -44,11 +44,40 @@ internal sealed unsafe class ChildPlan
     public int LastCap;
     public bool NoNewPrivs;
     public bool Init;
+    /// <summary>-Init: this process's argument area (/proc/self/stat fields 48-49) and what PID 1 shows there instead.</summary>
+    public byte* ArgStart;
+    public int ArgLength;
+    public byte* InitTitle;
     public byte** Argv;
     public byte** Envp;
     public nint[] ExecCandidates = [];
     public int StdinFd = -1, StdoutFd = -1, StderrFd = -1, ErrFd = -1;
     public byte* DevNull;
+
+    /// <summary>
+    /// PID 1 of an -Init container is a clone of the monitor, so its command line would be the monitor's
+    /// (the helper's host path and the container's state directory). It overwrites its copy of the argument
+    /// area with "init -- &lt;command&gt;" (cut to fit, NUL-padded), prepared here before clone.
+    /// </summary>
+    private static void PrepareInitTitle(ChildPlan p, IEnumerable<string> args)
+    {
+        try
+        {
+            string stat = File.ReadAllText("/proc/self/stat");
+            var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // fields 48 and 49 overall; the split starts at field 3
+            ulong start = ulong.Parse(f[45], CultureInfo.InvariantCulture), end = ulong.Parse(f[46], CultureInfo.InvariantCulture);
+            if (end <= start || end - start > 1 << 20) return;
+            int len = (int)(end - start);
+            byte[] title = System.Text.Encoding.UTF8.GetBytes("init\0--\0" + string.Join("\0", args));
+            p.InitTitle = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)len);
+            // keep the last byte NUL so the kernel reports the area as NUL-separated arguments
+            new ReadOnlySpan<byte>(title, 0, Math.Min(title.Length, len - 1)).CopyTo(new Span<byte>(p.InitTitle, len));
+            p.ArgStart = (byte*)start;
+            p.ArgLength = len;
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException) { }
+    }
 
     /// <summary>The spec's "rlimit=resource:soft:hard" values as triples (-1 -> unlimited).</summary>
     public static ulong[] ParseRlimits(Spec s) => s.All("rlimit").SelectMany(r =>
@@ -107,6 +136,7 @@ internal sealed unsafe class ChildPlan
         p.LastCap = ReadLastCap();
         p.NoNewPrivs = s.Flag("nnp");
         p.Init = s.Flag("init");
+        if (p.Init) PrepareInitTitle(p, s.All("arg"));
         p.Argv = NStr.Array(s.All("arg"));
         p.Envp = NStr.Array(s.All("env"));
         p.ExecCandidates = s.All("exec").Select(c => (nint)NStr.Of(c)).ToArray();
@@ -285,6 +315,7 @@ internal static unsafe class ContainerChild
     /// <summary>-Init: this process stays PID 1, reaps every zombie and forwards signals to the command.</summary>
     private static void RunInit(ChildPlan p)
     {
+        for (int i = 0; i < p.ArgLength; i++) p.ArgStart[i] = p.InitTitle[i];
         ulong all = ~0UL & ~((1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)));
         ulong none = 0;
         sigprocmask(0 /* SIG_BLOCK */, &all, null);

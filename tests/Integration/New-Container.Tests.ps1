@@ -25,6 +25,17 @@ Describe 'New-Container isolation' {
         [int]$lines[1] | Should -BeLessOrEqual 4 -Because "only sh, ps, tail and wc run inside"
         $r.ExitCode | Should -Be 0
     }
+    It 'with -Init runs an init as PID 1 that shows no host path and reaps orphans' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        # the orphaned sleep is re-parented to PID 1; once it ends, PID 1 must reap it (no zombie left)
+        $r = Run 'tr "\0" " " < /proc/1/cmdline; echo; echo "parent=$PPID"; (sleep 0.2 &); sleep 1; ps -o stat,comm | grep -c "^Z" || true' @{ Init = $true }
+        $lines = $r.Output.Trim() -split "`n"
+        $lines[0] | Should -Match '^init -- sh -c '
+        $r.Output | Should -Not -Match 'containers-helper|containers-tests|/containers/'
+        $lines[1] | Should -Be 'parent=1'
+        $lines[2].Trim() | Should -Be '0'
+        $r.ExitCode | Should -Be 0
+    }
     It 'uses the container hostname' {
         if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
         (Run 'hostname' @{ Hostname = 'box1' }).Output.Trim() | Should -Be 'box1'
