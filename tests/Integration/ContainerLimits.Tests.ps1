@@ -178,8 +178,9 @@ Describe 'container limits on cgroup v1' {
 
             Resume-Container frz -PassThru | ForEach-Object Status | Should -Be 'Running'
             (Ctr frz).Status | Should -Be 'Running'
-            Start-Sleep -Milliseconds 600
-            [int](& $read) | Should -BeGreaterThan ([int]$n2)
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            do { Start-Sleep -Milliseconds 200; $n3 = [int](& $read) } until ($n3 -gt [int]$n2 -or [DateTime]::UtcNow -gt $deadline)
+            $n3 | Should -BeGreaterThan ([int]$n2)
         }
         finally {
             Remove-Container frz -Force -ErrorAction SilentlyContinue
