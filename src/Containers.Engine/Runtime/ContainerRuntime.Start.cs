@@ -39,6 +39,7 @@ public sealed partial class ContainerRuntime
         string dir = rec.Dir;
 
         var cg = Cgroup(c.Id);
+        Cgroups.CgroupFs.StartMigrationGracePeriod();
         var res = new CgroupResources { MemoryBytes = c.Memory, MemorySwapBytes = c.MemorySwap, Cpus = c.Cpus, PidsLimit = c.PidsLimit, AllowAllDevices = c.Privileged };
         try { cg.Create(res); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -198,6 +199,7 @@ public sealed partial class ContainerRuntime
         w.Add("oom-file", oomFile);
         w.Add("oom-key", oomKey);
         foreach (var f in cg.ProcsFiles) w.Add("cgroup", f);
+        AddRlimits(w, c);
         foreach (var a in c.Args) w.Add("arg", a);
         var env = c.Env.ToList();
         if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add("HOME=" + user.Home);
@@ -205,6 +207,12 @@ public sealed partial class ContainerRuntime
         foreach (var x in ExecCandidates(c.Args[0], env)) w.Add("exec", x);
         AddMountOps(w, c, dir);
         return w.ToArray();
+    }
+
+    private static void AddRlimits(SpecWriter w, ContainerConfig c)
+    {
+        foreach (var u in c.Ulimits.Select(Ulimits.Parse))
+            w.Add("rlimit", string.Join(':', u.Resource, u.Soft, u.Hard));
     }
 
     internal static IEnumerable<string> ExecCandidates(string argv0, IEnumerable<string> env)
