@@ -57,6 +57,8 @@ internal static unsafe partial class LayerFs
     private static partial int lstat_(string path, Stat* st);
     [LibraryImport("libc", EntryPoint = "readlink", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial nint readlink_(string path, byte* buf, nuint size);
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint write_(int fd, byte* buf, nuint count);
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     private static partial int ioctl_(int fd, nuint request, int* arg);
 
@@ -172,6 +174,26 @@ internal static unsafe partial class LayerFs
         nint n = readlink_(path, buf, 4096);
         if (n < 0) throw NativeException.Last("readlink", path);
         return System.Text.Encoding.UTF8.GetString(buf, (int)n);
+    }
+
+    /// <summary>write(2) until all of <paramref name="data"/> is written (short writes and EINTR retried).</summary>
+    public static void WriteAll(int fd, ReadOnlySpan<byte> data, string path)
+    {
+        fixed (byte* p = data)
+        {
+            int done = 0;
+            while (done < data.Length)
+            {
+                nint n = write_(fd, p + done, (nuint)(data.Length - done));
+                if (n < 0)
+                {
+                    int e = Marshal.GetLastPInvokeError();
+                    if (e == Errno.EINTR) continue;
+                    throw new NativeException("write", e, path);
+                }
+                done += (int)n;
+            }
+        }
     }
 
     /// <summary>
