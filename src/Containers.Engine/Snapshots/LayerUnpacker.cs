@@ -46,11 +46,11 @@ public static class LayerUnpacker
 
                 if (name.StartsWith(".wh.", StringComparison.Ordinal))
                 {
-                    EnsureParents(w, target, known, parent, rel);
+                    EnsureParents(w, target, known, parent, e.Name);
                     string parentPath = parent.Length == 0 ? target : Path.Combine(target, parent);
                     if (name == ".wh..wh..opq")
                     {
-                        w.Post(() => LayerFs.Lsetxattr(parentPath, "trusted.overlay.opaque", "y"u8));
+                        w.Post(e.Name, () => LayerFs.Lsetxattr(parentPath, "trusted.overlay.opaque", "y"u8));
                     }
                     else if (!name.StartsWith(".wh..wh.", StringComparison.Ordinal))
                     {
@@ -58,14 +58,14 @@ public static class LayerUnpacker
                         if (name.Length == 4 || name[4..] is "." or "..")
                             throw Refuse("LayerPathTraversal", e.Name, "a whiteout must name a file in its directory");
                         string hp = Path.Combine(target, hidden);
-                        RemoveExisting(w, hp, known, hidden);
-                        w.Post(() => LayerFs.Mknod(hp, LayerFs.S_IFCHR | 0, 0, 0));
+                        RemoveExisting(w, hp, known, hidden, e.Name);
+                        w.Post(e.Name, () => LayerFs.Mknod(hp, LayerFs.S_IFCHR | 0, 0, 0));
                         known[hidden] = Kind.Other;
                     }
                     continue;
                 }
 
-                EnsureParents(w, target, known, parent, rel);
+                EnsureParents(w, target, known, parent, e.Name);
                 string full = rel.Length == 0 ? target : Path.Combine(target, rel);
                 int uid = e.Uid, gid = e.Gid;
                 uint mode = (uint)e.Mode & 0xFFF;
@@ -78,10 +78,10 @@ public static class LayerUnpacker
                 {
                     case TarEntryType.Directory:
                     {
-                        if (known.TryGetValue(rel, out var k) && k != Kind.Dir) RemoveExisting(w, full, known, rel);
+                        if (known.TryGetValue(rel, out var k) && k != Kind.Dir) RemoveExisting(w, full, known, rel, e.Name);
                         bool make = !known.ContainsKey(rel);
                         known[rel] = Kind.Dir;
-                        w.Post(() =>
+                        w.Post(e.Name, () =>
                         {
                             if (make) LayerFs.TryMkdir(full, 0x1ed);
                             LayerFs.Lchown(full, uid, gid);
@@ -93,9 +93,9 @@ public static class LayerUnpacker
                     }
                     case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                     {
-                        RemoveExisting(w, full, known, rel);
+                        RemoveExisting(w, full, known, rel, e.Name);
                         var job = new LayerWriter.FileJob();
-                        w.Post(new LayerWriter.OpenOp(job, full));
+                        w.Post(new LayerWriter.OpenOp(job, full) { Entry = e.Name });
                         if (e.DataStream is { } data)
                         {
                             for (long left = e.Length; left > 0;)
@@ -104,7 +104,7 @@ public static class LayerUnpacker
                                 byte[] buf = ArrayPool<byte>.Shared.Rent(n);
                                 try { data.ReadExactly(buf, 0, n); }
                                 catch { ArrayPool<byte>.Shared.Return(buf); throw; }
-                                w.Post(new LayerWriter.ChunkOp(job, buf, n, full));
+                                w.Post(new LayerWriter.ChunkOp(job, buf, n, full) { Entry = e.Name });
                                 left -= n;
                             }
                         }
@@ -114,16 +114,16 @@ public static class LayerUnpacker
                             LayerFs.Fchmod(fd, mode, full);
                             ApplyXattrs(xattrs, full);
                             LayerFs.Futimes(fd, sec, nsec, full);
-                        }));
+                        }) { Entry = e.Name });
                         bytes += e.Length;
                         known[rel] = Kind.File;
                         break;
                     }
                     case TarEntryType.SymbolicLink:
                     {
-                        RemoveExisting(w, full, known, rel);
+                        RemoveExisting(w, full, known, rel, e.Name);
                         string linkName = e.LinkName;
-                        w.Post(() =>
+                        w.Post(e.Name, () =>
                         {
                             LayerFs.Symlink(linkName, full);
                             LayerFs.Lchown(full, uid, gid);
@@ -141,19 +141,19 @@ public static class LayerUnpacker
                         if (tk == Kind.Dir) throw Refuse("LayerHardlinkEscapes", e.Name, $"its hard link target '{e.LinkName}' is a directory");
                         // every parent of the target was checked when the target was made, and it was made by us
                         if (to == rel) break;
-                        RemoveExisting(w, full, known, rel);
+                        RemoveExisting(w, full, known, rel, e.Name);
                         string toPath = Path.Combine(target, to);
-                        w.Post(() => LayerFs.Link(toPath, full));
+                        w.Post(e.Name, () => LayerFs.Link(toPath, full));
                         known[rel] = tk;
                         break;
                     }
                     case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
                     {
-                        RemoveExisting(w, full, known, rel);
+                        RemoveExisting(w, full, known, rel, e.Name);
                         uint type = e.EntryType switch { TarEntryType.CharacterDevice => LayerFs.S_IFCHR, TarEntryType.BlockDevice => LayerFs.S_IFBLK, _ => LayerFs.S_IFIFO };
                         var pe = e as PosixTarEntry;
                         uint major = (uint)(pe?.DeviceMajor ?? 0), minor = (uint)(pe?.DeviceMinor ?? 0);
-                        w.Post(() =>
+                        w.Post(e.Name, () =>
                         {
                             LayerFs.Mknod(full, type | mode, major, minor);
                             LayerFs.Lchown(full, uid, gid);
@@ -170,7 +170,7 @@ public static class LayerUnpacker
                 }
             }
             // directories last, deepest first, so adding children does not move their times again
-            w.Post(() =>
+            w.Post(".", () =>
             {
                 for (int i = dirTimes.Count - 1; i >= 0; i--)
                     LayerFs.Lutimes(dirTimes[i].Path, dirTimes[i].Sec, dirTimes[i].Nsec);
@@ -181,6 +181,10 @@ public static class LayerUnpacker
             or SharpCompress.Common.ArchiveException or SharpCompress.Compressors.ZStandard.ZstdException)
         {
             throw ContainersException.DataLoss("LayerCorrupt", $"The layer is not a readable tar stream: {ex.Message}", null, ex);
+        }
+        catch (NativeException ne) when (w.FailedEntry is { } failed)
+        {
+            throw ContainersException.System("LayerEntryWriteFailed", $"The layer entry '{failed}' could not be written: {ne.Message}", failed, ne);
         }
         return bytes;
     }
@@ -222,23 +226,23 @@ public static class LayerUnpacker
             else
             {
                 string pp = Path.Combine(target, p);
-                w.Post(() => LayerFs.TryMkdir(pp, 0x1ed));
+                w.Post(entry, () => LayerFs.TryMkdir(pp, 0x1ed));
                 known[p] = Kind.Dir;
             }
             idx = next + 1;
         }
     }
 
-    private static void RemoveExisting(LayerWriter w, string full, Dictionary<string, Kind> known, string rel)
+    private static void RemoveExisting(LayerWriter w, string full, Dictionary<string, Kind> known, string rel, string entry)
     {
         if (!known.TryGetValue(rel, out var k)) return;
         if (k == Kind.Dir)
         {
-            w.Post(() => Directory.Delete(full, recursive: true));
+            w.Post(entry, () => Directory.Delete(full, recursive: true));
             string prefix = rel + "/";
             foreach (var key in known.Keys.Where(x => x.StartsWith(prefix, StringComparison.Ordinal)).ToList()) known.Remove(key);
         }
-        else w.Post(() => LayerFs.Unlink(full));
+        else w.Post(entry, () => LayerFs.Unlink(full));
         known.Remove(rel);
     }
 

@@ -17,6 +17,8 @@ internal sealed class LayerWriter : IDisposable
     internal abstract class Op
     {
         public int Cost = 256;
+        /// <summary>The tar entry this step makes (named in the error when it fails).</summary>
+        public string? Entry;
         public abstract void Run();
         public virtual void Release() { }
     }
@@ -42,7 +44,10 @@ internal sealed class LayerWriter : IDisposable
         _thread.Start();
     }
 
-    public void Post(Action run) => Post(new ActionOp(run));
+    public void Post(string entry, Action run) => Post(new ActionOp(run) { Entry = entry });
+
+    /// <summary>The entry whose step failed first (null while none did).</summary>
+    public string? FailedEntry { get; private set; }
 
     public void Post(Op op)
     {
@@ -107,7 +112,14 @@ internal sealed class LayerWriter : IDisposable
                 bool skip;
                 lock (_gate) skip = _error is not null || _stopped;
                 try { if (!skip) op.Run(); }
-                catch (Exception ex) { lock (_gate) { _error ??= ex; Monitor.PulseAll(_gate); } }
+                catch (Exception ex)
+                {
+                    lock (_gate)
+                    {
+                        if (_error is null) { _error = ex; FailedEntry = op.Entry; }
+                        Monitor.PulseAll(_gate);
+                    }
+                }
                 finally { op.Release(); }
             }
             lock (_gate)
