@@ -152,13 +152,17 @@ public sealed class LayerStore
                     blobDigest = outer.Finish();
                     blobSize = outer.BytesRead;
                 }
-                catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or SharpCompress.Compressors.ZStandard.ZstdException or IOException && ex is not ContainersException && ex is not NativeException)
+                catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or SharpCompress.Compressors.ZStandard.ZstdException
+                    or ContainersException { ErrorId: "LayerCorrupt" } or IOException && ex is not ContainersException && ex is not NativeException)
                 {
-                    throw ContainersException.DataLoss("LayerCorrupt", $"The layer blob cannot be read: {ex.Message}", expectedBlobDigest, ex);
+                    throw Unreadable(ex, raw, pump, outer, expectedBlobDigest, expectedBlobSize, ct);
                 }
                 if (inner is null) diffId = blobDigest;
                 if (compression == LayerCompression.Gzip && !raw.TrailerMatches(inner!.BytesRead))
+                {
+                    BlobStore.Verify(blobDigest, blobSize, expectedBlobDigest, expectedBlobSize, "LayerDigestMismatch");
                     throw ContainersException.DataLoss("LayerCorrupt", "The gzip layer is truncated: its stream ends before the gzip trailer.", expectedBlobDigest);
+                }
             }
             BlobStore.Verify(blobDigest, blobSize, expectedBlobDigest, expectedBlobSize, "LayerDigestMismatch");
             if (expectedDiffId is not null && diffId != expectedDiffId)
@@ -173,6 +177,34 @@ public sealed class LayerStore
             if (Directory.Exists(work)) RemoveTree(work);
             if (blobTmp is not null) try { File.Delete(blobTmp); } catch (IOException) { }
         }
+    }
+
+    /// <summary>
+    /// The error for a blob that does not inflate or untar. When its digest is known, the rest is read
+    /// (bounded by the expected size) and hashed: a blob that is not the one asked for (tampered with, or
+    /// corrupted on the way) is reported as LayerDigestMismatch rather than as a corrupt layer. The
+    /// registry pull relied on a second hash of the wire for this.
+    /// </summary>
+    private static ContainersException Unreadable(Exception ex, Stream raw, PumpStream pump, HashingStream outer,
+        string? expectedDigest, long expectedSize, CancellationToken ct)
+    {
+        var corrupt = ex as ContainersException
+            ?? ContainersException.DataLoss("LayerCorrupt", $"The layer blob cannot be read: {ex.Message}", expectedDigest, ex);
+        if (expectedDigest is null || ct.IsCancellationRequested) return corrupt;
+        try
+        {
+            raw.CopyTo(Stream.Null);
+            pump.Join();
+            string digest = outer.Finish();
+            if (digest != expectedDigest || (expectedSize >= 0 && outer.BytesRead != expectedSize))
+                return ContainersException.DataLoss("LayerDigestMismatch",
+                    $"The content's digest is {digest}, but {expectedDigest} was expected: the data is corrupt or was tampered with.", expectedDigest, corrupt);
+        }
+        catch (Exception) when (!ct.IsCancellationRequested)
+        {
+            // the source failed too (a dropped connection): the layer error says what happened first
+        }
+        return corrupt;
     }
 
     /// <summary>
