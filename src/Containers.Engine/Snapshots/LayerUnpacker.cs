@@ -30,7 +30,8 @@ public static class LayerUnpacker
         var known = new Dictionary<string, Kind>(StringComparer.Ordinal) { [""] = Kind.Dir };
         var dirTimes = new List<(string Path, long Sec, long Nsec)>();
         long bytes = 0;
-        using var w = new LayerWriter();
+        var w = new LayerWriter();
+        LayerWriter.FileJob? open = null; // a file whose close is not posted yet (closed here if reading it fails)
         try
         {
             using var reader = new TarReader(tar, leaveOpen: true);
@@ -94,7 +95,7 @@ public static class LayerUnpacker
                     case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                     {
                         RemoveExisting(w, full, known, rel, e.Name);
-                        var job = new LayerWriter.FileJob();
+                        var job = open = new LayerWriter.FileJob();
                         w.Post(new LayerWriter.OpenOp(job, full) { Entry = e.Name });
                         if (e.DataStream is { } data)
                         {
@@ -115,6 +116,7 @@ public static class LayerUnpacker
                             ApplyXattrs(xattrs, full);
                             LayerFs.Futimes(fd, sec, nsec, full);
                         }) { Entry = e.Name });
+                        open = null;
                         bytes += e.Length;
                         known[rel] = Kind.File;
                         break;
@@ -185,6 +187,11 @@ public static class LayerUnpacker
         catch (NativeException ne) when (w.FailedEntry is { } failed)
         {
             throw ContainersException.System("LayerEntryWriteFailed", $"The layer entry '{failed}' could not be written: {ne.Message}", failed, ne);
+        }
+        finally
+        {
+            w.Dispose();
+            open?.Close();
         }
         return bytes;
     }
