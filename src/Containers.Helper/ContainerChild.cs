@@ -21,10 +21,14 @@ internal sealed unsafe class ChildPlan
 {
     public const int StepNetns = -1, StepCgroup = -2, StepCgroupNs = -3, StepPrivate = -4, StepRootfs = -5,
         StepReadOnly = -6, StepPivot = -7, StepHostname = -8, StepUser = -9, StepCaps = -10, StepCwd = -11,
-        StepExec = -12, StepInit = -13, StepNnp = -14;
+        StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15;
 
     public int NetNsFd = -1;
+    /// <summary>Cloned into a fresh network namespace (network none): the child brings loopback up itself.</summary>
+    public bool NewNet;
     public nint[] CgroupProcs = [];
+    /// <summary>(resource, soft, hard) triples; ulong.MaxValue = unlimited.</summary>
+    public ulong[] Rlimits = [];
     public byte* Root;
     public byte* OverlayData;
     public byte* BindRoot;
@@ -40,11 +44,48 @@ internal sealed unsafe class ChildPlan
     public int LastCap;
     public bool NoNewPrivs;
     public bool Init;
+    /// <summary>-Init: this process's argument area (/proc/self/stat fields 48-49) and what PID 1 shows there instead.</summary>
+    public byte* ArgStart;
+    public int ArgLength;
+    public byte* InitTitle;
     public byte** Argv;
     public byte** Envp;
     public nint[] ExecCandidates = [];
     public int StdinFd = -1, StdoutFd = -1, StderrFd = -1, ErrFd = -1;
     public byte* DevNull;
+
+    /// <summary>
+    /// PID 1 of an -Init container is a clone of the monitor, so its command line would be the monitor's
+    /// (the helper's host path and the container's state directory). It overwrites its copy of the argument
+    /// area with "init -- &lt;command&gt;" (cut to fit, NUL-padded), prepared here before clone.
+    /// </summary>
+    private static void PrepareInitTitle(ChildPlan p, IEnumerable<string> args)
+    {
+        try
+        {
+            string stat = File.ReadAllText("/proc/self/stat");
+            var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // fields 48 and 49 overall; the split starts at field 3
+            ulong start = ulong.Parse(f[45], CultureInfo.InvariantCulture), end = ulong.Parse(f[46], CultureInfo.InvariantCulture);
+            if (end <= start || end - start > 1 << 20) return;
+            int len = (int)(end - start);
+            byte[] title = System.Text.Encoding.UTF8.GetBytes("init\0--\0" + string.Join("\0", args));
+            p.InitTitle = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)len);
+            // keep the last byte NUL so the kernel reports the area as NUL-separated arguments
+            new ReadOnlySpan<byte>(title, 0, Math.Min(title.Length, len - 1)).CopyTo(new Span<byte>(p.InitTitle, len));
+            p.ArgStart = (byte*)start;
+            p.ArgLength = len;
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException) { }
+    }
+
+    /// <summary>The spec's "rlimit=resource:soft:hard" values as triples (-1 -> unlimited).</summary>
+    public static ulong[] ParseRlimits(Spec s) => s.All("rlimit").SelectMany(r =>
+    {
+        var f = r.Split(':');
+        static ulong L(string v) => v == "-1" ? ulong.MaxValue : ulong.Parse(v, CultureInfo.InvariantCulture);
+        return new[] { ulong.Parse(f[0], CultureInfo.InvariantCulture), L(f[1]), L(f[2]) };
+    }).ToArray();
 
     public static ChildPlan FromSpec(Spec s)
     {
@@ -54,6 +95,7 @@ internal sealed unsafe class ChildPlan
         p.OverlayData = NStr.Of(s.Get("overlay"));
         p.BindRoot = NStr.Of(s.Get("bindroot"));
         p.CgroupProcs = s.All("cgroup").Select(c => (nint)NStr.Of(c)).ToArray();
+        p.Rlimits = ParseRlimits(s);
         var ops = new List<ChildOp>();
         var names = new List<string>();
         foreach (string raw in s.All("op"))
@@ -94,6 +136,7 @@ internal sealed unsafe class ChildPlan
         p.LastCap = ReadLastCap();
         p.NoNewPrivs = s.Flag("nnp");
         p.Init = s.Flag("init");
+        if (p.Init) PrepareInitTitle(p, s.All("arg"));
         p.Argv = NStr.Array(s.All("arg"));
         p.Envp = NStr.Array(s.All("env"));
         p.ExecCandidates = s.All("exec").Select(c => (nint)NStr.Of(c)).ToArray();
@@ -124,6 +167,7 @@ internal sealed unsafe class ChildPlan
         StepExec => "execute the command",
         StepInit => "start the init process",
         StepNnp => "set no_new_privs",
+        StepRlimit => "set a resource limit (-Ulimit)",
         _ => "step " + step,
     };
 }
@@ -148,6 +192,7 @@ internal static unsafe class ContainerChild
 
         umask(0);
         if (p.NetNsFd >= 0 && setns(p.NetNsFd, (int)CLONE_NEWNET) != 0) Fail(p, ChildPlan.StepNetns, Errno);
+        if (p.NewNet && !LoopbackUp()) Fail(p, ChildPlan.StepNetns, Errno);
         byte zero = (byte)'0';
         for (int i = 0; i < p.CgroupProcs.Length; i++)
         {
@@ -197,6 +242,7 @@ internal static unsafe class ContainerChild
         if (p.StdoutFd >= 0) dup2(p.StdoutFd, 1);
         if (p.StderrFd >= 0) dup2(p.StderrFd, 2);
 
+        ApplyRlimits(p);
         SetUserAndCaps(p);
         if (chdir(p.Cwd) != 0) Fail(p, ChildPlan.StepCwd, Errno);
         umask(0x12);
@@ -205,12 +251,38 @@ internal static unsafe class ContainerChild
         Exec(p);
     }
 
+    /// <summary>Sets IFF_UP on "lo" in this process's network namespace (SIOCGIFFLAGS / SIOCSIFFLAGS).</summary>
+    public static bool LoopbackUp()
+    {
+        int s = socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */ | 0x80000, 0);
+        if (s < 0) return false;
+        byte* ifr = stackalloc byte[40];
+        for (int i = 0; i < 40; i++) ifr[i] = 0;
+        ifr[0] = (byte)'l'; ifr[1] = (byte)'o';
+        bool ok = ioctl(s, 0x8913, ifr) == 0;
+        *(short*)(ifr + 16) |= 1;
+        ok = ok && ioctl(s, 0x8914, ifr) == 0;
+        close(s);
+        return ok;
+    }
+
     private static int Touch(byte* path)
     {
         int fd = open(path, 0x40 | 1 | 0x80000 /* O_CREAT|O_WRONLY|O_CLOEXEC */, 0x1a4);
         if (fd < 0) return Errno == 21 /* EISDIR */ ? 0 : -1;
         close(fd);
         return 0;
+    }
+
+    /// <summary>-Ulimit: before the user and capabilities change, since raising a hard limit needs CAP_SYS_RESOURCE.</summary>
+    public static void ApplyRlimits(ChildPlan p)
+    {
+        ulong* lim = stackalloc ulong[2];
+        for (int i = 0; i + 2 < p.Rlimits.Length; i += 3)
+        {
+            lim[0] = p.Rlimits[i + 1]; lim[1] = p.Rlimits[i + 2];
+            if (prlimit(0, (int)p.Rlimits[i], lim, null) != 0) Fail(p, ChildPlan.StepRlimit, Errno);
+        }
     }
 
     /// <summary>Bounding set, user and groups (keeping capabilities), then the capability sets; ambient cleared.</summary>
@@ -243,6 +315,7 @@ internal static unsafe class ContainerChild
     /// <summary>-Init: this process stays PID 1, reaps every zombie and forwards signals to the command.</summary>
     private static void RunInit(ChildPlan p)
     {
+        for (int i = 0; i < p.ArgLength; i++) p.ArgStart[i] = p.InitTitle[i];
         ulong all = ~0UL & ~((1UL << (SIGKILL - 1)) | (1UL << (SIGSTOP - 1)));
         ulong none = 0;
         sigprocmask(0 /* SIG_BLOCK */, &all, null);

@@ -33,6 +33,7 @@ internal static unsafe class ExecMode
             Envp = NStr.Array(spec.All("env")),
             ExecCandidates = spec.All("exec").Select(c => (nint)NStr.Of(c)).ToArray(),
             CgroupProcs = spec.All("cgroup").Select(c => (nint)NStr.Of(c)).ToArray(),
+            Rlimits = ChildPlan.ParseRlimits(spec),
         };
         var groups = (spec.Get("groups") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
         plan.NGroups = groups.Length;
@@ -107,6 +108,7 @@ internal static unsafe class ExecMode
                     if (plan.StdoutFd >= 0) dup2(plan.StdoutFd, 1);
                     if (plan.StderrFd >= 0) dup2(plan.StderrFd, 2);
                 }
+                ContainerChild.ApplyRlimits(plan);
                 ContainerChild.SetUserAndCaps(plan);
                 if (chdir(plan.Cwd) != 0) ChildFail(plan, ChildPlan.StepCwd);
                 CloseRangeCloexec(3);

@@ -42,6 +42,7 @@ internal static unsafe class Monitor
         Status["monitorstart"] = ProcessOps.StartTime(getpid()).ToString(CultureInfo.InvariantCulture);
         Status["restarts"] = "0";
 
+        KickCgroupGracePeriod(plan);
         string? netErr = EnterNetwork(spec, plan);
         if (netErr is not null) return Report("error: network namespace: " + netErr, 1);
 
@@ -56,8 +57,9 @@ internal static unsafe class Monitor
         string oomKey = spec.Get("oom-key") ?? "oom_kill";
         bool first = true;
         int restarts = 0;
-        var buf = new byte[65536];
-        var line = new byte[65536 + 128];
+        // small buffers: one monitor per running container, and every page it touches is resident
+        var buf = new byte[8192];
+        var line = new byte[8192 + 128];
         int* outp = stackalloc int[2];
         int* errp = stackalloc int[2];
         int* sync = stackalloc int[2];
@@ -67,7 +69,7 @@ internal static unsafe class Monitor
             long oomBefore = ReadCounter(oomFile, oomKey);
             pipe2(outp, 0x80000); pipe2(errp, 0x80000); pipe2(sync, 0x80000);
             plan.StdoutFd = outp[1]; plan.StderrFd = errp[1]; plan.ErrFd = sync[1];
-            int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (ulong)SIGCHLD);
+            int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (plan.NewNet ? CLONE_NEWNET : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
             close(outp[1]); close(errp[1]); close(sync[1]);
             if (pid < 0)
@@ -150,6 +152,51 @@ internal static unsafe class Monitor
         return first ? Report(message, code) : code;
     }
 
+    /// <summary>
+    /// A monitor mostly sleeps in poll() for the container's whole life. Start-up touched much of its own code
+    /// and of libc, which stays mapped (resident) though the idle loop needs a few pages of it. File-backed
+    /// mappings that are not writable and hold no private (copied-on-write) page are exactly the file's
+    /// contents, so dropping their page-table entries loses nothing: the pages stay in the page cache,
+    /// shared, and the few the loop needs fault back in. Writable mappings, and read-only ones with private
+    /// pages (relocated data), are left alone.
+    /// </summary>
+    private static void ReleaseCodePages()
+    {
+        string[] smaps;
+        try { smaps = File.ReadAllLines("/proc/self/smaps"); }
+        catch (IOException) { return; }
+        // all parsing first: once the ranges are dropped, running more of this code would fault it back in
+        var ranges = new ulong[256];
+        int n = 0;
+        ulong start = 0, end = 0;
+        bool candidate = false;
+        foreach (var l in smaps)
+        {
+            if (l.Length > 0 && char.IsAsciiHexDigit(l[0]) && l.IndexOf('-') is int dash and > 0 && dash < l.IndexOf(' '))
+            {
+                // "start-end perms offset dev inode path"
+                var f = l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+                candidate = f.Length == 6 && f[1] is "r-xp" or "r--p" && f[5].StartsWith('/');
+                if (candidate)
+                {
+                    start = ulong.Parse(f[0].AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                    end = ulong.Parse(f[0].AsSpan(dash + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                }
+            }
+            else if (candidate && l.StartsWith("Anonymous:", StringComparison.Ordinal))
+            {
+                candidate = false;
+                if (l.AsSpan(10).Trim().StartsWith("0 ") && n + 2 <= ranges.Length) { ranges[n++] = start; ranges[n++] = end; }
+            }
+        }
+        smaps = [];
+        // start-up garbage (the spec, this file's text) goes now, so the heap pages it held can be decommitted
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers(); // the finalizer thread must be done touching code before the drop
+        for (int i = 0; i < n; i += 2)
+            madvise((void*)ranges[i], (nuint)(ranges[i + 1] - ranges[i]), 4 /* MADV_DONTNEED */);
+    }
+
     /// <summary>Relays the two pipes into the log until the process is gone; returns its wait status.</summary>
     private static int Supervise(int pid, int outFd, int errFd, int logFd, byte[] buf, byte[] line)
     {
@@ -157,7 +204,7 @@ internal static unsafe class Monitor
         var fds = stackalloc PollFd[3];
         bool outOpen = true, errOpen = true;
         int status = 0;
-        bool exited = false;
+        bool exited = false, released = false;
         while (outOpen || errOpen || !exited)
         {
             int n = 0;
@@ -165,9 +212,11 @@ internal static unsafe class Monitor
             if (outOpen) { iOut = n; fds[n++] = new PollFd { Fd = outFd, Events = POLLIN }; }
             if (errOpen) { iErr = n; fds[n++] = new PollFd { Fd = errFd, Events = POLLIN }; }
             if (!exited) { iPid = n; fds[n++] = new PollFd { Fd = pidfd, Events = POLLIN }; }
-            int timeout = exited ? 500 : -1;
+            // the first quiet half second after start-up hands back the code pages start-up touched
+            int timeout = exited ? 500 : released ? -1 : 500;
             int r = poll(fds, (ulong)n, timeout);
             if (r < 0) { if (Errno == 4) continue; break; }
+            if (r == 0 && !exited) { ReleaseCodePages(); released = true; continue; }
             if (r == 0 && exited) break; // orphaned writers after init died: give up on the pipes
             if (iOut >= 0 && fds[iOut].Revents != 0) outOpen = Pump(outFd, "stdout", logFd, buf, line);
             if (iErr >= 0 && fds[iErr].Revents != 0) errOpen = Pump(errFd, "stderr", logFd, buf, line);
@@ -235,7 +284,48 @@ internal static unsafe class Monitor
         return 1;
     }
 
-    private static string? EnterNetwork(Spec spec, ChildPlan plan) => EnterNetwork(spec.Get("netns"));
+    private static string? EnterNetwork(Spec spec, ChildPlan plan)
+    {
+        string? ns = spec.Get("netns");
+        if (ns == "new") { plan.NewNet = true; return null; }
+        return EnterNetwork(ns);
+    }
+
+    /// <summary>
+    /// On cgroup v1 the first write to a cgroup.procs in a while waits for an RCU grace period (the kernel's
+    /// threadgroup rwsem switching to its slow mode); later writes within about one more grace period are fast.
+    /// A thread moves this process into the v1 cgroup it is already in (a no-op migration) while the main
+    /// thread goes on with the namespaces, so the child's own joins find the rwsem already switched.
+    /// Best effort: any failure only means the child's first join pays the wait itself.
+    /// </summary>
+    private static void KickCgroupGracePeriod(ChildPlan plan)
+    {
+        if (plan.CgroupProcs.Length == 0) return;
+        string? own = null;
+        try
+        {
+            foreach (var l in File.ReadAllLines("/proc/self/cgroup"))
+            {
+                // v1 lines look like "6:pids:/user.slice"; the v2 line ("0::/...") has an empty controller list
+                var parts = l.Split(':', 3);
+                if (parts.Length == 3 && parts[1] == "pids") { own = "/sys/fs/cgroup/pids" + parts[2].TrimEnd('/') + "/cgroup.procs"; break; }
+                if (parts.Length == 3 && parts[0] == "0" && parts[1] == "" && File.Exists("/sys/fs/cgroup/cgroup.controllers"))
+                    own = "/sys/fs/cgroup" + parts[2].TrimEnd('/') + "/cgroup.procs";
+            }
+        }
+        catch (IOException) { return; }
+        if (own is null) return;
+        byte* path = NStr.Of(own);
+        var t = new Thread(() =>
+        {
+            int fd = open(path, 1 /* O_WRONLY */ | 0x80000, 0);
+            if (fd < 0) return;
+            byte zero = (byte)'0';
+            write(fd, &zero, 1);
+            close(fd);
+        }, 64 * 1024) { IsBackground = true };
+        t.Start();
+    }
 
     /// <summary>Joins or creates and pins the network namespace ("host" = stay in the host's).</summary>
     private static string? EnterNetwork(string? ns)

@@ -6,8 +6,9 @@ $bb = Get-ChildItem (Join-Path $script:Anchors 'images') -Filter 'busybox*.docke
 $img = Import-ContainerImage -LiteralPath $bb.FullName -Name bench-busybox:1 -StorageRoot $root
 "runtime: image $($img.ShortId) from $($bb.Name); $runs runs each"
 
-# warm the session (JIT, caches) before timing
-1..3 | ForEach-Object { $null = Invoke-ContainerImage bench-busybox:1 -Command true -Network none -Remove -StorageRoot $root }
+# warm the session before timing: .NET re-JITs a method at tier 1 after 30 calls, in the background, so the
+# first few dozen runs share the CPU with the JIT
+1..30 | ForEach-Object { $null = Invoke-ContainerImage bench-busybox:1 -Command true -Network none -Remove -StorageRoot $root }
 $times = [System.Collections.Generic.List[double]]::new()
 for ($i = 0; $i -lt $runs; $i++) {
     $sw = [System.Diagnostics.Stopwatch]::StartNew()
@@ -33,7 +34,7 @@ function Get-ProcMemory([int] $ProcessId) {
 }
 $n = 20
 $ctrs = 1..$n | ForEach-Object { Invoke-ContainerImage bench-busybox:1 -Name "idle$_" -Command sleep, 3600 -Detach -StorageRoot $root }
-Start-Sleep -Seconds 1
+Start-Sleep -Seconds 2 # settled: each monitor hands back its start-up code pages after half a second of quiet
 $monitors = foreach ($c in $ctrs) {
     $status = Get-Content (Join-Path $root "containers/$($c.Id)/status")
     [int](($status | Where-Object { $_ -like 'monitorpid=*' }) -replace 'monitorpid=', '')

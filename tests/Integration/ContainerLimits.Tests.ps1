@@ -93,8 +93,9 @@ Describe 'container limits on cgroup v1' {
             # two busy loops would use up to 2 CPUs; the quota allows 0.5 of one
             $null = New-Container -Image limits-bb:1 -Name cpu -Network none -Cpus 0.5 `
                 -Command sh, -c, 'while :; do :; done & while :; do :; done' | Start-Container -PassThru
-            $before = Measure-Container cpu
+            # the wall clock spans both readings, so it is never shorter than the interval the CPU time covers
             $sw = [Diagnostics.Stopwatch]::StartNew()
+            $before = Measure-Container cpu
             Start-Sleep -Seconds 2
             $after = Measure-Container cpu
             $wall = $sw.Elapsed
@@ -153,7 +154,10 @@ Describe 'container limits on cgroup v1' {
             # a counter that advances every ~0.1 s into a file
             $null = New-Container -Image limits-bb:1 -Name frz -Network none -Memory 64MB -PidsLimit 50 `
                 -Command sh, -c, 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done' | Start-Container -PassThru
-            Start-Sleep -Milliseconds 500
+            # the counter has started (a loaded machine may take a while to run the shell's first loop)
+            $counter = "/proc/$((Ctr frz).Pid)/root/tmp/n"
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            while ([DateTime]::UtcNow -lt $deadline -and [int](Get-Content -LiteralPath $counter -ErrorAction SilentlyContinue) -lt 2) { Start-Sleep -Milliseconds 100 }
             $s = Measure-Container frz
             $s.ContainerName | Should -Be 'frz'
             $s.CpuTime | Should -BeGreaterThan ([TimeSpan]::Zero)
@@ -174,8 +178,9 @@ Describe 'container limits on cgroup v1' {
 
             Resume-Container frz -PassThru | ForEach-Object Status | Should -Be 'Running'
             (Ctr frz).Status | Should -Be 'Running'
-            Start-Sleep -Milliseconds 600
-            [int](& $read) | Should -BeGreaterThan ([int]$n2)
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            do { Start-Sleep -Milliseconds 200; $n3 = [int](& $read) } until ($n3 -gt [int]$n2 -or [DateTime]::UtcNow -gt $deadline)
+            $n3 | Should -BeGreaterThan ([int]$n2)
         }
         finally {
             Remove-Container frz -Force -ErrorAction SilentlyContinue

@@ -25,6 +25,17 @@ Describe 'New-Container isolation' {
         [int]$lines[1] | Should -BeLessOrEqual 4 -Because "only sh, ps, tail and wc run inside"
         $r.ExitCode | Should -Be 0
     }
+    It 'with -Init runs an init as PID 1 that shows no host path and reaps orphans' {
+        if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
+        # the orphaned sleep is re-parented to PID 1; once it ends, PID 1 must reap it (no zombie left)
+        $r = Run 'tr "\0" " " < /proc/1/cmdline; echo; echo "parent=$PPID"; (sleep 0.2 &); sleep 1; ps -o stat,comm | grep -c "^Z" || true' @{ Init = $true }
+        $lines = $r.Output.Trim() -split "`n"
+        $lines[0] | Should -Match '^init -- sh -c '
+        $r.Output | Should -Not -Match 'containers-helper|containers-tests|/containers/'
+        $lines[1] | Should -Be 'parent=1'
+        $lines[2].Trim() | Should -Be '0'
+        $r.ExitCode | Should -Be 0
+    }
     It 'uses the container hostname' {
         if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
         (Run 'hostname' @{ Hostname = 'box1' }).Output.Trim() | Should -Be 'box1'
@@ -64,6 +75,10 @@ Describe 'New-Container isolation' {
         if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
         $r = Run 'ls /sys/class/net | tr "\n" " "' @{ Network = 'none' }
         $r.Output.Trim() | Should -Be 'lo'
+        # loopback is up and carries traffic: a server on 127.0.0.1 inside answers a client inside
+        $r = Run 'cat /sys/class/net/lo/operstate; echo hi > /tmp/i.txt; httpd -p 127.0.0.1:8080 -h /tmp; wget -q -O - http://127.0.0.1:8080/i.txt' @{ Network = 'none' }
+        $r.Output | Should -Match 'hi'
+        $r.ExitCode | Should -Be 0
     }
     It 'shares the host network with -Network host' {
         if (-not (Test-Prerequisite -Condition $script:ok -Because 'needs root')) { return }
@@ -72,6 +87,36 @@ Describe 'New-Container isolation' {
         $dev | Should -Not -BeNullOrEmpty
         $r = Run 'ls /sys/class/net' @{ Network = 'host' }
         ($r.Output -split "`n") | Should -Contain $dev
+    }
+}
+
+Describe 'Resource limits (-Ulimit)' {
+    It 'sets soft and hard limits for the first process and for commands run in the container' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $r = Run 'ulimit -Sn; ulimit -Hn; ulimit -Su' @{ Ulimit = 'nofile=256:512', 'nproc=300' }
+        ($r.Output.Trim() -split "`n") | Should -Be @('256', '512', '300')
+        $c = New-Container -RootFs $script:rootfs -Name lim -Ulimit 'nofile=200:400' -Command sleep, 60 | Start-Container -PassThru
+        try {
+            $c.Ulimits | Should -Be @('nofile=200:400')
+            ((Invoke-ContainerCommand lim -Command sh, -c, 'ulimit -Sn; ulimit -Hn').Output.Trim() -split "`n") | Should -Be @('200', '400')
+        }
+        finally { Remove-Container lim -Force }
+    }
+    It 'refuses a hard limit above the session''s own without CAP_SYS_RESOURCE (PermissionDenied, nothing created)' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $status = Get-Content /proc/self/status | Where-Object { $_ -like 'CapEff:*' }
+        $hasSysResource = ([Convert]::ToUInt64(($status -split '\s+')[1], 16) -band (1 -shl 24)) -ne 0
+        $hard = [long](& sh -c 'ulimit -Hn')
+        if ($hasSysResource) {
+            # with the capability the raise is allowed, and the container gets it
+            (Run 'ulimit -Hn' @{ Ulimit = "nofile=1024:$($hard + 1)" }).Output.Trim() | Should -Be "$($hard + 1)"
+            return
+        }
+        $before = @(Get-ChildItem (Join-Path $script:root 'containers')).Count
+        $e = { New-Container -RootFs $script:rootfs -Command true -Ulimit "nofile=1024:$($hard + 1)" -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UlimitAboveHardLimit,Containers.Cmdlets.Runtime.NewContainerCommand' -PassThru
+        $e.CategoryInfo.Category | Should -Be 'PermissionDenied'
+        @(Get-ChildItem (Join-Path $script:root 'containers')).Count | Should -Be $before
     }
 }
 
@@ -123,6 +168,9 @@ Describe 'New-Container errors and -WhatIf' {
         @{ Id = 'InvalidContainerName'; Params = @{ RootFs = '/'; Command = 'true'; Name = '-bad' } }
         @{ Id = 'InvalidSignal'; Params = @{ RootFs = '/'; Command = 'true'; StopSignal = 'SIGNOPE' } }
         @{ Id = 'NetworkNotFound'; Params = @{ RootFs = '/'; Command = 'true'; Network = 'nosuchnet' } }
+        @{ Id = 'InvalidUlimit'; Params = @{ RootFs = '/'; Command = 'true'; Ulimit = 'nofiles=10' } }
+        @{ Id = 'InvalidUlimit'; Params = @{ RootFs = '/'; Command = 'true'; Ulimit = 'nofile=20:10' } }
+        @{ Id = 'InvalidUlimit'; Params = @{ RootFs = '/'; Command = 'true'; Ulimit = 'nofile=ten' } }
     ) {
         param($Id, $Params)
         { New-Container @Params -ErrorAction Stop } | Should -Throw -ErrorId "$Id,Containers.Cmdlets.Runtime.NewContainerCommand"

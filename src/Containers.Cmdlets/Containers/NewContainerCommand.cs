@@ -46,6 +46,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public long MemorySwap { get; set; }
     [Parameter] [ValidateRange(0.01, 1024.0)] public double Cpus { get; set; }
     [Parameter] public long PidsLimit { get; set; }
+    /// <summary>Resource limits as docker run --ulimit: name=soft[:hard], e.g. nofile=1024:2048.</summary>
+    [Parameter] public string[]? Ulimit { get; set; }
     [Parameter] public string[]? Volume { get; set; }
     [Parameter] public string[]? Tmpfs { get; set; }
     [Parameter] public SwitchParameter ReadOnly { get; set; }
@@ -79,6 +81,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
             Init = Init, Replace = Replace, StopSignal = StopSignal, StopTimeout = StopTimeout >= 0 ? StopTimeout : null,
             Network = Network is { Length: > 0 } ? string.Join(",", Network) : null, IPAddress = IPAddress,
         };
+        o.Ulimits.AddRange(Ulimit ?? []);
         foreach (var f in EnvironmentFile ?? [])
         {
             foreach (var line in File.ReadAllLines(SessionState.Path.GetUnresolvedProviderPathFromPSPath(f)))

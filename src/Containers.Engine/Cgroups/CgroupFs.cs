@@ -21,6 +21,37 @@ internal sealed class CgroupFs
         IsReal = IsCgroupFileSystem(root) || Directory.EnumerateDirectories(root).Take(32).Any(IsCgroupFileSystem);
     }
 
+    /// <summary>
+    /// The first write to any cgroup.procs in a while waits for an RCU grace period (the kernel switches its
+    /// threadgroup rwsem to the slow, writer-friendly mode; 5-10 ms here) and later ones within about another
+    /// grace period are fast. Moving this process into the cgroup it is already in (a no-op migration) on a
+    /// background thread starts that wait early, while the caller prepares the container, so the container's
+    /// own join a few milliseconds later does not pay it. Best effort: errors change nothing.
+    /// </summary>
+    public static void StartMigrationGracePeriod()
+    {
+        string? own = null;
+        try
+        {
+            foreach (var l in File.ReadAllLines("/proc/self/cgroup"))
+            {
+                var parts = l.Split(':', 3);
+                if (parts.Length != 3) continue;
+                if (parts[1] == "pids") { own = "/sys/fs/cgroup/pids" + parts[2].TrimEnd('/') + "/cgroup.procs"; break; }
+                if (parts[0] == "0" && parts[1].Length == 0 && File.Exists("/sys/fs/cgroup/cgroup.controllers"))
+                    own = "/sys/fs/cgroup" + parts[2].TrimEnd('/') + "/cgroup.procs";
+            }
+        }
+        catch (IOException) { return; }
+        catch (UnauthorizedAccessException) { return; }
+        if (own is null) return;
+        ThreadPool.UnsafeQueueUserWorkItem(static path =>
+        {
+            try { Cgroupfs.WriteFile(path, "0", create: false); }
+            catch (NativeException) { }
+        }, own, preferLocal: false);
+    }
+
     public static bool IsCgroupFileSystem(string path)
     {
         long t = Cgroupfs.FileSystemType(path);

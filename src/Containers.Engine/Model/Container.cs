@@ -44,6 +44,8 @@ public sealed class ContainerInfo
     public Networking.PortBindingInfo[] Ports { get; init; } = [];
     public required IReadOnlyDictionary<string, string> Labels { get; init; }
     public required ContainerMount[] Mounts { get; init; }
+    /// <summary>Resource limits set with -Ulimit, "name=soft:hard" (-1 = unlimited).</summary>
+    public string[] Ulimits { get; init; } = [];
     public string? Error { get; init; }
     public string ShortId => Id.Length > 12 ? Id[..12] : Id;
     public override string ToString() => Name;

@@ -17,6 +17,8 @@ public sealed class ContainerCreateOptions
     public long? MemorySwap { get; set; }
     public double? Cpus { get; set; }
     public long? PidsLimit { get; set; }
+    /// <summary>Resource limits as Docker's --ulimit writes them: name=soft[:hard].</summary>
+    public List<string> Ulimits { get; } = new();
     public List<string> Volumes { get; } = new();
     public List<string> Tmpfs { get; } = new();
     public bool ReadOnly { get; set; }
@@ -56,6 +58,8 @@ public sealed class ContainerConfig
     public long? MemorySwap { get; set; }
     public double? Cpus { get; set; }
     public long? PidsLimit { get; set; }
+    /// <summary>Validated resource limits, "name=soft:hard" (-1 = unlimited).</summary>
+    public List<string> Ulimits { get; set; } = new();
     public List<MountConfig> Mounts { get; set; } = new();
     public bool ReadOnly { get; set; }
     public string RestartPolicy { get; set; } = "no";

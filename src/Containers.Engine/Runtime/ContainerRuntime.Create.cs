@@ -62,6 +62,14 @@ public sealed partial class ContainerRuntime
         cfg.MemorySwap = o.MemorySwap;
         cfg.Cpus = o.Cpus;
         cfg.PidsLimit = o.PidsLimit;
+        var ulimits = new Dictionary<string, UlimitSetting>(StringComparer.Ordinal);
+        foreach (var spec in o.Ulimits)
+        {
+            var u = Ulimits.Parse(spec);
+            Ulimits.CheckRaisable(u);
+            ulimits[u.Name] = u; // the last one given for a name wins, as with docker run
+        }
+        cfg.Ulimits = ulimits.Values.Select(u => u.ToString()).ToList();
         cfg.ReadOnly = o.ReadOnly;
         (cfg.RestartPolicy, cfg.RestartMax) = ParseRestart(o.RestartPolicy);
         cfg.Privileged = o.Privileged;

@@ -37,6 +37,7 @@ public sealed partial class ContainerRuntime
         var w = new SpecWriter();
         w.Add("pid", rec.Pid.ToString(CultureInfo.InvariantCulture));
         foreach (var f in Cgroup(c.Id).ProcsFiles) w.Add("cgroup", f);
+        AddRlimits(w, c);
         w.Add("uid", user.Uid.ToString(CultureInfo.InvariantCulture));
         w.Add("gid", user.Gid.ToString(CultureInfo.InvariantCulture));
         w.Add("groups", string.Join(',', user.Groups));

@@ -23,6 +23,8 @@ public sealed partial class ContainerRuntime
 
     private static readonly string[] ReadOnlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
+    private const string StartingMarker = "starting";
+
     /// <summary>
     /// Starts a created or exited container: cgroup, network, spec for the helper, then the monitor.
     /// Returns the monitor process (the caller may wait for it when attached) once the first process runs.
@@ -37,6 +39,7 @@ public sealed partial class ContainerRuntime
         string dir = rec.Dir;
 
         var cg = Cgroup(c.Id);
+        Cgroups.CgroupFs.StartMigrationGracePeriod();
         var res = new CgroupResources { MemoryBytes = c.Memory, MemorySwapBytes = c.MemorySwap, Cpus = c.Cpus, PidsLimit = c.PidsLimit, AllowAllDevices = c.Privileged };
         try { cg.Create(res); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -66,10 +69,14 @@ public sealed partial class ContainerRuntime
         };
         psi.ArgumentList.Add("monitor");
         psi.ArgumentList.Add(dir);
+        // kept until the monitor has answered: a pwsh killed in between leaves it, and removal then looks for the monitor
+        string starting = Path.Combine(dir, StartingMarker);
+        File.WriteAllBytes(starting, []);
         Process p;
         try { p = Process.Start(psi)!; }
         catch (System.ComponentModel.Win32Exception ex)
         {
+            File.Delete(starting);
             throw ContainersException.System("HelperNotStartable", RuntimeMessages.StartFailed(c.Name, $"cannot run {EngineFiles.HelperPath}: {ex.Message}"), c.Name, ex);
         }
         string? line = p.StandardOutput.ReadLine();
@@ -79,8 +86,10 @@ public sealed partial class ContainerRuntime
             p.WaitForExit();
             string reason = (line ?? "").StartsWith("error: ", StringComparison.Ordinal) ? line![7..] : (line + " " + err).Trim();
             if (reason.Length == 0) reason = $"the helper exited with code {p.ExitCode}";
+            File.Delete(starting);
             throw ContainersException.System("ContainerStartFailed", RuntimeMessages.StartFailed(c.Name, reason), c.Name);
         }
+        File.Delete(starting);
         return p;
     }
 
@@ -173,7 +182,9 @@ public sealed partial class ContainerRuntime
         string overlay = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
         if (overlay.Length > 4000) throw ContainersException.Invalid("OverlayOptionsTooLong", "The image has too many layers for one overlay mount.", c.Image);
         w.Add("overlay", overlay);
-        w.Add("netns", c.Network == "host" ? "host" : Path.Combine(dir, "netns"));
+        // "new": a fresh namespace with only loopback, cloned with the process and never pinned (network none
+        // needs nothing set up from outside, and an unpinned namespace costs no bind mount to undo on removal)
+        w.Add("netns", c.Network switch { "host" => "host", "none" => "new", _ => Path.Combine(dir, "netns") });
         w.Add("hostname", c.Hostname);
         w.Add("cwd", c.WorkingDirectory);
         var user = UserResolver.Resolve(c, dir);
@@ -190,6 +201,7 @@ public sealed partial class ContainerRuntime
         w.Add("oom-file", oomFile);
         w.Add("oom-key", oomKey);
         foreach (var f in cg.ProcsFiles) w.Add("cgroup", f);
+        AddRlimits(w, c);
         foreach (var a in c.Args) w.Add("arg", a);
         var env = c.Env.ToList();
         if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add("HOME=" + user.Home);
@@ -197,6 +209,12 @@ public sealed partial class ContainerRuntime
         foreach (var x in ExecCandidates(c.Args[0], env)) w.Add("exec", x);
         AddMountOps(w, c, dir);
         return w.ToArray();
+    }
+
+    private static void AddRlimits(SpecWriter w, ContainerConfig c)
+    {
+        foreach (var u in c.Ulimits.Select(Ulimits.Parse))
+            w.Add("rlimit", string.Join(':', u.Resource, u.Soft, u.Hard));
     }
 
     internal static IEnumerable<string> ExecCandidates(string argv0, IEnumerable<string> env)

@@ -87,17 +87,25 @@ public sealed partial class ContainerRuntime
         var c = rec.Config;
         // a monitor killed mid-start can leave the first process running: the cgroup finds it
         var cg = Cgroup(c.Id);
-        KillHelpersOf(rec.Dir);
+        if (MonitorMayBeAlive(rec)) KillHelpersOf(rec.Dir);
         if (NetworkProvider is not null && c.Network is not ("none" or "host"))
             NetworkProvider.Teardown(NetContext(c, rec.Dir));
         string netns = Path.Combine(rec.Dir, "netns");
-        while (ProcessOps.Unmount(netns)) { }
+        if (File.Exists(netns)) while (ProcessOps.Unmount(netns)) { }
         foreach (var leftover in new[] { "merged", "export" }) ProcessOps.Unmount(Path.Combine(rec.Dir, leftover));
         cg.Destroy();
         string trash = _root.NewTempPath("rm");
         Directory.Move(rec.Dir, trash);
         DeleteTree(trash);
     }
+
+    /// <summary>
+    /// Whether a monitor of this state directory may still run. Start marks the directory "starting" until the
+    /// monitor has answered, and the monitor records its pid and start time before it answers; so with no marker
+    /// and a recorded monitor that is gone, no helper of this directory is left and the /proc scan is skipped.
+    /// </summary>
+    private static bool MonitorMayBeAlive(Record rec)
+        => File.Exists(Path.Combine(rec.Dir, StartingMarker)) || rec.MonitorPid <= 0 || rec.MonitorAlive;
 
     /// <summary>
     /// A pwsh killed in the middle of a start can leave a monitor still starting the container after this

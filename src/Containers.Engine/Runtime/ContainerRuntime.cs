@@ -178,6 +178,7 @@ public sealed partial class ContainerRuntime
             Labels = new Dictionary<string, string>(c.Labels),
             Mounts = c.Mounts.Select(m => new ContainerMount { Type = m.Type, Source = m.Source, Destination = m.Destination, ReadOnly = m.ReadOnly, Options = m.Options }).ToArray(),
             Error = d.TryGetValue("error", out var err) ? err : null,
+            Ulimits = c.Ulimits.ToArray(),
         };
     }
 

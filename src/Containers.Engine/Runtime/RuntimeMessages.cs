@@ -3,6 +3,9 @@ namespace Containers.Engine.Runtime;
 /// <summary>User-facing messages of the runtime and volumes, in one place.</summary>
 internal static class RuntimeMessages
 {
+    public static string InvalidUlimit(string spec, string why) => $"The ulimit '{spec}' is not valid: {why}.";
+    public static string UlimitAboveHardLimit(string spec, string hard) =>
+        $"The ulimit '{spec}' asks for a hard limit above this session's ({hard}), and raising it needs CAP_SYS_RESOURCE, which this process does not hold.";
     public static string ContainerNotFound(string name) => $"No container named or with the id '{name}' exists.";
     public static string AmbiguousId(string name) => $"The id prefix '{name}' matches more than one container; give more characters or the name.";
     public static string NameInUse(string name, string id) => $"The name '{name}' is already used by container {id[..12]}. Remove it, choose another name or use -Replace.";

@@ -19,6 +19,27 @@ internal static partial class ProcessOps
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int close_(int fd);
 
+    [LibraryImport("libc", EntryPoint = "prlimit", SetLastError = true)]
+    private static unsafe partial int prlimit_(int pid, int resource, ulong* newLimit, ulong* oldLimit);
+
+    /// <summary>This process's soft and hard limit of an rlimit resource; -1 = unlimited.</summary>
+    public static unsafe (long Soft, long Hard) GetRlimit(int resource)
+    {
+        ulong* r = stackalloc ulong[2];
+        if (prlimit_(0, resource, null, r) != 0) throw new NativeException("prlimit", Marshal.GetLastPInvokeError());
+        static long V(ulong x) => x == ulong.MaxValue ? -1 : (long)Math.Min(x, long.MaxValue);
+        return (V(r[0]), V(r[1]));
+    }
+
+    /// <summary>Whether this process holds a capability in its effective set (CapEff of /proc/self/status).</summary>
+    public static bool HasEffectiveCapability(int cap)
+    {
+        foreach (var l in File.ReadLines("/proc/self/status"))
+            if (l.StartsWith("CapEff:", StringComparison.Ordinal))
+                return (ulong.Parse(l.AsSpan(7).Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture) & (1UL << cap)) != 0;
+        return false;
+    }
+
     /// <summary>Field 22 of /proc/&lt;pid&gt;/stat (start time in clock ticks), 0 when the process is gone.</summary>
     public static long StartTime(int pid)
     {

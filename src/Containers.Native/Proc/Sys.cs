@@ -37,6 +37,7 @@ internal static unsafe class Sys
 
     [DllImport(Libc), SuppressGCTransition] public static extern int mount(byte* src, byte* target, byte* fstype, ulong flags, byte* data);
     [DllImport(Libc), SuppressGCTransition] public static extern int umount2(byte* target, int flags);
+    [DllImport(Libc), SuppressGCTransition] public static extern int madvise(void* addr, nuint length, int advice);
     [DllImport(Libc), SuppressGCTransition] public static extern int mkdir(byte* path, uint mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int mknod(byte* path, uint mode, ulong dev);
     [DllImport(Libc), SuppressGCTransition] public static extern int symlink(byte* target, byte* linkpath);
@@ -68,6 +69,7 @@ internal static unsafe class Sys
     [DllImport(Libc), SuppressGCTransition] public static extern int signalfd(int fd, ulong* mask, int flags);
     [DllImport(Libc), SuppressGCTransition] public static extern int socket(int domain, int type, int protocol);
     [DllImport(Libc), SuppressGCTransition] public static extern int umask(int mask);
+    [DllImport(Libc), SuppressGCTransition] public static extern int prlimit(int pid, int resource, ulong* newLimit, ulong* oldLimit);
     [DllImport(Libc), SuppressGCTransition] public static extern int tcgetattr(int fd, byte* termios);
     [DllImport(Libc), SuppressGCTransition] public static extern int tcsetattr(int fd, int act, byte* termios);
     [DllImport(Libc), SuppressGCTransition] public static extern void cfmakeraw(byte* termios);
