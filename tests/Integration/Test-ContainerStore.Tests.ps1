@@ -35,6 +35,22 @@ Describe 'Malicious layers' {
         (Get-StoreErrors $script:R).Count | Should -Be 0
     }
 
+    It 'fails with LayerEntryWriteFailed naming the entry when the kernel refuses one, and keeps nothing' {
+        # the file system work runs on a writer thread: its failure must surface, stop the rest and clean up
+        $entries = @(@{ Name = 'many/'; Type = 'Dir' }) + @(1..300 | ForEach-Object { @{ Name = "many/f$_"; Data = "file $_" } }) +
+            @(@{ Name = 'many/bad'; Data = 'x'; Xattrs = @{ 'nonamespace' = 'v' } }) +
+            @(1..50 | ForEach-Object { @{ Name = "after/f$_"; Data = "after $_" } })
+        $tar = New-LayerTar -Path "$script:Work/badxattr.tar" -Entries $entries
+        $err = $null
+        try { Import-ContainerImage -RootFs -LiteralPath $tar -Name badx:1 -StorageRoot $script:R -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeExactly 'LayerEntryWriteFailed,Containers.Cmdlets.Images.ImportContainerImageCommand'
+        $err.TargetObject | Should -BeExactly 'many/bad'
+        @(Get-ContainerImage -StorageRoot $script:R).Count | Should -Be 0
+        @(Get-ChildItem "$script:R/tmp" -Force).Count | Should -Be 0
+        @(Get-ChildItem "$script:R/layers" -Force).Count | Should -Be 0
+        (Get-StoreErrors $script:R).Count | Should -Be 0
+    }
+
     It 'refuses a truncated gzip layer with LayerCorrupt' {
         $entries = @(@{ Name = 'bin/'; Type = 'Dir' }, @{ Name = 'bin/big'; Data = ([string]::new('a', 200000) + [guid]::NewGuid()) }, @{ Name = 'bin/last'; Data = 'end' })
         $gz = New-LayerTar -Path "$script:Work/ok.tgz" -Entries $entries -Gzip

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 
 namespace Containers.Engine.Content;
@@ -16,7 +17,7 @@ public sealed class PumpStream : Stream
     private Exception? _error;
     private byte[]? _cur;
     private int _curPos, _curLen;
-    private bool _eof;
+    private bool _eof, _disposed;
 
     public PumpStream(Stream source)
     {
@@ -30,10 +31,16 @@ public sealed class PumpStream : Stream
         {
             while (true)
             {
-                var buf = new byte[ChunkSize];
-                int n = source.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
-                if (n > 0) _queue.Add((buf, n), _cts.Token);
-                if (n < buf.Length) break;
+                // pooled: a fresh 128 KB array per chunk was ~100 MB of large-object garbage per layer
+                var buf = ArrayPool<byte>.Shared.Rent(ChunkSize);
+                int n;
+                try
+                {
+                    n = source.ReadAtLeast(buf.AsSpan(0, ChunkSize), ChunkSize, throwOnEndOfStream: false);
+                    if (n > 0) { _queue.Add((buf, n), _cts.Token); buf = null; }
+                }
+                finally { if (buf is not null) ArrayPool<byte>.Shared.Return(buf); }
+                if (n < ChunkSize) break;
             }
         }
         catch (OperationCanceledException) when (_cts.IsCancellationRequested) { }
@@ -52,6 +59,7 @@ public sealed class PumpStream : Stream
         while (_cur is null || _curPos >= _curLen)
         {
             if (_eof) return 0;
+            if (_cur is not null) { ArrayPool<byte>.Shared.Return(_cur); _cur = null; }
             if (!_queue.TryTake(out var item, Timeout.Infinite))
             {
                 _thread.Join();
@@ -79,12 +87,15 @@ public sealed class PumpStream : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && !_disposed)
         {
+            _disposed = true;
             _cts.Cancel();
-            // unblock a producer waiting on a full queue
-            while (_queue.TryTake(out _)) { }
+            // unblock a producer waiting on a full queue; then hand back what it queued before it stopped
+            while (_queue.TryTake(out var queued)) ArrayPool<byte>.Shared.Return(queued.Buf);
             _thread.Join();
+            while (_queue.TryTake(out var left)) ArrayPool<byte>.Shared.Return(left.Buf);
+            if (_cur is not null) { ArrayPool<byte>.Shared.Return(_cur); _cur = null; }
             _queue.Dispose();
             _cts.Dispose();
         }

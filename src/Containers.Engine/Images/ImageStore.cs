@@ -214,8 +214,8 @@ public sealed partial class ImageStore
         Blobs.Put(manifestBytes);
         Blobs.Put(configBytes);
         string manifestDigest = Digest.Of(manifestBytes);
-        // one flush for every blob and layer written before: then the record may point at them
-        FileSys.SyncFileSystem(Root.Path);
+        // no syncfs: blobs and layers are whole once renamed (kill -9 safe); their contents reach the disk
+        // by the kernel's writeback, as with podman and docker (ARCHITECTURE.md, "Durability")
         using (StoreLock.Acquire(Root, "images"))
         {
             var existing = ReadMeta(configDigest);

@@ -124,19 +124,8 @@ public static class ImagePuller
         Action<long> onBytes, object target, CancellationToken ct)
     {
         using var source = client.OpenBlobAsync(repo, layer.Digest, layer.Size, target, ct).GetAwaiter().GetResult();
-        // hashes what came over the wire too: when a corrupt blob fails to inflate, the digest says why
-        using var wire = new HashingStream(source, leaveOpen: true, progress: onBytes);
-        try
-        {
-            images.Layers.UnpackLayer(wire, layer.MediaType ?? MediaTypes.OciLayerGzip, layer.Digest, layer.Size, diffId, storeBlob: true, ct);
-        }
-        catch (ContainersException ex) when (ex.ErrorId != "LayerDigestMismatch" && ex.Kind == ErrorKind.DataLoss)
-        {
-            string wireDigest;
-            try { wireDigest = wire.Finish(); } catch (Exception) when (!ct.IsCancellationRequested) { throw ex; }
-            if (wireDigest != layer.Digest)
-                throw ContainersException.DataLoss("LayerDigestMismatch", Messages.DigestMismatch(layer.Digest, wireDigest), target, ex);
-            throw;
-        }
+        // the store hashes the blob as it reads it, and tells a tampered blob (LayerDigestMismatch) from a corrupt one
+        using var wire = new ProgressStream(source, onBytes);
+        images.Layers.UnpackLayer(wire, layer.MediaType ?? MediaTypes.OciLayerGzip, layer.Digest, layer.Size, diffId, storeBlob: true, ct);
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Formats.Tar;
 using System.Text;
 using Containers.Engine.Errors;
@@ -11,18 +12,26 @@ namespace Containers.Engine.Snapshots;
 /// (<c>.wh.NAME</c> -> character device 0/0, <c>.wh..wh..opq</c> -> trusted.overlay.opaque=y).
 /// Entries that would land outside the directory are refused before anything is written for them:
 /// absolute or <c>..</c> names, writes through a symbolic link the layer made, hard links to outside.
-/// No per-file fsync: the caller syncs the file system once and renames the directory into place.
+/// No fsync: the caller renames the directory into place once it is complete.
 /// </summary>
 public static class LayerUnpacker
 {
     private enum Kind : byte { Dir, File, Symlink, Other }
 
-    /// <summary>Unpacks <paramref name="tar"/> (plain tar) into <paramref name="target"/>; returns the bytes of regular file content.</summary>
+    /// <summary>Largest piece of file data handed to the writer thread at once.</summary>
+    private const int ChunkSize = 1 << 20;
+
+    /// <summary>
+    /// Unpacks <paramref name="tar"/> (plain tar) into <paramref name="target"/>; returns the bytes of regular file content.
+    /// This thread reads and checks the entries; a <see cref="LayerWriter"/> thread makes them, in order.
+    /// </summary>
     public static long Unpack(Stream tar, string target, CancellationToken ct = default)
     {
         var known = new Dictionary<string, Kind>(StringComparer.Ordinal) { [""] = Kind.Dir };
         var dirTimes = new List<(string Path, long Sec, long Nsec)>();
         long bytes = 0;
+        var w = new LayerWriter();
+        LayerWriter.FileJob? open = null; // a file whose close is not posted yet (closed here if reading it fails)
         try
         {
             using var reader = new TarReader(tar, leaveOpen: true);
@@ -38,11 +47,11 @@ public static class LayerUnpacker
 
                 if (name.StartsWith(".wh.", StringComparison.Ordinal))
                 {
-                    EnsureParents(target, known, parent, rel);
+                    EnsureParents(w, target, known, parent, e.Name);
                     string parentPath = parent.Length == 0 ? target : Path.Combine(target, parent);
                     if (name == ".wh..wh..opq")
                     {
-                        LayerFs.Lsetxattr(parentPath, "trusted.overlay.opaque", "y"u8);
+                        w.Post(e.Name, () => LayerFs.Lsetxattr(parentPath, "trusted.overlay.opaque", "y"u8));
                     }
                     else if (!name.StartsWith(".wh..wh.", StringComparison.Ordinal))
                     {
@@ -50,57 +59,79 @@ public static class LayerUnpacker
                         if (name.Length == 4 || name[4..] is "." or "..")
                             throw Refuse("LayerPathTraversal", e.Name, "a whiteout must name a file in its directory");
                         string hp = Path.Combine(target, hidden);
-                        RemoveExisting(hp, known, hidden);
-                        LayerFs.Mknod(hp, LayerFs.S_IFCHR | 0, 0, 0);
+                        RemoveExisting(w, hp, known, hidden, e.Name);
+                        w.Post(e.Name, () => LayerFs.Mknod(hp, LayerFs.S_IFCHR | 0, 0, 0));
                         known[hidden] = Kind.Other;
                     }
                     continue;
                 }
 
-                EnsureParents(target, known, parent, rel);
+                EnsureParents(w, target, known, parent, e.Name);
                 string full = rel.Length == 0 ? target : Path.Combine(target, rel);
                 int uid = e.Uid, gid = e.Gid;
                 uint mode = (uint)e.Mode & 0xFFF;
                 var mt = e.ModificationTime.ToUniversalTime();
                 long sec = mt.ToUnixTimeSeconds();
                 long nsec = (mt.UtcTicks % TimeSpan.TicksPerSecond) * 100;
+                var xattrs = XattrsOf(e);
 
                 switch (e.EntryType)
                 {
                     case TarEntryType.Directory:
                     {
-                        if (known.TryGetValue(rel, out var k) && k != Kind.Dir) RemoveExisting(full, known, rel);
-                        if (!known.ContainsKey(rel)) { LayerFs.TryMkdir(full, 0x1ed); known[rel] = Kind.Dir; }
-                        LayerFs.Lchown(full, uid, gid);
-                        LayerFs.Chmod(full, mode);
-                        ApplyXattrs(e, full);
+                        if (known.TryGetValue(rel, out var k) && k != Kind.Dir) RemoveExisting(w, full, known, rel, e.Name);
+                        bool make = !known.ContainsKey(rel);
+                        known[rel] = Kind.Dir;
+                        w.Post(e.Name, () =>
+                        {
+                            if (make) LayerFs.TryMkdir(full, 0x1ed);
+                            LayerFs.Lchown(full, uid, gid);
+                            LayerFs.Chmod(full, mode);
+                            ApplyXattrs(xattrs, full);
+                        });
                         dirTimes.Add((full, sec, nsec));
                         break;
                     }
                     case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                     {
-                        RemoveExisting(full, known, rel);
-                        int fd = FileSys.Open(full, FileSys.O_WRONLY | FileSys.O_CREAT | FileSys.O_EXCL | FileSys.O_NOFOLLOW, 0x180);
-                        using (var h = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true))
-                        using (var fs = new FileStream(h, FileAccess.Write, 0))
+                        RemoveExisting(w, full, known, rel, e.Name);
+                        var job = open = new LayerWriter.FileJob();
+                        w.Post(new LayerWriter.OpenOp(job, full) { Entry = e.Name });
+                        if (e.DataStream is { } data)
                         {
-                            if (e.DataStream is { } data && e.Length > 0) data.CopyTo(fs, 1 << 16);
+                            for (long left = e.Length; left > 0;)
+                            {
+                                int n = (int)Math.Min(left, ChunkSize);
+                                byte[] buf = ArrayPool<byte>.Shared.Rent(n);
+                                try { data.ReadExactly(buf, 0, n); }
+                                catch { ArrayPool<byte>.Shared.Return(buf); throw; }
+                                w.Post(new LayerWriter.ChunkOp(job, buf, n, full) { Entry = e.Name });
+                                left -= n;
+                            }
+                        }
+                        w.Post(new LayerWriter.CloseOp(job, fd =>
+                        {
                             LayerFs.Fchown(fd, uid, gid, full);
                             LayerFs.Fchmod(fd, mode, full);
-                            ApplyXattrs(e, full);
+                            ApplyXattrs(xattrs, full);
                             LayerFs.Futimes(fd, sec, nsec, full);
-                        }
+                        }) { Entry = e.Name });
+                        open = null;
                         bytes += e.Length;
                         known[rel] = Kind.File;
                         break;
                     }
                     case TarEntryType.SymbolicLink:
                     {
-                        RemoveExisting(full, known, rel);
-                        LayerFs.Symlink(e.LinkName, full);
-                        LayerFs.Lchown(full, uid, gid);
-                        ApplyXattrs(e, full);
-                        LayerFs.Lutimes(full, sec, nsec);
+                        RemoveExisting(w, full, known, rel, e.Name);
+                        string linkName = e.LinkName;
+                        w.Post(e.Name, () =>
+                        {
+                            LayerFs.Symlink(linkName, full);
+                            LayerFs.Lchown(full, uid, gid);
+                            ApplyXattrs(xattrs, full);
+                            LayerFs.Lutimes(full, sec, nsec);
+                        });
                         known[rel] = Kind.Symlink;
                         break;
                     }
@@ -112,21 +143,26 @@ public static class LayerUnpacker
                         if (tk == Kind.Dir) throw Refuse("LayerHardlinkEscapes", e.Name, $"its hard link target '{e.LinkName}' is a directory");
                         // every parent of the target was checked when the target was made, and it was made by us
                         if (to == rel) break;
-                        RemoveExisting(full, known, rel);
-                        LayerFs.Link(Path.Combine(target, to), full);
+                        RemoveExisting(w, full, known, rel, e.Name);
+                        string toPath = Path.Combine(target, to);
+                        w.Post(e.Name, () => LayerFs.Link(toPath, full));
                         known[rel] = tk;
                         break;
                     }
                     case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
                     {
-                        RemoveExisting(full, known, rel);
+                        RemoveExisting(w, full, known, rel, e.Name);
                         uint type = e.EntryType switch { TarEntryType.CharacterDevice => LayerFs.S_IFCHR, TarEntryType.BlockDevice => LayerFs.S_IFBLK, _ => LayerFs.S_IFIFO };
                         var pe = e as PosixTarEntry;
-                        LayerFs.Mknod(full, type | mode, (uint)(pe?.DeviceMajor ?? 0), (uint)(pe?.DeviceMinor ?? 0));
-                        LayerFs.Lchown(full, uid, gid);
-                        LayerFs.Chmod(full, mode);
-                        ApplyXattrs(e, full);
-                        LayerFs.Lutimes(full, sec, nsec);
+                        uint major = (uint)(pe?.DeviceMajor ?? 0), minor = (uint)(pe?.DeviceMinor ?? 0);
+                        w.Post(e.Name, () =>
+                        {
+                            LayerFs.Mknod(full, type | mode, major, minor);
+                            LayerFs.Lchown(full, uid, gid);
+                            LayerFs.Chmod(full, mode);
+                            ApplyXattrs(xattrs, full);
+                            LayerFs.Lutimes(full, sec, nsec);
+                        });
                         known[rel] = Kind.Other;
                         break;
                     }
@@ -136,13 +172,26 @@ public static class LayerUnpacker
                 }
             }
             // directories last, deepest first, so adding children does not move their times again
-            for (int i = dirTimes.Count - 1; i >= 0; i--)
-                LayerFs.Lutimes(dirTimes[i].Path, dirTimes[i].Sec, dirTimes[i].Nsec);
+            w.Post(".", () =>
+            {
+                for (int i = dirTimes.Count - 1; i >= 0; i--)
+                    LayerFs.Lutimes(dirTimes[i].Path, dirTimes[i].Sec, dirTimes[i].Nsec);
+            });
+            w.Finish();
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or ArgumentException
             or SharpCompress.Common.ArchiveException or SharpCompress.Compressors.ZStandard.ZstdException)
         {
             throw ContainersException.DataLoss("LayerCorrupt", $"The layer is not a readable tar stream: {ex.Message}", null, ex);
+        }
+        catch (NativeException ne) when (w.FailedEntry is { } failed)
+        {
+            throw ContainersException.System("LayerEntryWriteFailed", $"The layer entry '{failed}' could not be written: {ne.Message}", failed, ne);
+        }
+        finally
+        {
+            w.Dispose();
+            open?.Close();
         }
         return bytes;
     }
@@ -167,7 +216,7 @@ public static class LayerUnpacker
     }
 
     /// <summary>Makes sure every parent of an entry is a real directory this layer made (never a symbolic link).</summary>
-    private static void EnsureParents(string target, Dictionary<string, Kind> known, string parent, string entry)
+    private static void EnsureParents(LayerWriter w, string target, Dictionary<string, Kind> known, string parent, string entry)
     {
         if (parent.Length == 0 || (known.TryGetValue(parent, out var pk) && pk == Kind.Dir)) return;
         int idx = 0;
@@ -183,29 +232,32 @@ public static class LayerUnpacker
             }
             else
             {
-                LayerFs.TryMkdir(Path.Combine(target, p), 0x1ed);
+                string pp = Path.Combine(target, p);
+                w.Post(entry, () => LayerFs.TryMkdir(pp, 0x1ed));
                 known[p] = Kind.Dir;
             }
             idx = next + 1;
         }
     }
 
-    private static void RemoveExisting(string full, Dictionary<string, Kind> known, string rel)
+    private static void RemoveExisting(LayerWriter w, string full, Dictionary<string, Kind> known, string rel, string entry)
     {
         if (!known.TryGetValue(rel, out var k)) return;
         if (k == Kind.Dir)
         {
-            Directory.Delete(full, recursive: true);
+            w.Post(entry, () => Directory.Delete(full, recursive: true));
             string prefix = rel + "/";
             foreach (var key in known.Keys.Where(x => x.StartsWith(prefix, StringComparison.Ordinal)).ToList()) known.Remove(key);
         }
-        else LayerFs.Unlink(full);
+        else w.Post(entry, () => LayerFs.Unlink(full));
         known.Remove(rel);
     }
 
-    private static void ApplyXattrs(TarEntry e, string full)
+    /// <summary>The xattrs a PAX entry carries (SCHILY.xattr.*), minus overlayfs' own; null when none.</summary>
+    private static List<(string Name, byte[] Value)>? XattrsOf(TarEntry e)
     {
-        if (e is not PaxTarEntry pax) return;
+        if (e is not PaxTarEntry pax || pax.ExtendedAttributes.Count == 0) return null;
+        List<(string, byte[])>? list = null;
         foreach (var kv in pax.ExtendedAttributes)
         {
             if (!kv.Key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal)) continue;
@@ -213,7 +265,14 @@ public static class LayerUnpacker
             // a layer must not forge overlayfs' own attributes (whiteouts come from .wh. entries only)
             if (name.StartsWith("trusted.overlay.", StringComparison.Ordinal)) continue;
             // .NET decodes PAX values as UTF-8; Latin-1 round-trips bytes that were not valid UTF-8 only approximately
-            LayerFs.Lsetxattr(full, name, Encoding.UTF8.GetBytes(kv.Value));
+            (list ??= []).Add((name, Encoding.UTF8.GetBytes(kv.Value)));
         }
+        return list;
+    }
+
+    private static void ApplyXattrs(List<(string Name, byte[] Value)>? xattrs, string full)
+    {
+        if (xattrs is null) return;
+        foreach (var (name, value) in xattrs) LayerFs.Lsetxattr(full, name, value);
     }
 }

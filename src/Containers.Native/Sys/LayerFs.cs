@@ -57,6 +57,13 @@ internal static unsafe partial class LayerFs
     private static partial int lstat_(string path, Stat* st);
     [LibraryImport("libc", EntryPoint = "readlink", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial nint readlink_(string path, byte* buf, nuint size);
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint write_(int fd, byte* buf, nuint count);
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int ioctl_(int fd, nuint request, int* arg);
+
+    private const nuint FS_IOC_GETFLAGS = 0x80086601, FS_IOC_SETFLAGS = 0x40086602;
+    private const int FS_TOPDIR_FL = 0x00020000;
 
     private static void Check(int rc, string call, string path)
     {
@@ -167,5 +174,46 @@ internal static unsafe partial class LayerFs
         nint n = readlink_(path, buf, 4096);
         if (n < 0) throw NativeException.Last("readlink", path);
         return System.Text.Encoding.UTF8.GetString(buf, (int)n);
+    }
+
+    /// <summary>write(2) until all of <paramref name="data"/> is written (short writes and EINTR retried).</summary>
+    public static void WriteAll(int fd, ReadOnlySpan<byte> data, string path)
+    {
+        fixed (byte* p = data)
+        {
+            int done = 0;
+            while (done < data.Length)
+            {
+                nint n = write_(fd, p + done, (nuint)(data.Length - done));
+                if (n < 0)
+                {
+                    int e = Marshal.GetLastPInvokeError();
+                    if (e == Errno.EINTR) continue;
+                    throw new NativeException("write", e, path);
+                }
+                done += (int)n;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Best effort <c>chattr +T</c>: marks <paramref name="dir"/> as the top of unrelated hierarchies, so ext4's
+    /// Orlov allocator puts each directory made in it into a block group of its own instead of next to its
+    /// parent. Returns false when the file system has no such flag (the unpack works the same, only slower).
+    /// </summary>
+    public static bool TrySetTopDir(string dir)
+    {
+        int fd;
+        try { fd = FileSys.Open(dir, FileSys.O_RDONLY | FileSys.O_DIRECTORY | FileSys.O_NOFOLLOW); }
+        catch (NativeException) { return false; }
+        try
+        {
+            int flags = 0;
+            if (ioctl_(fd, FS_IOC_GETFLAGS, &flags) != 0) return false;
+            if ((flags & FS_TOPDIR_FL) != 0) return true;
+            flags |= FS_TOPDIR_FL;
+            return ioctl_(fd, FS_IOC_SETFLAGS, &flags) == 0;
+        }
+        finally { FileSys.Close(fd); }
     }
 }
