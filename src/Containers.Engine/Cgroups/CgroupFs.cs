@@ -23,12 +23,16 @@ internal sealed class CgroupFs
 
     /// <summary>
     /// The first write to any cgroup.procs in a while waits for an RCU grace period (the kernel switches its
-    /// threadgroup rwsem to the slow, writer-friendly mode; 5-10 ms here) and later ones within about another
-    /// grace period are fast. Moving this process into the cgroup it is already in (a no-op migration) on a
-    /// background thread starts that wait early, while the caller prepares the container, so the container's
-    /// own join a few milliseconds later does not pay it. Best effort: errors change nothing.
+    /// threadgroup rwsem to the slow, writer-friendly mode; 5-10 ms here), and the rwsem drops back to the
+    /// fast mode one grace period after the last writer left. A start writes cgroup.procs some 15-20 ms after
+    /// it begins (when the container's child joins), too late to find the mode a single early write set up.
+    /// So a background thread moves this process into the cgroup it is already in (a no-op migration) right
+    /// away and then every few milliseconds until the returned handle is disposed (once the child has joined;
+    /// at most a quarter second): the first write pays the wait while the caller prepares the container, the
+    /// later ones are cheap and keep the mode, and the child's own join does not wait. Best effort: errors
+    /// change nothing.
     /// </summary>
-    public static void StartMigrationGracePeriod()
+    public static IDisposable HoldMigrationFastPath()
     {
         string? own = null;
         try
@@ -42,14 +46,34 @@ internal sealed class CgroupFs
                     own = "/sys/fs/cgroup" + parts[2].TrimEnd('/') + "/cgroup.procs";
             }
         }
-        catch (IOException) { return; }
-        catch (UnauthorizedAccessException) { return; }
-        if (own is null) return;
-        ThreadPool.UnsafeQueueUserWorkItem(static path =>
+        catch (IOException) { return NoHold.Instance; }
+        catch (UnauthorizedAccessException) { return NoHold.Instance; }
+        if (own is null) return NoHold.Instance;
+        var hold = new FastPathHold(own);
+        new Thread(hold.Run, 64 * 1024) { IsBackground = true, Name = "cgroup-fast-path" }.Start();
+        return hold;
+    }
+
+    private sealed class NoHold : IDisposable
+    {
+        public static readonly NoHold Instance = new();
+        public void Dispose() { }
+    }
+
+    private sealed class FastPathHold(string procsFile) : IDisposable
+    {
+        private volatile bool _done;
+        public void Dispose() => _done = true;
+        public void Run()
         {
-            try { Cgroupfs.WriteFile(path, "0", create: false); }
-            catch (NativeException) { }
-        }, own, preferLocal: false);
+            var until = Environment.TickCount64 + 250;
+            while (!_done && Environment.TickCount64 < until)
+            {
+                try { Cgroupfs.WriteFile(procsFile, "0", create: false); }
+                catch (NativeException) { return; }
+                Thread.Sleep(2);
+            }
+        }
     }
 
     public static bool IsCgroupFileSystem(string path)

@@ -39,7 +39,7 @@ public sealed partial class ContainerRuntime
         string dir = rec.Dir;
 
         var cg = Cgroup(c.Id);
-        Cgroups.CgroupFs.StartMigrationGracePeriod();
+        using var fastPath = Cgroups.CgroupFs.HoldMigrationFastPath();
         var res = new CgroupResources { MemoryBytes = c.Memory, MemorySwapBytes = c.MemorySwap, Cpus = c.Cpus, PidsLimit = c.PidsLimit, AllowAllDevices = c.Privileged };
         try { cg.Create(res); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
