@@ -42,7 +42,6 @@ internal static unsafe class Monitor
         Status["monitorstart"] = ProcessOps.StartTime(getpid()).ToString(CultureInfo.InvariantCulture);
         Status["restarts"] = "0";
 
-        KickCgroupGracePeriod(plan);
         string? netErr = EnterNetwork(spec, plan);
         if (netErr is not null) return Report("error: network namespace: " + netErr, 1);
 
@@ -274,57 +273,11 @@ internal static unsafe class Monitor
         return got;
     }
 
-    /// <summary>"netns &lt;path&gt;": creates and pins a network namespace (loopback up) for the network provider.</summary>
-    public static int PinNetwork(string[] args)
-    {
-        if (args.Length < 2) { Console.Error.WriteLine("netns: path missing"); return 2; }
-        string? err = EnterNetwork(args[1]);
-        if (err is null) return 0;
-        Console.Error.WriteLine("netns: " + err);
-        return 1;
-    }
-
     private static string? EnterNetwork(Spec spec, ChildPlan plan)
     {
         string? ns = spec.Get("netns");
         if (ns == "new") { plan.NewNet = true; return null; }
         return EnterNetwork(ns);
-    }
-
-    /// <summary>
-    /// On cgroup v1 the first write to a cgroup.procs in a while waits for an RCU grace period (the kernel's
-    /// threadgroup rwsem switching to its slow mode); later writes within about one more grace period are fast.
-    /// A thread moves this process into the v1 cgroup it is already in (a no-op migration) while the main
-    /// thread goes on with the namespaces, so the child's own joins find the rwsem already switched.
-    /// Best effort: any failure only means the child's first join pays the wait itself.
-    /// </summary>
-    private static void KickCgroupGracePeriod(ChildPlan plan)
-    {
-        if (plan.CgroupProcs.Length == 0) return;
-        string? own = null;
-        try
-        {
-            foreach (var l in File.ReadAllLines("/proc/self/cgroup"))
-            {
-                // v1 lines look like "6:pids:/user.slice"; the v2 line ("0::/...") has an empty controller list
-                var parts = l.Split(':', 3);
-                if (parts.Length == 3 && parts[1] == "pids") { own = "/sys/fs/cgroup/pids" + parts[2].TrimEnd('/') + "/cgroup.procs"; break; }
-                if (parts.Length == 3 && parts[0] == "0" && parts[1] == "" && File.Exists("/sys/fs/cgroup/cgroup.controllers"))
-                    own = "/sys/fs/cgroup" + parts[2].TrimEnd('/') + "/cgroup.procs";
-            }
-        }
-        catch (IOException) { return; }
-        if (own is null) return;
-        byte* path = NStr.Of(own);
-        var t = new Thread(() =>
-        {
-            int fd = open(path, 1 /* O_WRONLY */ | 0x80000, 0);
-            if (fd < 0) return;
-            byte zero = (byte)'0';
-            write(fd, &zero, 1);
-            close(fd);
-        }, 64 * 1024) { IsBackground = true };
-        t.Start();
     }
 
     /// <summary>Joins or creates and pins the network namespace ("host" = stay in the host's).</summary>
@@ -341,17 +294,7 @@ internal static unsafe class Monitor
         }
         // not pinned yet: a fresh namespace for this process (its clone inherits it), loopback up, then pinned
         if (unshare((int)CLONE_NEWNET) != 0) return "unshare: errno " + Errno;
-        int s = socket(2, 2 | 0x80000, 0);
-        if (s >= 0)
-        {
-            byte* ifr = stackalloc byte[40];
-            for (int i = 0; i < 40; i++) ifr[i] = 0;
-            ifr[0] = (byte)'l'; ifr[1] = (byte)'o';
-            ioctl(s, 0x8913, ifr);
-            *(short*)(ifr + 16) |= 1;
-            ioctl(s, 0x8914, ifr);
-            close(s);
-        }
+        ContainerChild.LoopbackUp();
         int f = open(path, 0x40 | 1 | 0x80000, 0x1a4);
         if (f >= 0) close(f);
         byte* self = NStr.Of("/proc/thread-self/ns/net");

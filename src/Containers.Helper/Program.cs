@@ -17,8 +17,6 @@ internal static class Program
                 return 0;
             case "monitor":
                 return Monitor.Run(args);
-            case "netns":
-                return Monitor.PinNetwork(args);
             case "exec":
                 return ExecMode.Run(args);
             case "dns": return Net.DnsServer.Run(args);

@@ -34,6 +34,16 @@ internal sealed class CgroupFs
     /// </summary>
     public static IDisposable HoldMigrationFastPath()
     {
+        string? own = OwnProcsFile.Value;
+        if (own is null) return NoHold.Instance;
+        var hold = new FastPathHold(own);
+        new Thread(hold.Run, 64 * 1024) { IsBackground = true, Name = "cgroup-fast-path" }.Start();
+        return hold;
+    }
+
+    /// <summary>The cgroup.procs of this process's own cgroup (v1 pids hierarchy, else pure v2); read once per process.</summary>
+    private static readonly Lazy<string?> OwnProcsFile = new(() =>
+    {
         string? own = null;
         try
         {
@@ -41,18 +51,15 @@ internal sealed class CgroupFs
             {
                 var parts = l.Split(':', 3);
                 if (parts.Length != 3) continue;
-                if (parts[1] == "pids") { own = "/sys/fs/cgroup/pids" + parts[2].TrimEnd('/') + "/cgroup.procs"; break; }
+                if (parts[1] == "pids") return "/sys/fs/cgroup/pids" + parts[2].TrimEnd('/') + "/cgroup.procs";
                 if (parts[0] == "0" && parts[1].Length == 0 && File.Exists("/sys/fs/cgroup/cgroup.controllers"))
                     own = "/sys/fs/cgroup" + parts[2].TrimEnd('/') + "/cgroup.procs";
             }
         }
-        catch (IOException) { return NoHold.Instance; }
-        catch (UnauthorizedAccessException) { return NoHold.Instance; }
-        if (own is null) return NoHold.Instance;
-        var hold = new FastPathHold(own);
-        new Thread(hold.Run, 64 * 1024) { IsBackground = true, Name = "cgroup-fast-path" }.Start();
-        return hold;
-    }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+        return own;
+    });
 
     private sealed class NoHold : IDisposable
     {
