@@ -259,7 +259,10 @@ Describe 'cgroup v1 manager on a fake tree' -Tag 'Unit' {
     }
     It 'uses one directory per hierarchy and ignores the unified mount' {
         $m.Create((New-Resources))
-        $m.ProcsFiles.Count | Should -Be 9
+        # hierarchies of controllers the engine neither sets nor reads are left out (blkio, name=systemd)
+        $m.ProcsFiles.Count | Should -Be 7
+        $m.ProcsFiles | Should -Not -Contain "$root/blkio/pscontainers-abc123/c1/cgroup.procs"
+        $m.ProcsFiles | Should -Not -Contain "$root/systemd/pscontainers-abc123/c1/cgroup.procs"
         $m.ProcsFiles | Should -Contain "$root/memory/pscontainers-abc123/c1/cgroup.procs"
         $m.ProcsFiles | Should -Not -Contain "$root/unified/pscontainers-abc123/c1/cgroup.procs"
         Test-Path "$root/unified/pscontainers-abc123" | Should -BeFalse

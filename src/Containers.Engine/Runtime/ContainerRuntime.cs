@@ -61,12 +61,32 @@ public sealed partial class ContainerRuntime
     internal Record? Load(string id)
     {
         string dir = DirOf(id);
-        var cfg = AtomicFile.ReadJson<ContainerConfig>(Path.Combine(dir, "config.json"));
+        var cfg = ReadConfig(Path.Combine(dir, "config.json"));
         if (cfg is null) return null;
         var raw = ReadStatusFile(Path.Combine(dir, "status"));
         var rec = new Record { Config = cfg, Dir = dir, Raw = raw };
         Compute(rec);
         return rec;
+    }
+
+    /// <summary>
+    /// config.json as last read by this process, while the file is the same version. It only ever changes by an
+    /// atomic rename of a new file (a new inode), so inode, change time and size name a version; a start, a run or
+    /// a removal reads it several times and parsing it each time was a noticeable part of a short run.
+    /// Callers treat the returned object as read-only; <see cref="Rename"/> reads its own copy to change it.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ulong Ino, long CSec, long CNsec, long Size, ContainerConfig Config)> ConfigCache = new(StringComparer.Ordinal);
+
+    private static ContainerConfig? ReadConfig(string path)
+    {
+        if (!Containers.Native.Sys.LayerFs.TryLstat(path, out var st)) { ConfigCache.TryRemove(path, out _); return null; }
+        if (ConfigCache.TryGetValue(path, out var hit) && hit.Ino == st.Ino && hit.CSec == st.Ctime.Sec && hit.CNsec == st.Ctime.Nsec && hit.Size == st.Size)
+            return hit.Config;
+        var cfg = AtomicFile.ReadJson<ContainerConfig>(path);
+        if (cfg is null) { ConfigCache.TryRemove(path, out _); return null; }
+        if (ConfigCache.Count > 4096) ConfigCache.Clear();
+        ConfigCache[path] = (st.Ino, st.Ctime.Sec, st.Ctime.Nsec, st.Size, cfg);
+        return cfg;
     }
 
     private static Dictionary<string, string> ReadStatusFile(string path)

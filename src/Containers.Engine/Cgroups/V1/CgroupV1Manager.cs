@@ -13,6 +13,14 @@ public sealed class CgroupV1Manager : ICgroupManager
     private static readonly string[] Known =
         ["blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "hugetlb", "memory", "net_cls", "net_prio", "perf_event", "pids", "rdma", "misc", "systemd"];
 
+    /// <summary>
+    /// The controllers a container's cgroup is made in: those the engine sets or reads (limits, CPU time,
+    /// cpuset, the device allowlist, freeze). Each hierarchy costs a mkdir at start, a cgroup.procs write in the
+    /// child and an rmdir at removal, so hierarchies of controllers nothing uses (blkio, hugetlb, net_cls,
+    /// perf_event, the named systemd one, ...) are left out; the container stays where its starter was in those.
+    /// </summary>
+    private static readonly string[] Used = ["cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids"];
+
     private readonly CgroupFs _fs;
     private readonly Dictionary<string, string> _controllerMounts = new(StringComparer.Ordinal);
     private readonly List<string> _mounts = new();
@@ -37,6 +45,7 @@ public sealed class CgroupV1Manager : ICgroupManager
             string name = Path.GetFileName(dir);
             var controllers = name.Split(',');
             if (!controllers.All(c => Known.Contains(c))) continue; // "unified" and anything unknown
+            if (!controllers.Any(c => Used.Contains(c))) continue;
             string real = new DirectoryInfo(dir).ResolveLinkTarget(true)?.FullName ?? dir;
             foreach (var c in controllers) _controllerMounts.TryAdd(c, dir);
             if (seen.Add(real)) _mounts.Add(dir);
@@ -134,6 +143,13 @@ public sealed class CgroupV1Manager : ICgroupManager
         return set.Order().ToArray();
     }
 
+    private bool Populated(string dir)
+    {
+        var set = new HashSet<int>();
+        _fs.CollectPids(dir, set);
+        return set.Count > 0;
+    }
+
     /// <summary>Freeze, SIGKILL every pid, thaw (so nothing forks in between), until the cgroup is empty.</summary>
     public void KillAll(TimeSpan timeout)
     {
@@ -159,7 +175,9 @@ public sealed class CgroupV1Manager : ICgroupManager
 
     public void Destroy()
     {
-        if (Exists && Pids().Length > 0) KillAll(TimeSpan.FromSeconds(10));
+        // every process of the container joins every hierarchy, so one hierarchy tells whether any is left
+        string? probe = Dirs.FirstOrDefault(Directory.Exists);
+        if (probe is not null && Populated(probe)) KillAll(TimeSpan.FromSeconds(10));
         string? busy = null;
         foreach (var mount in _mounts)
         {
