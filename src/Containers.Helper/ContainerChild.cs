@@ -268,8 +268,9 @@ internal static unsafe class ContainerChild
 
     private static int Touch(byte* path)
     {
-        int fd = open(path, 0x40 | 1 | 0x80000 /* O_CREAT|O_WRONLY|O_CLOEXEC */, 0x1a4);
-        if (fd < 0) return Errno == 21 /* EISDIR */ ? 0 : -1;
+        // O_EXCL: a file that exists (in a lower layer too) is left alone; opening it for writing would copy it up
+        int fd = open(path, 0x40 | 0x80 | 1 | 0x80000 /* O_CREAT|O_EXCL|O_WRONLY|O_CLOEXEC */, 0x1a4);
+        if (fd < 0) return Errno is 17 /* EEXIST */ or 21 /* EISDIR */ ? 0 : -1;
         close(fd);
         return 0;
     }

@@ -149,6 +149,21 @@ Describe 'Layers' {
         Remove-Container layer-a
         Test-Path (Join-Path $script:root "containers/$($a.Id)") | Should -BeFalse
     }
+    It 'leaves the writable layer empty when the container writes nothing (mount points come from a shared layer)' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        # /proc, /dev, /sys and the bind-mounted /etc files need mount points; busybox's tree has none of them
+        Test-Path "$script:rootfs/proc" | Should -BeFalse
+        Test-Path "$script:rootfs/etc/hostname" | Should -BeFalse
+        $c = New-Container -RootFs $script:rootfs -Name layer-empty -Hostname quiet -Command sh, -c, 'cat /etc/hostname; test -d /proc/self && echo proc'
+        Start-Container layer-empty
+        Wait-Container layer-empty -Timeout 30 | Select-Object -ExpandProperty ExitCode | Should -Be 0
+        Get-ContainerLog layer-empty | Should -Be @('quiet', 'proc')
+        @(Get-ChildItem -Force (Join-Path $script:root "containers/$($c.Id)/upper")) | Should -BeNullOrEmpty
+        # the shared layer has only empty mount points, and containers never change it
+        $shared = Join-Path $script:root 'runtime/mountpoints'
+        @(Get-ChildItem -Recurse -File $shared | Where-Object Length -gt 0) | Should -BeNullOrEmpty
+        Remove-Container layer-empty
+    }
     It 'makes the root file system read-only with -ReadOnly' {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
         $r = Run 'touch /x 2>&1; echo rc=$?; touch /tmp/y 2>&1; echo tmp=$?' @{ ReadOnly = $true; Tmpfs = '/tmp' }
@@ -211,7 +226,10 @@ Describe 'From an image' {
     It 'records the image id, keeps writes out of the image layers and sibling containers' {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
         $a = New-Container rt-bb:1 -Name img-a -User root -Command sh, -c, 'echo mine > /etc/only-a; rm /bin/ls'
-        (Get-Content (Join-Path $script:root "containers/$($a.Id)/image-id")).Trim() | Should -Be $script:img.Id
+        $a.ImageId | Should -Be $script:img.Id
+        (Get-Content -Raw (Join-Path $script:root "containers/$($a.Id)/config.json") | ConvertFrom-Json).imageId | Should -Be $script:img.Id
+        # the image store sees it in use
+        { Remove-ContainerImage rt-bb:1 -ErrorAction Stop } | Should -Throw -ErrorId 'ImageInUse,Containers.Cmdlets.Images.RemoveContainerImageCommand'
         Start-Container img-a; (Wait-Container img-a -Timeout 30).ExitCode | Should -Be 0
         (Invoke-ContainerImage rt-bb:1 -User root -Command sh, -c, 'cat /etc/only-a 2>&1; ls /bin/ls' -Remove).Output | Should -Match 'No such file[\s\S]*/bin/ls'
         @(Get-ChildItem (Join-Path $script:root 'layers') -Recurse -File -Force).Count | Should -Be $script:layerFiles

@@ -269,7 +269,7 @@ public sealed partial class ImageStore
         }
     }
 
-    /// <summary>Ids of the images containers use: &lt;root&gt;/containers/&lt;id&gt;/image-id.</summary>
+    /// <summary>Ids of the images containers use: the imageId of &lt;root&gt;/containers/&lt;id&gt;/config.json (image-id in older roots).</summary>
     public Dictionary<string, List<string>> ImagesInUse()
     {
         var used = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -277,14 +277,25 @@ public sealed partial class ImageStore
         if (!Directory.Exists(dir)) return used;
         foreach (var c in Directory.EnumerateDirectories(dir))
         {
-            string f = Path.Combine(c, "image-id");
-            string id;
-            try { id = File.ReadAllText(f).Trim(); } catch (IOException) { continue; }
+            string? id = ContainerImageId(c);
+            if (string.IsNullOrEmpty(id)) continue;
             if (!id.StartsWith("sha256:", StringComparison.Ordinal)) id = "sha256:" + id;
             if (!used.TryGetValue(id, out var list)) used[id] = list = [];
             list.Add(Path.GetFileName(c));
         }
         return used;
+    }
+
+    private static string? ContainerImageId(string containerDir)
+    {
+        try
+        {
+            string legacy = Path.Combine(containerDir, "image-id");
+            if (File.Exists(legacy)) return File.ReadAllText(legacy).Trim();
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(containerDir, "config.json")));
+            return doc.RootElement.TryGetProperty("imageId", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException) { return null; }
     }
 
     /// <summary>

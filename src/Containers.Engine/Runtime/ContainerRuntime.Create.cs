@@ -122,9 +122,7 @@ public sealed partial class ContainerRuntime
             string tmp = _root.NewTempPath("ctr");
             Directory.CreateDirectory(Path.Combine(tmp, "upper"));
             Directory.CreateDirectory(Path.Combine(tmp, "work"));
-            Directory.CreateDirectory(Path.Combine(tmp, "merged"));
             AtomicFile.WriteJson(Path.Combine(tmp, "config.json"), cfg, durable: false);
-            File.WriteAllText(Path.Combine(tmp, "image-id"), cfg.ImageId ?? "");
             Directory.Move(tmp, DirOf(cfg.Id));
         }
         return Get(cfg.Id);

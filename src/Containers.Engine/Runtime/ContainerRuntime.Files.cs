@@ -18,7 +18,7 @@ public sealed partial class ContainerRuntime
             return work($"/proc/{rec.Pid}/root");
         string mnt = Path.Combine(rec.Dir, "export");
         Directory.CreateDirectory(mnt);
-        var layers = new[] { Path.Combine(rec.Dir, "upper") }.Concat(Enumerable.Reverse(rec.Config.LowerDirs));
+        var layers = new[] { Path.Combine(rec.Dir, "upper"), SharedRuntimeDirs().MountPoints }.Concat(Enumerable.Reverse(rec.Config.LowerDirs));
         ProcessOps.Mount("overlay", mnt, "overlay", 1 /* MS_RDONLY */, "lowerdir=" + string.Join(':', layers));
         try { return work(mnt); }
         finally
