@@ -16,6 +16,9 @@ internal static unsafe class Monitor
     private static string _dir = "";
     private static readonly Dictionary<string, string> Status = new();
 
+    /// <summary>The argument that makes a spare: a monitor started ahead of need, told its state directory on stdin.</summary>
+    public const string SpareArgument = "--spare";
+
     public static int Run(string[] args)
     {
         if (args.Length < 2) { Console.Error.WriteLine("monitor: state directory missing"); return 2; }
@@ -28,6 +31,17 @@ internal static unsafe class Monitor
         {
             int flags = fcntl(fd, 1 /* F_GETFD */, 0);
             if (flags >= 0 && (flags & 1 /* FD_CLOEXEC */) == 0) close(fd);
+        }
+        if (_dir == SpareArgument)
+        {
+            PrepareNetwork();
+            Prefault();
+            // everything above (the runtime's start-up included) is done before the engine needs this monitor;
+            // end of input means the session that made the spare has ended or no longer wants it
+            string? dir = ReadLine(0);
+            if (string.IsNullOrEmpty(dir) || dir[0] != '/') return 0;
+            _dir = dir;
+            Retitle(dir);
         }
         Spec spec;
         ChildPlan plan;
@@ -138,7 +152,33 @@ internal static unsafe class Monitor
             }
         }
         close(logFd);
+        // the status is written and every file closed: skip the runtime's shutdown, which only delays the exit
+        // the engine waits for
+        _exit(0);
         return 0;
+    }
+
+    /// <summary>
+    /// A spare maps its code and libc's now, while it waits, so the start it is handed and the status writes
+    /// around the container's run do not take a page fault for each page of code they touch for the first time
+    /// (MADV_POPULATE_READ; the pages are in the page cache, shared with every other monitor). The idle monitor
+    /// hands the mappings back later (<see cref="ReleaseCodePages"/>). Best effort.
+    /// </summary>
+    private static void Prefault()
+    {
+        string[] maps;
+        try { maps = File.ReadAllLines("/proc/self/maps"); }
+        catch (IOException) { return; }
+        foreach (var l in maps)
+        {
+            // "start-end perms offset dev inode path": read-only or executable file mappings
+            var f = l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 6 || f[1] is not ("r-xp" or "r--p") || !f[5].StartsWith('/')) continue;
+            int dash = f[0].IndexOf('-');
+            ulong start = ulong.Parse(f[0].AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            ulong end = ulong.Parse(f[0].AsSpan(dash + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            madvise((void*)start, (nuint)(end - start), 22 /* MADV_POPULATE_READ */);
+        }
     }
 
     private static int Finish(bool first, string message, int code)
@@ -260,6 +300,46 @@ internal static unsafe class Monitor
         return true;
     }
 
+    /// <summary>
+    /// A spare is started with a long placeholder argument; once it knows its container it rewrites its argument
+    /// area to read "monitor &lt;statedir&gt;", as a monitor started for the container would, so ps shows which
+    /// container it serves and the engine's search for a state directory's helpers finds it. The last byte
+    /// stays NUL so the kernel reports the area as NUL-separated arguments.
+    /// </summary>
+    private static void Retitle(string dir)
+    {
+        try
+        {
+            string stat = File.ReadAllText("/proc/self/stat");
+            var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            ulong start = ulong.Parse(f[45], CultureInfo.InvariantCulture), end = ulong.Parse(f[46], CultureInfo.InvariantCulture);
+            if (end <= start || end - start > 1 << 16) return;
+            var area = new Span<byte>((void*)start, (int)(end - start));
+            int arg1 = area.IndexOf((byte)0) + 1;
+            byte[] title = Encoding.UTF8.GetBytes("monitor\0" + dir + "\0");
+            if (arg1 <= 0 || arg1 + title.Length > area.Length) return;
+            title.CopyTo(area[arg1..]);
+            area[(arg1 + title.Length)..].Clear();
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException) { }
+    }
+
+    /// <summary>One line from a descriptor, read a byte at a time (nothing past the newline is consumed); null at end of input.</summary>
+    private static string? ReadLine(int fd)
+    {
+        var b = stackalloc byte[4096];
+        int n = 0;
+        while (n < 4096)
+        {
+            nint r = readBlocking(fd, b + n, 1);
+            if (r < 0 && Errno == 4) continue;
+            if (r <= 0) return null;
+            if (b[n] == (byte)'\n') return Encoding.UTF8.GetString(b, n);
+            n++;
+        }
+        return null;
+    }
+
     private static nint ReadFull(int fd, byte* b, int count)
     {
         int got = 0;
@@ -273,11 +353,42 @@ internal static unsafe class Monitor
         return got;
     }
 
+    /// <summary>The host's network namespace, kept by a spare that has moved into a fresh one; -1 otherwise.</summary>
+    private static int _hostNet = -1;
+
+    /// <summary>
+    /// A spare makes the fresh network namespace (loopback up) a container without a network gets, while it waits:
+    /// creating one is the slowest part of the clone. Best effort; a failure leaves it in the host's namespace.
+    /// </summary>
+    private static void PrepareNetwork()
+    {
+        byte* self = NStr.Of("/proc/self/ns/net");
+        int host = open(self, 0x80000 /* O_CLOEXEC */, 0);
+        if (host < 0) return;
+        if (unshare((int)CLONE_NEWNET) != 0) { close(host); return; }
+        if (!ContainerChild.LoopbackUp()) { setns(host, (int)CLONE_NEWNET); close(host); return; }
+        _hostNet = host;
+    }
+
     private static string? EnterNetwork(Spec spec, ChildPlan plan)
     {
         string? ns = spec.Get("netns");
-        if (ns == "new") { plan.NewNet = true; return null; }
+        if (ns == "new")
+        {
+            // the spare's prepared namespace serves as is (restarts stay in it); otherwise the clone makes one
+            plan.NewNet = _hostNet < 0;
+            CloseHostNet();
+            return null;
+        }
+        if (_hostNet >= 0 && setns(_hostNet, (int)CLONE_NEWNET) != 0) return "cannot return to the host's network namespace: errno " + Errno;
+        CloseHostNet();
         return EnterNetwork(ns);
+    }
+
+    private static void CloseHostNet()
+    {
+        if (_hostNet >= 0) close(_hostNet);
+        _hostNet = -1;
     }
 
     /// <summary>Joins or creates and pins the network namespace ("host" = stay in the host's).</summary>

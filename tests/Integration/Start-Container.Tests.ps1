@@ -161,3 +161,65 @@ Describe 'True state after kill -9' {
         @(Get-Container -All 'mid*') | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Spare monitors' {
+    It 'hands a start to a monitor made ahead of need, which then names its container; the spare ends with its session' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        # the first start of a session starts a monitor itself and leaves a spare for the next one
+        $session = @'
+$ErrorActionPreference = 'Stop'
+Import-Module $env:CT_MODULE
+$PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = $env:CT_ROOT }
+# this session's spare: a child of this process whose command line says monitor --spare
+function Spares {
+    @(Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$' | Where-Object {
+            try {
+                $stat = [IO.File]::ReadAllText("/proc/$($_.Name)/stat")
+                $ppid = [int]$stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')[1]
+                $ppid -eq $PID -and [IO.File]::ReadAllText("/proc/$($_.Name)/cmdline").Contains("monitor`0--spare")
+            } catch { $false }
+        } | ForEach-Object { [int]$_.Name })
+}
+$deadline = (Get-Date).AddSeconds(10)
+Invoke-ContainerImage -RootFs $env:CT_ROOTFS -Name spare1 -Detach -Command sleep, 600 | Out-Null
+while (@(Spares).Count -eq 0 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
+$spare = @(Spares)[0]
+$c = Invoke-ContainerImage -RootFs $env:CT_ROOTFS -Name spare2 -Detach -Command sleep, 600
+$monitor = [int]((Get-Content (Join-Path $env:CT_ROOT "containers/$($c.Id)/status") | Where-Object { $_ -like 'monitorpid=*' }) -replace 'monitorpid=', '')
+while (@(Spares).Count -eq 0 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
+"$spare $monitor $(@(Spares)[0])"
+'@
+        $file = Join-Path $script:root 'spare-session.ps1'
+        Set-Content -LiteralPath $file -Value $session
+        $env:CT_MODULE = $script:ModulePath; $env:CT_ROOT = $script:root; $env:CT_ROOTFS = $script:rootfs
+        try { $out = & $script:pwsh @script:pwshArgs -NoProfile -NonInteractive -File $file }
+        finally { Remove-Item Env:CT_MODULE, Env:CT_ROOT, Env:CT_ROOTFS }
+        $LASTEXITCODE | Should -Be 0
+        $spare, $monitor, $next = ("$out".Trim() -split ' ') | ForEach-Object { [int]$_ }
+        $spare | Should -BeGreaterThan 0
+        # the second start went to the spare: it is now spare2's monitor and says so on its command line
+        $monitor | Should -Be $spare
+        $c2 = Get-Container spare2
+        ([IO.File]::ReadAllText("/proc/$monitor/cmdline") -split "`0" | Where-Object { $_ } | Select-Object -Skip 1) | Should -Be @('monitor', (Join-Path $script:root "containers/$($c2.Id)"))
+        # the session made another spare, which ended with the session (nothing handed to it)
+        $next | Should -BeGreaterThan 0
+        $deadline = (Get-Date).AddSeconds(5)
+        while ((Test-Path "/proc/$next") -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        Test-Path "/proc/$next" | Should -BeFalse
+        (Get-Container spare1).Status | Should -Be 'Running'
+        $c2.Status | Should -Be 'Running'
+        Remove-Container spare1, spare2 -Force
+        ProcsWith $c2.Id | Should -BeNullOrEmpty
+    }
+    It 'gives every container without a network a namespace of its own' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        # the first start of this session clones the namespace, the later ones use the one their spare made
+        $ctrs = 1..3 | ForEach-Object { Invoke-ContainerImage -RootFs $script:rootfs -Name "netns$_" -Network none -Detach -Command sleep, 600 }
+        $ns = @($ctrs | ForEach-Object { (Get-Item "/proc/$($_.Pid)/ns/net").LinkTarget })
+        $ns | Should -Not -Contain (Get-Item /proc/self/ns/net).LinkTarget
+        @($ns | Sort-Object -Unique).Count | Should -Be 3
+        # loopback is up in each (IFF_UP is bit 0 of the flags)
+        foreach ($c in $ctrs) { [Convert]::ToInt32((Invoke-ContainerCommand $c.Name -Command cat, /sys/class/net/lo/flags).Output.Trim(), 16) % 2 | Should -Be 1 }
+        $ctrs | Remove-Container -Force
+    }
+}

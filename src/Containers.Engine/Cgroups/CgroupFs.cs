@@ -61,7 +61,7 @@ internal sealed class CgroupFs
         return own;
     });
 
-    private sealed class NoHold : IDisposable
+    internal sealed class NoHold : IDisposable
     {
         public static readonly NoHold Instance = new();
         public void Dispose() { }

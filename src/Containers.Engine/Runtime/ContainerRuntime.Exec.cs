@@ -169,9 +169,10 @@ public sealed partial class ContainerRuntime
     public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default)
     {
         var info = Create(o, ct);
+        IDisposable hold = Cgroups.CgroupFs.NoHold.Instance;
         try
         {
-            using (var monitor = Start(info.Id, ct))
+            using (var monitor = Start(info.Id, out hold, ct))
             {
                 try { monitor.WaitForExitAsync(ct).GetAwaiter().GetResult(); }
                 catch (OperationCanceledException)
@@ -195,6 +196,7 @@ public sealed partial class ContainerRuntime
         finally
         {
             if (remove) Remove(info.Id, true, CancellationToken.None);
+            hold.Dispose();
         }
     }
 }

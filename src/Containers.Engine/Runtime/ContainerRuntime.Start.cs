@@ -31,6 +31,20 @@ public sealed partial class ContainerRuntime
     /// </summary>
     public Process Start(string nameOrId, CancellationToken ct = default)
     {
+        var p = Start(nameOrId, out var hold, ct);
+        hold.Dispose();
+        return p;
+    }
+
+    /// <summary>
+    /// Start that hands the caller the hold on the kernel's cgroup migration fast path (see
+    /// <see cref="CgroupFs.HoldMigrationFastPath"/>) instead of ending it: a run keeps it through the wait and the
+    /// removal (it ends by itself after a quarter second), so the next start soon after finds the fast path
+    /// still open and its first migration does not wait for a grace period.
+    /// </summary>
+    internal Process Start(string nameOrId, out IDisposable hold, CancellationToken ct = default)
+    {
+        hold = Cgroups.CgroupFs.NoHold.Instance;
         var rec = Find(nameOrId);
         using var _ = Lock(rec.Id, ct);
         rec = Load(rec.Id) ?? throw ContainersException.NotFound("ContainerNotFound", RuntimeMessages.ContainerNotFound(nameOrId), nameOrId);
@@ -39,58 +53,64 @@ public sealed partial class ContainerRuntime
         string dir = rec.Dir;
 
         var cg = Cgroup(c.Id);
-        using var fastPath = Cgroups.CgroupFs.HoldMigrationFastPath();
         var res = new CgroupResources { MemoryBytes = c.Memory, MemorySwapBytes = c.MemorySwap, Cpus = c.Cpus, PidsLimit = c.PidsLimit, AllowAllDevices = c.Privileged };
         try { cg.Create(res); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw ContainersException.System("CgroupSetupFailed", RuntimeMessages.StartFailed(c.Name, ex.Message), c.Name, ex);
         }
-
-        NetworkSetupResult? net = null;
-        if (c.Network is not ("none" or "host") && NetworkProvider is not null)
+        // after the mkdirs: the hold's first migration waits for a grace period holding the kernel's cgroup
+        // mutex, which every cgroup mkdir needs too
+        var fastPath = Cgroups.CgroupFs.HoldMigrationFastPath();
+        try
         {
-            EnsureNetNs(dir);
-            net = NetworkProvider.Setup(NetContext(c, dir), ct);
-        }
-        WriteEtcFiles(c, dir, net);
+            NetworkSetupResult? net = null;
+            if (c.Network is not ("none" or "host") && NetworkProvider is not null)
+            {
+                EnsureNetNs(dir);
+                net = NetworkProvider.Setup(NetContext(c, dir), ct);
+            }
+            WriteEtcFiles(c, dir, net);
 
-        var spec = BuildSpec(c, dir, cg);
-        AtomicFile.WriteAllBytes(Path.Combine(dir, "spec"), spec, durable: false);
-        File.Delete(Path.Combine(dir, "stop-requested"));
-        File.Delete(Path.Combine(dir, "paused"));
+            var spec = BuildSpec(c, dir, cg);
+            AtomicFile.WriteAllBytes(Path.Combine(dir, "spec"), spec, durable: false);
+            File.Delete(Path.Combine(dir, "stop-requested"));
+            File.Delete(Path.Combine(dir, "paused"));
 
-        var psi = new ProcessStartInfo(EngineFiles.HelperPath)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-        };
-        psi.ArgumentList.Add("monitor");
-        psi.ArgumentList.Add(dir);
-        // kept until the monitor has answered: a pwsh killed in between leaves it, and removal then looks for the monitor
-        string starting = Path.Combine(dir, StartingMarker);
-        File.WriteAllBytes(starting, []);
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
+            // kept until the monitor has answered: a pwsh killed in between leaves it, and removal then looks for the
+            // monitor (by its command line, which names the state directory, and by the pid a spare leaves here)
+            string starting = Path.Combine(dir, StartingMarker);
+            Process? p = SpareMonitors.Hand(dir, starting);
+            if (p is null)
+            {
+                File.WriteAllBytes(starting, []);
+                try { p = Process.Start(SpareMonitors.StartInfo(dir))!; }
+                catch (System.ComponentModel.Win32Exception ex)
+                {
+                    File.Delete(starting);
+                    throw ContainersException.System("HelperNotStartable", RuntimeMessages.StartFailed(c.Name, $"cannot run {EngineFiles.HelperPath}: {ex.Message}"), c.Name, ex);
+                }
+            }
+            string? line = p.StandardOutput.ReadLine();
+            SpareMonitors.Replenish();
+            if (line is null || !line.StartsWith("ok ", StringComparison.Ordinal))
+            {
+                string err = p.StandardError.ReadToEnd().Trim();
+                p.WaitForExit();
+                string reason = (line ?? "").StartsWith("error: ", StringComparison.Ordinal) ? line![7..] : (line + " " + err).Trim();
+                if (reason.Length == 0) reason = $"the helper exited with code {p.ExitCode}";
+                File.Delete(starting);
+                throw ContainersException.System("ContainerStartFailed", RuntimeMessages.StartFailed(c.Name, reason), c.Name);
+            }
             File.Delete(starting);
-            throw ContainersException.System("HelperNotStartable", RuntimeMessages.StartFailed(c.Name, $"cannot run {EngineFiles.HelperPath}: {ex.Message}"), c.Name, ex);
+            hold = fastPath;
+            return p;
         }
-        string? line = p.StandardOutput.ReadLine();
-        if (line is null || !line.StartsWith("ok ", StringComparison.Ordinal))
+        catch
         {
-            string err = p.StandardError.ReadToEnd().Trim();
-            p.WaitForExit();
-            string reason = (line ?? "").StartsWith("error: ", StringComparison.Ordinal) ? line![7..] : (line + " " + err).Trim();
-            if (reason.Length == 0) reason = $"the helper exited with code {p.ExitCode}";
-            File.Delete(starting);
-            throw ContainersException.System("ContainerStartFailed", RuntimeMessages.StartFailed(c.Name, reason), c.Name);
+            fastPath.Dispose();
+            throw;
         }
-        File.Delete(starting);
-        return p;
     }
 
     private ContainerNetworkContext NetContext(ContainerConfig c, string dir) => new()
@@ -154,6 +174,41 @@ public sealed partial class ContainerRuntime
         File.WriteAllText(Path.Combine(dir, "resolv.conf"), resolv);
     }
 
+    /// <summary>
+    /// Two directories all containers of the root share. "mountpoints" is a small read-only layer laid over every
+    /// image's layers, holding what the runtime mounts over (/proc, /dev, /sys, /etc/hosts, /etc/hostname,
+    /// /etc/resolv.conf), so making those mount points writes nothing into the container's own layer: it stays
+    /// empty until the container's process writes (Docker's init layer, made once per root instead of once per
+    /// container). "rootfs" is where each container's overlay is mounted, inside the container's own mount
+    /// namespace, so neither the host nor another container ever sees it there.
+    /// </summary>
+    private (string MountPoints, string RootFs) SharedRuntimeDirs()
+    {
+        string rt = _root.Sub("runtime"), mountPoints = Path.Combine(rt, "mountpoints"), rootfs = Path.Combine(rt, "rootfs");
+        if (Directory.Exists(mountPoints) && Directory.Exists(rootfs)) return (mountPoints, rootfs);
+        const UnixFileMode dirMode = (UnixFileMode)0x1ed, fileMode = (UnixFileMode)0x1a4;
+        Directory.CreateDirectory(rt);
+        Directory.CreateDirectory(rootfs);
+        File.SetUnixFileMode(rootfs, dirMode);
+        if (!Directory.Exists(mountPoints))
+        {
+            string tmp = _root.NewTempPath("mountpoints");
+            foreach (var d in new[] { "", "proc", "dev", "sys", "etc" })
+            {
+                Directory.CreateDirectory(Path.Combine(tmp, d));
+                File.SetUnixFileMode(Path.Combine(tmp, d), dirMode);
+            }
+            foreach (var f in new[] { "hosts", "hostname", "resolv.conf" })
+            {
+                File.WriteAllBytes(Path.Combine(tmp, "etc", f), []);
+                File.SetUnixFileMode(Path.Combine(tmp, "etc", f), fileMode);
+            }
+            try { Directory.Move(tmp, mountPoints); }
+            catch (IOException) when (Directory.Exists(mountPoints)) { DeleteTree(tmp); } // another session was first
+        }
+        return (mountPoints, rootfs);
+    }
+
     private sealed class SpecWriter
     {
         private readonly MemoryStream _ms = new();
@@ -174,9 +229,10 @@ public sealed partial class ContainerRuntime
     {
         var w = new SpecWriter();
         w.Add("id", c.Id);
-        w.Add("merged", Path.Combine(dir, "merged"));
+        var (mountPoints, rootfs) = SharedRuntimeDirs();
+        w.Add("merged", rootfs);
         w.Add("log", Path.Combine(dir, "ctr.log"));
-        var lowers = Enumerable.Reverse(c.LowerDirs).ToList();
+        var lowers = Enumerable.Reverse(c.LowerDirs).Prepend(mountPoints).ToList();
         string overlay = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
         if (overlay.Length > 4000) throw ContainersException.Invalid("OverlayOptionsTooLong", "The image has too many layers for one overlay mount.", c.Image);
         w.Add("overlay", overlay);

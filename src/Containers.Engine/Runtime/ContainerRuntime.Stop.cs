@@ -96,6 +96,7 @@ public sealed partial class ContainerRuntime
         cg.Destroy();
         string trash = _root.NewTempPath("rm");
         Directory.Move(rec.Dir, trash);
+        ConfigCache.TryRemove(Path.Combine(rec.Dir, "config.json"), out _);
         DeleteTree(trash);
     }
 
@@ -179,7 +180,9 @@ public sealed partial class ContainerRuntime
             if (clash is not null) throw ContainersException.Exists("ContainerNameInUse", RuntimeMessages.NameInUse(newName, clash.Id), newName);
             using (Lock(rec.Id, ct))
             {
-                var cfg = Load(rec.Id)!.Config;
+                // a private copy: Load's may be shared with other callers of this process
+                var cfg = AtomicFile.ReadJson<ContainerConfig>(Path.Combine(rec.Dir, "config.json"))
+                    ?? throw ContainersException.NotFound("ContainerNotFound", RuntimeMessages.ContainerNotFound(nameOrId), nameOrId);
                 cfg.Name = newName;
                 AtomicFile.WriteJson(Path.Combine(rec.Dir, "config.json"), cfg);
             }
