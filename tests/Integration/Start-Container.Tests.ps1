@@ -223,3 +223,29 @@ while (@(Spares).Count -eq 0 -and (Get-Date) -lt $deadline) { Start-Sleep -Milli
         $ctrs | Remove-Container -Force
     }
 }
+
+Describe 'Removal' {
+    It 'returns with the container gone, deletes its files right after, and sweeps what an ended session left' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $r = New-TestStorageRoot 'trash'
+        try {
+            # what a killed session leaves: a renamed-away container directory in tmp/, older than a minute
+            $left = Join-Path $r 'tmp/rm-0123456789abcdef'
+            New-Item -ItemType Directory -Force -Path "$left/upper/etc" | Out-Null
+            Set-Content "$left/upper/etc/file" 'x'
+            (Get-Item $left).LastWriteTimeUtc = [DateTime]::UtcNow.AddMinutes(-5)
+            $c = Invoke-ContainerImage -RootFs $script:rootfs -StorageRoot $r -Name gone -Command sh, -c, 'echo x > /kept' -Detach
+            Wait-Container gone -StorageRoot $r -Timeout 30 | Out-Null
+            Remove-Container gone -StorageRoot $r
+            # gone at once: the directory, the name, the cgroups
+            Test-Path (Join-Path $r "containers/$($c.Id)") | Should -BeFalse
+            Get-Container -All -StorageRoot $r | Should -BeNullOrEmpty
+            CgroupDirs $c.Id | Should -BeNullOrEmpty
+            # and the files, including the old leftover, within moments
+            $deadline = (Get-Date).AddSeconds(5)
+            while (@(Get-ChildItem (Join-Path $r 'tmp') -Filter 'rm-*').Count -gt 0 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
+            @(Get-ChildItem (Join-Path $r 'tmp') -Filter 'rm-*') | Should -BeNullOrEmpty
+        }
+        finally { Remove-TestStorageRoot $r }
+    }
+}

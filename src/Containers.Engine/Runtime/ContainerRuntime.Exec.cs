@@ -4,6 +4,7 @@ using System.Text;
 using Containers.Engine.Errors;
 using Containers.Engine.Model;
 using Containers.Engine.State;
+using Containers.Native.Proc;
 
 namespace Containers.Engine.Runtime;
 
@@ -174,7 +175,9 @@ public sealed partial class ContainerRuntime
         {
             using (var monitor = Start(info.Id, out hold, ct))
             {
-                try { monitor.WaitForExitAsync(ct).GetAwaiter().GetResult(); }
+                // the pidfd wakes this thread when the monitor exits; WaitForExit would wait for the runtime's
+                // SIGCHLD thread to reap it and then for a thread-pool continuation
+                try { ProcessOps.WaitExited(monitor.Id, ct); }
                 catch (OperationCanceledException)
                 {
                     Stop(info.Id, 0, null, true, CancellationToken.None);

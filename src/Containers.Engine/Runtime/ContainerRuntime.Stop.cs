@@ -94,10 +94,12 @@ public sealed partial class ContainerRuntime
         if (File.Exists(netns)) while (ProcessOps.Unmount(netns)) { }
         foreach (var leftover in new[] { "merged", "export" }) ProcessOps.Unmount(Path.Combine(rec.Dir, leftover));
         cg.Destroy();
-        string trash = _root.NewTempPath("rm");
+        // the rename is the removal; the files go on a background thread (see Trash)
+        string trash = _root.NewTempPath(Trash.Prefix);
         Directory.Move(rec.Dir, trash);
         ConfigCache.TryRemove(Path.Combine(rec.Dir, "config.json"), out _);
-        DeleteTree(trash);
+        Trash.Delete(trash);
+        Trash.SweepOnce(_root);
     }
 
     /// <summary>

@@ -87,6 +87,33 @@ internal static partial class ProcessOps
         finally { close_(fd); }
     }
 
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static unsafe partial int poll_(long* fds, ulong nfds, int timeout);
+
+    /// <summary>
+    /// Waits until a child process has exited (it is a zombie or gone), through a pidfd: woken the moment the
+    /// kernel marks the exit, without waiting for the runtime's SIGCHLD handling to reap it. Polls
+    /// <paramref name="ct"/> every 100 ms.
+    /// </summary>
+    public static unsafe void WaitExited(int pid, CancellationToken ct)
+    {
+        int fd = (int)syscall_(Sys.SYS_pidfd_open, pid, 0, 0, 0, 0, 0);
+        if (fd < 0) return; // already reaped
+        try
+        {
+            // struct pollfd { int fd; short events; short revents; } as one 64-bit word; POLLIN = 1
+            long pfd = (uint)fd | (1L << 32);
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                int r = poll_(&pfd, 1, 100);
+                if (r > 0) return;
+                if (r < 0 && Marshal.GetLastPInvokeError() != Errno.EINTR) throw new NativeException("poll", Marshal.GetLastPInvokeError());
+            }
+        }
+        finally { close_(fd); }
+    }
+
     /// <summary>Detaching unmount; false when it was not mounted.</summary>
     public static bool Unmount(string path)
     {
