@@ -24,7 +24,8 @@ foreach ($p in 'crun_run_bundle', 'podman_run_crun_netnone', 'docker_run_netnone
     else { "runtime: peer $p not measured" }
 }
 
-# memory: everything we run per idle container (the monitor; no -Init so nothing else of ours runs)
+# memory: everything we run per idle container (the monitor; no -Init so nothing else of ours runs), plus the
+# session's spare monitor divided among them
 function Get-ProcMemory([int] $ProcessId) {
     $st = Get-Content "/proc/$ProcessId/status" -ErrorAction SilentlyContinue
     $rss = [long](($st | Where-Object { $_ -like 'VmRSS:*' }) -replace '\D', '') * 1024
@@ -39,9 +40,17 @@ $monitors = foreach ($c in $ctrs) {
     $status = Get-Content (Join-Path $root "containers/$($c.Id)/status")
     [int](($status | Where-Object { $_ -like 'monitorpid=*' }) -replace 'monitorpid=', '')
 }
-$mem = $monitors | ForEach-Object { Get-ProcMemory $_ }
+# and this session's spare monitor (one per session, started ahead of the next start), shared by the 20
+$spares = @(Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$' | Where-Object {
+        try {
+            $stat = [IO.File]::ReadAllText("/proc/$($_.Name)/stat")
+            [int]$stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')[1] -eq $PID -and [IO.File]::ReadAllText("/proc/$($_.Name)/cmdline").Contains("monitor`0--spare")
+        } catch { $false }
+    } | ForEach-Object { [int]$_.Name })
+$mem = @($monitors) + $spares | ForEach-Object { Get-ProcMemory $_ }
 $oursRss = ($mem | Measure-Object Rss -Sum).Sum / $n
 $oursPss = ($mem | Measure-Object Pss -Sum).Sum / $n
+"runtime: $($spares.Count) spare monitor(s) counted in, RSS $([math]::Round((($spares | ForEach-Object { (Get-ProcMemory $_).Rss } | Measure-Object -Sum).Sum) / 1MB, 2)) MB"
 $ctrs | Remove-Container -Force -StorageRoot $root
 
 # conmon of one idle podman container
