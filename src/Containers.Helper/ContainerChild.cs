@@ -61,22 +61,13 @@ internal sealed unsafe class ChildPlan
     /// </summary>
     private static void PrepareInitTitle(ChildPlan p, IEnumerable<string> args)
     {
-        try
-        {
-            string stat = File.ReadAllText("/proc/self/stat");
-            var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            // fields 48 and 49 overall; the split starts at field 3
-            ulong start = ulong.Parse(f[45], CultureInfo.InvariantCulture), end = ulong.Parse(f[46], CultureInfo.InvariantCulture);
-            if (end <= start || end - start > 1 << 20) return;
-            int len = (int)(end - start);
-            byte[] title = System.Text.Encoding.UTF8.GetBytes("init\0--\0" + string.Join("\0", args));
-            p.InitTitle = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)len);
-            // keep the last byte NUL so the kernel reports the area as NUL-separated arguments
-            new ReadOnlySpan<byte>(title, 0, Math.Min(title.Length, len - 1)).CopyTo(new Span<byte>(p.InitTitle, len));
-            p.ArgStart = (byte*)start;
-            p.ArgLength = len;
-        }
-        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException) { }
+        if (ProcSelf.ArgumentArea() is not var (start, len)) return;
+        byte[] title = System.Text.Encoding.UTF8.GetBytes("init\0--\0" + string.Join("\0", args));
+        p.InitTitle = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)len);
+        // keep the last byte NUL so the kernel reports the area as NUL-separated arguments
+        new ReadOnlySpan<byte>(title, 0, Math.Min(title.Length, len - 1)).CopyTo(new Span<byte>(p.InitTitle, len));
+        p.ArgStart = (byte*)start;
+        p.ArgLength = len;
     }
 
     /// <summary>The spec's "rlimit=resource:soft:hard" values as triples (-1 -> unlimited).</summary>

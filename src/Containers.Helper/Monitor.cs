@@ -170,15 +170,8 @@ internal static unsafe class Monitor
         try { maps = File.ReadAllLines("/proc/self/maps"); }
         catch (IOException) { return; }
         foreach (var l in maps)
-        {
-            // "start-end perms offset dev inode path": read-only or executable file mappings
-            var f = l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length < 6 || f[1] is not ("r-xp" or "r--p") || !f[5].StartsWith('/')) continue;
-            int dash = f[0].IndexOf('-');
-            ulong start = ulong.Parse(f[0].AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-            ulong end = ulong.Parse(f[0].AsSpan(dash + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-            madvise((void*)start, (nuint)(end - start), 22 /* MADV_POPULATE_READ */);
-        }
+            if (ProcSelf.TryParseMapping(l, out ulong start, out ulong end, out string perms, out string path) && perms is "r-xp" or "r--p" && path.StartsWith('/'))
+                madvise((void*)start, (nuint)(end - start), 22 /* MADV_POPULATE_READ */);
     }
 
     private static int Finish(bool first, string message, int code)
@@ -211,16 +204,10 @@ internal static unsafe class Monitor
         bool candidate = false;
         foreach (var l in smaps)
         {
-            if (l.Length > 0 && char.IsAsciiHexDigit(l[0]) && l.IndexOf('-') is int dash and > 0 && dash < l.IndexOf(' '))
+            if (ProcSelf.TryParseMapping(l, out ulong s, out ulong e, out string perms, out string path))
             {
-                // "start-end perms offset dev inode path"
-                var f = l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-                candidate = f.Length == 6 && f[1] is "r-xp" or "r--p" && f[5].StartsWith('/');
-                if (candidate)
-                {
-                    start = ulong.Parse(f[0].AsSpan(0, dash), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-                    end = ulong.Parse(f[0].AsSpan(dash + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-                }
+                candidate = perms is "r-xp" or "r--p" && path.StartsWith('/');
+                (start, end) = (s, e);
             }
             else if (candidate && l.StartsWith("Anonymous:", StringComparison.Ordinal))
             {
@@ -308,20 +295,13 @@ internal static unsafe class Monitor
     /// </summary>
     private static void Retitle(string dir)
     {
-        try
-        {
-            string stat = File.ReadAllText("/proc/self/stat");
-            var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            ulong start = ulong.Parse(f[45], CultureInfo.InvariantCulture), end = ulong.Parse(f[46], CultureInfo.InvariantCulture);
-            if (end <= start || end - start > 1 << 16) return;
-            var area = new Span<byte>((void*)start, (int)(end - start));
-            int arg1 = area.IndexOf((byte)0) + 1;
-            byte[] title = Encoding.UTF8.GetBytes("monitor\0" + dir + "\0");
-            if (arg1 <= 0 || arg1 + title.Length > area.Length) return;
-            title.CopyTo(area[arg1..]);
-            area[(arg1 + title.Length)..].Clear();
-        }
-        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException) { }
+        if (ProcSelf.ArgumentArea() is not var (start, length)) return;
+        var area = new Span<byte>((void*)start, length);
+        int arg1 = area.IndexOf((byte)0) + 1;
+        byte[] title = Encoding.UTF8.GetBytes("monitor\0" + dir + "\0");
+        if (arg1 <= 0 || arg1 + title.Length > area.Length) return;
+        title.CopyTo(area[arg1..]);
+        area[(arg1 + title.Length)..].Clear();
     }
 
     /// <summary>One line from a descriptor, read a byte at a time (nothing past the newline is consumed); null at end of input.</summary>
