@@ -56,14 +56,16 @@ internal static class SpareMonitors
             File.WriteAllBytes(startingMarker, []);
             p.StandardInput.Write(dir + "\n");
             p.StandardInput.Flush();
-            p.StandardInput.Close();
-            return p;
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException)
         {
             Discard(p);
             return null;
         }
+        // the line is in the pipe (one write, shorter than PIPE_BUF): the spare has it now, so from here on it is
+        // this container's monitor whatever closing our end says
+        try { p.StandardInput.Close(); } catch (IOException) { }
+        return p;
     }
 
     /// <summary>Starts the next spare in the background (at most one start under way).</summary>
