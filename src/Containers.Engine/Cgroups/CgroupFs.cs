@@ -27,10 +27,11 @@ internal sealed class CgroupFs
     /// fast mode one grace period after the last writer left. A start writes cgroup.procs some 15-20 ms after
     /// it begins (when the container's child joins), too late to find the mode a single early write set up.
     /// So a background thread moves this process into the cgroup it is already in (a no-op migration) right
-    /// away and then every few milliseconds until the returned handle is disposed (once the child has joined;
-    /// at most a quarter second): the first write pays the wait while the caller prepares the container, the
-    /// later ones are cheap and keep the mode, and the child's own join does not wait. Best effort: errors
-    /// change nothing.
+    /// away and then every few milliseconds until the returned handle is disposed (a start once the child has
+    /// joined, a run after the removal; at most a quarter second): the first write pays the wait while the caller
+    /// prepares the container, the later ones are cheap and keep the mode, and the child's own join does not
+    /// wait. Call it after creating cgroups: the waiting write holds the kernel's cgroup mutex, which mkdir needs.
+    /// Best effort: errors change nothing.
     /// </summary>
     public static IDisposable HoldMigrationFastPath()
     {

@@ -292,8 +292,7 @@ public sealed partial class ImageStore
         {
             string legacy = Path.Combine(containerDir, "image-id");
             if (File.Exists(legacy)) return File.ReadAllText(legacy).Trim();
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(containerDir, "config.json")));
-            return doc.RootElement.TryGetProperty("imageId", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
+            return AtomicFile.ReadJson<Runtime.ContainerConfig>(Path.Combine(containerDir, "config.json"))?.ImageId;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException) { return null; }
     }

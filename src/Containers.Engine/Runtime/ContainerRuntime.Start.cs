@@ -78,7 +78,7 @@ public sealed partial class ContainerRuntime
             File.Delete(Path.Combine(dir, "paused"));
 
             // kept until the monitor has answered: a pwsh killed in between leaves it, and removal then looks for the
-            // monitor (by its command line, which names the state directory, and by the pid a spare leaves here)
+            // monitor by its command line, which names the state directory (a spare rewrites its own to say so)
             string starting = Path.Combine(dir, StartingMarker);
             Process? p = SpareMonitors.Hand(dir, starting);
             if (p is null)

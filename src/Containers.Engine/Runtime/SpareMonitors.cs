@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Containers.Engine.State;
-using Containers.Native.Proc;
 
 namespace Containers.Engine.Runtime;
 
@@ -51,8 +50,7 @@ internal static class SpareMonitors
         if (p is null) return null;
         try
         {
-            long start = ProcessOps.StartTime(p.Id);
-            if (_spareHelper != EngineFiles.HelperPath || p.HasExited || start == 0) { Discard(p); return null; }
+            if (_spareHelper != EngineFiles.HelperPath || p.HasExited) { Discard(p); return null; }
             File.WriteAllBytes(startingMarker, []);
             p.StandardInput.Write(dir + "\n");
             p.StandardInput.Flush();
