@@ -37,30 +37,13 @@ $Out = Join-Path $Repo 'out'
 $ModuleOut = Join-Path $Out 'Containers'
 $IsCI = $env:CI -eq 'true'
 
-# Debian packages the tests use. Peers (podman, skopeo, the registry) are tested against for interop.
-$TestPackages = @(
-    'busybox-static', 'podman', 'skopeo', 'crun', 'docker-registry', 'apache2-utils', 'iptables', 'nftables',
-    'iproute2', 'tmux', 'debootstrap', 'jq', 'openssl', 'curl', 'uidmap', 'procps', 'psmisc', 'qemu-system-x86', 'cpio', 'attr'
-)
+# Debian packages (the lists and their detection): src/Build/AptPackages.ps1
+. (Join-Path $Repo 'src/Build/AptPackages.ps1')
 
 function Invoke-Native {
     param([Parameter(Mandatory)] [string] $File, [string[]] $Arguments = @())
     & $File @Arguments
     if ($LASTEXITCODE -ne 0) { throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
-}
-
-function Install-AptPackages([string[]] $Packages) {
-    $missing = @($Packages | Where-Object {
-            $status = & dpkg-query -W -f '${Status}' $_ 2>$null
-            $status -notmatch 'install ok installed'
-        })
-    if ($missing.Count -eq 0) { return }
-    if ((& id -u) -ne '0') { throw "Missing Debian packages ($($missing -join ', ')); run as root to install them." }
-    Write-Host "build: apt-get install $($missing -join ' ')"
-    $env:DEBIAN_FRONTEND = 'noninteractive'
-    & apt-get update -qq 2>&1 | Out-Null
-    & apt-get install -y -qq --no-install-recommends @missing 2>&1 | Select-Object -Last 3 | Out-Host
-    if ($LASTEXITCODE -ne 0) { throw "apt-get install failed for: $($missing -join ', ')" }
 }
 
 function Merge-PsXml([string] $Pattern, [string] $RootName, [string] $ContainerXPath, [string] $Destination) {
@@ -131,7 +114,7 @@ function Initialize-CgroupV2Vm {
 }
 
 function Invoke-Test {
-    if ($IsLinux -and (& id -u) -eq '0') { Install-AptPackages $TestPackages; Initialize-CgroupV2Vm }
+    if ($IsLinux -and (& id -u) -eq '0') { Install-AptPackage $TestAptPackages; Initialize-CgroupV2Vm }
     elseif ($IsCI) { throw 'The tests must run as root in CI.' }
     Invoke-Build
     $pester = Get-PesterPath
@@ -160,7 +143,7 @@ function Invoke-Bench {
 }
 
 function Invoke-Demo {
-    if ($IsLinux -and (& id -u) -eq '0') { Install-AptPackages @('busybox-static') }
+    if ($IsLinux -and (& id -u) -eq '0') { Install-AptPackage $DemoAptPackages }
     Invoke-Build
     $pwsh = (Get-Process -Id $PID).Path
     $pwshArgs = @()
