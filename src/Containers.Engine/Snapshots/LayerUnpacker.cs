@@ -66,6 +66,10 @@ public static class LayerUnpacker
                     continue;
                 }
 
+                // The layer's root is the directory we made, never replaced: a '.', './', '' or '/' entry may
+                // only set its metadata. A link there would send every later entry through it (out of the store).
+                if (rel.Length == 0 && e.EntryType != TarEntryType.Directory)
+                    throw Refuse("LayerRootNotDirectory", e.Name, $"it names the layer's root directory but is a {e.EntryType} entry, not a directory");
                 EnsureParents(w, target, known, parent, e.Name);
                 string full = rel.Length == 0 ? target : Path.Combine(target, rel);
                 int uid = e.Uid, gid = e.Gid;
