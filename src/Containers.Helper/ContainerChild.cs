@@ -4,12 +4,24 @@ using static Containers.Native.Proc.Sys;
 
 namespace Containers.Helper;
 
-/// <summary>One prepared set-up step of the container child (all strings already in native memory).</summary>
+/// <summary>
+/// One prepared set-up step of the container child (all strings already in native memory). Every path
+/// in the container is relative to its root and resolved inside it (openat2 RESOLVE_IN_ROOT from a
+/// descriptor of the root), never against the host's: an absolute or ".." link in the image stays in the
+/// image, and a mount lands on the descriptor that was resolved, so a component swapped in between
+/// cannot redirect it (the class of runc's CVE-2021-30465).
+/// </summary>
 internal unsafe struct ChildOp
 {
     public int Kind;   // 1 mount, 2 mkdir, 3 mknod, 4 symlink, 5 touch
-    public int Flags;  // 1 ignore ENOENT, 2 ignore any error
-    public byte* A, B, C, D;
+    public int Flags;  // 1 ignore ENOENT, 2 ignore any error, 4 the mount source is a container path
+    /// <summary>mount: source (a host path, or with flag 4 a container path); symlink: the link's target text.</summary>
+    public byte* A;
+    /// <summary>The container path the step works on, relative to the root ("." is the root itself).</summary>
+    public byte* Rel;
+    /// <summary>Its parent directory (relative, "." for the root) and last component, for the steps that create.</summary>
+    public byte* Parent, Base;
+    public byte* C, D;
     public ulong N1, N2;
 }
 
@@ -21,7 +33,7 @@ internal sealed unsafe class ChildPlan
 {
     public const int StepNetns = -1, StepCgroup = -2, StepCgroupNs = -3, StepPrivate = -4, StepRootfs = -5,
         StepReadOnly = -6, StepPivot = -7, StepHostname = -8, StepUser = -9, StepCaps = -10, StepCwd = -11,
-        StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15;
+        StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15, StepSession = -16;
 
     public int NetNsFd = -1;
     /// <summary>Cloned into a fresh network namespace (network none): the child brings loopback up itself.</summary>
@@ -78,6 +90,23 @@ internal sealed unsafe class ChildPlan
         return new[] { ulong.Parse(f[0], CultureInfo.InvariantCulture), L(f[1]), L(f[2]) };
     }).ToArray();
 
+    /// <summary>
+    /// A container path made relative to the root and cleaned lexically (empty and "." parts dropped, ".."
+    /// never above the root), so the last component of a step that creates is a real name; links in it are
+    /// resolved inside the root by the kernel when the step runs. The root itself is ".".
+    /// </summary>
+    public static string RelativeInRoot(string path)
+    {
+        var parts = new List<string>();
+        foreach (var part in path.Split('/'))
+        {
+            if (part.Length == 0 || part == ".") continue;
+            if (part == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
+            parts.Add(part);
+        }
+        return parts.Count == 0 ? "." : string.Join('/', parts);
+    }
+
     public static ChildPlan FromSpec(Spec s)
     {
         var p = new ChildPlan();
@@ -92,22 +121,21 @@ internal sealed unsafe class ChildPlan
         foreach (string raw in s.All("op"))
         {
             string[] f = raw.Split('\x1f');
-            // kind, flags, a, b, c, d, n1, n2 ; a/b prefixed with the root when the kind says they are container paths
+            // kind, flags, a, b, c, d, n1, n2; the container path is b for mount and symlink, a for the others
             int kind = f[0] switch { "mount" => 1, "mkdir" => 2, "mknod" => 3, "symlink" => 4, "touch" => 5, _ => 0 };
+            if (kind == 0) continue;
             int flags = int.Parse(f[1], CultureInfo.InvariantCulture);
             string a = f[2], b = f[3], c = f[4], d = f[5];
             ulong n1 = ulong.Parse(f[6], CultureInfo.InvariantCulture), n2 = ulong.Parse(f[7], CultureInfo.InvariantCulture);
-            string In(string x) => x.Length == 0 ? "" : root + (x.StartsWith('/') ? x : "/" + x);
-            switch (kind)
-            {
-                case 1: if ((flags & 4) != 0) a = In(a); b = In(b); break;
-                case 2: case 3: case 5: a = In(a); break;
-                case 4: b = In(b); break;
-                default: continue;
-            }
+            string target = kind is 1 or 4 ? b : a;
+            string rel = RelativeInRoot(target);
+            int slash = rel.LastIndexOf('/');
+            string parent = slash < 0 ? "." : rel[..slash], last = slash < 0 ? rel : rel[(slash + 1)..];
+            string src = kind == 1 && (flags & 4) != 0 ? RelativeInRoot(a) : kind is 1 or 4 ? a : "";
             ops.Add(new ChildOp
             {
-                Kind = kind, Flags = flags, A = a.Length == 0 ? null : NStr.Of(a), B = b.Length == 0 ? null : NStr.Of(b),
+                Kind = kind, Flags = flags, A = src.Length == 0 ? null : NStr.Of(src), Rel = NStr.Of(rel),
+                Parent = NStr.Of(parent), Base = NStr.Of(last),
                 C = c.Length == 0 ? null : NStr.Of(c), D = d.Length == 0 ? null : NStr.Of(d), N1 = n1, N2 = n2,
             });
             names.Add($"{f[0]} {f[2]} {f[3]}".TrimEnd());
@@ -159,6 +187,7 @@ internal sealed unsafe class ChildPlan
         StepInit => "start the init process",
         StepNnp => "set no_new_privs",
         StepRlimit => "set a resource limit (-Ulimit)",
+        StepSession => "start a session of its own (setsid)",
         _ => "step " + step,
     };
 }
@@ -180,6 +209,9 @@ internal static unsafe class ContainerChild
         ulong none = 0;
         sigprocmask(2 /* SIG_SETMASK */, &none, null);
         for (int sig = 1; sig < 65; sig++) if (sig != SIGKILL && sig != SIGSTOP) signal(sig, 0);
+        // its own session and process group, as runc and crun make it: a signal the container sends to its
+        // process group (kill 0, an Apache stop) or session must not reach the monitor
+        if (setsid() < 0) Fail(p, ChildPlan.StepSession, Errno);
 
         umask(0);
         if (p.NetNsFd >= 0 && setns(p.NetNsFd, (int)CLONE_NEWNET) != 0) Fail(p, ChildPlan.StepNetns, Errno);
@@ -202,18 +234,15 @@ internal static unsafe class ContainerChild
             : mount(p.BindRoot, p.Root, null, MS_BIND | MS_REC, null);
         if (r != 0) Fail(p, ChildPlan.StepRootfs, Errno);
 
+        // every container path from here on is resolved inside this descriptor of the new root
+        int rootFd = open(p.Root, AtSys.O_PATH | AtSys.O_DIRECTORY | AtSys.O_CLOEXEC, 0);
+        if (rootFd < 0) Fail(p, ChildPlan.StepRootfs, Errno);
+        byte* srcPath = stackalloc byte[32];
+        byte* dstPath = stackalloc byte[32];
         for (int i = 0; i < p.Ops.Length; i++)
         {
             ref ChildOp op = ref p.Ops[i];
-            int rc = op.Kind switch
-            {
-                1 => mount(op.A, op.B, op.C, op.N1, op.D),
-                2 => mkdir(op.A, (uint)op.N1),
-                3 => mknod(op.A, (uint)op.N1, op.N2),
-                4 => symlink(op.A, op.B),
-                5 => Touch(op.A),
-                _ => 0,
-            };
+            int rc = RunOp(rootFd, ref op, srcPath, dstPath);
             if (rc != 0)
             {
                 int e = Errno;
@@ -223,6 +252,7 @@ internal static unsafe class ContainerChild
                 Fail(p, i, e);
             }
         }
+        close(rootFd);
         if (p.ReadOnly && mount(null, p.Root, null, MS_REMOUNT | MS_BIND | MS_RDONLY, null) != 0) Fail(p, ChildPlan.StepReadOnly, Errno);
 
         if (chdir(p.Root) != 0 || PivotRoot(dot, dot) != 0 || umount2(dot, MNT_DETACH) != 0 || chdir(slash) != 0)
@@ -257,11 +287,61 @@ internal static unsafe class ContainerChild
         return ok;
     }
 
-    private static int Touch(byte* path)
+    /// <summary>
+    /// One step, inside the root: the parent of what is made is resolved in the root and the new entry made
+    /// relative to it (mkdirat, mknodat, symlinkat); a mount goes onto the descriptor of its destination as
+    /// resolved in the root (through /proc/self/fd, as runc does), and a container-path source likewise.
+    /// Returns 0 or -1 with errno set.
+    /// </summary>
+    private static int RunOp(int rootFd, ref ChildOp op, byte* srcPath, byte* dstPath)
     {
-        // O_EXCL: a file that exists (in a lower layer too) is left alone; opening it for writing would copy it up
-        int fd = open(path, 0x40 | 0x80 | 1 | 0x80000 /* O_CREAT|O_EXCL|O_WRONLY|O_CLOEXEC */, 0x1a4);
-        if (fd < 0) return Errno is 17 /* EEXIST */ or 21 /* EISDIR */ ? 0 : -1;
+        if (op.Kind == 1)
+        {
+            int dst = AtSys.OpenInRoot(rootFd, op.Rel, AtSys.O_PATH);
+            if (dst < 0) return -1;
+            int src = -1;
+            byte* source = op.A;
+            if ((op.Flags & 4) != 0)
+            {
+                src = AtSys.OpenInRoot(rootFd, op.A, AtSys.O_PATH);
+                if (src < 0) { int e = Errno; close(dst); *__errno_location() = e; return -1; }
+                source = AtSys.FdPath(srcPath, src);
+            }
+            int rc = mount(source, AtSys.FdPath(dstPath, dst), op.C, op.N1, op.D);
+            int err = Errno;
+            if (src >= 0) close(src);
+            close(dst);
+            *__errno_location() = err;
+            return rc;
+        }
+        if (op.Kind == 5) return Touch(rootFd, ref op);
+        int parent = AtSys.OpenInRoot(rootFd, op.Parent, AtSys.O_PATH | AtSys.O_DIRECTORY);
+        if (parent < 0) return -1;
+        int r = op.Kind switch
+        {
+            2 => AtSys.mkdirat(parent, op.Base, (uint)op.N1),
+            3 => AtSys.mknodat(parent, op.Base, (uint)op.N1, op.N2),
+            4 => AtSys.symlinkat(op.A, parent, op.Base),
+            _ => 0,
+        };
+        int saved = Errno;
+        close(parent);
+        *__errno_location() = saved;
+        return r;
+    }
+
+    /// <summary>
+    /// Makes sure a file exists for a bind mount onto it. What exists (in a lower layer too, or as a link
+    /// to a file in the root) is left alone: opening it for writing would copy it up. Otherwise it is
+    /// created, through a dangling link inside the root too (where runc's createIfNotExists puts it).
+    /// </summary>
+    private static int Touch(int rootFd, ref ChildOp op)
+    {
+        int fd = AtSys.OpenInRoot(rootFd, op.Rel, AtSys.O_PATH);
+        if (fd >= 0) { close(fd); return 0; }
+        if (Errno != 2 /* ENOENT */) return -1;
+        fd = AtSys.OpenInRoot(rootFd, op.Rel, AtSys.O_CREAT | AtSys.O_WRONLY, 0x1a4);
+        if (fd < 0) return Errno == 21 /* EISDIR */ ? 0 : -1;
         close(fd);
         return 0;
     }
@@ -277,7 +357,7 @@ internal static unsafe class ContainerChild
         }
     }
 
-    /// <summary>Bounding set, user and groups (keeping capabilities), then the capability sets; ambient cleared.</summary>
+    /// <summary>Bounding set, user and groups (keeping capabilities), then the capability sets (inheritable and ambient empty).</summary>
     public static void SetUserAndCaps(ChildPlan p)
     {
         for (int cap = 0; cap <= p.LastCap; cap++)
@@ -286,7 +366,9 @@ internal static unsafe class ContainerChild
         if (setgroups(p.NGroups, p.Groups) != 0) Fail(p, ChildPlan.StepUser, Errno);
         if (setresgid(p.Gid, p.Gid, p.Gid) != 0) Fail(p, ChildPlan.StepUser, Errno);
         if (setresuid(p.Uid, p.Uid, p.Uid) != 0) Fail(p, ChildPlan.StepUser, Errno);
-        if (CapSet(p.Caps, p.Caps, p.Caps) != 0) Fail(p, ChildPlan.StepCaps, Errno);
+        // inheritable empty, as docker >= 20.10.14 and podman do (CVE-2022-24769): a file's inheritable
+        // capabilities must not become permitted ones on execve
+        if (CapSet(p.Caps, p.Caps, 0) != 0) Fail(p, ChildPlan.StepCaps, Errno);
         prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
         prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
         if (p.NoNewPrivs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(p, ChildPlan.StepNnp, Errno);

@@ -96,9 +96,11 @@ internal static unsafe class ExecMode
             int inner = Clone((ulong)SIGCHLD);
             if (inner == 0)
             {
+                // a session of its own, like the container's first process: its kill 0 reaches only itself
+                // and its children, never this helper or the pwsh that started it
+                setsid();
                 if (tty)
                 {
-                    setsid();
                     ioctl(slave, 0x540E /* TIOCSCTTY */, null);
                     dup2(slave, 0); dup2(slave, 1); dup2(slave, 2);
                 }

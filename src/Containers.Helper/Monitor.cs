@@ -19,12 +19,20 @@ internal static unsafe class Monitor
     /// <summary>The argument that makes a spare: a monitor started ahead of need, told its state directory on stdin.</summary>
     public const string SpareArgument = "--spare";
 
+    /// <summary>HUP INT QUIT USR1 USR2 PIPE ALRM TERM STKFLT TSTP TTIN TTOU XCPU XFSZ VTALRM PROF IO PWR.</summary>
+    private static readonly int[] IgnoredSignals = [1, 2, 3, 10, 12, 13, 14, 15, 16, 20, 21, 22, 24, 25, 26, 27, 29, 30];
+
     public static int Run(string[] args)
     {
         if (args.Length < 2) { Console.Error.WriteLine("monitor: state directory missing"); return 2; }
         _dir = args[1];
         setsid();
         signal(SIGPIPE, 1 /* SIG_IGN: pwsh may be gone before it reads "ok" */);
+        // Nothing signals a monitor but SIGKILL from the engine (stops go through the cgroup and a file), so a
+        // stray signal (a user's kill, a terminal's hang-up) must not end the supervision: ignore every one
+        // whose default would end this process. Not SIGCHLD (ignoring it would reap the container for us) nor
+        // the runtime's own (SIGSEGV and friends, the real-time ones); the child resets all before exec.
+        foreach (int sig in IgnoredSignals) signal(sig, 1 /* SIG_IGN */);
         // descriptors inherited from whoever started pwsh (not close-on-exec, unlike every fd the runtime
         // opens) must not be held for the container's lifetime
         for (int fd = 3; fd < 1024; fd++)
