@@ -113,8 +113,25 @@ function Initialize-CgroupV2Vm {
     }
 }
 
+function Initialize-Peers {
+    # The peers the tests compare with (podman's host fixes, docker, the registry, the anchors' image archives)
+    # come from ../shared/anchors/setup.sh: idempotent, about 2 minutes on a fresh machine.
+    $setup = Join-Path (Split-Path $Repo -Parent) 'shared/anchors/setup.sh'
+    if (-not (Test-Path $setup)) {
+        if ($IsCI) { throw "The peers' set-up script is missing: $setup" }
+        Write-Warning "build: no $setup; tests that compare with podman and docker will be skipped"
+        return
+    }
+    Write-Host 'build: setting up the peers (../shared/anchors/setup.sh)'
+    & bash $setup 2>&1 | Select-Object -Last 3 | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        if ($IsCI) { throw "setup.sh failed with exit code $LASTEXITCODE" }
+        Write-Warning "build: setup.sh failed (exit $LASTEXITCODE); tests that compare with the peers may fail"
+    }
+}
+
 function Invoke-Test {
-    if ($IsLinux -and (& id -u) -eq '0') { Install-AptPackage $TestAptPackages; Initialize-CgroupV2Vm }
+    if ($IsLinux -and (& id -u) -eq '0') { Install-AptPackage $TestAptPackages; Initialize-Peers; Initialize-CgroupV2Vm }
     elseif ($IsCI) { throw 'The tests must run as root in CI.' }
     Invoke-Build
     $pester = Get-PesterPath

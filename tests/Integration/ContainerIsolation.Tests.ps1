@@ -104,6 +104,28 @@ Describe 'A container is a session of its own' {
     }
 }
 
+Describe 'What a container can reach of its monitor' {
+    It 'holds no descriptor but 0, 1 and 2 in PID 1 and in an exec''d process, and cannot see the monitor' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container -Image isolation/bb:1 -Command sleep, 600
+        Start-Container $c.Id
+        $r = Invoke-ContainerCommand $c.Id -Command sh, -c, 'ls /proc/1/fd | sort | tr "\n" " "; echo; ls /proc/self/fd | sort | tr "\n" " "; echo; ls -d /proc/[0-9]* | wc -l'
+        $lines = $r.Output -split "`n"
+        $lines[0].Trim() | Should -Be '0 1 2'
+        # ls itself opens one more (the directory it lists)
+        $lines[1].Trim() | Should -Be '0 1 2 3'
+        [int]$lines[2] | Should -BeLessOrEqual 4 -Because 'only sleep, sh, ls and wc are in the PID namespace'
+        $monitor = MonitorOf (Get-Container $c.Id).Pid
+        # the monitor holds pipes, its log, /dev/null and the runtime's /dev/urandom: no directory of the host
+        # (a directory fd in the monitor would be a way out for anything that could reach /proc/<monitor>/fd)
+        $targets = @(Get-ChildItem "/proc/$monitor/fd" | ForEach-Object { (Get-Item $_.FullName).LinkTarget })
+        $targets.Count | Should -BeGreaterThan 2
+        $targets | Where-Object { $_ -like '/*' -and (Test-Path -LiteralPath $_ -PathType Container) } | Should -BeNullOrEmpty
+        $targets | Where-Object { $_ -like '/*' -and $_ -notin '/dev/null', '/dev/urandom' -and $_ -notlike '*/ctr.log' } | Should -BeNullOrEmpty
+        Remove-Container $c.Id -Force
+    }
+}
+
 Describe 'Capabilities' {
     It 'gives an empty inheritable set to <Who>' -TestCases @(
         @{ Who = 'root'; Extra = @{} }, @{ Who = '-User 1234'; Extra = @{ User = '1234' } },
