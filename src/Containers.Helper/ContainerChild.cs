@@ -14,7 +14,7 @@ namespace Containers.Helper;
 internal unsafe struct ChildOp
 {
     public int Kind;   // 1 mount, 2 mkdir, 3 mknod, 4 symlink, 5 touch
-    public int Flags;  // 1 ignore ENOENT, 2 ignore any error, 4 the mount source is a container path
+    public int Flags;  // 1 ignore ENOENT, 2 ignore any error, 4 the mount source is a container path, 8 chown what mkdir made to N2
     /// <summary>mount: source (a host path, or with flag 4 a container path); symlink: the link's target text.</summary>
     public byte* A;
     /// <summary>The container path the step works on, relative to the root ("." is the root itself).</summary>
@@ -324,6 +324,9 @@ internal static unsafe class ContainerChild
             4 => AtSys.symlinkat(op.A, parent, op.Base),
             _ => 0,
         };
+        // flag 8: a directory this step made belongs to N2 (uid << 32 | gid)
+        if (r == 0 && op.Kind == 2 && (op.Flags & 8) != 0)
+            r = AtSys.fchownat(parent, op.Base, (uint)(op.N2 >> 32), (uint)op.N2, 0x100 /* AT_SYMLINK_NOFOLLOW */);
         int saved = Errno;
         close(parent);
         *__errno_location() = saved;

@@ -52,6 +52,8 @@ public sealed class ContainerConfig
     public List<string> Args { get; set; } = new();
     public List<string> Env { get; set; } = new();
     public string WorkingDirectory { get; set; } = "/";
+    /// <summary>The working directory is the image's WORKDIR (made for the container's user when missing).</summary>
+    public bool WorkingDirectoryFromImage { get; set; }
     public string User { get; set; } = "";
     public string Hostname { get; set; } = "";
     public long? Memory { get; set; }

@@ -40,7 +40,8 @@ public sealed partial class ContainerRuntime
         }
 
         // command: entrypoint + cmd, Docker's rules (a new entrypoint drops the image's cmd)
-        var entry = o.Entrypoint ?? image?.Entrypoint ?? [];
+        // -Entrypoint '' clears the image's entrypoint (docker's --entrypoint ""); the image's cmd goes with it
+        var entry = (o.Entrypoint is [""] ? [] : o.Entrypoint) ?? image?.Entrypoint ?? [];
         var cmd = o.Command ?? (o.Entrypoint is null ? image?.Cmd : null) ?? [];
         cfg.Args = entry.Concat(cmd).ToList();
         if (cfg.Args.Count == 0) throw ContainersException.Invalid("NoCommand", RuntimeMessages.NoCommand(name.Length > 0 ? name : cfg.Id[..12]), name);
@@ -57,6 +58,7 @@ public sealed partial class ContainerRuntime
         if (!env.Any(e => e.StartsWith("HOSTNAME=", StringComparison.Ordinal))) env.Add("HOSTNAME=" + cfg.Hostname);
         cfg.Env = env;
         cfg.WorkingDirectory = string.IsNullOrEmpty(o.WorkingDirectory) ? (string.IsNullOrEmpty(image?.WorkingDir) ? "/" : image!.WorkingDir!) : o.WorkingDirectory;
+        cfg.WorkingDirectoryFromImage = string.IsNullOrEmpty(o.WorkingDirectory) && !string.IsNullOrEmpty(image?.WorkingDir);
         cfg.User = o.User ?? image?.User ?? "";
         cfg.Memory = o.Memory;
         cfg.MemorySwap = o.MemorySwap;
@@ -72,6 +74,8 @@ public sealed partial class ContainerRuntime
         cfg.Ulimits = ulimits.Values.Select(u => u.ToString()).ToList();
         cfg.ReadOnly = o.ReadOnly;
         (cfg.RestartPolicy, cfg.RestartMax) = ParseRestart(o.RestartPolicy);
+        if (o.AutoRemove && cfg.RestartPolicy != "no")
+            throw ContainersException.Invalid("ConflictingOptions", RuntimeMessages.RemoveWithRestart(cfg.RestartPolicy), o.RestartPolicy);
         cfg.Privileged = o.Privileged;
         cfg.Capabilities = Capabilities.Compute(o.CapabilityAdd, o.CapabilityDrop, o.Privileged);
         cfg.NoNewPrivileges = o.NoNewPrivileges;

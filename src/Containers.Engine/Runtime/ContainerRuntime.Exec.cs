@@ -169,6 +169,7 @@ public sealed partial class ContainerRuntime
     /// </summary>
     public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default)
     {
+        if (remove) o.AutoRemove = true; // Create refuses it with a restart policy
         var info = Create(o, ct);
         IDisposable hold = Cgroups.CgroupFs.NoHold.Instance;
         try

@@ -152,8 +152,7 @@ public sealed partial class ContainerRuntime
         }
         if (net is not null)
         {
-            foreach (var ep in net.Endpoints)
-                if (ep.IPv4Address is not null) hosts.Append(ep.IPv4Address).Append('\t').Append(c.Hostname).Append(' ').Append(c.Name).Append('\n');
+            // one line per address: the provider's lines name the hostname, the container's name and its aliases
             foreach (var h in net.HostsEntries) hosts.Append(h).Append('\n');
         }
         else hosts.Append("127.0.1.1\t").Append(c.Hostname).Append('\n');
@@ -262,6 +261,17 @@ public sealed partial class ContainerRuntime
         foreach (var e in env) w.Add("env", e);
         foreach (var x in ExecCandidates(c.Args[0], env)) w.Add("exec", x);
         AddMountOps(w, c, dir);
+        // a working directory that does not exist is made, after the mounts (it may lie in a volume), as docker
+        // does; the image's WORKDIR itself is given to the container's user (podman's rule; its parents stay
+        // root's), one named with -WorkingDirectory stays root's (docker's)
+        ulong owner = c.WorkingDirectoryFromImage ? ((ulong)user.Uid << 32) | user.Gid : 0;
+        var parts = c.WorkingDirectory.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string cur = "";
+        for (int i = 0; i < parts.Length; i++)
+        {
+            cur += "/" + parts[i];
+            w.Op("mkdir", i == parts.Length - 1 && owner != 0 ? 8 : 0, cur, n1: 0x1ed, n2: owner);
+        }
         return w.ToArray();
     }
 
@@ -313,6 +323,8 @@ public sealed partial class ContainerRuntime
             w.Op("touch", 2, "/etc/" + f);
             w.Op("mount", 0, Path.Combine(dir, f), "/etc/" + f, "", "", MS_BIND);
         }
+        // /etc/mtab as docker and podman give it, unless the image has one
+        w.Op("symlink", 2, "/proc/mounts", "/etc/mtab");
         var volumes = new VolumeStore(_root);
         foreach (var m in c.Mounts)
         {

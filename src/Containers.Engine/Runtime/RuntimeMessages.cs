@@ -33,4 +33,6 @@ internal static class RuntimeMessages
     public static string ExecFailed(string name, string reason) => $"Cannot run the command in the container '{name}': {reason}";
     public static string PathNotFound(string p) => $"The path '{p}' does not exist.";
     public static string NotRunning(string name) => $"The container '{name}' is not running.";
+    public static string RemoveWithRestart(string policy) =>
+        $"-Remove removes the container when it exits, so it cannot also restart it (-RestartPolicy {policy}); give one or the other.";
 }

@@ -8,16 +8,18 @@ internal static class UserResolver
 {
     public sealed record Ids(uint Uid, uint Gid, uint[] Groups, string Home);
 
-    /// <summary>The file as the container sees it: the writable layer first, then the image layers top down.</summary>
+    /// <summary>
+    /// The file as the container sees it: the writable layer first, then the image layers top down. Each
+    /// layer is a tree the image (or the container) controls, so the file is opened inside it (openat2
+    /// RESOLVE_IN_ROOT): a link such as /etc/passwd -> /etc/shadow, or /etc -> /host, stays in that layer
+    /// and never reads a host file.
+    /// </summary>
     private static string[] ReadEtc(ContainerConfig c, string dir, string name)
     {
         foreach (var layer in new[] { Path.Combine(dir, "upper") }.Concat(Enumerable.Reverse(c.LowerDirs)))
         {
-            string p = Path.Combine(layer, "etc", name);
-            if (File.Exists(p))
-            {
-                try { return File.ReadAllLines(p); } catch (IOException) { }
-            }
+            if (Containers.Native.Sys.RootedRead.TryReadAllText(layer, "etc/" + name, 1 << 20) is { } text)
+                return text.Split('\n');
         }
         return [];
     }
@@ -38,7 +40,8 @@ internal static class UserResolver
         if (uint.TryParse(u, NumberStyles.None, CultureInfo.InvariantCulture, out uid))
         {
             var e = passwd.FirstOrDefault(f => f[2] == u);
-            gid = e is not null ? uint.Parse(e[3], CultureInfo.InvariantCulture) : uid == 0 ? 0 : uid;
+            // a uid the image does not know runs with gid 0, as in docker and podman
+            gid = e is not null ? uint.Parse(e[3], CultureInfo.InvariantCulture) : 0;
             if (e is not null) { home = e[5]; userName = e[0]; }
             else if (uid == 0) home = "/root";
         }
@@ -59,7 +62,8 @@ internal static class UserResolver
             }
         }
         var extra = new SortedSet<uint> { gid };
-        if (userName is not null)
+        // "user:group" runs with that group only (docker and podman add no supplementary groups then)
+        if (userName is not null && g.Length == 0)
             foreach (var ge in groups)
                 if (ge[3].Split(',').Contains(userName) && uint.TryParse(ge[2], out uint x)) extra.Add(x);
         return new Ids(uid, gid, extra.ToArray(), home.Length == 0 ? "/" : home);
