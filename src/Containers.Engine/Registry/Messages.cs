@@ -50,4 +50,5 @@ internal static class Messages
     public static string PullStatus(long n, long total) => $"{Mb(n)} / {Mb(total)}";
     public static string PushStatus(long n, long total) => $"{Mb(n)} / {Mb(total)} uploaded";
     private static string Mb(long n) => (n / 1048576.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " MB";
+    public static string ConfigTooLarge(object target, int max) => $"The image config of '{target}' is larger than {max >> 20} MiB; it was refused.";
 }

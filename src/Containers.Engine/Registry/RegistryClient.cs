@@ -311,10 +311,9 @@ public sealed class RegistryClient : IDisposable
             r.Headers.TryAddWithoutValidation("Accept", AcceptManifests);
             r.Headers.TryAddWithoutValidation("Accept", MediaTypes.DockerManifestV1Signed);
             return r;
-        }, PullScope(repo), "ManifestNotFound", target, ct, HttpCompletionOption.ResponseContentRead).ConfigureAwait(false);
-        byte[] bytes = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-        if (bytes.Length > 4 * 1024 * 1024)
-            throw ContainersException.Invalid("ManifestTooLarge", Messages.ManifestTooLarge(target), target);
+        }, PullScope(repo), "ManifestNotFound", target, ct, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+        byte[] bytes = await ReadCappedAsync(resp, MaxManifestBytes, ct).ConfigureAwait(false)
+            ?? throw ContainersException.Invalid("ManifestTooLarge", Messages.ManifestTooLarge(target), target);
         string digest = Spec.Digest.Of(bytes);
         if (RegistryReference.IsDigest(selector) && selector != digest)
             throw ContainersException.DataLoss("ManifestDigestMismatch", Messages.DigestMismatch(selector, digest), target);
@@ -351,12 +350,37 @@ public sealed class RegistryClient : IDisposable
         }, PullScope(repo), "BlobNotFound", target, ct).ConfigureAwait(false);
     }
 
+    /// <summary>A manifest or index larger than this is refused, as containerd refuses it (4 MiB).</summary>
+    internal const int MaxManifestBytes = 4 << 20;
+    /// <summary>An image config read into memory: configs with long histories are a few hundred KiB.</summary>
+    internal const int MaxConfigBytes = 64 << 20;
+
+    /// <summary>
+    /// The body, read as it arrives and given up past <paramref name="max"/> bytes (null then): a hostile or
+    /// broken registry that sends an endless body must not fill the session's memory.
+    /// </summary>
+    private static async Task<byte[]?> ReadCappedAsync(HttpResponseMessage resp, int max, CancellationToken ct)
+    {
+        if (resp.Content.Headers.ContentLength is long declared && declared > max) return null;
+        await using var body = await resp.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        using var ms = new MemoryStream();
+        byte[] buf = new byte[81920];
+        while (true)
+        {
+            int n = await body.ReadAsync(buf, ct).ConfigureAwait(false);
+            if (n == 0) return ms.ToArray();
+            if (ms.Length + n > max) return null;
+            ms.Write(buf, 0, n);
+        }
+    }
+
     public async Task<byte[]> GetBlobBytesAsync(string repo, string digest, object target, CancellationToken ct)
     {
         Interlocked.Increment(ref _blobRequests);
         using var resp = await SendAsync(b => new HttpRequestMessage(HttpMethod.Get, new Uri(b, $"{repo}/blobs/{digest}")),
-            PullScope(repo), "BlobNotFound", target, ct, HttpCompletionOption.ResponseContentRead).ConfigureAwait(false);
-        byte[] bytes = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+            PullScope(repo), "BlobNotFound", target, ct, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+        byte[] bytes = await ReadCappedAsync(resp, MaxConfigBytes, ct).ConfigureAwait(false)
+            ?? throw ContainersException.Invalid("ConfigTooLarge", Messages.ConfigTooLarge(target, MaxConfigBytes), target);
         string actual = Spec.Digest.Of(bytes);
         if (actual != digest)
             throw ContainersException.DataLoss("BlobDigestMismatch", Messages.DigestMismatch(digest, actual), target);
