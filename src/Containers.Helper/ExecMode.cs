@@ -140,7 +140,8 @@ internal static unsafe class ExecMode
             wait4Blocking(pid, &st0, 0, null);
             string what = msg[0] <= ChildPlan.StepNetns - 100 ? "join the container's " + Namespaces[ChildPlan.StepNetns - 100 - msg[0]] + " namespace" : new ChildPlan().Describe(msg[0]);
             Console.Error.WriteLine($"exec: cannot {what}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(msg[1])}");
-            return msg[0] == ChildPlan.StepExec ? 127 : 126;
+            // the shell's codes: 127 the command was not found, 126 it was found but could not be executed
+            return msg[0] == ChildPlan.StepExec && msg[1] is 2 or 20 ? 127 : 126;
         }
         if (detach) return 0;
         if (tty) Relay(master, pid);

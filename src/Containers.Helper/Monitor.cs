@@ -107,10 +107,14 @@ internal static unsafe class Monitor
                 wait4Blocking(pid, &st, 0, null);
                 close(outp[0]); close(errp[0]);
                 string err = $"cannot {plan.Describe(msg[0])}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(msg[1])} (errno {msg[1]})";
-                if (first) return Finish(true, "error: " + err, 1);
+                // the command itself could not be executed: the shell's codes, as docker and podman give them
+                // (127 not found, 126 found but not executable); any other set-up step: 127 as before
+                int execCode = msg[0] == ChildPlan.StepExec && msg[1] is not (2 or 20) ? 126 : 127;
+                if (msg[0] == ChildPlan.StepExec) Status["failedstep"] = "exec";
+                if (first) return Finish(true, "error: " + err, 1, execCode);
                 Status["error"] = err;
                 Status["state"] = "exited";
-                Status["exitcode"] = "127";
+                Status["exitcode"] = execCode.ToString(CultureInfo.InvariantCulture);
                 Status["finishedat"] = Now();
                 WriteStatus();
                 return 0;
@@ -182,10 +186,10 @@ internal static unsafe class Monitor
                 madvise((void*)start, (nuint)(end - start), 22 /* MADV_POPULATE_READ */);
     }
 
-    private static int Finish(bool first, string message, int code)
+    private static int Finish(bool first, string message, int code, int exitCode = 127)
     {
         Status["state"] = "exited";
-        Status["exitcode"] = "127";
+        Status["exitcode"] = exitCode.ToString(CultureInfo.InvariantCulture);
         Status["error"] = message;
         Status["finishedat"] = Now();
         WriteStatus();

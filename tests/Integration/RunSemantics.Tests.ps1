@@ -133,3 +133,41 @@ Describe 'Options that conflict' {
         @(Get-Container -All).Count | Should -Be 0
     }
 }
+
+Describe 'A command that cannot be executed' {
+    It 'returns exit code <Code> with <ErrorId> beside it for <Case>, as podman''s exit code' -TestCases @(
+        @{ Case = 'a command that does not exist'; Command = 'no-such-command'; Code = 127; ErrorId = 'ContainerCommandNotFound' }
+        @{ Case = 'a file that is not executable'; Command = '/etc/passwd'; Code = 126; ErrorId = 'ContainerCommandNotExecutable' }
+    ) {
+        if (-not (Test-Prerequisite ($script:IsRoot -and $script:havePodman) 'needs root and podman')) { return }
+        (Podman @($script:podmanTag, $Command)).ExitCode | Should -Be $Code
+        $r = Invoke-ContainerImage runsem/bb:1 -Remove -Command $Command -ErrorVariable err -ErrorAction SilentlyContinue
+        $r.ExitCode | Should -Be $Code
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be "$ErrorId,Containers.Cmdlets.Runtime.InvokeContainerImageCommand"
+        @(Get-Container -All).Count | Should -Be 0 -Because '-Remove removes it'
+    }
+
+    It 'leaves a started container Exited with exit code 127 and says why' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container -Image runsem/bb:1 -Command no-such-command
+        { Start-Container $c.Id -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerCommandNotFound,Containers.Cmdlets.Runtime.StartContainerCommand'
+        $after = Get-Container $c.Id
+        $after.Status | Should -Be 'Exited'
+        $after.ExitCode | Should -Be 127
+        $after.Error | Should -Match 'execute'
+        Remove-Container $c.Id
+    }
+
+    It 'gives an exec''d command that <Case> exit code <Code> and <ErrorId>' -TestCases @(
+        @{ Case = 'does not exist'; Command = 'no-such-command'; Code = 127; ErrorId = 'ExecCommandNotFound' }
+        @{ Case = 'is not executable'; Command = '/etc/passwd'; Code = 126; ErrorId = 'ExecCommandNotExecutable' }
+    ) {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container -Image runsem/bb:1 -Command sleep, 600
+        Start-Container $c.Id
+        (Invoke-ContainerCommand $c.Id -Command $Command -ErrorAction SilentlyContinue -ErrorVariable err).ExitCode | Should -Be $Code
+        $err[0].FullyQualifiedErrorId | Should -Be "$ErrorId,Containers.Cmdlets.Runtime.InvokeContainerCommandCommand"
+        Remove-Container $c.Id -Force
+    }
+}

@@ -99,6 +99,9 @@ public abstract class ContainersCmdlet : PSCmdlet
         catch (PipelineStoppedException) { throw; }
         catch (Exception ex) when (IsEngineError(ex))
         {
+            // what the call produced before it failed (a run whose command could not be executed returns its
+            // result with exit code 127 or 126) goes down the pipeline, the error beside it
+            if (ex is ContainersException { Result: { } partial }) WriteObject(partial);
             WriteFailure(ex, target);
             return false;
         }

@@ -10,6 +10,8 @@ public sealed class ContainersException : Exception
     public ErrorKind Kind { get; }
     public string ErrorId { get; }
     public object? Target { get; }
+    /// <summary>What the call produced before it failed (a run's result whose command could not be executed), or null.</summary>
+    public object? Result { get; init; }
 
     public ContainersException(ErrorKind kind, string errorId, string message, object? target = null, Exception? inner = null)
         : base(message, inner)

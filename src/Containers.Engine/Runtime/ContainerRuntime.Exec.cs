@@ -73,15 +73,22 @@ public sealed partial class ContainerRuntime
         try { p.WaitForExitAsync(ct).GetAwaiter().GetResult(); }
         catch (OperationCanceledException) { try { p.Kill(); } catch (InvalidOperationException) { } throw; }
         string err = errTask.GetAwaiter().GetResult();
-        if (p.ExitCode == 126 && err.StartsWith("exec: ", StringComparison.Ordinal))
-            throw ContainersException.System("ExecFailed", RuntimeMessages.ExecFailed(rec.Name, err[6..].Trim()), rec.Name);
-        if (p.ExitCode == 127 && err.StartsWith("exec: cannot execute", StringComparison.Ordinal))
-            throw ContainersException.NotFound("ExecCommandNotFound", RuntimeMessages.ExecFailed(rec.Name, err[6..].Trim()), o.Command[0]);
-        return new ContainerProcessResult
+        var result = new ContainerProcessResult
         {
             ContainerId = rec.Id, ContainerName = rec.Name, ExitCode = p.ExitCode,
             Output = outTask.GetAwaiter().GetResult(), Error = err,
         };
+        // the helper's own failures carry the result too (exit code 127 or 126, as docker exec gives them)
+        if (err.StartsWith("exec: cannot execute", StringComparison.Ordinal) && p.ExitCode is 126 or 127)
+        {
+            var ex = p.ExitCode == 127
+                ? ContainersException.NotFound("ExecCommandNotFound", RuntimeMessages.ExecFailed(rec.Name, err[6..].Trim()), o.Command[0])
+                : new ContainersException(ErrorKind.Unauthorized, "ExecCommandNotExecutable", RuntimeMessages.ExecFailed(rec.Name, err[6..].Trim()), o.Command[0]);
+            throw new ContainersException(ex.Kind, ex.ErrorId, ex.Message, ex.Target) { Result = result };
+        }
+        if (p.ExitCode == 126 && err.StartsWith("exec: ", StringComparison.Ordinal))
+            throw new ContainersException(ErrorKind.System, "ExecFailed", RuntimeMessages.ExecFailed(rec.Name, err[6..].Trim()), rec.Name) { Result = result };
+        return result;
     }
 
     /// <summary>Runs a command on a pseudo-terminal relayed to this process's own terminal (Enter-Container).</summary>
@@ -174,7 +181,23 @@ public sealed partial class ContainerRuntime
         IDisposable hold = Cgroups.CgroupFs.NoHold.Instance;
         try
         {
-            using (var monitor = Start(info.Id, out hold, ct))
+            Process monitorProcess;
+            try { monitorProcess = Start(info.Id, out hold, ct); }
+            catch (ContainersException ex) when (ex.ErrorId is "ContainerCommandNotFound" or "ContainerCommandNotExecutable")
+            {
+                // docker run gives the shell's 127/126 for a command it cannot execute: a result with that exit
+                // code, and the error beside it
+                var failed = ToInfo(Load(info.Id)!);
+                throw new ContainersException(ex.Kind, ex.ErrorId, ex.Message, ex.Target, ex)
+                {
+                    Result = new ContainerProcessResult
+                    {
+                        ContainerId = info.Id, ContainerName = info.Name, ExitCode = failed.ExitCode ?? (ex.ErrorId == "ContainerCommandNotFound" ? 127 : 126),
+                        Output = "", Error = ex.Message + "\n",
+                    },
+                };
+            }
+            using (var monitor = monitorProcess)
             {
                 // the pidfd wakes this thread when the monitor exits; WaitForExit would wait for the runtime's
                 // SIGCHLD thread to reap it and then for a thread-pool continuation

@@ -100,7 +100,7 @@ public sealed partial class ContainerRuntime
                 string reason = (line ?? "").StartsWith("error: ", StringComparison.Ordinal) ? line![7..] : (line + " " + err).Trim();
                 if (reason.Length == 0) reason = $"the helper exited with code {p.ExitCode}";
                 File.Delete(starting);
-                throw ContainersException.System("ContainerStartFailed", RuntimeMessages.StartFailed(c.Name, reason), c.Name);
+                throw StartFailure(dir, c.Name, reason);
             }
             File.Delete(starting);
             hold = fastPath;
@@ -140,6 +140,23 @@ public sealed partial class ContainerRuntime
         {
             throw ContainersException.System("NetworkNamespaceFailed", "Cannot create the container's network namespace: " + ex.Message, path, ex);
         }
+    }
+
+    /// <summary>
+    /// A start that failed: a command that does not exist or cannot be executed gets its own ErrorId (the
+    /// container then shows exit code 127 or 126, as docker and podman give); any other step ContainerStartFailed.
+    /// </summary>
+    private static ContainersException StartFailure(string dir, string name, string reason)
+    {
+        var st = ReadStatusFile(Path.Combine(dir, "status"));
+        if (st.TryGetValue("failedstep", out var step) && step == "exec")
+        {
+            bool missing = !st.TryGetValue("exitcode", out var code) || code != "126";
+            return missing
+                ? ContainersException.NotFound("ContainerCommandNotFound", RuntimeMessages.StartFailed(name, reason), name)
+                : new ContainersException(ErrorKind.Unauthorized, "ContainerCommandNotExecutable", RuntimeMessages.StartFailed(name, reason), name);
+        }
+        return ContainersException.System("ContainerStartFailed", RuntimeMessages.StartFailed(name, reason), name);
     }
 
     private static void WriteEtcFiles(ContainerConfig c, string dir, NetworkSetupResult? net)
