@@ -59,6 +59,23 @@ Describe 'Containers on networks (runtime)' -Tag 'Network' {
         finally { $l.Stop() }
     }
 
+    It 'refuses a host port another container publishes, at create and at start, and keeps its traffic whole' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $l = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0); $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
+        # both created before either starts: the second start must fail, not share the port
+        $a = New-Container -RootFs $script:rootfs -Name porta -Network appnet -Port "127.0.0.1:${port}:80" -Command httpd, -f, -p, 80, -h, /var/www
+        $b = New-Container -RootFs $script:rootfs -Name portb -Network appnet -Port "127.0.0.1:${port}:80" -Command httpd, -f, -p, 80, -h, /tmp
+        Start-Container $a.Id
+        { Start-Container $b.Id -ErrorAction Stop } | Should -Throw -ErrorId 'PortAlreadyAllocated,Containers.Cmdlets.Runtime.StartContainerCommand'
+        (Get-Container $b.Id).Status | Should -Not -Be 'Running'
+        { New-Container -RootFs $script:rootfs -Name portc -Network appnet -Port "127.0.0.1:${port}:80" -Command true -ErrorAction Stop } |
+            Should -Throw -ErrorId 'PortAlreadyAllocated,Containers.Cmdlets.Runtime.NewContainerCommand'
+        # every request reaches the first container (two listeners on one port would split them)
+        $answers = 1..10 | ForEach-Object { (& busybox timeout 5 busybox wget -q -O - "http://127.0.0.1:$port/" 2>&1) -join '' }
+        $answers | Should -Be (@('hello-from-ctr') * 10)
+        Remove-Container $a.Id, $b.Id -Force
+    }
+
     It 'leaves no interface of the root after containers and networks are removed' {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
         Get-Container -All | Remove-Container -Force

@@ -27,7 +27,9 @@ internal static class PortProxy
             var s = proto == "udp" ? new Socket(ip.AddressFamily, SocketType.Dgram, ProtocolType.Udp) : new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                if (proto == "tcp") s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                // SO_REUSEADDR alone (a restarted proxy binds past TIME_WAIT): .NET's ReuseAddress also sets
+                // SO_REUSEPORT on Linux, which let a second container bind the same host port and split its traffic
+                if (proto == "tcp") s.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
                 s.Bind(new IPEndPoint(ip, port));
                 if (proto == "tcp") s.Listen(512);
             }

@@ -34,7 +34,9 @@ internal static class PortProxy
     {
         var ip = hostIp is null ? IPAddress.Any : IPAddress.Parse(hostIp);
         using var s = new Socket(ip.AddressFamily, proto == "udp" ? SocketType.Dgram : SocketType.Stream, proto == "udp" ? ProtocolType.Udp : ProtocolType.Tcp);
-        if (proto == "tcp") s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        // SO_REUSEADDR alone (a restarted proxy binds past TIME_WAIT): .NET's ReuseAddress also sets
+        // SO_REUSEPORT on Linux, which let a second container bind the same host port and split its traffic
+        if (proto == "tcp") s.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
         try { s.Bind(new IPEndPoint(ip, port)); if (proto == "tcp") s.Listen(1); }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
