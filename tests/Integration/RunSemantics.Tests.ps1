@@ -171,3 +171,24 @@ Describe 'A command that cannot be executed' {
         Remove-Container $c.Id -Force
     }
 }
+
+Describe 'Detached runs with -Remove' {
+    It 'removes a detached -Remove container once it has exited (docker run -d --rm), and keeps it while it runs' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = Invoke-ContainerImage runsem/bb:1 -Detach -Remove -Name runsem-rm -Command sh, -c, 'sleep 1; exit 3'
+        (Get-Container runsem-rm).Status | Should -Be 'Running'
+        (Wait-Container $c.Id).ExitCode | Should -Be 3
+        # the first listing after the exit removes it
+        @(Get-Container -All | Where-Object Name -eq 'runsem-rm').Count | Should -Be 0
+        Test-Path (Join-Path $script:root "containers/$($c.Id)") | Should -BeFalse
+        { Get-Container runsem-rm -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotFound,Containers.Cmdlets.Runtime.GetContainerCommand'
+    }
+
+    It 'keeps an attached -Remove run''s output, and a detached one without -Remove' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $d = Invoke-ContainerImage runsem/bb:1 -Detach -Name runsem-keep -Command sh, -c, 'exit 4'
+        (Wait-Container $d.Id).ExitCode | Should -Be 4
+        (Get-Container -All runsem-keep).ExitCode | Should -Be 4
+        Remove-Container $d.Id
+    }
+}

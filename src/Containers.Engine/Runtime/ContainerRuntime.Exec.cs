@@ -176,7 +176,10 @@ public sealed partial class ContainerRuntime
     /// </summary>
     public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default)
     {
-        if (remove) o.AutoRemove = true; // Create refuses it with a restart policy
+        // -Remove of an attached run is done here once the output is read (AutoRemove is the detached kind,
+        // which the next listing removes); a restart policy would never let it end
+        if (remove && !string.IsNullOrWhiteSpace(o.RestartPolicy) && ParseRestart(o.RestartPolicy).Item1 != "no")
+            throw ContainersException.Invalid("ConflictingOptions", RuntimeMessages.RemoveWithRestart(ParseRestart(o.RestartPolicy).Item1), o.RestartPolicy);
         var info = Create(o, ct);
         IDisposable hold = Cgroups.CgroupFs.NoHold.Instance;
         try

@@ -142,7 +142,29 @@ public sealed partial class ContainerRuntime
         foreach (var d in Directory.EnumerateDirectories(dir))
         {
             var r = Load(Path.GetFileName(d));
-            if (r is not null) yield return r;
+            if (r is not null && !RemovedWhenExited(r)) yield return r;
+        }
+    }
+
+    /// <summary>
+    /// A detached container started with -Remove (docker run -d --rm) that has exited is removed by the next
+    /// command that looks at the root's containers: there is no daemon to do it when it exits. Only when
+    /// its lock is free at once (another session may be busy with it, or this thread may hold it).
+    /// </summary>
+    private bool RemovedWhenExited(Record r)
+    {
+        if (!r.Config.AutoRemove || r.Status != ContainerStatus.Exited || r.MonitorAlive) return false;
+        StoreLock held;
+        try { held = StoreLock.Acquire(_root, "container-" + r.Id, true, TimeSpan.Zero); }
+        catch (ContainersException) { return false; }
+        using (held)
+        {
+            var now = Load(r.Id);
+            if (now is null) return true;
+            if (now.Status != ContainerStatus.Exited || now.MonitorAlive) return false;
+            try { RemoveLocked(now); }
+            catch (Exception ex) when (ex is IOException or ContainersException or UnauthorizedAccessException) { return false; }
+            return true;
         }
     }
 
