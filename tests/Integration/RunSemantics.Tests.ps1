@@ -126,6 +126,18 @@ Describe 'Files the runtime provides' {
     }
 }
 
+Describe 'The cgroup file system inside' {
+    It 'mounts the container''s own cgroup read-only at /sys/fs/cgroup with its limits, as podman does' {
+        if (-not (Test-Prerequisite ($script:IsRoot -and $script:havePodman) 'needs root and podman')) { return }
+        $cmd = 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; grep -c " /sys/fs/cgroup/memory cgroup ro," /proc/self/mounts; (echo 1 > /sys/fs/cgroup/pids/pids.max) 2>/dev/null || echo refused'
+        $p = Podman @('--memory', '64m', '--pids-limit', '50', $script:podmanTag, 'sh', '-c', $cmd)
+        $o = Ours 'runsem/bb:1' @{ Memory = 64MB; PidsLimit = 50 } @('sh', '-c', $cmd)
+        $p.ExitCode | Should -Be 0 -Because $p.Output
+        $o.Output | Should -Be $p.Output
+        ($o.Output -split "`n") | Should -Be @('67108864', '50', '1', 'refused')
+    }
+}
+
 Describe 'Options that conflict' {
     It 'refuses -Remove with -RestartPolicy <Policy>, as docker does' -TestCases @(@{ Policy = 'always' }, @{ Policy = 'on-failure:3' }, @{ Policy = 'unless-stopped' }) {
         { Invoke-ContainerImage runsem/bb:1 -Remove -RestartPolicy $Policy -Command true -ErrorAction Stop } |

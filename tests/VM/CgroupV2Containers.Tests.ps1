@@ -33,6 +33,12 @@ Describe 'containers on cgroup v2' -Tag 'CgroupV2' {
         $r.OomKilled | Should -BeTrue
     }
 
+    It 'shows the container''s own cgroup read-only at /sys/fs/cgroup, with its limits (memory.max, pids.max)' {
+        if (-not $script:Wired) { Set-ItResult -Skipped -Because 'the runtime in this build still uses its v1-only cgroup stub'; return }
+        $r = Invoke-ContainerImage -RootFs $script:RootFs -StorageRoot $script:RootPath -Remove -Memory 64MB -PidsLimit 50 -Command sh, -c, 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; echo 1 > /sys/fs/cgroup/pids.max || echo refused'
+        ($r.Output.Trim() -split "`n") | Should -Be @('67108864', '50', 'refused')
+    }
+
     It 'stops a fork bomb with -PidsLimit' {
         if (-not $script:Wired) { Set-ItResult -Skipped -Because 'the runtime in this build still uses its v1-only cgroup stub'; return }
         $r = Invoke-ContainerImage -RootFs $script:RootFs -Command sh, -c, 'for i in $(seq 40); do sleep 10 & echo "started $i"; done' -PidsLimit 10 -Network none -Remove -StorageRoot $script:RootPath

@@ -277,7 +277,7 @@ public sealed partial class ContainerRuntime
         if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add("HOME=" + user.Home);
         foreach (var e in env) w.Add("env", e);
         foreach (var x in ExecCandidates(c.Args[0], env)) w.Add("exec", x);
-        AddMountOps(w, c, dir);
+        AddMountOps(w, c, dir, cg);
         // a working directory that does not exist is made, after the mounts (it may lie in a volume), as docker
         // does; the image's WORKDIR itself is given to the container's user (podman's rule; its parents stay
         // root's), one named with -WorkingDirectory stays root's (docker's)
@@ -312,7 +312,42 @@ public sealed partial class ContainerRuntime
         foreach (var p in parts) { cur += "/" + p; w.Op("mkdir", 0, cur, n1: 0x1ed); }
     }
 
-    private void AddMountOps(SpecWriter w, ContainerConfig c, string dir)
+    /// <summary>
+    /// /sys/fs/cgroup as docker and podman give it: read-only, showing the container's own cgroup as the root
+    /// (the child mounts it inside its cgroup namespace), so runtimes that size themselves from it (JVM, .NET,
+    /// Go, Node) see -Memory and -Cpus. v2: the cgroup2 file system; v1: a tmpfs with each hierarchy the
+    /// container joined, named as on the host, and the single-controller links (cpu -> cpu,cpuacct).
+    /// </summary>
+    private static void AddCgroupFsOps(SpecWriter w, ICgroupManager cg)
+    {
+        const ulong ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        string suffix = "/" + cg.RelativePath + "/cgroup.procs";
+        var mounts = cg.ProcsFiles.Where(f => f.EndsWith(suffix, StringComparison.Ordinal)).Select(f => f[..^suffix.Length]).ToList();
+        if (mounts.Count == 0) return;
+        if (cg is Cgroups.V2.CgroupV2Manager)
+        {
+            w.Op("mount", 2, "cgroup2", "/sys/fs/cgroup", "cgroup2", "", ro);
+            return;
+        }
+        w.Op("mount", 0, "tmpfs", "/sys/fs/cgroup", "tmpfs", "mode=755,size=64k", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        var links = new List<(string Link, string Target)>();
+        foreach (var m in mounts)
+        {
+            string name = Path.GetFileName(m);
+            if (name.Length == 0 || name.Contains('=')) continue;
+            w.Op("mkdir", 0, "/sys/fs/cgroup/" + name, n1: 0x1ed);
+            // the controllers are the directory's name (Debian and systemd name them so); a failure leaves the
+            // directory empty rather than failing the start
+            w.Op("mount", 2, "cgroup", "/sys/fs/cgroup/" + name, "cgroup", name, ro);
+            if (name.Contains(','))
+                foreach (var single in name.Split(','))
+                    links.Add((single, name));
+        }
+        foreach (var (link, target) in links) w.Op("symlink", 2, target, "/sys/fs/cgroup/" + link);
+        w.Op("mount", 0, "", "/sys/fs/cgroup", "", "", MS_REMOUNT | ro);
+    }
+
+    private void AddMountOps(SpecWriter w, ContainerConfig c, string dir, ICgroupManager cg)
     {
         const ulong chr = 0x2000;
         w.Op("mkdir", 0, "/proc", n1: 0x1ed);
@@ -334,6 +369,7 @@ public sealed partial class ContainerRuntime
         w.Op("mount", 2, "mqueue", "/dev/mqueue", "mqueue", "", MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/sys", n1: 0x1ed);
         w.Op("mount", 0, "sysfs", "/sys", "sysfs", "", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        AddCgroupFsOps(w, cg);
         w.Op("mkdir", 0, "/etc", n1: 0x1ed);
         foreach (var f in new[] { "hosts", "hostname", "resolv.conf" })
         {
