@@ -193,14 +193,15 @@ public sealed partial class ContainerRuntime
     /// <summary>
     /// Two directories all containers of the root share. "mountpoints" is a small read-only layer laid over every
     /// image's layers, holding what the runtime mounts over (/proc, /dev, /sys, /etc/hosts, /etc/hostname,
-    /// /etc/resolv.conf), so making those mount points writes nothing into the container's own layer: it stays
+    /// /etc/resolv.conf) and the /etc/mtab link, so making those mount points writes nothing into the container's own layer: it stays
     /// empty until the container's process writes (Docker's init layer, made once per root instead of once per
     /// container). "rootfs" is where each container's overlay is mounted, inside the container's own mount
     /// namespace, so neither the host nor another container ever sees it there.
     /// </summary>
     private (string MountPoints, string RootFs) SharedRuntimeDirs()
     {
-        string rt = _root.Sub("runtime"), mountPoints = Path.Combine(rt, "mountpoints"), rootfs = Path.Combine(rt, "rootfs");
+        // ".2": the second version adds /etc/mtab; a root made before keeps its first one for nothing
+        string rt = _root.Sub("runtime"), mountPoints = Path.Combine(rt, "mountpoints.2"), rootfs = Path.Combine(rt, "rootfs");
         if (Directory.Exists(mountPoints) && Directory.Exists(rootfs)) return (mountPoints, rootfs);
         const UnixFileMode dirMode = (UnixFileMode)0x1ed, fileMode = (UnixFileMode)0x1a4;
         Directory.CreateDirectory(rt);
@@ -219,6 +220,8 @@ public sealed partial class ContainerRuntime
                 File.WriteAllBytes(Path.Combine(tmp, "etc", f), []);
                 File.SetUnixFileMode(Path.Combine(tmp, "etc", f), fileMode);
             }
+            // as docker's init layer has it (and podman gives it): tools that read the mount table find it
+            File.CreateSymbolicLink(Path.Combine(tmp, "etc", "mtab"), "/proc/mounts");
             try { Directory.Move(tmp, mountPoints); }
             catch (IOException) when (Directory.Exists(mountPoints)) { DeleteTree(tmp); } // another session was first
         }
@@ -376,8 +379,6 @@ public sealed partial class ContainerRuntime
             w.Op("touch", 2, "/etc/" + f);
             w.Op("mount", 0, Path.Combine(dir, f), "/etc/" + f, "", "", MS_BIND);
         }
-        // /etc/mtab as docker and podman give it, unless the image has one
-        w.Op("symlink", 2, "/proc/mounts", "/etc/mtab");
         var volumes = new VolumeStore(_root);
         foreach (var m in c.Mounts)
         {
