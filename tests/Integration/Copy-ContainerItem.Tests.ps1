@@ -273,6 +273,7 @@ Describe 'Copy-ContainerItem while the container swaps a directory and a link' {
             try { Copy-ContainerItem cpswap /swap "$d/tree$i" -ErrorAction Stop -WarningAction SilentlyContinue } catch { }
         }
         Remove-Container cpswap -Force
+        Write-Host "swap: $outs copies out and $ins copies in succeeded; failures: $(($failed.GetEnumerator() | ForEach-Object { "$($_.Key) x$($_.Value)" }) -join ', ')"
         $outs + $ins | Should -BeGreaterThan 0
         # whatever was copied out is the container's (links stay links, pointing where the container said)
         Get-ChildItem -Recurse -File $d | Where-Object { $_.Name -like 'secret' -or $_.Name -like 'out*' } |

@@ -78,3 +78,28 @@ Describe 'Export-Container of a running container whose files change' {
     }
 }
 
+
+Describe 'New-ContainerImage -Container (commit) packs the writable layer by descriptor' {
+    It 'keeps the container''s links as links, never the host files they name' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $canaryText = 'host-canary-' + [Guid]::NewGuid().ToString('N')
+        $canary = Join-Path $script:root 'commit-canary'
+        New-Item -ItemType Directory -Force $canary | Out-Null
+        [IO.File]::WriteAllText("$canary/secret", $canaryText)
+        New-Item -ItemType SymbolicLink -Force -Path "$script:rootfs/bin/readlink" -Target busybox | Out-Null
+        $null = Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name exp-bb:1
+        $null = Invoke-ContainerImage exp-bb:1 -Name commit-links -Detach -Init -Command sh, -c, "ln -s $canary /tohost; ln -s /etc /out; mkdir /d; ln -s $canary/secret /d/s; rm /bin/ls; sleep 600"
+        Start-Sleep -Milliseconds 500
+        $img = New-ContainerImage -Container commit-links -Name exp-bb:2
+        Remove-Container commit-links -Force
+        $r = Invoke-ContainerImage exp-bb:2 -Remove -Command sh, -c, 'readlink /tohost; readlink /out; readlink /d/s; ls /bin/ls 2>&1'
+        $r.Output | Should -Match "(?m)^$([regex]::Escape($canary))$"
+        $r.Output | Should -Match '(?m)^/etc$'
+        $r.Output | Should -Match "(?m)^$([regex]::Escape("$canary/secret"))$"
+        $r.Output | Should -Match 'No such file'
+        # nothing of the host file made it into the store
+        $hits = @(Get-ChildItem -Recurse -File (Join-Path $script:root 'layers') | Where-Object { $_.Length -eq $canaryText.Length -and [IO.File]::ReadAllText($_.FullName) -eq $canaryText })
+        $hits.Count | Should -Be 0
+        Remove-ContainerImage exp-bb:2, exp-bb:1 -ErrorAction SilentlyContinue
+    }
+}
