@@ -257,3 +257,41 @@ int main(void) {
         $n | Should -BeGreaterThan 15
     }
 }
+
+Describe 'Layer unpack writes only through directories it resolved without links (defence in depth)' {
+    # The entry model refuses writes through links the layer made. Here a link is put into the staging directory
+    # behind the model's back (as a bug in the model would leave one): the writer's descriptors must refuse it.
+    BeforeAll {
+        Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'Containers.Engine.dll')
+        $script:layerCanary = Join-Path $script:base 'layer-canary'
+        New-Item -ItemType Directory -Force $script:layerCanary | Out-Null
+        [IO.File]::WriteAllText("$script:layerCanary/passwd", $script:canary)
+    }
+    It 'refuses <Members> when etc is a link the model does not know' -TestCases @(
+        @{ Members = @('etc/passwd') }
+        @{ Members = @('etc/sub/') }
+        @{ Members = @('etc/.wh.passwd') }
+        @{ Members = @('etc/.wh..wh..opq') }
+        @{ Members = @('etc/lnk') }
+    ) {
+        $src = Join-Path $script:base ('src-' + [Guid]::NewGuid().ToString('N').Substring(0, 6))
+        New-Item -ItemType Directory -Force "$src/etc/sub" | Out-Null
+        [IO.File]::WriteAllText("$src/etc/passwd", 'from the layer')
+        New-Item -ItemType File "$src/etc/.wh.passwd", "$src/etc/.wh..wh..opq" | Out-Null
+        & ln -s /x "$src/etc/lnk"
+        & tar -C $src -cf "$src.tar" --no-recursion @Members
+        $target = "$src-target"
+        New-Item -ItemType Directory $target | Out-Null
+        & ln -s $script:layerCanary "$target/etc"
+        $fs = [IO.File]::OpenRead("$src.tar")
+        $err = $null
+        try { [void][Containers.Engine.Snapshots.LayerUnpacker]::Unpack($fs, $target, [Threading.CancellationToken]::None) }
+        catch { $err = $_.Exception.InnerException }
+        finally { $fs.Dispose() }
+        # writing through the link is refused; only the opaque marker, set on the name itself, needs no refusal
+        if ($Members[0] -ne 'etc/.wh..wh..opq') { $err | Should -Not -BeNullOrEmpty }
+        if ($err) { $err.ErrorId | Should -BeExactly 'LayerEntryWriteFailed' }
+        @(Get-ChildItem -Force $script:layerCanary | ForEach-Object Name) | Should -Be @('passwd')
+        [IO.File]::ReadAllText("$script:layerCanary/passwd") | Should -BeExactly $script:canary
+    }
+}
