@@ -1,5 +1,6 @@
 using System.Globalization;
 using Containers.Engine.Errors;
+using Containers.Native.Sys;
 
 namespace Containers.Engine.Runtime;
 
@@ -8,16 +9,29 @@ internal static class UserResolver
 {
     public sealed record Ids(uint Uid, uint Gid, uint[] Groups, string Home);
 
-    /// <summary>The file as the container sees it: the writable layer first, then the image layers top down.</summary>
+    /// <summary>
+    /// The file as the container sees it: the writable layer first, then the image layers top down. Each layer is
+    /// a tree the image or the container controls, so the file is opened inside it (a link there resolves in that
+    /// layer, never on the host), and only a regular file is read (a whiteout or a FIFO ends the search).
+    /// </summary>
     private static string[] ReadEtc(ContainerConfig c, string dir, string name)
     {
         foreach (var layer in new[] { Path.Combine(dir, "upper") }.Concat(Enumerable.Reverse(c.LowerDirs)))
         {
-            string p = Path.Combine(layer, "etc", name);
-            if (File.Exists(p))
+            try
             {
-                try { return File.ReadAllLines(p); } catch (IOException) { }
+                using var fs = RootedFs.Open(layer, RootedFs.Resolution.InRoot);
+                using var h = fs.TryOpen("etc/" + name, FileSys.O_RDONLY | FileSys.O_NONBLOCK, 0, followLast: true);
+                if (h is null) continue;
+                if ((RootedFs.Fstat(h).Mode & LayerFs.S_IFMT) != LayerFs.S_IFREG) return [];
+                using var stream = new FileStream(h, FileAccess.Read, 1 << 12);
+                using var reader = new StreamReader(stream);
+                var lines = new List<string>();
+                for (string? l; (l = reader.ReadLine()) is not null && lines.Count < 100_000;) lines.Add(l);
+                return lines.ToArray();
             }
+            catch (NativeException) { }
+            catch (IOException) { }
         }
         return [];
     }
