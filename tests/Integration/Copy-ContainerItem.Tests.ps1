@@ -281,3 +281,18 @@ Describe 'Copy-ContainerItem while the container swaps a directory and a link' {
         Assert-CanaryIntact
     }
 }
+
+Describe 'Other host-side reads of a container''s files' {
+    It 'looks USER up in the container''s /etc/passwd even when the container made it a link to a host file' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $fake = Join-Path $script:root 'fake-passwd'
+        Set-Content $fake 'root:x:4242:4242:root:/root:/bin/sh'
+        # first run: replace /etc/passwd with a link to the host file; second run: report the uid it runs as
+        $cmd = "if [ -L /etc/passwd ]; then id -u; else rm /etc/passwd; ln -s $fake /etc/passwd; fi"
+        $null = Invoke-ContainerImage -RootFs $script:rootfs -Name pwlink -User root -Command sh, -c, $cmd
+        $null = Wait-Container pwlink -Timeout 30
+        Start-Container pwlink
+        $null = Wait-Container pwlink -Timeout 30
+        @(Get-ContainerLog pwlink)[-1] | Should -Be '0'
+    }
+}
