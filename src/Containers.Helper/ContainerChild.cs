@@ -1,5 +1,6 @@
 using System.Globalization;
 using Containers.Native.Proc;
+using RootedFs = Containers.Native.Sys.RootedFs;
 using static Containers.Native.Proc.Sys;
 
 namespace Containers.Helper;
@@ -8,9 +9,14 @@ namespace Containers.Helper;
 internal unsafe struct ChildOp
 {
     public int Kind;   // 1 mount, 2 mkdir, 3 mknod, 4 symlink, 5 touch
-    public int Flags;  // 1 ignore ENOENT, 2 ignore any error
+    public int Flags;  // 1 ignore ENOENT, 2 ignore any error, 4 the mount source is a container path
     public byte* A, B, C, D;
     public ulong N1, N2;
+    /// <summary>
+    /// What kinds 2-5 make: its directory (relative to the container's root, "." for the root) and its name.
+    /// Container paths (these, a mount's target, a flag-4 source) are relative and resolved in the root by the child.
+    /// </summary>
+    public byte* Parent, Name;
 }
 
 /// <summary>
@@ -92,23 +98,30 @@ internal sealed unsafe class ChildPlan
         foreach (string raw in s.All("op"))
         {
             string[] f = raw.Split('\x1f');
-            // kind, flags, a, b, c, d, n1, n2 ; a/b prefixed with the root when the kind says they are container paths
+            // kind, flags, a, b, c, d, n1, n2 ; a/b are container paths when the kind says so: made relative to
+            // the root here and resolved inside it by the child (openat2 RESOLVE_IN_ROOT), never as host paths,
+            // so a link the container left in its writable layer (/data -> /etc) cannot send a mkdir, a touch or a
+            // mount to the host
             int kind = f[0] switch { "mount" => 1, "mkdir" => 2, "mknod" => 3, "symlink" => 4, "touch" => 5, _ => 0 };
             int flags = int.Parse(f[1], CultureInfo.InvariantCulture);
             string a = f[2], b = f[3], c = f[4], d = f[5];
             ulong n1 = ulong.Parse(f[6], CultureInfo.InvariantCulture), n2 = ulong.Parse(f[7], CultureInfo.InvariantCulture);
-            string In(string x) => x.Length == 0 ? "" : root + (x.StartsWith('/') ? x : "/" + x);
+            static string In(string x) => x.Length == 0 ? "" : RootedFs.Clean(x) is { Length: > 0 } r ? r : ".";
+            string made = "";
             switch (kind)
             {
                 case 1: if ((flags & 4) != 0) a = In(a); b = In(b); break;
-                case 2: case 3: case 5: a = In(a); break;
-                case 4: b = In(b); break;
+                case 2: case 3: case 5: made = a = In(a); break;
+                case 4: made = b = In(b); break;
                 default: continue;
             }
+            int slash = made.LastIndexOf('/');
             ops.Add(new ChildOp
             {
                 Kind = kind, Flags = flags, A = a.Length == 0 ? null : NStr.Of(a), B = b.Length == 0 ? null : NStr.Of(b),
                 C = c.Length == 0 ? null : NStr.Of(c), D = d.Length == 0 ? null : NStr.Of(d), N1 = n1, N2 = n2,
+                Parent = made.Length == 0 ? null : NStr.Of(slash < 0 ? "." : made[..slash]),
+                Name = made.Length == 0 ? null : NStr.Of(made[(slash + 1)..]),
             });
             names.Add($"{f[0]} {f[2]} {f[3]}".TrimEnd());
         }
@@ -201,17 +214,17 @@ internal static unsafe class ContainerChild
             ? mount(overlay, p.Root, overlay, 0, p.OverlayData)
             : mount(p.BindRoot, p.Root, null, MS_BIND | MS_REC, null);
         if (r != 0) Fail(p, ChildPlan.StepRootfs, Errno);
+        // the container's root as a descriptor: every set-up step resolves its container path from here
+        int rootFd = open(p.Root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        if (rootFd < 0) Fail(p, ChildPlan.StepRootfs, Errno);
 
         for (int i = 0; i < p.Ops.Length; i++)
         {
             ref ChildOp op = ref p.Ops[i];
             int rc = op.Kind switch
             {
-                1 => mount(op.A, op.B, op.C, op.N1, op.D),
-                2 => mkdir(op.A, (uint)op.N1),
-                3 => mknod(op.A, (uint)op.N1, op.N2),
-                4 => symlink(op.A, op.B),
-                5 => Touch(op.A),
+                1 => MountIn(rootFd, ref op),
+                2 or 3 or 4 or 5 => MakeIn(rootFd, ref op),
                 _ => 0,
             };
             if (rc != 0)
@@ -223,6 +236,7 @@ internal static unsafe class ContainerChild
                 Fail(p, i, e);
             }
         }
+        close(rootFd);
         if (p.ReadOnly && mount(null, p.Root, null, MS_REMOUNT | MS_BIND | MS_RDONLY, null) != 0) Fail(p, ChildPlan.StepReadOnly, Errno);
 
         if (chdir(p.Root) != 0 || PivotRoot(dot, dot) != 0 || umount2(dot, MNT_DETACH) != 0 || chdir(slash) != 0)
@@ -257,13 +271,84 @@ internal static unsafe class ContainerChild
         return ok;
     }
 
-    private static int Touch(byte* path)
+    private const int O_PATH = 0x200000, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000, O_NOFOLLOW = 0x20000, EINTR = 4, EAGAIN = 11;
+
+    /// <summary>openat2(root, rel, flags) with the container's root as "/" (RESOLVE_IN_ROOT, no magic links); -1 and errno on failure.</summary>
+    private static int OpenInRoot(int root, byte* rel, int flags)
     {
-        // O_EXCL: a file that exists (in a lower layer too) is left alone; opening it for writing would copy it up
-        int fd = open(path, 0x40 | 0x80 | 1 | 0x80000 /* O_CREAT|O_EXCL|O_WRONLY|O_CLOEXEC */, 0x1a4);
-        if (fd < 0) return Errno is 17 /* EEXIST */ or 21 /* EISDIR */ ? 0 : -1;
-        close(fd);
-        return 0;
+        RootedFs.OpenHow how;
+        how.Flags = (ulong)(flags | O_CLOEXEC);
+        how.Mode = 0;
+        how.Resolve = RootedFs.RESOLVE_IN_ROOT | RootedFs.RESOLVE_NO_MAGICLINKS;
+        for (int tries = 0; tries < 64; tries++)
+        {
+            long fd = syscall(RootedFs.SYS_openat2, root, (long)rel, (long)&how, sizeof(RootedFs.OpenHow), 0, 0);
+            if (fd >= 0) return (int)fd;
+            if (Errno is not (EINTR or EAGAIN)) return -1;
+        }
+        return -1;
+    }
+
+    /// <summary>"/proc/self/fd/N": how mount(2) is handed a target or source resolved by descriptor.</summary>
+    private static void FdPath(int fd, byte* buf)
+    {
+        ReadOnlySpan<byte> prefix = "/proc/self/fd/"u8;
+        for (int i = 0; i < prefix.Length; i++) buf[i] = prefix[i];
+        int n = prefix.Length, start = n;
+        do { buf[n++] = (byte)('0' + fd % 10); fd /= 10; } while (fd > 0);
+        for (int i = start, j = n - 1; i < j; i++, j--) (buf[i], buf[j]) = (buf[j], buf[i]);
+        buf[n] = 0;
+    }
+
+    private static int Keep(int rc, int e) { *__errno_location() = e; return rc; }
+
+    /// <summary>A mount whose target (and flag-4 source) is resolved in the container's root, then mounted through /proc/self/fd.</summary>
+    private static int MountIn(int root, ref ChildOp op)
+    {
+        byte* target = stackalloc byte[32], source = stackalloc byte[32];
+        int t = OpenInRoot(root, op.B, O_PATH);
+        if (t < 0) return -1;
+        FdPath(t, target);
+        int s = -1;
+        byte* src = op.A;
+        if ((op.Flags & 4) != 0 && op.A != null)
+        {
+            s = OpenInRoot(root, op.A, O_PATH);
+            if (s < 0) { int e0 = Errno; close(t); return Keep(-1, e0); }
+            FdPath(s, source);
+            src = source;
+        }
+        int rc = mount(src, target, op.C, op.N1, op.D);
+        int e = Errno;
+        close(t);
+        if (s >= 0) close(s);
+        return Keep(rc, e);
+    }
+
+    /// <summary>mkdir, mknod, symlink or touch of one name in a directory resolved in the container's root; the name is never followed.</summary>
+    private static int MakeIn(int root, ref ChildOp op)
+    {
+        int d = OpenInRoot(root, op.Parent, O_PATH | O_DIRECTORY);
+        if (d < 0) return -1;
+        int rc;
+        switch (op.Kind)
+        {
+            case 2: rc = mkdirat(d, op.Name, (uint)op.N1); break;
+            case 3: rc = mknodat(d, op.Name, (uint)op.N1, op.N2); break;
+            case 4: rc = symlinkat(op.A, d, op.Name); break;
+            default:
+            {
+                // O_EXCL (never follows): a file that exists (in a lower layer too) is left alone, opening it for
+                // writing would copy it up; a link there stays, and the mount onto it resolves it in the root
+                int fd = openat(d, op.Name, 0x40 | 0x80 | 1 | O_CLOEXEC | O_NOFOLLOW /* O_CREAT|O_EXCL|O_WRONLY */, 0x1a4);
+                if (fd >= 0) { close(fd); rc = 0; }
+                else rc = Errno is 17 /* EEXIST */ or 21 /* EISDIR */ ? 0 : -1;
+                break;
+            }
+        }
+        int e = Errno;
+        close(d);
+        return Keep(rc, e);
     }
 
     /// <summary>-Ulimit: before the user and capabilities change, since raising a hard limit needs CAP_SYS_RESOURCE.</summary>

@@ -295,4 +295,24 @@ Describe 'Other host-side reads of a container''s files' {
         $null = Wait-Container pwlink -Timeout 30
         @(Get-ContainerLog pwlink)[-1] | Should -Be '0'
     }
+    It 'makes a <Kind> volume''s mount point inside the container even when the container made its parent a link to the host' -TestCases @(
+        @{ Kind = 'directory' }
+        @{ Kind = 'file' }
+    ) {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        New-Item -ItemType SymbolicLink -Force -Path "$script:rootfs/bin/mv" -Target busybox | Out-Null
+        $hostDir = New-WorkDir 'mnt-target'
+        $src = New-WorkDir 'vol-src'
+        if ($Kind -eq 'file') { $src = "$src/file"; Set-Content $src 'volume file' }
+        $n = 'mntlink' + [Guid]::NewGuid().ToString('N').Substring(0, 6)
+        # first run: the engine makes /data/sub; the container moves /data away and puts a link to a host directory there
+        $cmd = "if [ -L /data ]; then echo second; else mv /data /data2 && ln -s $hostDir /data && echo first; fi"
+        $null = Invoke-ContainerImage -RootFs $script:rootfs -Name $n -Volume "${src}:/data/sub" -Command sh, -c, $cmd
+        $null = Wait-Container $n -Timeout 30
+        # second start: the mkdir/touch and the bind mount of /data/sub resolve /data in the container (where the
+        # host path does not exist), so the start fails, and nothing is made on the host
+        { Start-Container $n -ErrorAction Stop } | Should -Throw
+        @(Get-ChildItem -Force $hostDir).Count | Should -Be 0
+        Remove-Container $n -Force
+    }
 }
