@@ -340,8 +340,6 @@ internal sealed unsafe partial class RootedFs : IDisposable
         if (utimensat_(dir, name, t, AtFlags(name)) != 0) throw NativeException.Last("utimensat", what ?? name);
     }
 
-    public static void Fchown(SafeFileHandle fd, int uid, int gid, string? what = null) => ChownAt(fd, "", uid, gid, what);
-
     // ---- xattrs of one name, never through a link ----
 
     private static bool s_noXattrAt;
