@@ -117,6 +117,47 @@ Describe 'Copy-ContainerItem basics' {
     }
 }
 
+Describe 'Copy-ContainerItem matches podman cp' {
+    It 'gives copied-in files the same owner, modes and link handling as podman cp (<Name>)' -TestCases @(
+        @{ Name = 'no user'; User = $null }
+        @{ Name = 'user 1000:1000'; User = '1000:1000' }
+    ) {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        if (-not (Test-Prerequisite -Condition (Test-Command podman) -Because 'needs podman')) { return }
+        . $PSScriptRoot/ImageTestHelpers.ps1
+        $d = New-WorkDir 'podman'
+        New-Item -ItemType Directory "$d/src/sub" | Out-Null
+        Set-Content "$d/src/f" 'f'; Set-Content "$d/src/sub/g" 'g'
+        New-Item -ItemType SymbolicLink -Path "$d/src/lnk" -Target /etc | Out-Null
+        & chown -hR 1234:4321 "$d/src"; & chmod 0640 "$d/src/f"; & chmod 0750 "$d/src/sub"
+        function Get-Tree([string] $Dir) {
+            Get-ChildItem -Recurse -Force $Dir | Sort-Object FullName | ForEach-Object {
+                "$($_.FullName.Substring($Dir.Length)) " + (& stat -c '%u:%g %a %F' $_.FullName)
+            }
+        }
+        # podman: a created (never started) container of an image made from the same root file system
+        $pm = Get-PodmanArgs "$d/pm"
+        & tar -C $script:rootfs -cf "$d/rootfs.tar" .
+        $null = & podman @pm import "$d/rootfs.tar" localhost/cpcmp:1 2>&1
+        $userArgs = if ($User) { @('--user', $User) } else { @() }
+        $null = & podman @pm create --name cpcmp @userArgs localhost/cpcmp:1 true 2>&1
+        & podman @pm cp "$d/src" cpcmp:/tmp/src 2>&1 | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        $mnt = (& podman @pm mount cpcmp).Trim()
+        try { $theirs = Get-Tree "$mnt/tmp/src" } finally { & podman @pm umount cpcmp *> $null; & podman @pm rm -f cpcmp *> $null; Remove-PodmanStore "$d/pm" }
+        # ours
+        $n = 'cpcmp' + [Guid]::NewGuid().ToString('N').Substring(0, 6)
+        $p = @{ RootFs = $script:rootfs; Name = $n; Command = 'true' }
+        if ($User) { $p.User = $User }
+        $null = New-Container @p
+        Copy-ContainerItem $n "$d/src" /tmp/src -ToContainer
+        $ours = Get-Tree (Join-Path $script:root "containers/$((Get-Container $n).Id)/upper/tmp/src")
+        Remove-Container $n
+        $theirs.Count | Should -Be 4
+        $ours | Should -Be $theirs
+    }
+}
+
 Describe 'Copy-ContainerItem resolves container links inside the container (<Container>)' -ForEach @(
     @{ Container = 'cprun' }
     @{ Container = 'cpstop' }
