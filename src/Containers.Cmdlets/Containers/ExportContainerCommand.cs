@@ -25,8 +25,12 @@ public sealed class ExportContainerCommand : ContainerCmdletBase
             string tmp = path + ".tmp-" + System.Environment.ProcessId;
             try
             {
-                using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write)) Runtime.Export(Name, fs, CancellationToken);
+                IReadOnlyList<string> skipped;
+                using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write)) skipped = Runtime.Export(Name, fs, CancellationToken);
                 File.Move(tmp, path, true);
+                // as tar's "file changed as we read it": a running container's files may come and go
+                if (skipped.Count > 0)
+                    WriteWarning($"{skipped.Count} file(s) changed or vanished while the container was exported and were left out: {string.Join(", ", skipped.Take(5))}{(skipped.Count > 5 ? ", ..." : "")}");
             }
             finally { File.Delete(tmp); }
             WriteObject(new FileInfo(path));

@@ -139,6 +139,9 @@ public sealed partial class ContainerRuntime
             // overlay's work/work is mode 000 and files may be immutable-free but read-only: chmod and retry
             foreach (var d in Directory.EnumerateDirectories(path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
             {
+                // a link to a directory (a container's writable layer holds any it likes) is listed too: chmod
+                // would follow it to the host
+                if (new DirectoryInfo(d).LinkTarget is not null) continue;
                 try { File.SetUnixFileMode(d, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); } catch (IOException) { }
             }
             Directory.Delete(path, true);

@@ -32,6 +32,11 @@ internal static class RuntimeMessages
     public static string InvalidVolumeName(string name) => $"The volume name '{name}' is not valid: use letters, digits, '_', '.' and '-'.";
     public static string ExecFailed(string name, string reason) => $"Cannot run the command in the container '{name}': {reason}";
     public static string PathNotFound(string p) => $"The path '{p}' does not exist.";
+    public static string NotADirectory(string p) => $"The path '{p}' ends with '/' but is not a directory.";
+    public static string CopyDirectoryOntoFile(string p) => $"Cannot copy a directory onto '{p}': it is a file.";
+    public static string CopyOntoDirectory(string p) => $"Cannot copy the non-directory '{p}' onto a directory of the same name.";
+    public static string LinkLoop(string p) => $"The path '{p}' has too many levels of symbolic links.";
+    public static string CopyFailed(string p, string why) => $"Copying '{p}' failed: {why}";
     public static string NotRunning(string name) => $"The container '{name}' is not running.";
     public static string RemoveWithRestart(string policy) =>
         $"-Remove removes the container when it exits, so it cannot also restart it (-RestartPolicy {policy}); give one or the other.";

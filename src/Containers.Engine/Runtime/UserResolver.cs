@@ -1,5 +1,6 @@
 using System.Globalization;
 using Containers.Engine.Errors;
+using Containers.Native.Sys;
 
 namespace Containers.Engine.Runtime;
 
@@ -9,17 +10,28 @@ internal static class UserResolver
     public sealed record Ids(uint Uid, uint Gid, uint[] Groups, string Home);
 
     /// <summary>
-    /// The file as the container sees it: the writable layer first, then the image layers top down. Each
-    /// layer is a tree the image (or the container) controls, so the file is opened inside it (openat2
-    /// RESOLVE_IN_ROOT): a link such as /etc/passwd -> /etc/shadow, or /etc -> /host, stays in that layer
-    /// and never reads a host file.
+    /// The file as the container sees it: the writable layer first, then the image layers top down. Each layer is
+    /// a tree the image or the container controls, so the file is opened inside it (a link there resolves in that
+    /// layer, never on the host), and only a regular file is read (a whiteout or a FIFO ends the search).
     /// </summary>
     private static string[] ReadEtc(ContainerConfig c, string dir, string name)
     {
         foreach (var layer in new[] { Path.Combine(dir, "upper") }.Concat(Enumerable.Reverse(c.LowerDirs)))
         {
-            if (Containers.Native.Sys.RootedRead.TryReadAllText(layer, "etc/" + name, 1 << 20) is { } text)
-                return text.Split('\n');
+            try
+            {
+                using var fs = RootedFs.Open(layer, RootedFs.Resolution.InRoot);
+                using var h = fs.TryOpen("etc/" + name, FileSys.O_RDONLY | FileSys.O_NONBLOCK, 0, followLast: true);
+                if (h is null) continue;
+                if ((RootedFs.Fstat(h).Mode & LayerFs.S_IFMT) != LayerFs.S_IFREG) return [];
+                using var stream = new FileStream(h, FileAccess.Read, 1 << 12);
+                using var reader = new StreamReader(stream);
+                var lines = new List<string>();
+                for (string? l; (l = reader.ReadLine()) is not null && lines.Count < 100_000;) lines.Add(l);
+                return lines.ToArray();
+            }
+            catch (NativeException) { }
+            catch (IOException) { }
         }
         return [];
     }

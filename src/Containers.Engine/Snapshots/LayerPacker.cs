@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.Text;
 using Containers.Native.Sys;
+using Microsoft.Win32.SafeHandles;
 
 namespace Containers.Engine.Snapshots;
 
@@ -12,34 +13,47 @@ namespace Containers.Engine.Snapshots;
 /// </summary>
 public static class LayerPacker
 {
-    public static void PackDirectory(string dir, Stream output, bool overlayUpper, CancellationToken ct = default)
+    /// <summary>
+    /// Packs <paramref name="dir"/>. The walk goes by descriptor from that directory down (never by path, never
+    /// through a link), so a tree that changes while it is packed (a running container's) cannot send it
+    /// elsewhere; a name that vanishes or changes type mid-walk is left out and reported to
+    /// <paramref name="skipped"/> (a file that shrinks is padded with zeros, one that grows is cut, as
+    /// its tar header already gave the size).
+    /// </summary>
+    public static void PackDirectory(string dir, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null)
+    {
+        using var root = FileSys.OpenHandle(dir, FileSys.O_RDONLY | FileSys.O_DIRECTORY);
+        PackDirectory(root, output, overlayUpper, ct, skipped);
+    }
+
+    /// <summary>Packs the directory an O_RDONLY descriptor holds (a container's root as a <see cref="RootedFs"/> has it).</summary>
+    internal static void PackDirectory(SafeFileHandle root, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null)
     {
         using var w = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
         var links = new Dictionary<(ulong, ulong), string>();
-        Walk(w, dir, "", overlayUpper, links, ct);
+        Walk(w, root, "", overlayUpper, links, skipped, ct);
     }
 
-    private static void Walk(TarWriter w, string root, string rel, bool overlay, Dictionary<(ulong, ulong), string> links, CancellationToken ct)
+    /// <summary>The errors a name gives when it vanished or was replaced between listing it and opening it.</summary>
+    private static bool Changed(NativeException e) => e.Errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP or Errno.EINVAL or Errno.ENXIO;
+
+    private static void Walk(TarWriter w, SafeFileHandle dir, string rel, bool overlay, Dictionary<(ulong, ulong), string> links, Action<string>? skipped, CancellationToken ct)
     {
-        string full = rel.Length == 0 ? root : Path.Combine(root, rel);
-        var names = Directory.EnumerateFileSystemEntries(full).Select(p => Path.GetFileName(p)!).ToList();
+        var names = RootedFs.ReadDir(dir, rel).Select(e => e.Name).ToList();
         names.Sort(StringComparer.Ordinal);
         foreach (var name in names)
         {
             ct.ThrowIfCancellationRequested();
             string r = rel.Length == 0 ? name : rel + "/" + name;
-            string p = Path.Combine(root, r);
-            if (!LayerFs.TryLstat(p, out var st)) continue;
+            if (!RootedFs.TryStatAt(dir, name, out var st, r)) { skipped?.Invoke(r); continue; }
             uint type = st.Mode & LayerFs.S_IFMT;
-            var mtime = DateTimeOffset.FromUnixTimeSeconds(st.Mtime.Sec).AddTicks(st.Mtime.Nsec / 100);
             if (overlay && type == LayerFs.S_IFCHR && st.Rdev == 0)
             {
                 string wh = rel.Length == 0 ? ".wh." + name : rel + "/.wh." + name;
-                var e = new PaxTarEntry(TarEntryType.RegularFile, wh) { ModificationTime = mtime, Mode = (UnixFileMode)0x1a4 };
+                var e = new PaxTarEntry(TarEntryType.RegularFile, wh) { ModificationTime = Mtime(st), Mode = (UnixFileMode)0x1a4 };
                 w.WriteEntry(e);
                 continue;
             }
-            var xattrs = Xattrs(p, overlay, out bool opaque);
             TarEntryType et = type switch
             {
                 LayerFs.S_IFDIR => TarEntryType.Directory,
@@ -51,6 +65,25 @@ public static class LayerPacker
                 _ => (TarEntryType)0xFF,
             };
             if ((byte)et == 0xFF) continue; // sockets are not archived
+            // open what we will read before writing anything for it: a name that changed since the lstat is skipped
+            SafeFileHandle? fd = null;
+            string? target = null;
+            try
+            {
+                if (et == TarEntryType.Directory) fd = RootedFs.OpenAt(dir, name, FileSys.O_RDONLY | FileSys.O_DIRECTORY, 0, r);
+                else if (et == TarEntryType.RegularFile) fd = RootedFs.OpenAt(dir, name, FileSys.O_RDONLY | FileSys.O_NONBLOCK | O_NOCTTY, 0, r);
+                else if (et == TarEntryType.SymbolicLink) target = RootedFs.ReadlinkAt(dir, name, r);
+                if (fd is not null)
+                {
+                    var now = RootedFs.Fstat(fd, r);
+                    if ((now.Mode & LayerFs.S_IFMT) != type) { fd.Dispose(); skipped?.Invoke(r); continue; }
+                    st = now;
+                }
+            }
+            catch (NativeException ne) when (Changed(ne)) { fd?.Dispose(); skipped?.Invoke(r); continue; }
+            using var _ = fd;
+            var mtime = Mtime(st);
+            var xattrs = Xattrs(dir, name, r, overlay, out bool opaque);
             string entryName = et == TarEntryType.Directory ? r + "/" : r;
             if (et == TarEntryType.RegularFile && st.Nlink > 1)
             {
@@ -61,7 +94,7 @@ public static class LayerPacker
                 }
                 links[(st.Dev, st.Ino)] = r;
             }
-            var entry = Entry(et, entryName, xattrs, st, mtime, et == TarEntryType.SymbolicLink ? LayerFs.Readlink(p) : null);
+            var entry = Entry(et, entryName, xattrs, st, mtime, target);
             if (et is TarEntryType.CharacterDevice or TarEntryType.BlockDevice && entry is PosixTarEntry pe)
             {
                 pe.DeviceMajor = (int)LayerFs.Major(st.Rdev);
@@ -69,8 +102,8 @@ public static class LayerPacker
             }
             if (et == TarEntryType.RegularFile)
             {
-                using var fs = new FileStream(p, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
-                entry.DataStream = fs;
+                using var fs = new FileStream(fd!, FileAccess.Read, 1 << 16);
+                entry.DataStream = new ExactLengthStream(fs, st.Size);
                 w.WriteEntry(entry);
             }
             else w.WriteEntry(entry);
@@ -78,10 +111,14 @@ public static class LayerPacker
             {
                 if (opaque)
                     w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, r + "/.wh..wh..opq") { ModificationTime = mtime, Mode = (UnixFileMode)0x1a4 });
-                Walk(w, root, r, overlay, links, ct);
+                Walk(w, fd!, r, overlay, links, skipped, ct);
             }
         }
     }
+
+    private const int O_NOCTTY = 0x100;
+
+    private static DateTimeOffset Mtime(LayerFs.Stat st) => DateTimeOffset.FromUnixTimeSeconds(st.Mtime.Sec).AddTicks(st.Mtime.Nsec / 100);
 
     private static TarEntry Entry(TarEntryType t, string name, Dictionary<string, string>? xattrs, LayerFs.Stat st, DateTimeOffset mtime, string? link)
     {
@@ -94,24 +131,60 @@ public static class LayerPacker
         return e;
     }
 
-    private static Dictionary<string, string>? Xattrs(string path, bool overlay, out bool opaque)
+    private static Dictionary<string, string>? Xattrs(SafeFileHandle dir, string name, string rel, bool overlay, out bool opaque)
     {
         opaque = false;
         string[] names;
-        try { names = LayerFs.Llistxattr(path); } catch (NativeException) { return null; }
+        try { names = RootedFs.ListXattrAt(dir, name, rel); } catch (NativeException) { return null; }
         if (names.Length == 0) return null;
         Dictionary<string, string>? d = null;
         foreach (var n in names)
         {
+            byte[]? val;
+            try { val = RootedFs.GetXattrAt(dir, name, n, rel); } catch (NativeException) { continue; }
             if (n.StartsWith("trusted.overlay.", StringComparison.Ordinal))
             {
-                if (overlay && n == "trusted.overlay.opaque" && LayerFs.Lgetxattr(path, n) is { } v && v.Length > 0 && v[0] == (byte)'y') opaque = true;
+                if (overlay && n == "trusted.overlay.opaque" && val is { Length: > 0 } && val[0] == (byte)'y') opaque = true;
                 continue;
             }
-            var val = LayerFs.Lgetxattr(path, n);
             if (val is null) continue;
             (d ??= new())["SCHILY.xattr." + n] = Encoding.UTF8.GetString(val);
         }
         return d;
+    }
+
+    /// <summary>
+    /// A file's data as exactly <c>length</c> bytes: what the tar header promised when the file was opened. A file
+    /// that a running container shrinks meanwhile is padded with zeros, one it grows is cut.
+    /// </summary>
+    private sealed class ExactLengthStream(Stream inner, long length) : Stream
+    {
+        private long _pos;
+        private bool _eof;
+        public override bool CanRead => true;
+        public override bool CanSeek => true; // so TarWriter takes Length for the header instead of buffering
+        public override bool CanWrite => false;
+        public override long Length => length;
+        public override long Position { get => _pos; set { if (value != _pos) throw new NotSupportedException(); } }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override int Read(Span<byte> buffer)
+        {
+            long left = length - _pos;
+            if (left <= 0) return 0;
+            if (buffer.Length > left) buffer = buffer[..(int)left];
+            int n = _eof ? 0 : inner.Read(buffer);
+            if (n == 0) { _eof = true; n = buffer.Length; buffer.Clear(); }
+            _pos += n;
+            return n;
+        }
+        public override long Seek(long offset, SeekOrigin origin)
+        {
+            long to = origin switch { SeekOrigin.Begin => offset, SeekOrigin.Current => _pos + offset, _ => length + offset };
+            if (to != _pos) throw new NotSupportedException();
+            return _pos;
+        }
+        public override void Flush() { }
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

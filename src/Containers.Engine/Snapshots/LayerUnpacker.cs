@@ -28,8 +28,11 @@ public static class LayerUnpacker
     public static long Unpack(Stream tar, string target, CancellationToken ct = default)
     {
         var known = new Dictionary<string, Kind>(StringComparer.Ordinal) { [""] = Kind.Dir };
-        var dirTimes = new List<(string Path, long Sec, long Nsec)>();
+        var dirTimes = new List<(string Rel, long Sec, long Nsec)>();
         long bytes = 0;
+        // every write goes through descriptors of directories the layer made, resolved without following any
+        // link: even a bug in the entry model below cannot write outside the target
+        var tree = new StagingTree(target);
         var w = new LayerWriter();
         LayerWriter.FileJob? open = null; // a file whose close is not posted yet (closed here if reading it fails)
         try
@@ -47,20 +50,24 @@ public static class LayerUnpacker
 
                 if (name.StartsWith(".wh.", StringComparison.Ordinal))
                 {
-                    EnsureParents(w, target, known, parent, e.Name);
-                    string parentPath = parent.Length == 0 ? target : Path.Combine(target, parent);
+                    EnsureParents(w, tree, known, parent, e.Name);
                     if (name == ".wh..wh..opq")
                     {
-                        w.Post(e.Name, () => LayerFs.Lsetxattr(parentPath, "trusted.overlay.opaque", "y"u8));
+                        var (gp, pn) = StagingTree.Split(parent);
+                        w.Post(e.Name, () =>
+                        {
+                            if (parent.Length == 0) RootedFs.SetXattrAt(tree.Root, "", "trusted.overlay.opaque", "y"u8, ".");
+                            else RootedFs.SetXattrAt(tree.Dir(gp), pn, "trusted.overlay.opaque", "y"u8, parent);
+                        });
                     }
                     else if (!name.StartsWith(".wh..wh.", StringComparison.Ordinal))
                     {
                         string hidden = parent.Length == 0 ? name[4..] : parent + "/" + name[4..];
                         if (name.Length == 4 || name[4..] is "." or "..")
                             throw Refuse("LayerPathTraversal", e.Name, "a whiteout must name a file in its directory");
-                        string hp = Path.Combine(target, hidden);
-                        RemoveExisting(w, hp, known, hidden, e.Name);
-                        w.Post(e.Name, () => LayerFs.Mknod(hp, LayerFs.S_IFCHR | 0, 0, 0));
+                        RemoveExisting(w, tree, known, hidden, e.Name);
+                        string hn = name[4..];
+                        w.Post(e.Name, () => RootedFs.MknodAt(tree.Dir(parent), hn, LayerFs.S_IFCHR | 0, 0, 0, hidden));
                         known[hidden] = Kind.Other;
                     }
                     continue;
@@ -70,8 +77,8 @@ public static class LayerUnpacker
                 // only set its metadata. A link there would send every later entry through it (out of the store).
                 if (rel.Length == 0 && e.EntryType != TarEntryType.Directory)
                     throw Refuse("LayerRootNotDirectory", e.Name, $"it names the layer's root directory but is a {e.EntryType} entry, not a directory");
-                EnsureParents(w, target, known, parent, e.Name);
-                string full = rel.Length == 0 ? target : Path.Combine(target, rel);
+                EnsureParents(w, tree, known, parent, e.Name);
+                string full = rel.Length == 0 ? "." : rel; // for messages
                 int uid = e.Uid, gid = e.Gid;
                 uint mode = (uint)e.Mode & 0xFFF;
                 var mt = e.ModificationTime.ToUniversalTime();
@@ -83,24 +90,27 @@ public static class LayerUnpacker
                 {
                     case TarEntryType.Directory:
                     {
-                        if (known.TryGetValue(rel, out var k) && k != Kind.Dir) RemoveExisting(w, full, known, rel, e.Name);
+                        if (known.TryGetValue(rel, out var k) && k != Kind.Dir) RemoveExisting(w, tree, known, rel, e.Name);
                         bool make = !known.ContainsKey(rel);
                         known[rel] = Kind.Dir;
                         w.Post(e.Name, () =>
                         {
-                            if (make) LayerFs.TryMkdir(full, 0x1ed);
-                            LayerFs.Lchown(full, uid, gid);
-                            LayerFs.Chmod(full, mode);
-                            ApplyXattrs(xattrs, full);
+                            // the root is the descriptor itself (empty name)
+                            var d = rel.Length == 0 ? tree.Root : tree.Dir(parent);
+                            string n = rel.Length == 0 ? "" : name;
+                            if (make) RootedFs.MkdirAt(d, n, 0x1ed, full, existOk: true);
+                            RootedFs.ChownAt(d, n, uid, gid, full);
+                            RootedFs.ChmodAt(d, n, mode, full);
+                            ApplyXattrs(xattrs, d, n, full);
                         });
-                        dirTimes.Add((full, sec, nsec));
+                        dirTimes.Add((rel, sec, nsec));
                         break;
                     }
                     case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
                     {
-                        RemoveExisting(w, full, known, rel, e.Name);
+                        RemoveExisting(w, tree, known, rel, e.Name);
                         var job = open = new LayerWriter.FileJob();
-                        w.Post(new LayerWriter.OpenOp(job, full) { Entry = e.Name });
+                        w.Post(new LayerWriter.OpenOp(job, () => tree.Dir(parent), name, full) { Entry = e.Name });
                         if (e.DataStream is { } data)
                         {
                             for (long left = e.Length; left > 0;)
@@ -113,11 +123,12 @@ public static class LayerUnpacker
                                 left -= n;
                             }
                         }
-                        w.Post(new LayerWriter.CloseOp(job, fd =>
+                        w.Post(new LayerWriter.CloseOp(job, h =>
                         {
+                            int fd = (int)h.DangerousGetHandle();
                             LayerFs.Fchown(fd, uid, gid, full);
                             LayerFs.Fchmod(fd, mode, full);
-                            ApplyXattrs(xattrs, full);
+                            ApplyXattrs(xattrs, h, "", full);
                             LayerFs.Futimes(fd, sec, nsec, full);
                         }) { Entry = e.Name });
                         open = null;
@@ -127,14 +138,15 @@ public static class LayerUnpacker
                     }
                     case TarEntryType.SymbolicLink:
                     {
-                        RemoveExisting(w, full, known, rel, e.Name);
+                        RemoveExisting(w, tree, known, rel, e.Name);
                         string linkName = e.LinkName;
                         w.Post(e.Name, () =>
                         {
-                            LayerFs.Symlink(linkName, full);
-                            LayerFs.Lchown(full, uid, gid);
-                            ApplyXattrs(xattrs, full);
-                            LayerFs.Lutimes(full, sec, nsec);
+                            var d = tree.Dir(parent);
+                            RootedFs.SymlinkAt(linkName, d, name, full);
+                            RootedFs.ChownAt(d, name, uid, gid, full);
+                            ApplyXattrs(xattrs, d, name, full);
+                            RootedFs.UtimesAt(d, name, sec, nsec, full);
                         });
                         known[rel] = Kind.Symlink;
                         break;
@@ -147,25 +159,31 @@ public static class LayerUnpacker
                         if (tk == Kind.Dir) throw Refuse("LayerHardlinkEscapes", e.Name, $"its hard link target '{e.LinkName}' is a directory");
                         // every parent of the target was checked when the target was made, and it was made by us
                         if (to == rel) break;
-                        RemoveExisting(w, full, known, rel, e.Name);
-                        string toPath = Path.Combine(target, to);
-                        w.Post(e.Name, () => LayerFs.Link(toPath, full));
+                        RemoveExisting(w, tree, known, rel, e.Name);
+                        var (toParent, toName) = StagingTree.Split(to);
+                        w.Post(e.Name, () =>
+                        {
+                            using var od = tree.OpenDir(toParent);
+                            using var nd = tree.OpenDir(parent);
+                            RootedFs.LinkAt(od, toName, nd, name, full + " -> " + to);
+                        });
                         known[rel] = tk;
                         break;
                     }
                     case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
                     {
-                        RemoveExisting(w, full, known, rel, e.Name);
+                        RemoveExisting(w, tree, known, rel, e.Name);
                         uint type = e.EntryType switch { TarEntryType.CharacterDevice => LayerFs.S_IFCHR, TarEntryType.BlockDevice => LayerFs.S_IFBLK, _ => LayerFs.S_IFIFO };
                         var pe = e as PosixTarEntry;
                         uint major = (uint)(pe?.DeviceMajor ?? 0), minor = (uint)(pe?.DeviceMinor ?? 0);
                         w.Post(e.Name, () =>
                         {
-                            LayerFs.Mknod(full, type | mode, major, minor);
-                            LayerFs.Lchown(full, uid, gid);
-                            LayerFs.Chmod(full, mode);
-                            ApplyXattrs(xattrs, full);
-                            LayerFs.Lutimes(full, sec, nsec);
+                            var d = tree.Dir(parent);
+                            RootedFs.MknodAt(d, name, type | mode, major, minor, full);
+                            RootedFs.ChownAt(d, name, uid, gid, full);
+                            RootedFs.ChmodAt(d, name, mode, full);
+                            ApplyXattrs(xattrs, d, name, full);
+                            RootedFs.UtimesAt(d, name, sec, nsec, full);
                         });
                         known[rel] = Kind.Other;
                         break;
@@ -179,7 +197,12 @@ public static class LayerUnpacker
             w.Post(".", () =>
             {
                 for (int i = dirTimes.Count - 1; i >= 0; i--)
-                    LayerFs.Lutimes(dirTimes[i].Path, dirTimes[i].Sec, dirTimes[i].Nsec);
+                {
+                    var (rel, sec, nsec) = dirTimes[i];
+                    if (rel.Length == 0) { RootedFs.UtimesAt(tree.Root, "", sec, nsec, "."); continue; }
+                    var (p, n) = StagingTree.Split(rel);
+                    RootedFs.UtimesAt(tree.Dir(p), n, sec, nsec, rel);
+                }
             });
             w.Finish();
         }
@@ -196,6 +219,7 @@ public static class LayerUnpacker
         {
             w.Dispose();
             open?.Close();
+            tree.Dispose();
         }
         return bytes;
     }
@@ -220,7 +244,7 @@ public static class LayerUnpacker
     }
 
     /// <summary>Makes sure every parent of an entry is a real directory this layer made (never a symbolic link).</summary>
-    private static void EnsureParents(LayerWriter w, string target, Dictionary<string, Kind> known, string parent, string entry)
+    private static void EnsureParents(LayerWriter w, StagingTree tree, Dictionary<string, Kind> known, string parent, string entry)
     {
         if (parent.Length == 0 || (known.TryGetValue(parent, out var pk) && pk == Kind.Dir)) return;
         int idx = 0;
@@ -236,24 +260,29 @@ public static class LayerUnpacker
             }
             else
             {
-                string pp = Path.Combine(target, p);
-                w.Post(entry, () => LayerFs.TryMkdir(pp, 0x1ed));
+                var (pp, pn) = StagingTree.Split(p);
+                w.Post(entry, () => RootedFs.MkdirAt(tree.Dir(pp), pn, 0x1ed, p, existOk: true));
                 known[p] = Kind.Dir;
             }
             idx = next + 1;
         }
     }
 
-    private static void RemoveExisting(LayerWriter w, string full, Dictionary<string, Kind> known, string rel, string entry)
+    private static void RemoveExisting(LayerWriter w, StagingTree tree, Dictionary<string, Kind> known, string rel, string entry)
     {
         if (!known.TryGetValue(rel, out var k)) return;
+        var (parent, name) = StagingTree.Split(rel);
         if (k == Kind.Dir)
         {
-            w.Post(entry, () => Directory.Delete(full, recursive: true));
+            w.Post(entry, () =>
+            {
+                tree.Forget(rel);
+                RootedFs.RemoveAllAt(tree.Dir(parent), name, rel);
+            });
             string prefix = rel + "/";
             foreach (var key in known.Keys.Where(x => x.StartsWith(prefix, StringComparison.Ordinal)).ToList()) known.Remove(key);
         }
-        else w.Post(entry, () => LayerFs.Unlink(full));
+        else w.Post(entry, () => RootedFs.UnlinkAt(tree.Dir(parent), name, false, rel));
         known.Remove(rel);
     }
 
@@ -274,9 +303,9 @@ public static class LayerUnpacker
         return list;
     }
 
-    private static void ApplyXattrs(List<(string Name, byte[] Value)>? xattrs, string full)
+    private static void ApplyXattrs(List<(string Name, byte[] Value)>? xattrs, Microsoft.Win32.SafeHandles.SafeFileHandle dir, string name, string full)
     {
         if (xattrs is null) return;
-        foreach (var (name, value) in xattrs) LayerFs.Lsetxattr(full, name, value);
+        foreach (var (x, value) in xattrs) RootedFs.SetXattrAt(dir, name, x, value, full);
     }
 }

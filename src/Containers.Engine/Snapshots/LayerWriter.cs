@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.ExceptionServices;
 using Containers.Native.Sys;
+using Microsoft.Win32.SafeHandles;
 
 namespace Containers.Engine.Snapshots;
 
@@ -144,17 +145,19 @@ internal sealed class LayerWriter : IDisposable
     /// <summary>A regular file written in pieces: open, chunks, then owner/mode/xattrs/times and close.</summary>
     internal sealed class FileJob
     {
-        public int Fd = -1;
+        public SafeFileHandle? Fd;
         public void Close()
         {
-            if (Fd >= 0) { FileSys.Close(Fd); Fd = -1; }
+            Fd?.Dispose();
+            Fd = null;
         }
     }
 
-    internal sealed class OpenOp(FileJob job, string path) : Op
+    /// <summary>Creates the file as <paramref name="name"/> in the directory <paramref name="dir"/> gives (never through a link).</summary>
+    internal sealed class OpenOp(FileJob job, Func<SafeFileHandle> dir, string name, string path) : Op
     {
         public override void Run()
-            => job.Fd = FileSys.Open(path, FileSys.O_WRONLY | FileSys.O_CREAT | FileSys.O_EXCL | FileSys.O_NOFOLLOW, 0x180);
+            => job.Fd = RootedFs.OpenAt(dir(), name, FileSys.O_WRONLY | FileSys.O_CREAT | FileSys.O_EXCL, 0x180, path);
     }
 
     internal sealed class ChunkOp : Op
@@ -171,13 +174,13 @@ internal sealed class LayerWriter : IDisposable
             Cost = Math.Max(256, len);
         }
 
-        public override void Run() => LayerFs.WriteAll(_job.Fd, _buf.AsSpan(0, _len), _path);
+        public override void Run() => LayerFs.WriteAll((int)_job.Fd!.DangerousGetHandle(), _buf.AsSpan(0, _len), _path);
         public override void Release() => ArrayPool<byte>.Shared.Return(_buf);
     }
 
-    internal sealed class CloseOp(FileJob job, Action<int> finish) : Op
+    internal sealed class CloseOp(FileJob job, Action<SafeFileHandle> finish) : Op
     {
-        public override void Run() => finish(job.Fd);
+        public override void Run() => finish(job.Fd!);
         public override void Release() => job.Close();
     }
 }

@@ -44,13 +44,6 @@ internal static unsafe class AtSys
         }
     }
 
-    /// <summary>A directory to resolve in (O_PATH, close-on-exec); -1 when it cannot be opened.</summary>
-    public static int OpenInRootPath(string dir)
-    {
-        fixed (byte* p = System.Text.Encoding.UTF8.GetBytes(dir + "\0"))
-            return Sys.open(p, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-    }
-
     [DllImport(Libc), SuppressGCTransition] public static extern int mkdirat(int dirfd, byte* path, uint mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int mknodat(int dirfd, byte* path, uint mode, ulong dev);
     [DllImport(Libc), SuppressGCTransition] public static extern int symlinkat(byte* target, int dirfd, byte* linkpath);

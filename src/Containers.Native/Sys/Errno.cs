@@ -29,7 +29,7 @@ internal sealed class NativeException : Exception
 
 internal static class Errno
 {
-    public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, EBADF = 9, ECHILD = 10, EAGAIN = 11,
+    public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, EBADF = 9, ECHILD = 10, EAGAIN = 11,
         ENOMEM = 12, EACCES = 13, EBUSY = 16, EEXIST = 17, EXDEV = 18, ENOTDIR = 20, EISDIR = 21, EINVAL = 22,
         ENOSPC = 28, EROFS = 30, EMLINK = 31, EPIPE = 32, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, ENODATA = 61,
         EOPNOTSUPP = 95, EADDRINUSE = 98, ETIMEDOUT = 110;

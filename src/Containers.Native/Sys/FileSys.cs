@@ -40,6 +40,10 @@ internal static partial class FileSys
         }
     }
 
+    /// <summary><see cref="Open"/>, the fd owned by a SafeFileHandle.</summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenHandle(string path, int flags, int mode = 0x1a4 /* 0644 */)
+        => new(Open(path, flags, mode), ownsHandle: true);
+
     public static void Close(int fd) => close_(fd);
 
     /// <summary>flock(2); returns false when LOCK_NB was given and the lock is held elsewhere.</summary>

@@ -2,13 +2,14 @@ using System.Runtime.InteropServices;
 
 namespace Containers.Native.Sys;
 
-/// <summary>The file-system calls layer unpack and commit need: ownership, device nodes, xattrs, links, times.</summary>
+/// <summary>
+/// Path-based file-system calls on the engine's own store (layer links, store checks) and fd-based ones the
+/// unpack writer uses on files it opened. Anything inside a tree someone else controls (a layer, a container)
+/// goes through <see cref="RootedFs"/> instead.
+/// </summary>
 internal static unsafe partial class LayerFs
 {
-    public const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
     public const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000, S_IFCHR = 0x2000, S_IFBLK = 0x6000, S_IFIFO = 0x1000, S_IFSOCK = 0xC000;
-    public const int XATTR_CREATE = 1;
-    private const int ERANGE = 34;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec { public long Sec; public long Nsec; }
@@ -23,34 +24,16 @@ internal static unsafe partial class LayerFs
         public long R0, R1, R2;
     }
 
-    [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int lchown_(string path, int uid, int gid);
     [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
     private static partial int fchown_(int fd, int uid, int gid);
     [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
     private static partial int fchmod_(int fd, uint mode);
     [LibraryImport("libc", EntryPoint = "chmod", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int chmod_(string path, uint mode);
-    [LibraryImport("libc", EntryPoint = "mknod", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int mknod_(string path, uint mode, ulong dev);
-    [LibraryImport("libc", EntryPoint = "mkdir", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int mkdir_(string path, uint mode);
     [LibraryImport("libc", EntryPoint = "symlink", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int symlink_(string target, string path);
-    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int link_(string target, string path);
     [LibraryImport("libc", EntryPoint = "unlink", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int unlink_(string path);
-    [LibraryImport("libc", EntryPoint = "rmdir", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int rmdir_(string path);
-    [LibraryImport("libc", EntryPoint = "lsetxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int lsetxattr_(string path, string name, byte* value, nuint size, int flags);
-    [LibraryImport("libc", EntryPoint = "lgetxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial nint lgetxattr_(string path, string name, byte* value, nuint size);
-    [LibraryImport("libc", EntryPoint = "llistxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial nint llistxattr_(string path, byte* list, nuint size);
-    [LibraryImport("libc", EntryPoint = "utimensat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int utimensat_(int dirfd, string path, Timespec* times, int flags);
     [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
     private static partial int futimens_(int fd, Timespec* times);
     [LibraryImport("libc", EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
@@ -71,83 +54,17 @@ internal static unsafe partial class LayerFs
         throw NativeException.Last(call, path);
     }
 
-    public static void Lchown(string path, int uid, int gid) => Check(lchown_(path, uid, gid), "lchown", path);
     public static void Fchown(int fd, int uid, int gid, string path) => Check(fchown_(fd, uid, gid), "fchown", path);
     public static void Fchmod(int fd, uint mode, string path) => Check(fchmod_(fd, mode), "fchmod", path);
     public static void Chmod(string path, uint mode) => Check(chmod_(path, mode), "chmod", path);
-    public static void Mkdir(string path, uint mode) => Check(mkdir_(path, mode), "mkdir", path);
-
-    /// <summary>mkdir that reports whether it created the directory (false on EEXIST).</summary>
-    public static bool TryMkdir(string path, uint mode)
-    {
-        if (mkdir_(path, mode) == 0) return true;
-        int e = Marshal.GetLastPInvokeError();
-        if (e == Errno.EEXIST) return false;
-        throw new NativeException("mkdir", e, path);
-    }
 
     public static ulong MakeDev(uint major, uint minor)
         => ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) | ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
     public static uint Major(ulong dev) => (uint)(((dev >> 32) & 0xfffff000) | ((dev >> 8) & 0xfff));
     public static uint Minor(ulong dev) => (uint)(((dev >> 12) & 0xffffff00) | (dev & 0xff));
 
-    public static void Mknod(string path, uint mode, uint major, uint minor) => Check(mknod_(path, mode, MakeDev(major, minor)), "mknod", path);
     public static void Symlink(string target, string path) => Check(symlink_(target, path), "symlink", path);
-    public static void Link(string target, string path) => Check(link_(target, path), "link", path + " -> " + target);
     public static void Unlink(string path) => Check(unlink_(path), "unlink", path);
-    public static void Rmdir(string path) => Check(rmdir_(path), "rmdir", path);
-
-    public static void Lsetxattr(string path, string name, ReadOnlySpan<byte> value)
-    {
-        fixed (byte* p = value)
-            Check(lsetxattr_(path, name, p, (nuint)value.Length, 0), "lsetxattr " + name, path);
-    }
-
-    /// <summary>The value of an xattr, or null when the file has none of that name.</summary>
-    public static byte[]? Lgetxattr(string path, string name)
-    {
-        byte* buf = stackalloc byte[256];
-        nint n = lgetxattr_(path, name, buf, 256);
-        if (n >= 0) return new ReadOnlySpan<byte>(buf, (int)n).ToArray();
-        int e = Marshal.GetLastPInvokeError();
-        if (e == Errno.ENODATA || e == Errno.EOPNOTSUPP) return null;
-        if (e != ERANGE) throw new NativeException("lgetxattr " + name, e, path);
-        nint size = lgetxattr_(path, name, null, 0);
-        if (size < 0) throw NativeException.Last("lgetxattr " + name, path);
-        var arr = new byte[size];
-        fixed (byte* p = arr)
-        {
-            n = lgetxattr_(path, name, p, (nuint)size);
-            if (n < 0) throw NativeException.Last("lgetxattr " + name, path);
-        }
-        return arr.AsSpan(0, (int)n).ToArray();
-    }
-
-    /// <summary>The names of a file's xattrs (not following a symlink).</summary>
-    public static string[] Llistxattr(string path)
-    {
-        nint size = llistxattr_(path, null, 0);
-        if (size < 0)
-        {
-            int e = Marshal.GetLastPInvokeError();
-            if (e == Errno.EOPNOTSUPP) return [];
-            throw new NativeException("llistxattr", e, path);
-        }
-        if (size == 0) return [];
-        var arr = new byte[size];
-        nint n;
-        fixed (byte* p = arr) n = llistxattr_(path, p, (nuint)size);
-        if (n < 0) throw NativeException.Last("llistxattr", path);
-        return System.Text.Encoding.UTF8.GetString(arr, 0, (int)n).Split('\0', StringSplitOptions.RemoveEmptyEntries);
-    }
-
-    public static void Lutimes(string path, long sec, long nsec)
-    {
-        Timespec* t = stackalloc Timespec[2];
-        t[0] = new Timespec { Sec = sec, Nsec = nsec };
-        t[1] = t[0];
-        Check(utimensat_(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW), "utimensat", path);
-    }
 
     public static void Futimes(int fd, long sec, long nsec, string path)
     {
