@@ -28,7 +28,7 @@ public static class LayerUnpacker
     public static long Unpack(Stream tar, string target, CancellationToken ct = default)
     {
         var known = new Dictionary<string, Kind>(StringComparer.Ordinal) { [""] = Kind.Dir };
-        var dirTimes = new List<(string Path, long Sec, long Nsec)>();
+        var dirTimes = new List<(string Path, string Rel, long Sec, long Nsec)>();
         long bytes = 0;
         var w = new LayerWriter();
         LayerWriter.FileJob? open = null; // a file whose close is not posted yet (closed here if reading it fails)
@@ -93,7 +93,7 @@ public static class LayerUnpacker
                             LayerFs.Chmod(full, mode);
                             ApplyXattrs(xattrs, full);
                         });
-                        dirTimes.Add((full, sec, nsec));
+                        dirTimes.Add((full, rel, sec, nsec));
                         break;
                     }
                     case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
@@ -175,7 +175,10 @@ public static class LayerUnpacker
                         throw Refuse("LayerEntryUnsupported", e.Name, $"its tar entry type {e.EntryType} is not supported in image layers");
                 }
             }
-            // directories last, deepest first, so adding children does not move their times again
+            // directories last, deepest first, so adding children does not move their times again; only those
+            // still directories of the layer: one a later entry replaced (by a link to the host, say) is not
+            // there any more, and its path would now lead through that link out of the layer
+            dirTimes.RemoveAll(d => !known.TryGetValue(d.Rel, out var dk) || dk != Kind.Dir);
             w.Post(".", () =>
             {
                 for (int i = dirTimes.Count - 1; i >= 0; i--)
