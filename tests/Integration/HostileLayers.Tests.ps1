@@ -1,0 +1,169 @@
+# Hostile layers, through every way a layer gets in: Import-ContainerImage of a docker-archive, of an OCI
+# archive and of an OCI layout, Import-ContainerImage -RootFs of a tar, and Request-ContainerImage from a
+# registry this file serves on loopback. Each layer tries to write, delete, chmod, hard-link or re-time
+# something outside the store, aimed at a canary tree next to it (files with known contents, modes, owners
+# and times; a directory that must not be deleted). Every case must leave the canary exactly as it was,
+# leave nothing in the root's tmp/, leave Test-ContainerStore with nothing to report, and either import
+# (what is harmless: a '.' directory entry only sets the layer root's metadata) or fail with the refusal's
+# own ErrorId. The devices cgroup must keep device nodes a layer brings from being opened in a container,
+# and at the end the runtime still runs a container from a store that went through all of it.
+BeforeDiscovery {
+    # $C is the canary (absolute path), $T a token unique to the test: names that must never appear anywhere.
+    $script:Cases = @(
+        # --- the reported attacks: a link named '.' or './' replaced the staging directory --------------
+        @{ Case = "'.' -> / then tmp/pwned"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = '/' }, @{ Name = "tmp/pwned-$T"; Type = 'File'; Data = 'pwned' } } }
+        @{ Case = "'.' -> canary then a file"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = "pwned-$T"; Type = 'File'; Data = 'pwned' } } }
+        @{ Case = "'.' -> canary then dir and file 'keep' (rm -r of a host dir)"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = 'keep'; Type = 'Dir' }, @{ Name = 'keep'; Type = 'File'; Data = 'x' } } }
+        @{ Case = "'.' -> canary then dir entry 'secret' 0755 (chmod of a host file)"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = 'secret'; Type = 'Dir'; Mode = 493 } } }
+        @{ Case = "'./' -> / then tmp/pwned"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './'; Type = 'Symlink'; Link = '/' }, @{ Name = "./tmp/pwned-$T"; Type = 'File'; Data = 'pwned' } } }
+        @{ Case = "'./' -> canary then dir and file 'keep'"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './'; Type = 'Symlink'; Link = $C }, @{ Name = './keep/'; Type = 'Dir' }, @{ Name = './keep'; Type = 'File'; Data = 'x' } } }
+        @{ Case = "'./' -> canary then dir entry 'secret'"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './'; Type = 'Symlink'; Link = $C }, @{ Name = './secret/'; Type = 'Dir'; Mode = 493 } } }
+        @{ Case = "'.' -> canary after ordinary entries"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = 'etc'; Type = 'Dir' }, @{ Name = 'etc/os-release'; Type = 'File'; Data = 'x' }, @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = "pwned-$T"; Type = 'File'; Data = 'x' } } }
+        @{ Case = "'./.' link"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './.'; Type = 'Symlink'; Link = $C }, @{ Name = "pwned-$T"; Type = 'File' } } }
+        @{ Case = "an empty name (raw header) -> canary"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = ''; Type = 'Symlink'; Link = $C; Raw = $true }, @{ Name = "pwned-$T"; Type = 'File' } } }
+        @{ Case = "'.' -> relative '../../..'"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = '../../..' }, @{ Name = "pwned-$T"; Type = 'File' } } }
+        # --- the layer root as anything but a directory ------------------------------------------------
+        @{ Case = "'.' regular file"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'File'; Data = 'x' } } }
+        @{ Case = "'.' hard link to an earlier file"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = 'f'; Type = 'File'; Data = 'x' }, @{ Name = '.'; Type = 'HardLink'; Link = 'f' } } }
+        @{ Case = "'./' hard link to the canary"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './'; Type = 'HardLink'; Link = "$C/secret" } } }
+        @{ Case = "'.' fifo"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) , @{ Name = '.'; Type = 'Fifo' } } }
+        @{ Case = "'.' char device 1:3"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) , @{ Name = '.'; Type = 'CharDevice'; Major = 1; Minor = 3 } } }
+        @{ Case = "'./' block device 8:0"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) , @{ Name = './'; Type = 'BlockDevice'; Major = 8; Minor = 0 } } }
+        # --- '..' and absolute names -----------------------------------------------------------------
+        @{ Case = "'../pwned'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = "../pwned-$T"; Type = 'File'; Data = 'x' } } }
+        @{ Case = "'../../../tmp/pwned'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = "../../../tmp/pwned-$T"; Type = 'File'; Data = 'x' } } }
+        @{ Case = "'a/../../pwned'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Dir' }, @{ Name = "a/../../pwned-$T"; Type = 'File'; Data = 'x' } } }
+        @{ Case = "'..' link to the canary"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = '..'; Type = 'Symlink'; Link = $C } } }
+        @{ Case = "'..' directory entry 0777"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = '../'; Type = 'Dir'; Mode = 511 } } }
+        @{ Case = "'a/..' (inside, still refused)"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Dir' }, @{ Name = 'a/..'; Type = 'Dir' } } }
+        @{ Case = "absolute '/tmp/pwned'"; Expect = 'LayerPathAbsolute'; Entries = { param($C, $T) , @{ Name = "/tmp/pwned-$T"; Type = 'File'; Data = 'x' } } }
+        @{ Case = 'absolute into the canary'; Expect = 'LayerPathAbsolute'; Entries = { param($C, $T) , @{ Name = "$C/pwned-$T"; Type = 'File'; Data = 'x' } } }
+        @{ Case = "absolute dir entry chmod of the canary's 'secret'"; Expect = 'LayerPathAbsolute'; Entries = { param($C, $T) , @{ Name = "$C/secret"; Type = 'Dir'; Mode = 511 } } }
+        @{ Case = "'/' link"; Expect = 'LayerPathAbsolute'; Entries = { param($C, $T) , @{ Name = '/'; Type = 'Symlink'; Link = $C } } }
+        # --- writing through a link the layer made ---------------------------------------------------
+        @{ Case = "'a' -> /tmp then 'a/pwned'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = '/tmp' }, @{ Name = "a/pwned-$T"; Type = 'File'; Data = 'x' } } }
+        @{ Case = "'a' -> canary then dir entry 'a/keep'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = $C }, @{ Name = 'a/keep'; Type = 'Dir'; Mode = 511 } } }
+        @{ Case = "'a' -> canary then 'a/keep' file (would rm -r)"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = $C }, @{ Name = 'a/keep'; Type = 'File'; Data = 'x' } } }
+        @{ Case = "'a' -> '../../..' then 'a/pwned'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = '../../..' }, @{ Name = "a/pwned-$T"; Type = 'File' } } }
+        @{ Case = "'b' -> 'a' -> canary then 'b/pwned'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = $C }, @{ Name = 'b'; Type = 'Symlink'; Link = 'a' }, @{ Name = "b/pwned-$T"; Type = 'File' } } }
+        @{ Case = "dir 'd' replaced by 'd' -> canary, then 'd/pwned'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'd'; Type = 'Dir' }, @{ Name = 'd/x'; Type = 'File' }, @{ Name = 'd'; Type = 'Symlink'; Link = $C }, @{ Name = "d/pwned-$T"; Type = 'File' } } }
+        @{ Case = "'a' -> canary then whiteout 'a/.wh.secret'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = $C }, @{ Name = 'a/.wh.secret'; Type = 'File' } } }
+        @{ Case = "'a' -> canary then opaque marker 'a/.wh..wh..opq'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = $C }, @{ Name = 'a/.wh..wh..opq'; Type = 'File' } } }
+        @{ Case = "'a' -> canary then hard link 'a/x' to an earlier file"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'f'; Type = 'File'; Data = 'x' }, @{ Name = 'a'; Type = 'Symlink'; Link = $C }, @{ Name = "a/pwned-$T"; Type = 'HardLink'; Link = 'f' } } }
+        # --- hard links ------------------------------------------------------------------------------
+        @{ Case = 'hard link to the canary (absolute)'; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) , @{ Name = 'h'; Type = 'HardLink'; Link = "$C/secret" } } }
+        @{ Case = "hard link to '../../secret'"; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) , @{ Name = 'h'; Type = 'HardLink'; Link = '../../secret' } } }
+        @{ Case = "hard link through a link: 'a' -> canary, 'h' => 'a/secret'"; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = $C }, @{ Name = 'h'; Type = 'HardLink'; Link = 'a/secret' } } }
+        @{ Case = 'hard link to a name not in the layer'; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) , @{ Name = 'h'; Type = 'HardLink'; Link = 'etc/passwd' } } }
+        @{ Case = 'hard link to a directory'; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) @{ Name = 'd'; Type = 'Dir' }, @{ Name = 'h'; Type = 'HardLink'; Link = 'd' } } }
+        @{ Case = "hard link to '.'"; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) , @{ Name = 'h'; Type = 'HardLink'; Link = '.' } } }
+        @{ Case = 'hard link to a file whose directory became a link'; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) @{ Name = 'd'; Type = 'Dir' }, @{ Name = 'd/secret'; Type = 'File' }, @{ Name = 'd'; Type = 'Symlink'; Link = $C }, @{ Name = 'h'; Type = 'HardLink'; Link = 'd/secret' } } }
+        @{ Case = "hard link 'h' to link 's' -> canary, then 'h/pwned'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 's'; Type = 'Symlink'; Link = $C }, @{ Name = 'h'; Type = 'HardLink'; Link = 's' }, @{ Name = "h/pwned-$T"; Type = 'File' } } }
+        @{ Case = "hard link 'h' to link 's' -> canary/secret (links the link, not its target)"; Expect = 'Imported'; Entries = { param($C, $T) @{ Name = 's'; Type = 'Symlink'; Link = "$C/secret" }, @{ Name = 'h'; Type = 'HardLink'; Link = 's' } }
+            Check = { param($Layer, $C) (Get-Item -LiteralPath "$Layer/h").LinkTarget | Should -BeExactly "$C/secret"; (& stat -c '%h' "$Layer/s") | Should -Be '2' } }
+        # --- whiteouts -------------------------------------------------------------------------------
+        @{ Case = "whiteout '.wh..'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = '.wh..'; Type = 'File' } } }
+        @{ Case = "whiteout '.wh...'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = '.wh...'; Type = 'File' } } }
+        @{ Case = "whiteout 'a/.wh..'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Dir' }, @{ Name = 'a/.wh..'; Type = 'File' } } }
+        @{ Case = "whiteout '.wh.' (no name)"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = '.wh.'; Type = 'File' } } }
+        @{ Case = "whiteout '../.wh.secret'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = '../.wh.secret'; Type = 'File' } } }
+        @{ Case = "absolute whiteout of the canary's 'secret'"; Expect = 'LayerPathAbsolute'; Entries = { param($C, $T) , @{ Name = "$C/.wh.secret"; Type = 'File' } } }
+        @{ Case = "whiteout 'd/.wh.keep' after 'd' -> canary was replaced by a directory"; Expect = 'Imported'; Entries = { param($C, $T) @{ Name = 'd'; Type = 'Symlink'; Link = $C }, @{ Name = 'd'; Type = 'Dir' }, @{ Name = 'd/.wh.keep'; Type = 'File' } }
+            Check = { param($Layer, $C) (& stat -c '%F %t %T' "$Layer/d/keep") | Should -BeExactly 'character special file 0 0'; (Get-Item -LiteralPath "$Layer/d").LinkTarget | Should -BeNullOrEmpty } }
+        # --- directory times: a directory later replaced by a link must not be re-timed through it ---
+        @{ Case = "'d/keep/' then 'd' -> canary (deferred directory times)"; Expect = 'Imported'; Entries = { param($C, $T) @{ Name = 'd'; Type = 'Dir' }, @{ Name = 'd/keep'; Type = 'Dir' }, @{ Name = 'd/keep/sub'; Type = 'Dir' }, @{ Name = 'd'; Type = 'Symlink'; Link = $C } }
+            Check = { param($Layer, $C) (Get-Item -LiteralPath "$Layer/d").LinkTarget | Should -BeExactly $C } }
+        @{ Case = "'d/keep/' then 'd' whited out"; Expect = 'Imported'; Entries = { param($C, $T) @{ Name = 'd'; Type = 'Dir' }, @{ Name = 'd/keep'; Type = 'Dir' }, @{ Name = '.wh.d'; Type = 'File' } }
+            Check = { param($Layer, $C) (& stat -c '%F %t %T' "$Layer/d") | Should -BeExactly 'character special file 0 0' } }
+        # --- harmless: a '.' directory entry only sets the layer root's metadata ---------------------
+        @{ Case = "'.' directory 0700 1234:5678"; Expect = 'Imported'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Dir'; Mode = 448; Uid = 1234; Gid = 5678 }, @{ Name = 'f'; Type = 'File'; Data = 'x' } }
+            Check = { param($Layer, $C) (& stat -L -c '%a %u %g %Y' $Layer) | Should -BeExactly "700 1234 5678 $($script:LayerEpoch.ToUnixTimeSeconds())"; @(Get-ChildItem -Force -LiteralPath $Layer | ForEach-Object Name) | Should -Be @('f') } }
+        @{ Case = "'./' directory 1777 after files"; Expect = 'Imported'; Entries = { param($C, $T) @{ Name = './f'; Type = 'File'; Data = 'x' }, @{ Name = './'; Type = 'Dir'; Mode = 1023 } }
+            Check = { param($Layer, $C) (& stat -L -c '%a %u %g' $Layer) | Should -BeExactly '1777 0 0'; @(Get-ChildItem -Force -LiteralPath $Layer | ForEach-Object Name) | Should -Be @('f') } }
+    )
+    $script:Ways = @('docker-archive', 'oci-archive', 'oci-layout', 'rootfs-tar', 'registry')
+    $script:WayCases = foreach ($w in $script:Ways) { , @{ Way = $w; Cases = $script:Cases } }
+}
+
+BeforeAll {
+    . $PSScriptRoot/../common.ps1
+    . $PSScriptRoot/LayerTestHelpers.ps1
+    . $PSScriptRoot/../Registry/RegistryTest.ps1
+    $script:Work = New-TestStorageRoot 'hostile'
+    $script:Canary = New-Canary "$script:Work/canary"
+    $script:CanaryPrint = Get-TreeFingerprint $script:Canary
+    $script:ImportCmd = 'Containers.Cmdlets.Images.ImportContainerImageCommand'
+    $script:PullCmd = 'Containers.Cmdlets.Registry.RequestContainerImageCommand'
+    $script:Reg = $null
+    if ($script:IsRoot -and (Test-Path /usr/bin/docker-registry) -and (Test-Command skopeo)) {
+        $script:Reg = Start-TestRegistry -Dir "$script:Work/registry" -Auth None
+        $env:PSCONTAINERS_AUTH_FILE = "$script:Work/auth.json"
+    }
+
+    function script:Invoke-Hostile([string] $Way, [object[]] $Entries, [string] $Root) {
+        # builds the hostile image for $Way around one layer and brings it into $Root; returns the outcome
+        $n = [guid]::NewGuid().ToString('N').Substring(0, 10)
+        $layer = Write-LayerTar "$script:Work/$n.layer.tar" $Entries
+        switch ($Way) {
+            'docker-archive' { Invoke-LayerImport (New-DockerArchive "$script:Work/$n.docker.tar" @($layer) -Tag "hostile-$($n):1") $Root }
+            'oci-archive' { Invoke-LayerImport (New-OciArchive "$script:Work/$n.oci.tar" @($layer)) $Root }
+            'oci-layout' { Invoke-LayerImport (New-OciLayout "$script:Work/$n.oci" @($layer)) $Root }
+            'rootfs-tar' { Invoke-LayerImport $layer.Path $Root -RootFs -Name "hostile-$($n):1" }
+            'registry' {
+                $layout = New-OciLayout "$script:Work/$n.oci" @($layer)
+                Copy-TestImage "oci:$($layout):1" "docker://$($script:Reg.Address)/hostile-$($n):1" $script:Reg
+                try { Request-ContainerImage "$($script:Reg.Address)/hostile-$($n):1" -StorageRoot $Root -ErrorAction Stop | Out-Null; 'Imported' }
+                catch { $_.FullyQualifiedErrorId }
+            }
+        }
+    }
+
+    function script:Assert-NothingEscaped([string] $Root, [string] $Token) {
+        $now = Get-TreeFingerprint $script:Canary
+        if ($now -ne $script:CanaryPrint) {
+            $diff = Compare-Object ($script:CanaryPrint -split "`n") ($now -split "`n") | ForEach-Object { "$($_.SideIndicator) $($_.InputObject)" }
+            # a fresh canary for the next case, then fail this one with what changed
+            & rm -rf --one-file-system $script:Canary
+            $script:Canary = New-Canary $script:Canary
+            $script:CanaryPrint = Get-TreeFingerprint $script:Canary
+            throw "the canary changed:`n$($diff -join "`n")"
+        }
+        foreach ($d in '/', '/tmp', '/var/tmp', $script:Work, (Split-Path $script:Work), $Root, "$Root/tmp") {
+            Test-Path -LiteralPath "$d/pwned-$Token" | Should -BeFalse -Because "nothing may be written to $d"
+        }
+        Get-StoreTmpLeftovers $Root | Should -BeNullOrEmpty -Because "the refused or finished unpack must leave nothing in tmp/"
+        Get-StoreFindings $Root | Should -BeNullOrEmpty -Because 'Test-ContainerStore must find nothing'
+    }
+}
+
+AfterAll {
+    if ($script:Reg) { Stop-TestRegistry $script:Reg; Remove-Item Env:PSCONTAINERS_AUTH_FILE -ErrorAction SilentlyContinue }
+    if ($script:Work) { Remove-TestStorageRoot $script:Work }
+}
+
+Describe 'Hostile layers through <Way>' -ForEach $WayCases {
+    BeforeEach { $script:R = New-TestStorageRoot 'hostile-root' }
+    AfterEach { Remove-TestStorageRoot $script:R }
+
+    It '<Case>: <Expect>' -TestCases $Cases {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'unpacking owners, devices and whiteouts needs root')) { return }
+        if ($Way -eq 'registry' -and -not (Test-Prerequisite -Condition ($null -ne $script:Reg) -Because 'docker-registry and skopeo serve the hostile image')) { return }
+        $token = [guid]::NewGuid().ToString('N').Substring(0, 12)
+        $entries = @(& $Entries $script:Canary $token)
+        $outcome = Invoke-Hostile $Way $entries $script:R
+        $cmd = if ($Way -eq 'registry') { $script:PullCmd } else { $script:ImportCmd }
+        $want = if ($Expect -eq 'Imported') { 'Imported' } else { "$Expect,$cmd" }
+        $outcome | Should -BeExactly $want
+        Assert-NothingEscaped $script:R $token
+        if ($Expect -eq 'Imported') {
+            @(Get-ContainerImage -StorageRoot $script:R).Count | Should -Be 1
+            $img = (Get-ContainerImage -StorageRoot $script:R)[0]
+            $layer = [Containers.Engine.Images.ImageStore]::new([Containers.Engine.State.StorageRoot]::Resolve($script:R)).GetLayerPaths($img)[0]
+            if ($Check) { & $Check $layer $script:Canary }
+        }
+        else {
+            @(Get-ContainerImage -StorageRoot $script:R).Count | Should -Be 0
+            @(Get-ChildItem -LiteralPath "$script:R/layers" -ErrorAction SilentlyContinue).Count | Should -Be 0
+        }
+    }
+}
