@@ -167,3 +167,77 @@ Describe 'Hostile layers through <Way>' -ForEach $WayCases {
         }
     }
 }
+
+Describe 'One store after every hostile import' {
+    BeforeAll {
+        $script:S = New-TestStorageRoot 'hostile-shared'
+        if ($script:IsRoot) {
+            # a busybox base layer made by tar, and a layer of device nodes over it: a char device the host can
+            # open (kmsg), /dev/mem's, /dev/sda's and the host's own disk's numbers as block devices, loop0's,
+            # and /dev/null's as the control (it must open: the overlay is not nodev, so a refusal is the cgroup)
+            $rootfs = New-BusyboxRootFs "$script:Work/bb-rootfs"
+            & tar --numeric-owner -C $rootfs -cf "$script:Work/bb.tar" .
+            $base = [pscustomobject]@{ Path = "$script:Work/bb.tar"; DiffId = 'sha256:' + (Get-FileHash "$script:Work/bb.tar" -Algorithm SHA256).Hash.ToLowerInvariant() }
+            $script:Disk = Get-ChildItem /sys/block -ErrorAction SilentlyContinue | Where-Object Name -NotMatch '^(loop|zram|ram|dm-)' | Select-Object -First 1
+            $dmaj, $dmin = if ($script:Disk) { (Get-Content -LiteralPath "$($script:Disk.FullName)/dev").Trim() -split ':' } else { 8, 0 }
+            $devs = Write-LayerTar "$script:Work/devs.tar" @(
+                @{ Name = 'devs'; Type = 'Dir' }
+                @{ Name = 'devs/kmsg'; Type = 'CharDevice'; Major = 1; Minor = 11; Mode = 438 }
+                @{ Name = 'devs/mem'; Type = 'CharDevice'; Major = 1; Minor = 1; Mode = 438 }
+                @{ Name = 'devs/sda'; Type = 'BlockDevice'; Major = 8; Minor = 0; Mode = 438 }
+                @{ Name = 'devs/disk'; Type = 'BlockDevice'; Major = [int]$dmaj; Minor = [int]$dmin; Mode = 438 }
+                @{ Name = 'devs/loop'; Type = 'BlockDevice'; Major = 7; Minor = 0; Mode = 438 }
+                @{ Name = 'devs/null'; Type = 'CharDevice'; Major = 1; Minor = 3; Mode = 438 }
+            )
+            Invoke-LayerImport (New-DockerArchive "$script:Work/bbdevs.docker.tar" @($base, $devs) -Tag 'bbdevs:1' -Cmd @('sh')) $script:S |
+                Should -BeExactly 'Imported'
+        }
+    }
+    AfterAll { Remove-TestStorageRoot $script:S }
+
+    It 'takes every hostile case, in one store that holds a working image, with the same outcomes' -TestCases @(@{ All = $Cases }) {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $outcomes = foreach ($c in $All) {
+            $token = [guid]::NewGuid().ToString('N').Substring(0, 12)
+            $got = Invoke-Hostile 'docker-archive' @(& $c.Entries $script:Canary $token) $script:S
+            $want = if ($c.Expect -eq 'Imported') { 'Imported' } else { "$($c.Expect),$script:ImportCmd" }
+            if ($got -ne $want) { "$($c.Case): got $got, want $want" }
+            Assert-NothingEscaped $script:S $token
+        }
+        $outcomes | Should -BeNullOrEmpty
+    }
+
+    It 'refuses, through the devices cgroup, to open the device nodes a layer brought (the null control opens)' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        # what the host itself can open of them (so a refusal inside is not the host's own)
+        { [IO.File]::Open('/dev/kmsg', 'Open', 'Read').Dispose() } | Should -Not -Throw
+        $n = 'devs-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+        try {
+            $r = Invoke-ContainerImage -Image bbdevs:1 -Name $n -Network none -StorageRoot $script:S -Command sh, -c, (
+                'for d in kmsg mem sda disk loop null; do if (exec 3</devs/$d) 2>/tmp/e; then echo "$d=open"; else echo "$d=refused: $(cat /tmp/e)"; fi; done')
+            $lines = @($r.Output -split "`n" | Where-Object { $_ })
+            foreach ($d in 'kmsg', 'mem', 'sda', 'disk', 'loop') {
+                $line = @($lines | Where-Object { $_ -like "$d=*" })
+                $line.Count | Should -Be 1 -Because "the script reports on /devs/$d once"
+                $line[0] | Should -Match "^$d=refused: .*Operation not permitted" -Because "/devs/$d is not on the allow list"
+            }
+            $lines | Should -Contain 'null=open'
+        }
+        finally { Remove-Container $n -Force -StorageRoot $script:S -ErrorAction SilentlyContinue }
+    }
+
+    It 'still runs a container from that store, and the store checks clean' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $n = 'after-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+        try {
+            $r = Invoke-ContainerImage -Image bbdevs:1 -Name $n -Network none -StorageRoot $script:S -Command sh, -c, 'echo alive > /tmp/a && cat /tmp/a && ls /'
+            $r.ExitCode | Should -Be 0
+            $r.Output | Should -Match 'alive'
+            $r.Output | Should -Match 'devs'
+        }
+        finally { Remove-Container $n -Force -StorageRoot $script:S -ErrorAction SilentlyContinue }
+        Get-StoreFindings $script:S | Should -BeNullOrEmpty
+        Get-StoreTmpLeftovers $script:S | Where-Object { $_ -notlike 'rm-*' } | Should -BeNullOrEmpty
+        (Get-TreeFingerprint $script:Canary) | Should -BeExactly $script:CanaryPrint
+    }
+}
