@@ -147,6 +147,9 @@ public static class LayerUnpacker
                         if (tk == Kind.Dir) throw Refuse("LayerHardlinkEscapes", e.Name, $"its hard link target '{e.LinkName}' is a directory");
                         // every parent of the target was checked when the target was made, and it was made by us
                         if (to == rel) break;
+                        // replacing a directory that holds the target would delete the target first (link: ENOENT)
+                        if (to.StartsWith(rel + "/", StringComparison.Ordinal))
+                            throw Refuse("LayerHardlinkTargetReplaced", e.Name, $"its hard link target '{e.LinkName}' is inside the directory this entry replaces");
                         RemoveExisting(w, full, known, rel, e.Name);
                         string toPath = Path.Combine(target, to);
                         w.Post(e.Name, () => LayerFs.Link(toPath, full));
