@@ -70,7 +70,7 @@ function Write-LayerTar {
             if ($e.Uid) { $entry.Uid = $e.Uid }
             if ($e.Gid) { $entry.Gid = $e.Gid }
             $entry.ModificationTime = $script:LayerEpoch
-            if ($e.Link) { $entry.LinkName = $e.Link }
+            if ($e.Link -and $e.Type -in 'Symlink', 'HardLink') { $entry.LinkName = $e.Link }
             if ($e.Type -in 'CharDevice', 'BlockDevice') { $entry.DeviceMajor = [int]$e.Major; $entry.DeviceMinor = [int]$e.Minor }
             if ($type -eq [System.Formats.Tar.TarEntryType]::RegularFile) { $entry.DataStream = [IO.MemoryStream]::new($data) }
             $w.WriteEntry($entry)
