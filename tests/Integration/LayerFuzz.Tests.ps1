@@ -162,6 +162,12 @@ BeforeAll {
     $script:Refusals = @('LayerPathTraversal', 'LayerPathAbsolute', 'LayerPathThroughSymlink', 'LayerPathNotDirectory', 'LayerHardlinkEscapes',
         'LayerHardlinkTargetReplaced', 'LayerRootNotDirectory', 'LayerEntryUnsupported')
 
+    # a busybox layer that some iterations put under their random ones, so that an image that imports can be run
+    $bb = New-BusyboxRootFs "$script:Work/bb-rootfs"
+    & tar --numeric-owner -C $bb -cf "$script:Work/bb.tar" .
+    $script:BaseLayer = [pscustomobject]@{ Path = "$script:Work/bb.tar"; DiffId = 'sha256:' + (Get-FileHash "$script:Work/bb.tar" -Algorithm SHA256).Hash.ToLowerInvariant() }
+    $script:Runs = 0
+
     # where a '..' name could land from <root>/tmp/layer-*/diff: checked for the run's token after each iteration
     $script:EscapeDirs = @('/', '/tmp', '/var/tmp', (Split-Path $script:TestBase), $script:TestBase, $script:Work)
 
@@ -215,23 +221,38 @@ Describe 'Layer unpacker fuzz' {
             $failure = $null
             try {
                 $tars = for ($l = 0; $l -lt $layers.Count; $l++) { Write-LayerTar "$dir/layer$l.tar" $layers[$l] }
+                # now and then over busybox, and when that imports, a container lists what the layers made (unless a
+                # root opaque marker may hide busybox: overlay decides that, not the unpacker)
+                $run = $fz.Chance(0.05) -and -not ($layers | ForEach-Object { $_ } | Where-Object { $_.Name -match '^(\./)*\.wh\.\.wh\.\.opq$' })
+                if ($run) { $tars = @($script:BaseLayer) + @($tars) }
                 $archive = New-DockerArchive "$dir/image.docker.tar" @($tars) -Tag "fuzz:$iteration"
                 $outcome = Invoke-LayerImport $archive $root
+                if ($run -and $outcome -eq 'Imported') {
+                    try {
+                        $r = Invoke-ContainerImage -Image "fuzz:$iteration" -Name "fuzz$iteration" -Network none -StorageRoot $root -Command /bin/busybox, sh, -c, (
+                            'ls -la / >/dev/null && ls -laR ' + ($fz.Pool | ForEach-Object { "/$_" }) + ' >/dev/null 2>&1; echo listed')
+                        if ($r.Output -notmatch 'listed') { $failure = "the container did not list its root: $($r.Output) $($r.Error)" }
+                        $script:Runs++
+                    }
+                    catch { $failure = "the container did not run: $_" }
+                    finally { Remove-Container "fuzz$iteration" -Force -StorageRoot $root -ErrorAction SilentlyContinue }
+                }
                 $key = if ($outcome -eq 'Imported') { 'Imported' } else { 'Refused ' + ($outcome -split ',')[0] }
                 $counts[$key] = 1 + [int]$counts[$key]
                 $now = Get-TreeFingerprint $script:Canary
-                if ($now -ne $script:CanaryPrint) {
+                if (-not $failure -and $now -ne $script:CanaryPrint) {
                     $failure = "the canary changed:`n" + ((Compare-Object ($script:CanaryPrint -split "`n") ($now -split "`n") | ForEach-Object { "  $($_.SideIndicator) $($_.InputObject)" }) -join "`n")
                 }
                 foreach ($d in $script:EscapeDirs + @($root, "$root/tmp", "$root/layers")) {
                     if (-not $failure -and (Test-Path -LiteralPath "$d/pwned-$script:Token")) { $failure = "a file was written outside the layer: $d/pwned-$script:Token" }
                 }
-                $left = Get-StoreTmpLeftovers $root
+                # a removed container's directory waits in tmp/rm-* for the background delete: not the unpack's
+                $left = @(Get-StoreTmpLeftovers $root | Where-Object { -not ($run -and $_ -like 'rm-*') })
                 if (-not $failure -and $left.Count) { $failure = "tmp/ holds: $($left -join ', ')" }
                 if (-not $failure) {
                     $problems = @(Test-ContainerStore -StorageRoot $root)
                     # a refused upper layer may leave the lower layer it already stored, unreferenced: garbage, not an error
-                    $bad = @($problems | Where-Object { $_.Severity -eq 'Error' -or $outcome -eq 'Imported' -or $layerCount -eq 1 })
+                    $bad = @($problems | Where-Object { $_.Severity -eq 'Error' -or $outcome -eq 'Imported' -or @($tars).Count -eq 1 })
                     if ($bad.Count) { $failure = "Test-ContainerStore: " + (($bad | ForEach-Object { "$($_.Severity) $($_.Kind) $($_.Target) $($_.Message)" }) -join '; ') }
                 }
                 if (-not $failure -and $outcome -notmatch "^(Imported|($($script:Refusals -join '|')),Containers\.Cmdlets\.Images\.ImportContainerImageCommand)$") {
@@ -241,7 +262,7 @@ Describe 'Layer unpacker fuzz' {
             catch { $failure = "the iteration threw: $_" }
             if ($failure) {
                 $msg = "LayerFuzz FAILED: seed $script:Seed iteration $iteration (replay: CONTAINERS_FUZZ_SEED=$script:Seed CONTAINERS_FUZZ_ITERATION=$iteration)`n" +
-                "  outcome: $outcome`n  $failure`n" + ((Format-Entries $layers) -join "`n")
+                "  outcome: $outcome`n  $failure`n" + $(if ($run) { "  (over a busybox layer, then run)`n" }) + ((Format-Entries $layers) -join "`n")
                 Write-Host $msg
                 throw $msg
             }
@@ -250,7 +271,7 @@ Describe 'Layer unpacker fuzz' {
             $ran++
         }
         $summary = ($counts.Keys | ForEach-Object { "$_ = $($counts[$_])" }) -join ', '
-        Write-Host "LayerFuzz: seed $script:Seed, $ran iterations in $([int]$sw.Elapsed.TotalSeconds) s: $summary"
+        Write-Host "LayerFuzz: seed $script:Seed, $ran iterations in $([int]$sw.Elapsed.TotalSeconds) s: $summary; $script:Runs containers listed their root"
         if ($script:Only -lt 0) {
             $ran | Should -BeGreaterThan 20 -Because 'the budget should fit more than a handful of imports'
             # the generator is weighted so that about half the layers are benign: most of those must import
