@@ -175,7 +175,7 @@ Describe 'One store after every hostile import' {
         $script:S = New-TestStorageRoot 'hostile-shared'
         if ($script:IsRoot) {
             # a busybox base layer made by tar, and a layer of device nodes over it: a char device the host can
-            # open (kmsg), /dev/mem's, /dev/sda's and the host's own disk's numbers as block devices, loop0's,
+            # open (kmsg), /dev/mem's, /dev/sda's numbers as a block and as a char device, the host disk's and loop0's,
             # and /dev/null's as the control (it must open: the overlay is not nodev, so a refusal is the cgroup)
             $rootfs = New-BusyboxRootFs "$script:Work/bb-rootfs"
             & tar --numeric-owner -C $rootfs -cf "$script:Work/bb.tar" .
@@ -187,6 +187,7 @@ Describe 'One store after every hostile import' {
                 @{ Name = 'devs/kmsg'; Type = 'CharDevice'; Major = 1; Minor = 11; Mode = 438 }
                 @{ Name = 'devs/mem'; Type = 'CharDevice'; Major = 1; Minor = 1; Mode = 438 }
                 @{ Name = 'devs/sda'; Type = 'BlockDevice'; Major = 8; Minor = 0; Mode = 438 }
+                @{ Name = 'devs/sdachar'; Type = 'CharDevice'; Major = 8; Minor = 0; Mode = 438 }
                 @{ Name = 'devs/disk'; Type = 'BlockDevice'; Major = [int]$dmaj; Minor = [int]$dmin; Mode = 438 }
                 @{ Name = 'devs/loop'; Type = 'BlockDevice'; Major = 7; Minor = 0; Mode = 438 }
                 @{ Name = 'devs/null'; Type = 'CharDevice'; Major = 1; Minor = 3; Mode = 438 }
@@ -216,9 +217,9 @@ Describe 'One store after every hostile import' {
         $n = 'devs-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
         try {
             $r = Invoke-ContainerImage -Image bbdevs:1 -Name $n -Network none -StorageRoot $script:S -Command sh, -c, (
-                'for d in kmsg mem sda disk loop null; do if (exec 3</devs/$d) 2>/tmp/e; then echo "$d=open"; else echo "$d=refused: $(cat /tmp/e)"; fi; done')
+                'for d in kmsg mem sda sdachar disk loop null; do if (exec 3</devs/$d) 2>/tmp/e; then echo "$d=open"; else echo "$d=refused: $(cat /tmp/e)"; fi; done')
             $lines = @($r.Output -split "`n" | Where-Object { $_ })
-            foreach ($d in 'kmsg', 'mem', 'sda', 'disk', 'loop') {
+            foreach ($d in 'kmsg', 'mem', 'sda', 'sdachar', 'disk', 'loop') {
                 $line = @($lines | Where-Object { $_ -like "$d=*" })
                 $line.Count | Should -Be 1 -Because "the script reports on /devs/$d once"
                 $line[0] | Should -Match "^$d=refused: .*Operation not permitted" -Because "/devs/$d is not on the allow list"
