@@ -11,17 +11,17 @@ BeforeDiscovery {
     # $C is the canary (absolute path), $T a token unique to the test: names that must never appear anywhere.
     $script:Cases = @(
         # --- the reported attacks: a link named '.' or './' replaced the staging directory --------------
-        @{ Case = "'.' -> / then tmp/pwned"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = '/' }, @{ Name = "tmp/pwned-$T"; Type = 'File'; Data = 'pwned' } } }
-        @{ Case = "'.' -> canary then a file"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = "pwned-$T"; Type = 'File'; Data = 'pwned' } } }
-        @{ Case = "'.' -> canary then dir and file 'keep' (rm -r of a host dir)"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = 'keep'; Type = 'Dir' }, @{ Name = 'keep'; Type = 'File'; Data = 'x' } } }
-        @{ Case = "'.' -> canary then dir entry 'secret' 0755 (chmod of a host file)"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = 'secret'; Type = 'Dir'; Mode = 493 } } }
-        @{ Case = "'./' -> / then tmp/pwned"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './'; Type = 'Symlink'; Link = '/' }, @{ Name = "./tmp/pwned-$T"; Type = 'File'; Data = 'pwned' } } }
-        @{ Case = "'./' -> canary then dir and file 'keep'"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './'; Type = 'Symlink'; Link = $C }, @{ Name = './keep/'; Type = 'Dir' }, @{ Name = './keep'; Type = 'File'; Data = 'x' } } }
-        @{ Case = "'./' -> canary then dir entry 'secret'"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './'; Type = 'Symlink'; Link = $C }, @{ Name = './secret/'; Type = 'Dir'; Mode = 493 } } }
-        @{ Case = "'.' -> canary after ordinary entries"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = 'etc'; Type = 'Dir' }, @{ Name = 'etc/os-release'; Type = 'File'; Data = 'x' }, @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = "pwned-$T"; Type = 'File'; Data = 'x' } } }
-        @{ Case = "'./.' link"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './.'; Type = 'Symlink'; Link = $C }, @{ Name = "pwned-$T"; Type = 'File' } } }
-        @{ Case = "an empty name (raw header) -> canary"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = ''; Type = 'Symlink'; Link = $C; Raw = $true }, @{ Name = "pwned-$T"; Type = 'File' } } }
-        @{ Case = "'.' -> relative '../../..'"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = '../../..' }, @{ Name = "pwned-$T"; Type = 'File' } } }
+        @{ Reported = $true; Case = "'.' -> / then tmp/pwned"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = '/' }, @{ Name = "tmp/pwned-$T"; Type = 'File'; Data = 'pwned' } } }
+        @{ Reported = $true; Case = "'.' -> canary then a file"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = "pwned-$T"; Type = 'File'; Data = 'pwned' } } }
+        @{ Reported = $true; Case = "'.' -> canary then dir and file 'keep' (rm -r of a host dir)"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = 'keep'; Type = 'Dir' }, @{ Name = 'keep'; Type = 'File'; Data = 'x' } } }
+        @{ Reported = $true; Case = "'.' -> canary then dir entry 'secret' 0755 (chmod of a host file)"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = 'secret'; Type = 'Dir'; Mode = 493 } } }
+        @{ Reported = $true; Case = "'./' -> / then tmp/pwned"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './'; Type = 'Symlink'; Link = '/' }, @{ Name = "./tmp/pwned-$T"; Type = 'File'; Data = 'pwned' } } }
+        @{ Reported = $true; Case = "'./' -> canary then dir and file 'keep'"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './'; Type = 'Symlink'; Link = $C }, @{ Name = './keep/'; Type = 'Dir' }, @{ Name = './keep'; Type = 'File'; Data = 'x' } } }
+        @{ Reported = $true; Case = "'./' -> canary then dir entry 'secret'"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './'; Type = 'Symlink'; Link = $C }, @{ Name = './secret/'; Type = 'Dir'; Mode = 493 } } }
+        @{ Reported = $true; Case = "'.' -> canary after ordinary entries"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = 'etc'; Type = 'Dir' }, @{ Name = 'etc/os-release'; Type = 'File'; Data = 'x' }, @{ Name = '.'; Type = 'Symlink'; Link = $C }, @{ Name = "pwned-$T"; Type = 'File'; Data = 'x' } } }
+        @{ Reported = $true; Case = "'./.' link"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = './.'; Type = 'Symlink'; Link = $C }, @{ Name = "pwned-$T"; Type = 'File' } } }
+        @{ Reported = $true; Case = "an empty name (raw header) -> canary"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = ''; Type = 'Symlink'; Link = $C; Raw = $true }, @{ Name = "pwned-$T"; Type = 'File' } } }
+        @{ Reported = $true; Case = "'.' -> relative '../../..'"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'Symlink'; Link = '../../..' }, @{ Name = "pwned-$T"; Type = 'File' } } }
         # --- the layer root as anything but a directory ------------------------------------------------
         @{ Case = "'.' regular file"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = '.'; Type = 'File'; Data = 'x' } } }
         @{ Case = "'.' hard link to an earlier file"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) @{ Name = 'f'; Type = 'File'; Data = 'x' }, @{ Name = '.'; Type = 'HardLink'; Link = 'f' } } }
@@ -83,7 +83,9 @@ BeforeDiscovery {
             Check = { param($Layer, $C) (& stat -L -c '%a %u %g' $Layer) | Should -BeExactly '1777 0 0'; @(Get-ChildItem -Force -LiteralPath $Layer | ForEach-Object Name) | Should -Be @('f') } }
     )
     $script:Ways = @('docker-archive', 'oci-archive', 'oci-layout', 'rootfs-tar', 'registry')
-    $script:WayCases = foreach ($w in $script:Ways) { , @{ Way = $w; Cases = $script:Cases } }
+    $script:WayCases = @(foreach ($w in $script:Ways) { @{ Way = $w; Cases = $script:Cases } }) +
+        # what registries serve most: gzip layers (inflated on the way into the same unpacker), for the reported attacks
+        @(@{ Way = 'registry-gzip'; Cases = @($script:Cases | Where-Object { $_.Reported }) })
 }
 
 BeforeAll {
@@ -110,8 +112,8 @@ BeforeAll {
             'oci-archive' { Invoke-LayerImport (New-OciArchive "$script:Work/$n.oci.tar" @($layer)) $Root }
             'oci-layout' { Invoke-LayerImport (New-OciLayout "$script:Work/$n.oci" @($layer)) $Root }
             'rootfs-tar' { Invoke-LayerImport $layer.Path $Root -RootFs -Name "hostile-$($n):1" }
-            'registry' {
-                $layout = New-OciLayout "$script:Work/$n.oci" @($layer)
+            { $_ -like 'registry*' } {
+                $layout = New-OciLayout "$script:Work/$n.oci" @($layer) -Gzip:($Way -eq 'registry-gzip')
                 Copy-TestImage "oci:$($layout):1" "docker://$($script:Reg.Address)/hostile-$($n):1" $script:Reg
                 try { Request-ContainerImage "$($script:Reg.Address)/hostile-$($n):1" -StorageRoot $Root -ErrorAction Stop | Out-Null; 'Imported' }
                 catch { $_.FullyQualifiedErrorId }
@@ -148,11 +150,11 @@ Describe 'Hostile layers through <Way>' -ForEach $WayCases {
 
     It '<Case>: <Expect>' -TestCases $Cases {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'unpacking owners, devices and whiteouts needs root')) { return }
-        if ($Way -eq 'registry' -and -not (Test-Prerequisite -Condition ($null -ne $script:Reg) -Because 'docker-registry and skopeo serve the hostile image')) { return }
+        if ($Way -like 'registry*' -and -not (Test-Prerequisite -Condition ($null -ne $script:Reg) -Because 'docker-registry and skopeo serve the hostile image')) { return }
         $token = [guid]::NewGuid().ToString('N').Substring(0, 12)
         $entries = @(& $Entries $script:Canary $token)
         $outcome = Invoke-Hostile $Way $entries $script:R
-        $cmd = if ($Way -eq 'registry') { $script:PullCmd } else { $script:ImportCmd }
+        $cmd = if ($Way -like 'registry*') { $script:PullCmd } else { $script:ImportCmd }
         $want = if ($Expect -eq 'Imported') { 'Imported' } else { "$Expect,$cmd" }
         # what escaped first (the canary's changes name the damage), then how the import ended
         Assert-NothingEscaped $script:R $token

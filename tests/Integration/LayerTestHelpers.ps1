@@ -125,12 +125,26 @@ function New-DockerArchive {
 }
 
 function New-OciLayout {
-    <# An OCI image layout directory with the given (uncompressed) layer tars, bottom first, tagged $Tag. #>
-    param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [object[]] $Layers, [string] $Tag = '1', [string[]] $Cmd = @('/bin/sh'))
+    <# An OCI image layout directory with the given layer tars, bottom first, tagged $Tag; -Gzip stores them compressed. #>
+    param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [object[]] $Layers, [string] $Tag = '1', [string[]] $Cmd = @('/bin/sh'),
+        [switch] $Gzip)
     New-Item -ItemType Directory -Force -Path "$Path/blobs/sha256" | Out-Null
     $descs = foreach ($l in $Layers) {
-        Copy-Item -LiteralPath $l.Path -Destination "$Path/blobs/sha256/$($l.DiffId.Substring(7))"
-        [ordered]@{ mediaType = 'application/vnd.oci.image.layer.v1.tar'; digest = $l.DiffId; size = (Get-Item -LiteralPath $l.Path).Length }
+        if ($Gzip) {
+            $tmp = "$Path/layer.tar.gz"
+            $fs = [IO.File]::Create($tmp)
+            $gz = [IO.Compression.GZipStream]::new($fs, [IO.Compression.CompressionLevel]::Fastest)
+            $in = [IO.File]::OpenRead($l.Path)
+            try { $in.CopyTo($gz) } finally { $in.Dispose(); $gz.Dispose(); $fs.Dispose() }
+            $dg = 'sha256:' + (Get-FileHash -LiteralPath $tmp -Algorithm SHA256).Hash.ToLowerInvariant()
+            $size = (Get-Item -LiteralPath $tmp).Length
+            Move-Item -Force -LiteralPath $tmp -Destination "$Path/blobs/sha256/$($dg.Substring(7))"
+            [ordered]@{ mediaType = 'application/vnd.oci.image.layer.v1.tar+gzip'; digest = $dg; size = $size }
+        }
+        else {
+            Copy-Item -LiteralPath $l.Path -Destination "$Path/blobs/sha256/$($l.DiffId.Substring(7))"
+            [ordered]@{ mediaType = 'application/vnd.oci.image.layer.v1.tar'; digest = $l.DiffId; size = (Get-Item -LiteralPath $l.Path).Length }
+        }
     }
     $cfg = New-ImageConfigBytes @($Layers | ForEach-Object DiffId) $Cmd
     $cfgDigest = Get-BytesDigest $cfg
