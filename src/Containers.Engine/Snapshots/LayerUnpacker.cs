@@ -159,6 +159,9 @@ public static class LayerUnpacker
                         if (tk == Kind.Dir) throw Refuse("LayerHardlinkEscapes", e.Name, $"its hard link target '{e.LinkName}' is a directory");
                         // every parent of the target was checked when the target was made, and it was made by us
                         if (to == rel) break;
+                        // replacing a directory that holds the target would delete the target first (link: ENOENT)
+                        if (to.StartsWith(rel + "/", StringComparison.Ordinal))
+                            throw Refuse("LayerHardlinkTargetReplaced", e.Name, $"its hard link target '{e.LinkName}' is inside the directory this entry replaces");
                         RemoveExisting(w, tree, known, rel, e.Name);
                         var (toParent, toName) = StagingTree.Split(to);
                         w.Post(e.Name, () =>
@@ -193,7 +196,10 @@ public static class LayerUnpacker
                         throw Refuse("LayerEntryUnsupported", e.Name, $"its tar entry type {e.EntryType} is not supported in image layers");
                 }
             }
-            // directories last, deepest first, so adding children does not move their times again
+            // directories last, deepest first, so adding children does not move their times again; only those
+            // still directories of the layer: one a later entry replaced (by a link to the host, say) is not
+            // there any more, and its path would now lead through that link out of the layer
+            dirTimes.RemoveAll(d => !known.TryGetValue(d.Rel, out var dk) || dk != Kind.Dir);
             w.Post(".", () =>
             {
                 for (int i = dirTimes.Count - 1; i >= 0; i--)
