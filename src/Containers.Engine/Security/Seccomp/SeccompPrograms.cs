@@ -28,6 +28,8 @@ public static class SeccompPrograms
     /// </summary>
     public static byte[] Get(string? profileJson, ulong capabilities, string? cacheDir = null)
     {
+        if (string.IsNullOrEmpty(profileJson)) profileJson = null; // PowerShell passes $null as ""
+        if (string.IsNullOrEmpty(cacheDir)) cacheDir = null;
         string digest = profileJson is null ? DefaultDigest.Value : Digest(profileJson);
         string key = string.Create(CultureInfo.InvariantCulture, $"{digest[..32]}-{capabilities:x}-{SeccompProfile.HostKernel}-v{CompilerVersion}");
         if (Memory.TryGetValue(key, out var cached)) return cached;
