@@ -42,12 +42,12 @@ function ConvertTo-OciSeccomp([string] $ProfilePath, [string[]] $Caps) {
         $ex = $s.excludes; $in = $s.includes
         if ($ex) {
             if ($ex.arches -contains 'amd64') { continue }
-            if (@($ex.caps | Where-Object { $_ -in $Caps }).Count -gt 0) { continue }
+            if ($ex.caps -and @($ex.caps | Where-Object { $_ -in $Caps }).Count -gt 0) { continue }
             if ($ex.minKernel -and $kernel -ge [version]$ex.minKernel) { continue }
         }
         if ($in) {
             if ($in.arches -and $in.arches -notcontains 'amd64') { continue }
-            if (@($in.caps | Where-Object { $_ -notin $Caps }).Count -gt 0) { continue }
+            if ($in.caps -and @($in.caps | Where-Object { $_ -notin $Caps }).Count -gt 0) { continue }
             if ($in.minKernel -and $kernel -lt [version]$in.minKernel) { continue }
         }
         $o = [ordered]@{ names = @($s.names); action = $s.action }
