@@ -77,6 +77,13 @@ Describe 'Seccomp mode of container processes' {
         SeccompMode (Run 'grep Seccomp: /proc/self/status' @{ SecurityOption = 'seccomp=unconfined' }).Output | Should -Be 0
         SeccompMode (Run 'grep Seccomp: /proc/self/status' @{ Privileged = $true }).Output | Should -Be 0
     }
+    It 'is 2 with -Privileged when a profile is given explicitly (seccomp=builtin or a file), as with Docker' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        SeccompMode (Run 'grep Seccomp: /proc/self/status' @{ Privileged = $true; SecurityOption = 'seccomp=builtin' }).Output | Should -Be 2
+        SeccompMode (Run 'grep Seccomp: /proc/self/status' @{ Privileged = $true; SecurityOption = "seccomp=$script:DefaultProfile" }).Output | Should -Be 2
+        # with every capability, the profile opens mount and unshare
+        (Run 'mount -t tmpfs none /tmp && echo mounted' @{ Privileged = $true; SecurityOption = 'seccomp=builtin' }).Output | Should -Match 'mounted'
+    }
     It 'is 2 in processes run with Invoke-ContainerCommand, and 0 there when the container is unconfined' {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
         Invoke-ContainerImage -RootFs $script:rootfs -Name sc-exec -Detach -Command sleep, 600 | Out-Null

@@ -106,7 +106,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         foreach (var so in SecurityOption ?? [])
         {
             int eq = so.IndexOf('=');
-            bool file = eq > 0 && so[..eq].Trim().Equals("seccomp", StringComparison.OrdinalIgnoreCase) && so[(eq + 1)..] is { Length: > 0 } v && v != "unconfined";
+            bool file = eq > 0 && so[..eq].Trim().Equals("seccomp", StringComparison.OrdinalIgnoreCase) && so[(eq + 1)..] is { Length: > 0 } v && v is not ("unconfined" or "builtin");
             o.SecurityOptions.Add(file ? "seccomp=" + SessionState.Path.GetUnresolvedProviderPathFromPSPath(so[(eq + 1)..]) : so);
         }
         o.Ports.AddRange(Port ?? []);
