@@ -95,6 +95,15 @@ Describe 'Seccomp mode of container processes' {
         }
         finally { Remove-Container sc-exec, sc-exec-u -Force }
     }
+    It 'keeps the compiled program under the storage root, for later sessions' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $null = Run 'true'
+        $caps = [Containers.Engine.Runtime.Capabilities]::Compute([string[]]@(), [string[]]@(), $false)
+        $want = [Containers.Engine.Security.Seccomp.SeccompPrograms]::Get([NullString]::Value, $caps, [NullString]::Value)
+        $files = @(Get-ChildItem (Join-Path $script:root 'runtime/seccomp') -Filter "*-$($caps.ToString('x'))-*.bpf")
+        $files | Should -HaveCount 1
+        [Convert]::ToBase64String([IO.File]::ReadAllBytes($files[0].FullName)) | Should -Be ([Convert]::ToBase64String($want))
+    }
     It 'is shown on the container object' {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
         $a = New-Container -RootFs $script:rootfs -Command true
