@@ -193,6 +193,13 @@ Describe 'Compared with podman' {
         $theirs = PodmanProbe @('--security-opt', "seccomp=$((Resolve-Path $script:DefaultProfile).Path)")
         foreach ($k in $script:ours.Keys) { "$k $($theirs[$k])" | Should -Be "$k $($script:ours[$k])" }
     }
+    It 'gives podman''s results for every probe when given podman''s own default profile file' {
+        $podmanProfile = '/usr/share/containers/seccomp.json'
+        if (-not (Test-Prerequisite -Condition ($script:podmanReady -and (Test-Path $podmanProfile)) -Because 'needs root, gcc, libc6-dev, podman and its seccomp.json')) { return }
+        if (-not $script:podmanDefault) { $script:podmanDefault = PodmanProbe }
+        $mine = Probe @{ SecurityOption = "seccomp=$podmanProfile" }
+        foreach ($k in $script:podmanDefault.Keys) { "$k $($mine[$k])" | Should -Be "$k $($script:podmanDefault[$k])" }
+    }
     It 'agrees with podman''s own default profile on <probe>' -TestCases @(
         @{ probe = 'userfaultfd' }, @{ probe = 'perf_event_open' }, @{ probe = 'getpid' }, @{ probe = 'socket-inet' }
     ) {
