@@ -201,3 +201,61 @@ Describe 'Profile parsing errors' {
         $e.Exception.InnerException.Target | Should -Be 'test'
     }
 }
+
+Describe 'Security options (docker''s --security-opt forms)' {
+    BeforeAll {
+        function script:Apply([string[]] $options, [bool] $privileged = $false) {
+            $cfg = [Containers.Engine.Runtime.ContainerConfig]::new()
+            $cfg.Privileged = $privileged
+            $cfg.Capabilities = CapSet
+            [Containers.Engine.Security.SecurityOptions]::Apply($options, $cfg)
+            $cfg
+        }
+        $script:profileFile = Join-Path ([IO.Path]::GetTempPath()) "seccomp-unit-$PID.json"
+        Set-Content -LiteralPath $script:profileFile -Value '{ "defaultAction": "SCMP_ACT_ALLOW", "syscalls": [ { "names": ["mkdir"], "action": "SCMP_ACT_ERRNO" } ] }'
+    }
+    AfterAll { Remove-Item -LiteralPath $script:profileFile -ErrorAction SilentlyContinue }
+    It 'defaults to Docker''s profile, and -Privileged drops it' {
+        $c = Apply @()
+        $c.Seccomp | Should -Be 'default'
+        [Containers.Engine.Security.SecurityOptions]::SeccompProgram($c, [NullString]::Value) | Should -Not -BeNullOrEmpty
+        $p = Apply @() $true
+        [Containers.Engine.Security.SecurityOptions]::SeccompProgram($p, [NullString]::Value) | Should -BeNullOrEmpty
+        [Containers.Engine.Security.SecurityOptions]::SeccompShown($p) | Should -Be 'unconfined'
+    }
+    It 'reads a profile file into the config, and -Privileged keeps it' {
+        $c = Apply @("seccomp=$script:profileFile") $true
+        $c.Seccomp | Should -Be $script:profileFile
+        $c.SeccompProfile | Should -Match 'SCMP_ACT_ALLOW'
+        $prog = [Containers.Engine.Security.SecurityOptions]::SeccompProgram($c, [NullString]::Value)
+        Check $prog 'mkdir' | Should -Be 'ERRNO(1)'
+        Check $prog 'mount' | Should -Be 'ALLOW'
+    }
+    It 'takes <option>' -TestCases @(
+        @{ option = 'seccomp=unconfined'; seccomp = 'unconfined'; nnp = $false }
+        @{ option = 'seccomp=builtin'; seccomp = 'builtin'; nnp = $false }
+        @{ option = 'no-new-privileges'; seccomp = 'default'; nnp = $true }
+        @{ option = 'no-new-privileges=true'; seccomp = 'default'; nnp = $true }
+        @{ option = 'no-new-privileges=false'; seccomp = 'default'; nnp = $false }
+        @{ option = 'seccomp:unconfined'; seccomp = 'unconfined'; nnp = $false }
+    ) {
+        param($option, $seccomp, $nnp)
+        $c = Apply @($option)
+        $c.Seccomp | Should -Be $seccomp
+        $c.NoNewPrivileges | Should -Be $nnp
+        $c.SecurityOptions | Should -Be @($option)
+    }
+    It 'refuses <option> with <errorId>' -TestCases @(
+        @{ option = 'apparmor=docker-default'; errorId = 'SecurityOptionUnsupported' }
+        @{ option = 'label=type:svirt_t'; errorId = 'SecurityOptionUnsupported' }
+        @{ option = 'label:disable'; errorId = 'SecurityOptionUnsupported' }
+        @{ option = 'seccomp='; errorId = 'InvalidSecurityOption' }
+        @{ option = 'no-new-privileges=yes'; errorId = 'InvalidSecurityOption' }
+        @{ option = 'writable-cgroups=true'; errorId = 'InvalidSecurityOption' }
+        @{ option = 'seccomp=/nonexistent/profile.json'; errorId = 'SeccompProfileNotFound' }
+    ) {
+        param($option, $errorId)
+        $e = { Apply @($option) } | Should -Throw -PassThru
+        $e.Exception.InnerException.ErrorId | Should -Be $errorId
+    }
+}
