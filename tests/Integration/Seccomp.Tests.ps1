@@ -143,6 +143,7 @@ Describe 'Docker''s default profile, probed' {
         @{ probe = 'socket-alg'; expected = '1' }
         @{ probe = 'socket-vsock'; expected = '1' }
         @{ probe = 'io_uring_setup'; expected = '1' }
+        @{ probe = 'i386-unshare-user'; expected = '1' }
     ) {
         param($probe, $expected)
         if (-not (Test-Prerequisite -Condition $script:ready -Because 'needs root, gcc and libc6-dev')) { return }
@@ -152,7 +153,7 @@ Describe 'Docker''s default profile, probed' {
         $script:userDefault[$probe] | Should -Be $expected -Because '-User 1234 runs under the same filter'
     }
     It '<probe> is allowed under the default profile' -TestCases @(
-        @{ probe = 'getpid' }, @{ probe = 'clone-plain' }, @{ probe = 'personality-ok' }, @{ probe = 'socket-inet' }, @{ probe = 'mkdir' }
+        @{ probe = 'getpid' }, @{ probe = 'clone-plain' }, @{ probe = 'personality-ok' }, @{ probe = 'socket-inet' }, @{ probe = 'mkdir' }, @{ probe = 'i386-getpid' }
     ) {
         param($probe)
         if (-not (Test-Prerequisite -Condition $script:ready -Because 'needs root, gcc and libc6-dev')) { return }

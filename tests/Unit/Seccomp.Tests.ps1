@@ -102,14 +102,38 @@ Describe 'Compiled program' {
         $script:Bpf::Describe($script:Bpf::Run($script:default, $script:Compiler::AuditArchX86_64, 1000)) | Should -Be 'ERRNO(38)'
         Check $script:default 'vhangup' | Should -Be 'ERRNO(1)' -Because 'known to the table, not allowed by the profile'
     }
-    It 'refuses i386 (wrong arch) and x32 calls with ENOSYS, whatever the number' {
-        $i386 = $script:Compiler::AuditArchI386
+    It 'refuses x32 calls and unknown architectures with ENOSYS, whatever the number' {
         $x64 = $script:Compiler::AuditArchX86_64
-        $script:Bpf::Describe($script:Bpf::Run($script:default, $i386, 3)) | Should -Be 'ERRNO(38)'
         $script:Bpf::Describe($script:Bpf::Run($script:default, [uint32]0xdeadbeefL, 0)) | Should -Be 'ERRNO(38)'
+        $script:Bpf::Describe($script:Bpf::Run($script:default, [uint32]0x40000028L, 0)) | Should -Be 'ERRNO(38)' -Because 'AUDIT_ARCH_ARM'
         $script:Bpf::Describe($script:Bpf::Run($script:default, $x64, 0x40000000)) | Should -Be 'ERRNO(38)' -Because 'x32 read'
         $script:Bpf::Describe($script:Bpf::Run($script:default, $x64, -1)) | Should -Be 'ERRNO(38)'
         $script:Bpf::Describe($script:Bpf::Run($script:default, $x64, 0)) | Should -Be 'ALLOW'
+    }
+    It 'filters i386 calls (int 0x80) with the i386 numbers, as Docker''s archMap asks' {
+        $I = $script:Bpf
+        $I::CheckI386($script:default, 'read') | Should -Be 'ALLOW'
+        $I::CheckI386($script:default, 'socketcall') | Should -Be 'ALLOW'
+        $I::CheckI386($script:default, 'mount') | Should -Be 'ERRNO(1)'
+        $I::CheckI386($script:default, 'unshare') | Should -Be 'ERRNO(1)'
+        $I::CheckI386($script:default, 'clone', 0x11) | Should -Be 'ALLOW'
+        $I::CheckI386($script:default, 'clone', 0x10000011) | Should -Be 'ERRNO(1)'
+        $I::CheckI386($script:default, 'clone3') | Should -Be 'ERRNO(38)'
+        $I::CheckI386($script:default, 'personality', 0xffffffffL) | Should -Be 'ALLOW'
+        $I::CheckI386($script:default, 'personality', 0x40000) | Should -Be 'ERRNO(1)'
+        $I::CheckI386($script:default, 'socket', 40) | Should -Be 'ERRNO(1)'
+        $I::CheckI386($script:default, 'modify_ldt') | Should -Be 'ALLOW'
+        $I::CheckI386($script:sysAdmin, 'mount') | Should -Be 'ALLOW'
+        # i386 numbers differ from x86_64's: 21 is mount on i386, access on x86_64
+        $I::Describe($I::Run($script:default, $script:Compiler::AuditArchI386, 21)) | Should -Be 'ERRNO(1)'
+        $I::Describe($I::Run($script:default, $script:Compiler::AuditArchX86_64, 21)) | Should -Be 'ALLOW'
+        $I::Describe($I::Run($script:default, $script:Compiler::AuditArchI386, 1000)) | Should -Be 'ERRNO(38)'
+    }
+    It 'refuses i386 with ENOSYS when the profile does not name SCMP_ARCH_X86' {
+        $p = ParseProfile '{ "defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [ { "names": ["read", "futex_waitv"], "action": "SCMP_ACT_ALLOW" } ] }'
+        $prog = Compile @() -prof $p
+        Check $prog 'read' | Should -Be 'ALLOW'
+        $script:Bpf::CheckI386($prog, 'read') | Should -Be 'ERRNO(38)'
     }
     It 'compiles every op on 64 bits: <op> <value> against <arg> gives <expected>' -TestCases @(
         @{ op = 'SCMP_CMP_EQ'; value = '4294967296'; arg = 0x100000000; expected = 'ALLOW' }

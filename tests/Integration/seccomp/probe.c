@@ -59,6 +59,15 @@ static int do_clone_plain(void) {
     return 0;
 }
 
+/* a 32-bit system call from this 64-bit process (AUDIT_ARCH_I386): returns -errno like the raw syscall */
+static long int80(long nr, long a1) {
+    long r;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a1) : "memory");
+    return r;
+}
+
+static int do_i386_unshare_user(void) { long r = int80(310 /* i386 unshare */, CLONE_NEWUSER); return r < 0 ? (int)-r : 0; }
+
 int main(int argc, char **argv) {
     const char *only = argc > 1 ? argv[1] : NULL;
 #define WANT(n) (!only || strcmp(only, n) == 0)
@@ -93,6 +102,12 @@ int main(int argc, char **argv) {
         memset(params, 0, sizeof params);
         report("io_uring_setup", syscall(SYS_io_uring_setup, 4, params));
     }
+    if (WANT("i386-getpid")) {
+        long r = int80(20 /* i386 getpid */, 0);
+        if (r < 0) { errno = (int)-r; r = -1; }
+        report("i386-getpid", r);
+    }
+    if (WANT("i386-unshare-user")) in_child("i386-unshare-user", do_i386_unshare_user);
     if (WANT("mkdir")) report("mkdir", mkdir("/tmp/seccomp-probe-dir", 0755));
     return 0;
 }

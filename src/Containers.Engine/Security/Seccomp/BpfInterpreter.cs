@@ -53,6 +53,13 @@ public static class BpfInterpreter
         _ => $"0x{ret:x8}",
     };
 
+    /// <summary>Convenience for tests: what an i386 call (int 0x80) of <paramref name="syscall"/> gets.</summary>
+    public static string CheckI386(byte[] program, string syscall, params ulong[] args)
+    {
+        int nr = SyscallTable.I386(syscall) ?? throw new ArgumentException($"unknown i386 system call '{syscall}'", nameof(syscall));
+        return Describe(Run(program, SeccompCompiler.AuditArchI386, nr, args));
+    }
+
     /// <summary>Convenience for tests: what an x86_64 call of <paramref name="syscall"/> gets.</summary>
     public static string Check(byte[] program, string syscall, params ulong[] args)
     {

@@ -9,7 +9,8 @@ namespace Containers.Engine.Security.Seccomp;
 ///
 /// The program:
 /// <list type="number">
-/// <item>checks the architecture: anything but AUDIT_ARCH_X86_64 (i386 via int 0x80) gets <see cref="ForeignAbiAction"/>;</item>
+/// <item>checks the architecture: AUDIT_ARCH_X86_64, and AUDIT_ARCH_I386 (int 0x80, 32-bit binaries) when the profile
+/// names SCMP_ARCH_X86 (Docker's does), each with its own number table and tree; anything else gets <see cref="ForeignAbiAction"/>;</item>
 /// <item>x32 system calls (AUDIT_ARCH_X86_64 with bit 0x40000000 in the number) get the same;</item>
 /// <item>numbers above the highest one the profile names (that the table knows) get ENOSYS, as runc does,
 /// unless the default action allows: a newer call falls back gracefully instead of failing with EPERM;</item>
@@ -24,7 +25,7 @@ public static class SeccompCompiler
     public const uint AuditArchX86_64 = 0xC000003E, AuditArchI386 = 0x40000003, X32SyscallBit = 0x40000000;
     private const int ENOSYS = 38;
 
-    /// <summary>What i386 and x32 system calls get under any profile: ENOSYS (see docs/SECURITY.md, seccomp).</summary>
+    /// <summary>What x32 system calls, unknown architectures, and i386 when the profile does not name it get: ENOSYS (see docs/SECURITY.md, seccomp).</summary>
     public const uint ForeignAbiAction = SeccompProfile.RetErrno | ENOSYS;
 
     // struct seccomp_data offsets
@@ -49,14 +50,45 @@ public static class SeccompCompiler
     /// <summary>Compiles the rules of <paramref name="profile"/> that apply to a container holding <paramref name="capabilities"/>.</summary>
     public static byte[] Compile(SeccompProfile profile, ulong capabilities, Version kernel)
     {
+        var rules = profile.Select(capabilities, kernel).ToList();
+        // i386 (int 0x80, 32-bit binaries) only when the profile names it, as Docker's archMap does for x86_64
+        bool i386 = profile.Architectures.Contains("SCMP_ARCH_X86");
+        var asm = new BpfAssembler();
+        int foreign = asm.NewLabel(), enosys = asm.NewLabel(), arch32 = asm.NewLabel();
+        asm.Load(OffArch);
+        if (i386) asm.Jump(BpfAssembler.JeqK, AuditArchI386, arch32, BpfAssembler.Next);
+        asm.Jump(BpfAssembler.JeqK, AuditArchX86_64, BpfAssembler.Next, foreign);
+        asm.Load(OffNr);
+        asm.Jump(BpfAssembler.JgeK, X32SyscallBit, foreign, BpfAssembler.Next);
+        ArchBody(asm, rules, AuditArchX86_64, profile.DefaultAction, enosys);
+        asm.Mark(arch32);
+        if (i386)
+        {
+            asm.Load(OffNr);
+            ArchBody(asm, rules, AuditArchI386, profile.DefaultAction, enosys);
+        }
+        asm.Mark(foreign);
+        asm.Ret(ForeignAbiAction);
+        asm.Mark(enosys);
+        asm.Ret(SeccompProfile.RetErrno | ENOSYS);
+        byte[] prog = asm.Assemble();
+        if (prog.Length / 8 > BpfAssembler.MaxInstructions)
+            throw ContainersException.Invalid("SeccompProfileTooLarge",
+                $"The seccomp profile compiles to {prog.Length / 8} BPF instructions; the kernel takes at most {BpfAssembler.MaxInstructions}.", null);
+        return prog;
+    }
+
+    /// <summary>One architecture's part, with the system call number in A: the ENOSYS range, then the binary search.</summary>
+    private static void ArchBody(BpfAssembler asm, List<SeccompRule> rules, uint arch, uint def, int enosys)
+    {
         // per system call: rules with argument conditions in order, and the first unconditional action
         var conditional = new Dictionary<int, List<(SeccompArg[], uint)>>();
         var unconditional = new Dictionary<int, uint>();
-        foreach (var rule in profile.Select(capabilities, kernel))
+        foreach (var rule in rules)
         {
             foreach (var name in rule.Names)
             {
-                if (SyscallTable.X86_64(name) is not int nr) continue; // unknown here: skipped, as libseccomp does
+                if (SyscallTable.Lookup(arch, name) is not int nr) continue; // unknown here: skipped, as libseccomp does
                 if (rule.Args.Length == 0) unconditional.TryAdd(nr, rule.Action);
                 else
                 {
@@ -65,7 +97,6 @@ public static class SeccompCompiler
                 }
             }
         }
-        uint def = profile.DefaultAction;
         var nrs = conditional.Keys.Concat(unconditional.Keys).ToHashSet();
         int maxNr = nrs.Count == 0 ? -1 : nrs.Max();
         bool enosysAbove = def is not (SeccompProfile.RetAllow or SeccompProfile.RetLog);
@@ -91,24 +122,8 @@ public static class SeccompCompiler
             var d = new Chain(new(), def);
             if (ranges.Count == 0 || ranges[^1].Key != d.Key()) ranges.Add((maxNr + 1, d, d.Key()));
         }
-
-        var asm = new BpfAssembler();
-        int foreign = asm.NewLabel(), enosys = asm.NewLabel();
-        asm.Load(OffArch);
-        asm.Jump(BpfAssembler.JeqK, AuditArchX86_64, BpfAssembler.Next, foreign);
-        asm.Load(OffNr);
-        asm.Jump(BpfAssembler.JgeK, X32SyscallBit, foreign, BpfAssembler.Next);
         if (enosysAbove && maxNr >= 0) asm.Jump(BpfAssembler.JgtK, (uint)maxNr, enosys, BpfAssembler.Next);
         Tree(asm, ranges, 0, ranges.Count - 1);
-        asm.Mark(foreign);
-        asm.Ret(ForeignAbiAction);
-        asm.Mark(enosys);
-        asm.Ret(SeccompProfile.RetErrno | ENOSYS);
-        byte[] prog = asm.Assemble();
-        if (prog.Length / 8 > BpfAssembler.MaxInstructions)
-            throw ContainersException.Invalid("SeccompProfileTooLarge",
-                $"The seccomp profile compiles to {prog.Length / 8} BPF instructions; the kernel takes at most {BpfAssembler.MaxInstructions}.", null);
-        return prog;
     }
 
     /// <summary>Binary search over ranges[lo..hi] with the system call number in A.</summary>

@@ -15,7 +15,7 @@ namespace Containers.Engine.Security.Seccomp;
 public static class SeccompPrograms
 {
     /// <summary>Bumped whenever the compiler's output changes, so programs cached on disk by an older one are not used.</summary>
-    public const int CompilerVersion = 1;
+    public const int CompilerVersion = 2;
 
     private static readonly ConcurrentDictionary<string, byte[]> Memory = new(StringComparer.Ordinal);
     private static readonly Lazy<string> DefaultDigest = new(() => Digest(SeccompProfile.DefaultProfileJson));
