@@ -18,6 +18,8 @@ public static class SeccompPrograms
     public const int CompilerVersion = 2;
 
     private static readonly ConcurrentDictionary<string, byte[]> Memory = new(StringComparer.Ordinal);
+    /// <summary>Cache files known to exist (or written) in this session.</summary>
+    private static readonly ConcurrentDictionary<string, bool> Persisted = new(StringComparer.Ordinal);
     private static readonly Lazy<string> DefaultDigest = new(() => Digest(SeccompProfile.DefaultProfileJson));
 
     private static string Digest(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
@@ -32,10 +34,9 @@ public static class SeccompPrograms
         if (string.IsNullOrEmpty(cacheDir)) cacheDir = null;
         string digest = profileJson is null ? DefaultDigest.Value : Digest(profileJson);
         string key = string.Create(CultureInfo.InvariantCulture, $"{digest[..32]}-{capabilities:x}-{SeccompProfile.HostKernel}-v{CompilerVersion}");
-        if (Memory.TryGetValue(key, out var cached)) return cached;
         string? file = cacheDir is null ? null : Path.Combine(cacheDir, key + ".bpf");
-        byte[]? prog = null;
-        if (file is not null)
+        Memory.TryGetValue(key, out byte[]? prog);
+        if (prog is null && file is not null)
         {
             try
             {
@@ -43,17 +44,19 @@ public static class SeccompPrograms
                 if (b.Length > 0 && b.Length % 8 == 0) prog = b;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+            if (prog is not null) Persisted.TryAdd(file, true);
         }
         if (prog is null)
         {
             var profile = SeccompProfile.Parse(profileJson ?? SeccompProfile.DefaultProfileJson, profileJson is null ? "default" : "the container's profile");
             prog = SeccompCompiler.Compile(profile, capabilities, SeccompProfile.HostKernel);
-            if (file is not null)
-            {
-                // a cache: losing it to a crash costs one compile, so no fsync
-                try { AtomicFile.WriteAllBytes(file, prog, durable: false); }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
-            }
+        }
+        // once per storage root and session: a program compiled for another root is kept under this one too
+        if (file is not null && Persisted.TryAdd(file, true) && !File.Exists(file))
+        {
+            // a cache: losing it to a crash costs one compile, so no fsync
+            try { AtomicFile.WriteAllBytes(file, prog, durable: false); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
         }
         Memory.TryAdd(key, prog);
         return prog;
