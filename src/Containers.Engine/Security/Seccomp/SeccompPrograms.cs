@@ -15,7 +15,7 @@ namespace Containers.Engine.Security.Seccomp;
 public static class SeccompPrograms
 {
     /// <summary>Bumped whenever the compiler's output changes, so programs cached on disk by an older one are not used.</summary>
-    public const int CompilerVersion = 2;
+    public const int CompilerVersion = 3;
 
     private static readonly ConcurrentDictionary<string, byte[]> Memory = new(StringComparer.Ordinal);
     /// <summary>Cache files known to exist (or written) in this session.</summary>
