@@ -33,7 +33,7 @@ internal sealed unsafe class ChildPlan
 {
     public const int StepNetns = -1, StepCgroup = -2, StepCgroupNs = -3, StepPrivate = -4, StepRootfs = -5,
         StepReadOnly = -6, StepPivot = -7, StepHostname = -8, StepUser = -9, StepCaps = -10, StepCwd = -11,
-        StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15, StepSession = -16;
+        StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15, StepSeccomp = -16, StepSession = -17;
 
     public int NetNsFd = -1;
     /// <summary>Cloned into a fresh network namespace (network none): the child brings loopback up itself.</summary>
@@ -55,6 +55,8 @@ internal sealed unsafe class ChildPlan
     public ulong Caps;
     public int LastCap;
     public bool NoNewPrivs;
+    /// <summary>The seccomp filter as a struct sock_fprog (null: unconfined); see <see cref="SeccompFilter"/>.</summary>
+    public byte* Seccomp;
     public bool Init;
     /// <summary>-Init: this process's argument area (/proc/self/stat fields 48-49) and what PID 1 shows there instead.</summary>
     public byte* ArgStart;
@@ -154,6 +156,7 @@ internal sealed unsafe class ChildPlan
         p.Caps = ulong.Parse(s.Get("caps") ?? "0", NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         p.LastCap = ReadLastCap();
         p.NoNewPrivs = s.Flag("nnp");
+        p.Seccomp = SeccompFilter.Prepare(s.Get("seccomp"));
         p.Init = s.Flag("init");
         if (p.Init) PrepareInitTitle(p, s.All("arg"));
         p.Argv = NStr.Array(s.All("arg"));
@@ -187,6 +190,7 @@ internal sealed unsafe class ChildPlan
         StepInit => "start the init process",
         StepNnp => "set no_new_privs",
         StepRlimit => "set a resource limit (-Ulimit)",
+        StepSeccomp => "load the seccomp filter",
         StepSession => "start a session of its own (setsid)",
         _ => "step " + step,
     };
@@ -264,10 +268,13 @@ internal static unsafe class ContainerChild
         if (p.StderrFd >= 0) dup2(p.StderrFd, 2);
 
         ApplyRlimits(p);
+        // seccomp where runc loads it: without no_new_privs it needs CAP_SYS_ADMIN, so before the capabilities go
+        if (!p.NoNewPrivs && SeccompFilter.Load(p.Seccomp) != 0) Fail(p, ChildPlan.StepSeccomp, Errno);
         SetUserAndCaps(p);
         if (chdir(p.Cwd) != 0) Fail(p, ChildPlan.StepCwd, Errno);
         umask(0x12);
         CloseRangeCloexec(3);
+        if (p.NoNewPrivs && SeccompFilter.Load(p.Seccomp) != 0) Fail(p, ChildPlan.StepSeccomp, Errno);
         if (p.Init) RunInit(p);
         Exec(p);
     }

@@ -29,6 +29,7 @@ internal static unsafe class ExecMode
             Caps = ulong.Parse(spec.Get("caps") ?? "0", NumberStyles.HexNumber, CultureInfo.InvariantCulture),
             LastCap = ChildPlan.ReadLastCap(),
             NoNewPrivs = spec.Flag("nnp"),
+            Seccomp = SeccompFilter.Prepare(spec.Get("seccomp")),
             Argv = NStr.Array(spec.All("arg")),
             Envp = NStr.Array(spec.All("env")),
             ExecCandidates = spec.All("exec").Select(c => (nint)NStr.Of(c)).ToArray(),
@@ -111,9 +112,11 @@ internal static unsafe class ExecMode
                     if (plan.StderrFd >= 0) dup2(plan.StderrFd, 2);
                 }
                 ContainerChild.ApplyRlimits(plan);
+                if (!plan.NoNewPrivs && SeccompFilter.Load(plan.Seccomp) != 0) ChildFail(plan, ChildPlan.StepSeccomp);
                 ContainerChild.SetUserAndCaps(plan);
                 if (chdir(plan.Cwd) != 0) ChildFail(plan, ChildPlan.StepCwd);
                 CloseRangeCloexec(3);
+                if (plan.NoNewPrivs && SeccompFilter.Load(plan.Seccomp) != 0) ChildFail(plan, ChildPlan.StepSeccomp);
                 ContainerChild.Exec(plan);
             }
             if (inner < 0) ChildFail(plan, ChildPlan.StepExec);

@@ -9,19 +9,87 @@ $img = Import-ContainerImage -LiteralPath $bb.FullName -Name bench-busybox:1 -St
 # warm the session before timing: .NET re-JITs a method at tier 1 after 30 calls, in the background, so the
 # first few dozen runs share the CPU with the JIT
 1..30 | ForEach-Object { $null = Invoke-ContainerImage bench-busybox:1 -Command true -Network none -Remove -StorageRoot $root }
-$times = [System.Collections.Generic.List[double]]::new()
+# with seccomp (Docker's default profile, the default) and without (seccomp=unconfined), interleaved so both
+# see the same machine; the difference is what the filter costs a run (compile is cached: none of it here)
+$times = @{ default = [System.Collections.Generic.List[double]]::new(); unconfined = [System.Collections.Generic.List[double]]::new() }
 for ($i = 0; $i -lt $runs; $i++) {
-    $sw = [System.Diagnostics.Stopwatch]::StartNew()
-    $r = Invoke-ContainerImage bench-busybox:1 -Command true -Network none -Remove -StorageRoot $root
-    $sw.Stop()
-    if ($r.ExitCode -ne 0) { throw "bench: true exited with $($r.ExitCode)" }
-    $times.Add($sw.Elapsed.TotalMilliseconds)
+    foreach ($mode in $(if ($i % 2) { 'default', 'unconfined' } else { 'unconfined', 'default' })) {
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        $r = Invoke-ContainerImage bench-busybox:1 -Command true -Network none -Remove -StorageRoot $root -SecurityOption $(if ($mode -eq 'unconfined') { 'seccomp=unconfined' } else { @() })
+        $sw.Stop()
+        if ($r.ExitCode -ne 0) { throw "bench: true exited with $($r.ExitCode)" }
+        $times[$mode].Add($sw.Elapsed.TotalMilliseconds)
+    }
 }
-$ours = Get-Median $times.ToArray()
+$ours = Get-Median $times['default'].ToArray()
+$oursUnconfined = Get-Median $times['unconfined'].ToArray()
+"runtime: run-to-exit with seccomp (Docker's default profile) {0:N2} ms, without (seccomp=unconfined) {1:N2} ms, filter costs {2:N2} ms" -f $ours, $oursUnconfined, ($ours - $oursUnconfined)
+Write-BenchLine 'run true: seccomp default vs unconfined' $ours 'ours, seccomp=unconfined' $oursUnconfined
 $peers = Invoke-AnchorBench 'crun_run_bundle|podman_run_crun_netnone|docker_run_netnone' -Runs ([math]::Min($runs, 20))
 foreach ($p in 'crun_run_bundle', 'podman_run_crun_netnone', 'docker_run_netnone') {
     if ($peers.ContainsKey($p)) { Write-BenchLine 'run true (Invoke-ContainerImage -Remove)' $ours $p $peers[$p] }
     else { "runtime: peer $p not measured" }
+}
+
+# crun on a bundle made like our containers: Docker's 14 capabilities, no no_new_privs, the same namespaces
+# (cgroup included), a cgroup, and Docker's default profile in OCI form (linux.seccomp) -- and the same bundle
+# without it. The anchors' shared bundle is left as it is (umoci's config: 3 capabilities, no seccomp).
+function ConvertTo-OciSeccomp([string] $ProfilePath, [string[]] $Caps) {
+    # what docker hands its runtime: the rules selected for amd64, these capabilities and this kernel
+    $p = Get-Content -Raw $ProfilePath | ConvertFrom-Json
+    $kernel = [version](((uname -r) -split '[.-]')[0..1] -join '.')
+    $syscalls = foreach ($s in $p.syscalls) {
+        $ex = $s.excludes; $in = $s.includes
+        if ($ex) {
+            if ($ex.arches -contains 'amd64') { continue }
+            if ($ex.caps -and @($ex.caps | Where-Object { $_ -in $Caps }).Count -gt 0) { continue }
+            if ($ex.minKernel -and $kernel -ge [version]$ex.minKernel) { continue }
+        }
+        if ($in) {
+            if ($in.arches -and $in.arches -notcontains 'amd64') { continue }
+            if ($in.caps -and @($in.caps | Where-Object { $_ -notin $Caps }).Count -gt 0) { continue }
+            if ($in.minKernel -and $kernel -lt [version]$in.minKernel) { continue }
+        }
+        $o = [ordered]@{ names = @($s.names); action = $s.action }
+        if ($null -ne $s.errnoRet) { $o.errnoRet = $s.errnoRet }
+        if ($s.args) { $o.args = @($s.args | ForEach-Object { [ordered]@{ index = $_.index; value = $_.value; valueTwo = [uint64]$_.valueTwo; op = $_.op } }) }
+        $o
+    }
+    $x64 = $p.archMap | Where-Object architecture -eq 'SCMP_ARCH_X86_64'
+    [ordered]@{ defaultAction = $p.defaultAction; defaultErrnoRet = $p.defaultErrnoRet
+        architectures = @($x64.architecture) + @($x64.subArchitectures); syscalls = @($syscalls) }
+}
+$anchorBundle = Join-Path $script:Anchors 'bundles/busybox'
+if ((Get-Command crun, hyperfine -ErrorAction SilentlyContinue).Count -eq 2 -and (Test-Path "$anchorBundle/config.json")) {
+    $dockerCaps = [Containers.Engine.Runtime.Capabilities]::DockerDefault | ForEach-Object { "CAP_$_" }
+    $crunTimes = @{}
+    foreach ($mode in 'seccomp', 'unconfined') {
+        $bundle = Join-Path $script:BenchRoot "crun-$mode"
+        New-Item -ItemType Directory -Force -Path $bundle | Out-Null
+        $cfg = Get-Content -Raw "$anchorBundle/config.json" | ConvertFrom-Json -AsHashtable
+        $cfg.root = @{ path = (Resolve-Path "$anchorBundle/rootfs").Path; readonly = $true }
+        $cfg.process.noNewPrivileges = $false
+        foreach ($set in 'bounding', 'effective', 'permitted') { $cfg.process.capabilities[$set] = @($dockerCaps) }
+        $cfg.process.capabilities.Remove('inheritable'); $cfg.process.capabilities.Remove('ambient')
+        $cfg.linux.namespaces = @('pid', 'network', 'ipc', 'uts', 'mount', 'cgroup' | ForEach-Object { @{ type = $_ } })
+        $cfg.linux.cgroupsPath = "containers-bench-crun-$mode-$PID"
+        if ($mode -eq 'seccomp') {
+            $profilePath = Join-Path (Split-Path (Split-Path $PSScriptRoot -Parent) -Parent) 'src/Containers.Engine/Security/Seccomp/default.json'
+            $cfg.linux.seccomp = ConvertTo-OciSeccomp $profilePath $dockerCaps
+        }
+        else { $cfg.linux.Remove('seccomp') }
+        $cfg | ConvertTo-Json -Depth 30 | Set-Content -LiteralPath "$bundle/config.json"
+        $json = Join-Path $script:BenchRoot "crun-$mode.json"
+        $crunRuns = [math]::Min($runs, 20)
+        & hyperfine -N --style none --runs $crunRuns --warmup 3 --export-json $json "crun run -b $bundle containers-bench-crun-$mode-$PID" *>$null
+        if ($LASTEXITCODE -eq 0) { $crunTimes[$mode] = Get-Median ((Get-Content -Raw $json | ConvertFrom-Json).results[0].times | ForEach-Object { $_ * 1000 }) }
+        else { "runtime: crun run with $mode failed" }
+    }
+    if ($crunTimes.Count -eq 2) {
+        "runtime: crun run (Docker's caps, 6 namespaces, a cgroup): with Docker's profile {0:N2} ms, without {1:N2} ms, filter costs {2:N2} ms" -f $crunTimes['seccomp'], $crunTimes['unconfined'], ($crunTimes['seccomp'] - $crunTimes['unconfined'])
+        Write-BenchLine 'run true, seccomp (crun same profile)' $ours 'crun run, Docker profile' $crunTimes['seccomp']
+        Write-BenchLine 'run true, unconfined (crun none)' $oursUnconfined 'crun run, no seccomp' $crunTimes['unconfined']
+    }
 }
 
 # memory: everything we run per idle container (the monitor; no -Init so nothing else of ours runs), plus the

@@ -56,6 +56,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? CapabilityDrop { get; set; }
     [Parameter] public SwitchParameter Privileged { get; set; }
     [Parameter] public SwitchParameter NoNewPrivileges { get; set; }
+    /// <summary>docker's --security-opt: seccomp=&lt;profile file&gt;, seccomp=unconfined, no-new-privileges[=true|false].</summary>
+    [Parameter] public string[]? SecurityOption { get; set; }
     [Parameter] public Hashtable? Label { get; set; }
     [Parameter] public SwitchParameter Init { get; set; }
     [Parameter] public SwitchParameter Replace { get; set; }
@@ -100,6 +102,13 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         o.CapabilityAdd.AddRange(CapabilityAdd ?? []);
         o.CapabilityDrop.AddRange(CapabilityDrop ?? []);
         o.NetworkAliases.AddRange(NetworkAlias ?? []);
+        // a profile file's path is resolved like any path parameter (relative to the current location)
+        foreach (var so in SecurityOption ?? [])
+        {
+            int eq = so.IndexOf('=');
+            bool file = eq > 0 && so[..eq].Trim().Equals("seccomp", StringComparison.OrdinalIgnoreCase) && so[(eq + 1)..] is { Length: > 0 } v && v is not ("unconfined" or "builtin");
+            o.SecurityOptions.Add(file ? "seccomp=" + SessionState.Path.GetUnresolvedProviderPathFromPSPath(so[(eq + 1)..]) : so);
+        }
         o.Ports.AddRange(Port ?? []);
         return o;
     }

@@ -46,6 +46,10 @@ public sealed class ContainerInfo
     public required ContainerMount[] Mounts { get; init; }
     /// <summary>Resource limits set with -Ulimit, "name=soft:hard" (-1 = unlimited).</summary>
     public string[] Ulimits { get; init; } = [];
+    /// <summary>The -SecurityOption values given at creation (docker's --security-opt forms).</summary>
+    public string[] SecurityOptions { get; init; } = [];
+    /// <summary>The seccomp filter its processes run under: default (Docker's profile), unconfined, or the profile file's path.</summary>
+    public string Seccomp { get; init; } = "default";
     public string? Error { get; init; }
     public string ShortId => Id.Length > 12 ? Id[..12] : Id;
     public override string ToString() => Name;

@@ -27,6 +27,8 @@ public sealed class ContainerCreateOptions
     public List<string> CapabilityDrop { get; } = new();
     public bool Privileged { get; set; }
     public bool NoNewPrivileges { get; set; }
+    /// <summary>docker's --security-opt values: seccomp=&lt;file&gt;|unconfined, no-new-privileges[=true|false].</summary>
+    public List<string> SecurityOptions { get; } = new();
     public Dictionary<string, string> Labels { get; } = new(StringComparer.Ordinal);
     public bool Init { get; set; }
     public bool Replace { get; set; }
@@ -69,6 +71,12 @@ public sealed class ContainerConfig
     public ulong Capabilities { get; set; }
     public bool Privileged { get; set; }
     public bool NoNewPrivileges { get; set; }
+    /// <summary>The -SecurityOption values as given.</summary>
+    public List<string> SecurityOptions { get; set; } = new();
+    /// <summary>"default" (Docker's profile, shipped with the engine), "unconfined", or the path of the profile file given.</summary>
+    public string Seccomp { get; set; } = Security.SecurityOptions.SeccompDefault;
+    /// <summary>The profile file's text as read at creation, so a restart uses the same profile even if the file changes.</summary>
+    public string? SeccompProfile { get; set; }
     public Dictionary<string, string> Labels { get; set; } = new();
     public bool Init { get; set; }
     public string StopSignal { get; set; } = "SIGTERM";

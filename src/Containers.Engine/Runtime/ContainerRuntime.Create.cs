@@ -79,6 +79,7 @@ public sealed partial class ContainerRuntime
         cfg.Privileged = o.Privileged;
         cfg.Capabilities = Capabilities.Compute(o.CapabilityAdd, o.CapabilityDrop, o.Privileged);
         cfg.NoNewPrivileges = o.NoNewPrivileges;
+        Security.SecurityOptions.Apply(o.SecurityOptions, cfg);
         cfg.Labels = new Dictionary<string, string>(o.Labels);
         cfg.Init = o.Init;
         cfg.StopSignal = o.StopSignal ?? image?.StopSignal ?? "SIGTERM";

@@ -44,6 +44,7 @@ public sealed partial class ContainerRuntime
         w.Add("groups", string.Join(',', user.Groups));
         w.Add("caps", c.Capabilities.ToString("x", CultureInfo.InvariantCulture));
         w.Add("nnp", c.NoNewPrivileges ? "1" : "0");
+        AddSeccomp(w, c);
         w.Add("cwd", o.WorkingDirectory ?? c.WorkingDirectory);
         w.Add("tty", o.Tty ? "1" : "0");
         w.Add("detach", o.Detach ? "1" : "0");

@@ -52,6 +52,8 @@ public sealed partial class ContainerRuntime
         var c = rec.Config;
         string dir = rec.Dir;
 
+        // compiled (or taken from the cache) before anything is set up, so a profile that fails leaves nothing behind
+        Security.SecurityOptions.SeccompProgram(c, SeccompCacheDir);
         var cg = Cgroup(c.Id);
         var res = new CgroupResources { MemoryBytes = c.Memory, MemorySwapBytes = c.MemorySwap, Cpus = c.Cpus, PidsLimit = c.PidsLimit, AllowAllDevices = c.Privileged };
         try { cg.Create(res); }
@@ -266,6 +268,7 @@ public sealed partial class ContainerRuntime
         w.Add("groups", string.Join(',', user.Groups));
         w.Add("caps", c.Capabilities.ToString("x", CultureInfo.InvariantCulture));
         w.Add("nnp", c.NoNewPrivileges ? "1" : "0");
+        AddSeccomp(w, c);
         w.Add("readonly", c.ReadOnly ? "1" : "0");
         w.Add("init", c.Init ? "1" : "0");
         w.Add("restart", c.RestartPolicy);
@@ -294,6 +297,19 @@ public sealed partial class ContainerRuntime
         }
         return w.ToArray();
     }
+
+    /// <summary>
+    /// The compiled seccomp program (struct sock_filter[]), base64 in the spec: the spec is written on every start
+    /// anyway, so the filter costs no file of its own; the helper decodes it before clone.
+    /// </summary>
+    private void AddSeccomp(SpecWriter w, ContainerConfig c)
+    {
+        byte[]? prog = Security.SecurityOptions.SeccompProgram(c, SeccompCacheDir);
+        if (prog is not null) w.Add("seccomp", Convert.ToBase64String(prog));
+    }
+
+    /// <summary>Compiled seccomp programs persist here between sessions (see SeccompPrograms).</summary>
+    private string SeccompCacheDir => _root.Sub("runtime", "seccomp");
 
     private static void AddRlimits(SpecWriter w, ContainerConfig c)
     {

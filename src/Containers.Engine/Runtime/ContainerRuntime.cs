@@ -221,6 +221,8 @@ public sealed partial class ContainerRuntime
             Mounts = c.Mounts.Select(m => new ContainerMount { Type = m.Type, Source = m.Source, Destination = m.Destination, ReadOnly = m.ReadOnly, Options = m.Options }).ToArray(),
             Error = d.TryGetValue("error", out var err) ? err : null,
             Ulimits = c.Ulimits.ToArray(),
+            SecurityOptions = c.SecurityOptions.ToArray(),
+            Seccomp = Security.SecurityOptions.SeccompShown(c),
         };
     }
 
