@@ -90,6 +90,24 @@ function Get-PesterPath {
     $p
 }
 
+function Invoke-SharedSetup([string] $Script, [string] $What, [string] $Consequence, [int] $Tail = 5) {
+    # Runs a set-up script from ../shared (idempotent). In CI a missing or failing one is an error; on a
+    # developer's machine a warning says which tests it will cost.
+    $setup = Join-Path (Split-Path $Repo -Parent) "shared/$Script"
+    $name = Split-Path $setup -Leaf
+    if (-not (Test-Path $setup)) {
+        if ($IsCI) { throw "The set-up script for $What is missing: $setup" }
+        Write-Warning "build: no $setup; $Consequence"
+        return
+    }
+    Write-Host "build: $What ($name)"
+    & bash $setup 2>&1 | Select-Object -Last $Tail | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        if ($IsCI) { throw "$name failed with exit code $LASTEXITCODE" }
+        Write-Warning "build: $name failed (exit $LASTEXITCODE); $Consequence"
+    }
+}
+
 function Initialize-CgroupV2Vm {
     # The CgroupV2VM tests boot a throw-away pure cgroup v2 VM; a fresh machine (CI) prepares it once (~3 min).
     if ($ExcludeTag -contains 'CgroupV2VM') { return }
@@ -98,36 +116,14 @@ function Initialize-CgroupV2Vm {
     $ready = @('vmlinuz', 'initrd.gz', 'rootfs/bin', 'tools/pwsh/pwsh.dll', 'tools/modules/Pester', 'tools/guest-init.sh') |
         Where-Object { -not (Test-Path (Join-Path $base $_)) }
     if (@($ready).Count -eq 0) { return }
-    $setup = Join-Path (Split-Path $Repo -Parent) 'shared/tools/cgroup2-vm/setup-vm.sh'
-    if (-not (Test-Path $setup)) {
-        if ($IsCI) { throw "The cgroup v2 VM set-up script is missing: $setup" }
-        Write-Warning "build: no $setup; the CgroupV2VM tests will be skipped"
-        return
-    }
-    Write-Host "build: preparing the cgroup v2 VM in $base (setup-vm.sh, a few minutes)"
     $env:BASE = $base
-    & bash $setup 2>&1 | Select-Object -Last 5 | Out-Host
-    if ($LASTEXITCODE -ne 0) {
-        if ($IsCI) { throw "setup-vm.sh failed with exit code $LASTEXITCODE" }
-        Write-Warning "build: setup-vm.sh failed (exit $LASTEXITCODE); the CgroupV2VM tests will be skipped"
-    }
+    Invoke-SharedSetup 'tools/cgroup2-vm/setup-vm.sh' "preparing the cgroup v2 VM in $base (a few minutes)" 'the CgroupV2VM tests will be skipped'
 }
 
 function Initialize-Peers {
-    # The peers the tests compare with (podman's host fixes, docker, the registry, the anchors' image archives)
-    # come from ../shared/anchors/setup.sh: idempotent, about 2 minutes on a fresh machine.
-    $setup = Join-Path (Split-Path $Repo -Parent) 'shared/anchors/setup.sh'
-    if (-not (Test-Path $setup)) {
-        if ($IsCI) { throw "The peers' set-up script is missing: $setup" }
-        Write-Warning "build: no $setup; tests that compare with podman and docker will be skipped"
-        return
-    }
-    Write-Host 'build: setting up the peers (../shared/anchors/setup.sh)'
-    & bash $setup 2>&1 | Select-Object -Last 3 | Out-Host
-    if ($LASTEXITCODE -ne 0) {
-        if ($IsCI) { throw "setup.sh failed with exit code $LASTEXITCODE" }
-        Write-Warning "build: setup.sh failed (exit $LASTEXITCODE); tests that compare with the peers may fail"
-    }
+    # The peers the tests compare with (podman's host fixes, docker, the registry, the anchors' image archives):
+    # idempotent, about 2 minutes on a fresh machine.
+    Invoke-SharedSetup 'anchors/setup.sh' 'setting up the peers' 'tests that compare with podman and docker will fail' -Tail 3
 }
 
 function Invoke-Test {
