@@ -215,6 +215,32 @@ Describe 'A corrupt image record' {
     }
 }
 
+Describe 'Layers a container uses' {
+    BeforeAll {
+        $script:R = New-RecordRoot
+        $PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = $script:R }
+        $fs = Join-Path $script:R 'lone-fs'
+        $null = New-BusyboxRootFs $fs
+        Set-Content -LiteralPath "$fs/marker" -Value 'lone-layer' -NoNewline
+        $script:Lone = Import-ContainerImage -RootFs -LiteralPath $fs -Name rec-lone:1
+        $script:Ctr = New-Container -Image rec-lone:1 -Name lone -Network none -Command cat, /marker
+        $script:LayerDir = "$script:R/layers/$($script:Lone.LayerDiffIds[0].Substring(7))"
+    }
+    AfterAll { Remove-TestStorageRoot $script:R }
+
+    It 'are kept when the image is removed with -Force and by -Repair: the LowerDirs of config.json count' {
+        Remove-ContainerImage rec-lone:1 -Force -Confirm:$false | Out-Null
+        Test-Path -LiteralPath "$script:LayerDir/diff/marker" | Should -BeTrue
+        $p = @(Test-ContainerStore -Repair)
+        @($p | Where-Object { $_.Kind -eq 'LayerUnreferenced' -and $_.Target -eq $script:Lone.LayerDiffIds[0] }).Count | Should -Be 0
+        Test-Path -LiteralPath "$script:LayerDir/diff/marker" | Should -BeTrue
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'containers need root')) { return }
+        Start-Container $script:Ctr.Id
+        (Wait-Container $script:Ctr.Id).ExitCode | Should -Be 0
+        Get-ContainerLog $script:Ctr.Id | Should -BeExactly 'lone-layer'
+    }
+}
+
 Describe 'A corrupt repositories.json' {
     BeforeAll {
         $script:R = New-RecordRoot
