@@ -56,10 +56,10 @@ Describe 'A corrupt container record' {
         Get-ContainerLog $script:Good.Id | Should -Be 'good-ran'
         $new = New-Container -Image rec-bb:1 -Name fresh -Network none -Command true -ErrorAction SilentlyContinue
         $new.Name | Should -BeExactly 'fresh'
-        # the corrupt record is reported (non-terminating) beside the refusal
+        # the corrupt record may be reported beside the refusal (when the name search reads it before 'good')
         $ev2 = $null
         $null = New-Container -Image rec-bb:1 -Name good -Network none -Command true -ErrorAction SilentlyContinue -ErrorVariable ev2
-        Fqids $ev2 '*' | Should -Be @('ContainerRecordCorrupt,Containers.Cmdlets.Runtime.NewContainerCommand', 'ContainerNameInUse,Containers.Cmdlets.Runtime.NewContainerCommand')
+        Fqids $ev2 '*' | Where-Object { $_ -notlike 'ContainerRecordCorrupt,*' } | Should -Be @('ContainerNameInUse,Containers.Cmdlets.Runtime.NewContainerCommand')
     }
 
     It 'is an Error finding of Test-ContainerStore; -Repair -WhatIf changes nothing, -Repair moves it aside' {
@@ -91,6 +91,7 @@ Describe 'Corrupt network records' -Tag 'Network' {
         $script:OnBridge = New-Container -Image rec-bb:1 -Name onbridge -Network bridge -Command sleep, 600
         $script:OnUser = New-Container -Image rec-bb:1 -Name onuser -Network usernet -Command sleep, 600
         $script:OnOther = New-Container -Image rec-bb:1 -Name onother -Network othernet -Command sleep, 600
+        $script:OnBridge2 = New-Container -Image rec-bb:1 -Name onbridge2 -Network bridge -Command sleep, 600
         # running: the default network's record exists from the first start, and both hold allocations
         Start-Container $script:OnBridge.Id, $script:OnUser.Id
         $script:BridgePath = "$script:R/networks/n/bridge.json"
@@ -113,7 +114,7 @@ Describe 'Corrupt network records' -Tag 'Network' {
     It 'Get-Container and Get-ContainerNetwork work and name both files' {
         if (-not $script:IsRoot) { return }
         $ev = $null
-        (Get-Container -All -ErrorAction SilentlyContinue -ErrorVariable ev).Name | Sort-Object | Should -Be @('onbridge', 'onother', 'onuser')
+        (Get-Container -All -ErrorAction SilentlyContinue -ErrorVariable ev).Name | Sort-Object | Should -Be @('onbridge', 'onbridge2', 'onother', 'onuser')
         Fqids $ev '*' | Sort-Object -Unique | Should -Be @('NetworkRecordCorrupt,Containers.Cmdlets.Runtime.GetContainerCommand')
         @($ev.TargetObject | Sort-Object -Unique) | Should -Be @($script:BridgePath, $script:UserPath)
         $ev = $null
@@ -130,6 +131,21 @@ Describe 'Corrupt network records' -Tag 'Network' {
         (Get-Container $script:OnOther.Id -ErrorAction SilentlyContinue).Status | Should -Be 'Running'
         Stop-Container $script:OnOther.Id -Timeout 2 -ErrorAction SilentlyContinue
         (Get-Container $script:OnOther.Id -ErrorAction SilentlyContinue).Status | Should -Be 'Exited'
+    }
+
+    It 'refuses to start a container on, or create, a network whose record is corrupt, and never overwrites it' {
+        if (-not $script:IsRoot) { return }
+        $bridge = [IO.File]::ReadAllBytes($script:BridgePath)
+        $user = [IO.File]::ReadAllBytes($script:UserPath)
+        $ev = $null
+        Start-Container $script:OnBridge2.Id -ErrorAction SilentlyContinue -ErrorVariable ev
+        Fqids $ev '*' | Should -Contain 'NetworkRecordCorrupt,Containers.Cmdlets.Runtime.StartContainerCommand'
+        (Get-Container $script:OnBridge2.Id -ErrorAction SilentlyContinue).Status | Should -Not -Be 'Running'
+        $ev = $null
+        New-ContainerNetwork -Name usernet -ErrorAction SilentlyContinue -ErrorVariable ev | Out-Null
+        Fqids $ev '*' | Should -Be @('NetworkRecordCorrupt,Containers.Cmdlets.Networks.NewContainerNetworkCommand')
+        [IO.File]::ReadAllBytes($script:BridgePath) | Should -Be $bridge
+        [IO.File]::ReadAllBytes($script:UserPath) | Should -Be $user
     }
 
     It 'reports both as Error findings' {

@@ -56,7 +56,10 @@ public sealed partial class NetworkManager
         catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { return SkippedRecords.Skip<NetworkRecord>(ex); }
     }
 
-    private NetworkRecord? Load(string name) => NameRegex().IsMatch(name) ? ReadNet(NetPath(name)) : null;
+    // a network this call must use, change or create: an unreadable record of that name is this call's error
+    // (NetworkRecordCorrupt), never read as absent, so it is not overwritten by a new network of the same name
+    private NetworkRecord? Load(string name) =>
+        NameRegex().IsMatch(name) ? AtomicFile.ReadRecord<NetworkRecord>(NetPath(name), "NetworkRecordCorrupt", "network record") : null;
     private void Save(NetworkRecord r, bool durable = true) => AtomicFile.WriteJson(NetPath(r.Name), r, durable);
 
     // What the provider set up for a container is written atomically but not synced: after a crash of the
