@@ -14,6 +14,11 @@ public abstract class ContainersCmdlet : PSCmdlet
 {
     private readonly CancellationTokenSource _cts = new();
     private StorageRoot? _root;
+    // records the engine skipped during this call (corrupt config.json, network records...): reported from
+    // any thread, written as non-terminating errors on the pipeline thread, each file once per call
+    private readonly ConcurrentQueue<ContainersException> _skipped = new();
+    private readonly HashSet<string> _skippedWritten = new(StringComparer.Ordinal);
+    private Action<ContainersException>? _skipSink;
 
     /// <summary>The storage root to use for this call; default $env:PSCONTAINERS_ROOT, else /var/lib/pscontainers.</summary>
     [Parameter]
@@ -32,6 +37,9 @@ public abstract class ContainersCmdlet : PSCmdlet
                 try { _root = Engine.State.StorageRoot.Resolve(StorageRoot); }
                 catch (ContainersException ex) { ThrowTerminatingError(ToErrorRecord(ex, StorageRoot)); }
             }
+            // every use of the root routes the engine's skipped-record reports to this call again (a
+            // downstream cmdlet in the same pipeline may have routed them to itself meanwhile)
+            SkippedRecords.RouteTo(_skipSink ??= _skipped.Enqueue);
             return _root!;
         }
     }
@@ -41,6 +49,35 @@ public abstract class ContainersCmdlet : PSCmdlet
     protected override void EndProcessing()
     {
         base.EndProcessing();
+        WriteSkippedRecords();
+    }
+
+    /// <summary>
+    /// False for a cmdlet that reports corrupt records itself (Test-ContainerStore's findings), so they are
+    /// not written twice.
+    /// </summary>
+    protected virtual bool WritesSkippedRecords => true;
+
+    /// <summary>
+    /// Writes one non-terminating error (ContainerRecordCorrupt, NetworkRecordCorrupt, ..., category
+    /// ReadError, the file as target) for each record the engine skipped since the last call, each file once
+    /// per cmdlet call. Pipeline thread only; the base class calls it after each item, while progress is
+    /// drawn, before a failure and at the end.
+    /// </summary>
+    // a failure about a corrupt record (a name lookup in a corrupt repositories.json) is written itself: a
+    // queued report of the same file would say the same thing twice
+    private void NotAgain(Exception ex)
+    {
+        if (ex is ContainersException { Kind: ErrorKind.Corrupt } ce) _skippedWritten.Add(ce.ErrorId + "\0" + ce.Target);
+    }
+
+    protected void WriteSkippedRecords()
+    {
+        while (_skipped.TryDequeue(out var ex))
+        {
+            if (!WritesSkippedRecords) continue;
+            if (_skippedWritten.Add(ex.ErrorId + "\0" + ex.Target)) WriteError(ToErrorRecord(ex, ex.Target));
+        }
     }
 
     /// <summary>Maps an engine error kind to the PowerShell category (one place: moby errdefs style).</summary>
@@ -56,6 +93,7 @@ public abstract class ContainersCmdlet : PSCmdlet
         ErrorKind.Cancelled => ErrorCategory.OperationStopped,
         ErrorKind.Timeout => ErrorCategory.OperationTimeout,
         ErrorKind.DataLoss => ErrorCategory.InvalidData,
+        ErrorKind.Corrupt => ErrorCategory.ReadError,
         _ => ErrorCategory.NotSpecified,
     };
 
@@ -80,10 +118,20 @@ public abstract class ContainersCmdlet : PSCmdlet
     }
 
     /// <summary>Writes a non-terminating error for one failed item.</summary>
-    protected void WriteFailure(Exception ex, object? target) => WriteError(ToErrorRecord(ex, target));
+    protected void WriteFailure(Exception ex, object? target)
+    {
+        NotAgain(ex);
+        WriteSkippedRecords();
+        WriteError(ToErrorRecord(ex, target));
+    }
 
     /// <summary>Stops the whole call with a terminating error.</summary>
-    protected void Fail(Exception ex, object? target) => ThrowTerminatingError(ToErrorRecord(ex, target));
+    protected void Fail(Exception ex, object? target)
+    {
+        NotAgain(ex);
+        WriteSkippedRecords();
+        ThrowTerminatingError(ToErrorRecord(ex, target));
+    }
 
     /// <summary>
     /// Runs one item's engine work; an engine error becomes a non-terminating error for that item.
@@ -94,6 +142,7 @@ public abstract class ContainersCmdlet : PSCmdlet
         try
         {
             action();
+            WriteSkippedRecords();
             return true;
         }
         catch (PipelineStoppedException) { throw; }
@@ -123,6 +172,7 @@ public abstract class ContainersCmdlet : PSCmdlet
         while (true)
         {
             bool done = task.Wait(50);
+            WriteSkippedRecords();
             while (sink.Queue.TryDequeue(out var item))
             {
                 switch (item)

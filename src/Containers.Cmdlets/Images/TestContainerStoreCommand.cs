@@ -4,7 +4,10 @@ using Containers.Engine.Images;
 
 namespace Containers.Cmdlets.Images;
 
-/// <summary>Test-ContainerStore: verifies blobs, layers and references; one object per problem; -Repair removes garbage.</summary>
+/// <summary>
+/// Test-ContainerStore: verifies records, blobs, layers and references; one object per problem; -Repair moves
+/// corrupt records aside and removes garbage (never while what is in use is unknown).
+/// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "ContainerStore", SupportsShouldProcess = true)]
 [OutputType(typeof(StoreProblem), typeof(bool))]
 public sealed class TestContainerStoreCommand : ContainersCmdlet
@@ -17,9 +20,12 @@ public sealed class TestContainerStoreCommand : ContainersCmdlet
     [Parameter]
     public SwitchParameter Quiet { get; set; }
 
+    // the corrupt records are findings here, not errors besides them
+    protected override bool WritesSkippedRecords => false;
+
     protected override void EndProcessing()
     {
-        bool repair = Repair && ShouldProcess(Root.Path, "Remove unreferenced blobs, layers, names and temp files");
+        bool repair = Repair && ShouldProcess(Root.Path, "Move corrupt records aside (<file>.corrupt-<time>); remove unreferenced blobs, layers, names and temp files");
         var store = new ImageStore(Root);
         try
         {

@@ -36,6 +36,10 @@ public sealed class ContainersException : Exception
     public static ContainersException DataLoss(string errorId, string message, object? target = null, Exception? inner = null)
         => new(ErrorKind.DataLoss, errorId, message, target, inner);
 
+    /// <summary>A stored record that cannot be parsed; the target is the file's path.</summary>
+    public static ContainersException Corrupt(string errorId, string message, string path, Exception? inner = null)
+        => new(ErrorKind.Corrupt, errorId, message, path, inner);
+
     public static ContainersException System(string errorId, string message, object? target = null, Exception? inner = null)
         => new(ErrorKind.System, errorId, message, target, inner);
 }

@@ -13,5 +13,7 @@ public enum ErrorKind
     Cancelled,
     Timeout,
     DataLoss,
+    /// <summary>A stored record (a container's config.json, an image or network record) cannot be read.</summary>
+    Corrupt,
     System,
 }

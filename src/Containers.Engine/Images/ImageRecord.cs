@@ -83,7 +83,10 @@ public sealed class ImageHistoryEntry
 public sealed class StoreProblem
 {
     public string Kind { get; init; } = "";
-    /// <summary>Error: the store is inconsistent; Garbage: unreferenced data -Repair may remove.</summary>
+    /// <summary>
+    /// Error: the store is inconsistent (a corrupt record is one); Garbage: unreferenced data -Repair may
+    /// remove; Warning: what was left undone and why (collection skipped while what is in use is unknown).
+    /// </summary>
     public string Severity { get; init; } = "Error";
     public string Target { get; init; } = "";
     public string Message { get; init; } = "";

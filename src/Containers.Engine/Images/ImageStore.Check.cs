@@ -8,11 +8,15 @@ namespace Containers.Engine.Images;
 public sealed partial class ImageStore
 {
     /// <summary>
-    /// Verifies the store: every blob's content against its digest, every image's manifest, config, layer
-    /// blobs and layer directories, every name, every short link. Each problem is one object; Severity
-    /// Error means inconsistent, Garbage means unreferenced leftovers. With <paramref name="repair"/>,
-    /// what nothing references is removed (names pointing nowhere, broken links, unreferenced blobs,
-    /// layers and temp files); nothing is re-fetched.
+    /// Verifies the store: every record (image, names, container, network, volume) parses, every blob's
+    /// content against its digest, every image's manifest, config, layer blobs and layer directories, every
+    /// name, every short link. Each problem is one object; Severity Error means inconsistent, Garbage means
+    /// unreferenced leftovers, Warning says what was not done. With <paramref name="repair"/>, a corrupt record
+    /// is moved aside (renamed &lt;file&gt;.corrupt-&lt;UTC time&gt;, kept for forensics) and what nothing
+    /// references is removed (names pointing nowhere, broken links, unreferenced blobs, layers and temp
+    /// files); nothing is re-fetched. Blobs and layers are never collected while a record that could
+    /// reference them cannot be read (a corrupt or set-aside image or container record): what is in use is
+    /// then unknown.
     /// </summary>
     public IReadOnlyList<StoreProblem> Check(bool repair, IProgressSink? progress = null, CancellationToken ct = default)
     {
@@ -22,6 +26,16 @@ public sealed partial class ImageStore
             => problems.Add(new StoreProblem { Kind = kind, Severity = severity, Target = target, Message = msg, Repaired = repaired });
 
         using var gc = StoreLock.Acquire(Root, "gc", exclusive: repair, TimeSpan.FromMinutes(10), ct);
+        // records: every one that does not parse is one Error finding naming its file
+        foreach (var (kind, path) in CorruptRecords())
+        {
+            bool moved = repair && SetAside(path);
+            Add(kind, "Error", path, moved
+                ? $"The record does not parse; it was moved aside to '{Path.GetFileName(path)}.corrupt-*' for inspection."
+                : "The record does not parse; listings skip it. -Repair moves it aside (renamed <file>.corrupt-<time>).", moved);
+        }
+        foreach (var aside in SetAsideRecords())
+            Add("RecordSetAside", "Warning", aside, "A corrupt image record set aside by -Repair: blobs and layers are not collected while it exists. Delete it when it is no longer needed.");
         // blobs: content matches name
         var blobs = Blobs.List().ToList();
         var corrupt = new HashSet<string>(StringComparer.Ordinal);
@@ -38,6 +52,13 @@ public sealed partial class ImageStore
         var layerSet = Layers.List().ToHashSet(StringComparer.Ordinal);
         var metas = AllMeta().ToList();
         var ids = metas.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        // a name pointing at a corrupt or set-aside record is not dangling: that image's fate is unknown
+        foreach (var f in Directory.EnumerateFiles(Root.Sub("images")))
+        {
+            string n = Path.GetFileName(f);
+            if (n.Length >= 69 && Digest.IsLowerHex(n.AsSpan(0, 64)) && n[64..].StartsWith(".json", StringComparison.Ordinal))
+                ids.Add(Digest.Sha256Prefix + n[..64]);
+        }
         foreach (var m in metas)
         {
             if (!blobSet.Contains(m.ManifestDigest)) Add("ManifestMissing", "Error", m.Id, $"The manifest blob {m.ManifestDigest} is missing.");
@@ -48,8 +69,10 @@ public sealed partial class ImageStore
                 if (!layerSet.Contains(l.DiffId) || !Layers.Has(l.DiffId)) Add("LayerMissing", "Error", m.Id, $"The layer directory of {l.DiffId} is missing.");
             }
         }
-        // names
-        var repos = ReadRepositories();
+        // names (a corrupt repositories.json was reported above and reads as none)
+        Repositories repos;
+        try { repos = ReadRepositories(); }
+        catch (Errors.ContainersException ex) when (ex.Kind == Errors.ErrorKind.Corrupt) { repos = new Repositories(); }
         var badNames = repos.Names.Where(kv => !ids.Contains(kv.Value)).Select(kv => kv.Key).ToList();
         if (badNames.Count > 0)
         {
@@ -81,8 +104,15 @@ public sealed partial class ImageStore
                     Add("LinkBroken", "Garbage", link, $"The short link points at '{target}', which does not exist.", repair);
                 }
             }
-        // garbage
-        var (refBlobs, refLayers) = Referenced();
+        // garbage: never collected while what is in use is unknown ("mark unknown, don't collect")
+        var (refBlobs, refLayers, unknown) = Referenced();
+        if (unknown.Count > 0)
+        {
+            Add("CollectionSkipped", "Warning", Root.Path,
+                $"Blobs and layers were not checked for use nor collected: {unknown.Count} record(s) that may reference them cannot be read ({string.Join(", ", unknown.Take(3))}{(unknown.Count > 3 ? ", ..." : "")}).");
+            refBlobs.UnionWith(blobs);
+            refLayers.UnionWith(layerSet);
+        }
         foreach (var b in blobs.Where(b => !refBlobs.Contains(b)))
         {
             if (repair) Blobs.Delete(b);
@@ -105,5 +135,50 @@ public sealed partial class ImageStore
                 Add("TempLeftover", "Garbage", e, "A leftover of interrupted work.", true);
             }
         return problems;
+    }
+
+    /// <summary>Every state record of the root that does not parse, as (finding kind, path).</summary>
+    private IEnumerable<(string Kind, string Path)> CorruptRecords()
+    {
+        bool Bad<T>(string path) where T : class
+        {
+            try { AtomicFile.ReadRecord<T>(path, "", ""); return false; }
+            catch (Errors.ContainersException ex) when (ex.Kind == Errors.ErrorKind.Corrupt) { return true; }
+            catch (IOException) { return false; }
+        }
+        if (Bad<Repositories>(RepositoriesPath)) yield return ("RepositoriesRecordCorrupt", RepositoriesPath);
+        foreach (var f in Files(Root.Sub("images"), "*.json"))
+        {
+            string n = Path.GetFileNameWithoutExtension(f);
+            if (n.Length == 64 && Digest.IsLowerHex(n) && Bad<ImageMeta>(f)) yield return ("ImageRecordCorrupt", f);
+        }
+        foreach (var d in Dirs(Root.Sub("containers")))
+        {
+            string f = Path.Combine(d, "config.json");
+            if (Bad<Runtime.ContainerConfig>(f)) yield return ("ContainerRecordCorrupt", f);
+        }
+        foreach (var f in Files(Root.Sub("networks", "n"), "*.json"))
+            if (Bad<Networking.NetworkRecord>(f)) yield return ("NetworkRecordCorrupt", f);
+        foreach (var d in Dirs(Root.Sub("volumes")))
+        {
+            string f = Path.Combine(d, "volume.json");
+            if (Bad<Volumes.VolumeStore.VolumeRecord>(f)) yield return ("VolumeRecordCorrupt", f);
+        }
+    }
+
+    private static IEnumerable<string> Files(string dir, string pattern) => Directory.Exists(dir) ? Directory.EnumerateFiles(dir, pattern).Order(StringComparer.Ordinal).ToList() : [];
+    private static IEnumerable<string> Dirs(string dir) => Directory.Exists(dir) ? Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal).ToList() : [];
+
+    /// <summary>Renames a corrupt record to &lt;file&gt;.corrupt-&lt;UTC time&gt;; false when that failed.</summary>
+    private static bool SetAside(string path)
+    {
+        try
+        {
+            File.Move(path, path + ".corrupt-" + DateTime.UtcNow.ToString("yyyyMMddTHHmmssfffZ", System.Globalization.CultureInfo.InvariantCulture));
+            FileSys.FsyncDirectory(Path.GetDirectoryName(path)!);
+            return true;
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
     }
 }

@@ -49,12 +49,35 @@ public sealed partial class ImageStore
     /// <summary>Hold this while writing blobs or layers no image references yet, so no removal collects them.</summary>
     public IDisposable BeginWrite(CancellationToken ct = default) => StoreLock.Acquire(Root, "gc", exclusive: false, TimeSpan.FromMinutes(10), ct);
 
+    /// <summary>The names; a repositories.json that does not parse throws RepositoriesRecordCorrupt (Corrupt).</summary>
     private Repositories ReadRepositories()
-        => AtomicFile.ReadJson<Repositories>(RepositoriesPath) ?? new Repositories();
+        => AtomicFile.ReadRecord<Repositories>(RepositoriesPath, "RepositoriesRecordCorrupt", "image name record") ?? new Repositories();
 
-    private ImageMeta? ReadMeta(string id) => AtomicFile.ReadJson<ImageMeta>(RecordPath(id));
+    /// <summary>
+    /// The names for display: a corrupt repositories.json reads as no names, so images by id still work; a
+    /// listing (<paramref name="report"/>) reports it, a lookup by id does not (it needs no names).
+    /// </summary>
+    private Repositories ReadRepositoriesOrEmpty(bool report = true)
+    {
+        try { return ReadRepositories(); }
+        catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt)
+        {
+            if (report) SkippedRecords.Report(ex);
+            return new Repositories();
+        }
+    }
 
-    private IEnumerable<ImageMeta> AllMeta()
+    /// <summary>One image record; null when absent, ImageRecordCorrupt (Corrupt) when it does not parse.</summary>
+    private ImageMeta? ReadMeta(string id) => ReadMetaFile(RecordPath(id));
+
+    private static ImageMeta? ReadMetaFile(string path)
+        => AtomicFile.ReadRecord<ImageMeta>(path, "ImageRecordCorrupt", "image record");
+
+    /// <summary>
+    /// Every readable image record. One that does not parse is reported through <see cref="SkippedRecords"/>
+    /// and added to <paramref name="corrupt"/> (its path) when given, then skipped.
+    /// </summary>
+    private IEnumerable<ImageMeta> AllMeta(List<string>? corrupt = null)
     {
         var dir = Root.Sub("images");
         if (!Directory.Exists(dir)) yield break;
@@ -63,10 +86,22 @@ public sealed partial class ImageStore
             string n = Path.GetFileNameWithoutExtension(f);
             if (n.Length != 64 || !Digest.IsLowerHex(n)) continue;
             ImageMeta? m;
-            try { m = AtomicFile.ReadJson<ImageMeta>(f); }
-            catch (JsonException) { continue; }
+            try { m = ReadMetaFile(f); }
+            catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt)
+            {
+                corrupt?.Add(f);
+                SkippedRecords.Report(ex);
+                continue;
+            }
             if (m is not null) yield return m;
         }
+    }
+
+    /// <summary>Image records moved aside by Test-ContainerStore -Repair (&lt;id&gt;.json.corrupt-&lt;time&gt;), kept for forensics.</summary>
+    private IEnumerable<string> SetAsideRecords()
+    {
+        var dir = Root.Sub("images");
+        return Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*.json.corrupt-*") : [];
     }
 
     private ImageRecord Build(ImageMeta m, Repositories repos, Dictionary<string, int>? layerUse)
@@ -105,7 +140,7 @@ public sealed partial class ImageStore
     public IReadOnlyList<ImageRecord> List()
     {
         var metas = AllMeta().ToList();
-        var repos = ReadRepositories();
+        var repos = ReadRepositoriesOrEmpty();
         var use = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var m in metas)
             foreach (var d in m.Layers.Select(l => l.DiffId).Distinct())
@@ -118,7 +153,8 @@ public sealed partial class ImageStore
     {
         if (string.IsNullOrWhiteSpace(referenceOrId)) return null;
         string s = referenceOrId.Trim();
-        var repos = ReadRepositories();
+        // by id an image works without its names; a name needs them (RepositoriesRecordCorrupt below)
+        var repos = ReadRepositoriesOrEmpty(report: false);
         string? hex = s.StartsWith("sha256:", StringComparison.Ordinal) ? s[7..] : s;
         if (hex.Length >= 4 && hex.Length <= 64 && Digest.IsLowerHex(hex))
         {
@@ -152,7 +188,7 @@ public sealed partial class ImageStore
             var meta = AllMeta().FirstOrDefault(x => x.ManifestDigest == r.Digest || x.Id == r.Digest);
             id = meta?.Id;
         }
-        else if (repos.Names.TryGetValue(r.ToString(), out var found)) id = found;
+        else if (ReadRepositories().Names.TryGetValue(r.ToString(), out var found)) id = found;
         if (id is null) return null;
         var mm = ReadMeta(id);
         return mm is null ? null : Build(mm, repos, LayerUse());
@@ -349,12 +385,16 @@ public sealed partial class ImageStore
         return hex.Length >= 4 && Digest.IsLowerHex(hex) && id[7..].StartsWith(hex, StringComparison.Ordinal);
     }
 
-    /// <summary>Deletes blobs and layers no image references; returns how many of each.</summary>
+    /// <summary>
+    /// Deletes blobs and layers no image or container references; returns how many of each. Collects nothing
+    /// while a record that could reference more cannot be read (see <see cref="Referenced"/>).
+    /// </summary>
     public (int Blobs, int Layers) CollectGarbage(TimeSpan? wait = null)
     {
         using var gc = StoreLock.Acquire(Root, "gc", exclusive: true, wait ?? TimeSpan.FromMinutes(10));
-        var (blobs, layers) = Referenced();
+        var (blobs, layers, unknown) = Referenced();
         int nb = 0, nl = 0;
+        if (unknown.Count > 0) { CleanTemp(); return (0, 0); }
         foreach (var b in Blobs.List().ToList())
             if (!blobs.Contains(b)) { Blobs.Delete(b); nb++; }
         foreach (var l in Layers.List().ToList())
@@ -363,17 +403,61 @@ public sealed partial class ImageStore
         return (nb, nl);
     }
 
-    private (HashSet<string> Blobs, HashSet<string> Layers) Referenced()
+    /// <summary>
+    /// What may be in use: the blobs and layers of every readable image record, and the layers every
+    /// container's config.json lists as LowerDirs (in use even when the image record is gone or corrupt).
+    /// <c>Unknown</c> lists the records that could reference more but cannot be read (corrupt image or
+    /// container records, and image or container records set aside by Test-ContainerStore -Repair): while
+    /// it is not empty, what is in use is unknown and nothing may be collected.
+    /// </summary>
+    private (HashSet<string> Blobs, HashSet<string> Layers, List<string> Unknown) Referenced()
     {
         var blobs = new HashSet<string>(StringComparer.Ordinal);
         var layers = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var m in AllMeta())
+        var unknown = new List<string>();
+        foreach (var m in AllMeta(unknown))
         {
             blobs.Add(m.Id);
             blobs.Add(m.ManifestDigest);
             foreach (var l in m.Layers) { blobs.Add(l.BlobDigest); layers.Add(l.DiffId); }
         }
-        return (blobs, layers);
+        unknown.AddRange(SetAsideRecords());
+        var dir = Root.Sub("containers");
+        if (Directory.Exists(dir))
+            foreach (var c in Directory.EnumerateDirectories(dir))
+            {
+                string path = Path.Combine(c, "config.json");
+                Runtime.ContainerConfig? cfg;
+                try { cfg = AtomicFile.ReadRecord<Runtime.ContainerConfig>(path, "ContainerRecordCorrupt", "container record"); }
+                catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { unknown.Add(path); continue; }
+                if (cfg is null)
+                {
+                    unknown.AddRange(Directory.EnumerateFiles(c, "config.json.corrupt-*"));
+                    continue;
+                }
+                if (!string.IsNullOrEmpty(cfg.ImageId)) blobs.Add(cfg.ImageId);
+                foreach (var lower in cfg.LowerDirs)
+                    if (LayerOfLowerDir(lower) is { } diffId) layers.Add(diffId);
+            }
+        return (blobs, layers, unknown);
+    }
+
+    /// <summary>The layer (diffID) a container's lower directory is: &lt;root&gt;/l/&lt;short&gt; (a link to ../layers/&lt;hex&gt;/diff) or &lt;root&gt;/layers/&lt;hex&gt;/diff; null for anything else (a -RootFs directory).</summary>
+    private string? LayerOfLowerDir(string lower)
+    {
+        string p = lower;
+        string lDir = Root.Sub("l") + "/";
+        if (p.StartsWith(lDir, StringComparison.Ordinal))
+        {
+            string target;
+            try { target = LayerFs.Readlink(p); }
+            catch (NativeException) { return null; }
+            p = Path.GetFullPath(Path.Combine(Root.Sub("l"), target));
+        }
+        string layersDir = Root.Sub("layers") + "/";
+        if (!p.StartsWith(layersDir, StringComparison.Ordinal)) return null;
+        string hex = p[layersDir.Length..].Split('/')[0];
+        return hex.Length == 64 && Digest.IsLowerHex(hex) ? Digest.Sha256Prefix + hex : null;
     }
 
     /// <summary>Removes leftovers of interrupted work in &lt;root&gt;/tmp (call with the gc lock held exclusively).</summary>

@@ -44,11 +44,22 @@ public sealed partial class NetworkManager
         if (!Directory.Exists(NetDir)) return [];
         var list = new List<NetworkRecord>();
         foreach (var f in Directory.GetFiles(NetDir, "*.json"))
-            if (AtomicFile.ReadJson<NetworkRecord>(f) is { } r) list.Add(r);
+            if (ReadNet(f) is { } r) list.Add(r);
         return list.OrderBy(r => r.Created).ToList();
     }
 
-    private NetworkRecord? Load(string name) => NameRegex().IsMatch(name) ? AtomicFile.ReadJson<NetworkRecord>(NetPath(name)) : null;
+    // a network record that does not parse is reported and skipped (as if absent): one bad network must not
+    // break listings, starts or DNS of containers on other networks
+    private static NetworkRecord? ReadNet(string path)
+    {
+        try { return AtomicFile.ReadRecord<NetworkRecord>(path, "NetworkRecordCorrupt", "network record"); }
+        catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { return SkippedRecords.Skip<NetworkRecord>(ex); }
+    }
+
+    // a network this call must use, change or create: an unreadable record of that name is this call's error
+    // (NetworkRecordCorrupt), never read as absent, so it is not overwritten by a new network of the same name
+    private NetworkRecord? Load(string name) =>
+        NameRegex().IsMatch(name) ? AtomicFile.ReadRecord<NetworkRecord>(NetPath(name), "NetworkRecordCorrupt", "network record") : null;
     private void Save(NetworkRecord r, bool durable = true) => AtomicFile.WriteJson(NetPath(r.Name), r, durable);
 
     // What the provider set up for a container is written atomically but not synced: after a crash of the

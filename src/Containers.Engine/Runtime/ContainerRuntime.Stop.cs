@@ -186,7 +186,8 @@ public sealed partial class ContainerRuntime
             using (Lock(rec.Id, ct))
             {
                 // a private copy: Load's may be shared with other callers of this process
-                var cfg = AtomicFile.ReadJson<ContainerConfig>(Path.Combine(rec.Dir, "config.json"))
+                // (torn since it was found: a Corrupt error for this item, never a raw JSON exception)
+                var cfg = AtomicFile.ReadRecord<ContainerConfig>(Path.Combine(rec.Dir, "config.json"), "ContainerRecordCorrupt", "container record")
                     ?? throw ContainersException.NotFound("ContainerNotFound", RuntimeMessages.ContainerNotFound(nameOrId), nameOrId);
                 cfg.Name = newName;
                 AtomicFile.WriteJson(Path.Combine(rec.Dir, "config.json"), cfg);

@@ -82,7 +82,11 @@ public sealed partial class ContainerRuntime
         if (!Containers.Native.Sys.LayerFs.TryLstat(path, out var st)) { ConfigCache.TryRemove(path, out _); return null; }
         if (ConfigCache.TryGetValue(path, out var hit) && hit.Ino == st.Ino && hit.CSec == st.Ctime.Sec && hit.CNsec == st.Ctime.Nsec && hit.Size == st.Size)
             return hit.Config;
-        var cfg = AtomicFile.ReadJson<ContainerConfig>(path);
+        ContainerConfig? cfg;
+        // a config.json that does not parse is reported and skipped: one bad record must not hide every
+        // other container (its directory stays, so its id is never reused)
+        try { cfg = AtomicFile.ReadRecord<ContainerConfig>(path, "ContainerRecordCorrupt", "container record"); }
+        catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { cfg = SkippedRecords.Skip<ContainerConfig>(ex); }
         if (cfg is null) { ConfigCache.TryRemove(path, out _); return null; }
         if (ConfigCache.Count > 4096) ConfigCache.Clear();
         ConfigCache[path] = (st.Ino, st.Ctime.Sec, st.Ctime.Nsec, st.Size, cfg);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Containers.Engine.Errors;
 using Containers.Native.Sys;
 
 namespace Containers.Engine.State;
@@ -40,6 +41,23 @@ public static class AtomicFile
         catch (FileNotFoundException) { return null; }
         catch (DirectoryNotFoundException) { return null; }
     }
+
+    /// <summary>
+    /// Reads a state record like <see cref="ReadJson{T}"/>, but a file that does not parse (truncated, garbled,
+    /// the JSON literal null) throws a <see cref="ErrorKind.Corrupt"/> ContainersException with
+    /// <paramref name="errorId"/> and the file's path as the target; null only when the file does not exist.
+    /// </summary>
+    public static T? ReadRecord<T>(string path, string errorId, string what) where T : class
+    {
+        T? value;
+        try { value = ReadJson<T>(path); }
+        catch (JsonException ex) { throw Corrupt(path, errorId, what, ex.Message, ex); }
+        if (value is null && File.Exists(path)) throw Corrupt(path, errorId, what, "the document is null", null);
+        return value;
+    }
+
+    private static ContainersException Corrupt(string path, string errorId, string what, string detail, Exception? inner)
+        => ContainersException.Corrupt(errorId, $"The {what} '{path}' is corrupt and was skipped ({detail}). Test-ContainerStore reports it; -Repair moves it aside.", path, inner);
 }
 
 /// <summary>The JSON settings every state file uses.</summary>

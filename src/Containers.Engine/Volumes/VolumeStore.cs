@@ -59,7 +59,7 @@ public sealed class VolumeStore
 
     public ContainerVolumeInfo Get(string name)
     {
-        var rec = AtomicFile.ReadJson<VolumeRecord>(Path.Combine(Dir(name), "volume.json"))
+        var rec = AtomicFile.ReadRecord<VolumeRecord>(Path.Combine(Dir(name), "volume.json"), "VolumeRecordCorrupt", "volume record")
             ?? throw ContainersException.NotFound("VolumeNotFound", RuntimeMessages.VolumeNotFound(name), name);
         return new ContainerVolumeInfo
         {
@@ -75,6 +75,7 @@ public sealed class VolumeStore
         foreach (var v in Directory.EnumerateDirectories(d))
         {
             try { list.Add(Get(Path.GetFileName(v))); }
+            catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { SkippedRecords.Report(ex); }
             catch (ContainersException) { }
         }
         return list.OrderBy(v => v.Name, StringComparer.Ordinal).ToList();
