@@ -31,7 +31,8 @@ public sealed class ImageRecord
     /// The name (full form) this object stands for when it is one row of a listing: Get-ContainerImage writes
     /// an image once per tag, as docker images does. Null for the image as a whole (its first tag is used).
     /// </summary>
-    public string? RowName { get; private init; }
+    public string? RowName => _rowName;
+    private string? _rowName;
     private string? Shown => RowName ?? (Names.Count > 0 ? Names[0] : null);
     /// <summary>Repository of this row's tag (else the first tag) in short form, or &lt;none&gt;.</summary>
     public string Repository => Shown is { } n ? ShortRepo(n) : "<none>";
@@ -46,13 +47,11 @@ public sealed class ImageRecord
     /// <summary>This image as the row of one of its names (full form), for listings with one row per tag.</summary>
     public ImageRecord AsRow(string name)
     {
-        return new ImageRecord
-        {
-            Id = Id, RepoTags = RepoTags, Names = Names, ManifestDigest = ManifestDigest, ManifestMediaType = ManifestMediaType,
-            Config = Config, LayerDiffIds = LayerDiffIds, Layers = Layers, Created = Created, Size = Size, SharedSize = SharedSize,
-            UniqueSize = UniqueSize, ParentId = ParentId, RowName = name,
-        };
+        var row = (ImageRecord)MemberwiseClone();
+        row._rowName = name;
+        return row;
     }
+
     public string ManifestDigest { get; init; } = "";
     public string ManifestMediaType { get; init; } = "";
     public ImageConfig Config { get; init; } = new();
