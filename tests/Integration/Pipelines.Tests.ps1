@@ -110,7 +110,8 @@ Describe 'Image objects pipe into Publish-ContainerImage' {
 
     It 'pushes the piped row''s tag; -WhatIf pushes nothing' {
         Get-ContainerImage $script:dest | Publish-ContainerImage -WhatIf
-        { Get-ContainerImageTag "$($script:reg.Address)/pipes/busybox" -ErrorAction Stop } | Should -Throw
+        { Get-ContainerImageTag "$($script:reg.Address)/pipes/busybox" -ErrorAction Stop } |
+            Should -Throw -ErrorId 'RepositoryNotFound,Containers.Cmdlets.Registry.GetContainerImageTagCommand'
         $p = Get-ContainerImage $script:dest | Publish-ContainerImage
         $p.Digest | Should -Match '^sha256:'
         (Get-ContainerImageTag "$($script:reg.Address)/pipes/busybox").Tag | Should -Contain '1'
