@@ -17,7 +17,7 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
 
     [Parameter(Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
-    [Alias("Reference", "ImageName", "Image")]
+    [Alias("Reference", "ImageName", "Image", "RepoTags")]
     [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string[]? Name { get; set; }
 
