@@ -72,6 +72,7 @@ Describe 'ImageNotFound' {
         @{ Name = 'busybox:test'; Hint = 'did you mean localhost/busybox:test' }
         @{ Name = 'localhost/busybx:1.36'; Hint = 'did you mean localhost/busybox:1.36' }
         @{ Name = 'debian'; Hint = 'did you mean localhost/debian:12' }
+        @{ Name = 'localhost/busy:test'; Hint = 'did you mean localhost/busybox:test' }
     ) {
         $err = { Get-ContainerImage $Name -ErrorAction Stop } | Should -Throw -ErrorId "ImageNotFound,$script:Cmd" -PassThru
         $err.Exception.Message | Should -Match ([regex]::Escape($Hint))

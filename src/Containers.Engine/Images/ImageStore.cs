@@ -171,8 +171,8 @@ public sealed partial class ImageStore
 
     /// <summary>
     /// Tags of the store (short form) near a name that was not found: the same repository under another
-    /// registry or namespace (busybox:test for localhost/busybox:test), or one a few typing mistakes away
-    /// (edit distance of the repository). A tag like the one asked for comes first; at most three.
+    /// registry or namespace (busybox:test for localhost/busybox:test), one whose last part starts with what
+    /// was typed (busy for busybox), or one a few typing mistakes away (edit distance of the repository). A tag like the one asked for comes first; at most three.
     /// </summary>
     public IReadOnlyList<string> SuggestNames(string name)
     {
@@ -193,6 +193,7 @@ public sealed partial class ImageStore
                 bool near = shortRepo.EndsWith("/" + repo, StringComparison.OrdinalIgnoreCase)
                     || repo.EndsWith("/" + shortRepo, StringComparison.OrdinalIgnoreCase)
                     || string.Equals(Base(shortRepo), Base(repo), StringComparison.OrdinalIgnoreCase)
+                    || (Base(repo).Length >= 3 && Base(shortRepo).StartsWith(Base(repo), StringComparison.OrdinalIgnoreCase))
                     || EditDistance(shortRepo.ToLowerInvariant(), repo.ToLowerInvariant()) <= 2
                     || EditDistance(Base(shortRepo).ToLowerInvariant(), Base(repo).ToLowerInvariant()) <= (Base(repo).Length > 4 ? 2 : 1);
                 if (near) hits.Add(($"{shortRepo}:{t}", t == tag ? 0 : 1));
