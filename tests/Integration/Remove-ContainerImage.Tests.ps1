@@ -106,7 +106,7 @@ Describe 'Tags, filters and history' {
 
     It 'Get-ContainerImage matches <Pattern>' -TestCases @(
         @{ Pattern = 'app*'; Count = 1 }
-        @{ Pattern = '*:1'; Count = 2 }
+        @{ Pattern = '*:1'; Count = 3 }   # one row per tag: app:1 and moving:1 (image A), other:1 (image B)
         @{ Pattern = 'docker.io/library/app:*'; Count = 1 }
         @{ Pattern = 'app'; Count = 1 }
         @{ Pattern = 'zzz*'; Count = 0 }

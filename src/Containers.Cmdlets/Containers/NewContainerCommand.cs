@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
+using Containers.Cmdlets.Base;
 using Containers.Engine.Model;
 using Containers.Engine.Runtime;
 
@@ -13,6 +14,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ImageSet, ValueFromPipelineByPropertyName = true)]
     [Alias("ImageName", "Reference")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Images.ImageNameCompleter))]
     public string Image { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = RootFsSet)]
@@ -48,12 +50,12 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public long PidsLimit { get; set; }
     /// <summary>Resource limits as docker run --ulimit: name=soft[:hard], e.g. nofile=1024:2048.</summary>
     [Parameter] public string[]? Ulimit { get; set; }
-    [Parameter] public string[]? Volume { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(VolumeNameCompleter))] public string[]? Volume { get; set; }
     [Parameter] public string[]? Tmpfs { get; set; }
     [Parameter] public SwitchParameter ReadOnly { get; set; }
-    [Parameter] public string? RestartPolicy { get; set; }
-    [Parameter] public string[]? CapabilityAdd { get; set; }
-    [Parameter] public string[]? CapabilityDrop { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(RestartPolicyCompleter))] public string? RestartPolicy { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(CapabilityNameCompleter))] public string[]? CapabilityAdd { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(CapabilityNameCompleter))] public string[]? CapabilityDrop { get; set; }
     [Parameter] public SwitchParameter Privileged { get; set; }
     [Parameter] public SwitchParameter NoNewPrivileges { get; set; }
     /// <summary>docker's --security-opt: seccomp=&lt;profile file&gt;, seccomp=unconfined, no-new-privileges[=true|false].</summary>
@@ -61,9 +63,9 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public Hashtable? Label { get; set; }
     [Parameter] public SwitchParameter Init { get; set; }
     [Parameter] public SwitchParameter Replace { get; set; }
-    [Parameter] public string? StopSignal { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(SignalNameCompleter))] public string? StopSignal { get; set; }
     [Parameter] [ValidateRange(0, 3600)] public int StopTimeout { get; set; } = -1;
-    [Parameter] public string[]? Network { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(Networks.NetworkNameCompleter))] public string[]? Network { get; set; }
     [Parameter] public string[]? NetworkAlias { get; set; }
     [Parameter] public string? IPAddress { get; set; }
     [Parameter] [Alias("Publish")] public string[]? Port { get; set; }

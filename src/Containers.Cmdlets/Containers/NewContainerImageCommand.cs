@@ -11,7 +11,7 @@ public sealed class NewContainerImageCommand : ContainerCmdletBase
     private const string ContainerSet = "Container";
 
     [Parameter(Mandatory = true, ParameterSetName = ContainerSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("ContainerName", "ContainerId")]
+    [Alias("ContainerName", "ContainerId", "Id")]
     [ArgumentCompleter(typeof(ContainerNameCompleter))]
     public string Container { get; set; } = "";
 

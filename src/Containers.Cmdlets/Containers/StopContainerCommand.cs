@@ -1,3 +1,4 @@
+using Containers.Cmdlets.Base;
 using System.Management.Automation;
 using Containers.Engine.Model;
 
@@ -14,7 +15,7 @@ public sealed class StopContainerCommand : ContainerCmdletBase
     public string[] Name { get; set; } = [];
 
     [Parameter] [ValidateRange(0, 3600)] public int Timeout { get; set; } = -1;
-    [Parameter] public string? Signal { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(SignalNameCompleter))] public string? Signal { get; set; }
     [Parameter] public SwitchParameter Force { get; set; }
     [Parameter] public SwitchParameter PassThru { get; set; }
 

@@ -10,7 +10,7 @@ namespace Containers.Cmdlets.Images;
 public sealed class AddContainerImageTagCommand : ContainersCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("Id", "ImageId", "Image")]
+    [Alias("Reference", "ImageId", "Image", "Id")]
     [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string Name { get; set; } = "";
 

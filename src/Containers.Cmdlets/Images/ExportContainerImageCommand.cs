@@ -10,7 +10,7 @@ namespace Containers.Cmdlets.Images;
 public sealed class ExportContainerImageCommand : ContainersCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("Id", "ImageId", "Image")]
+    [Alias("Reference", "ImageId", "Image", "Id")]
     [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string[] Name { get; set; } = [];
 
@@ -33,7 +33,13 @@ public sealed class ExportContainerImageCommand : ContainersCmdlet
     protected override void ProcessRecord()
     {
         var store = new ImageStore(Root);
-        foreach (var n in Name) TryItem(n, () => _images.Add(store.Resolve(n)));
+        // several rows (tags) of one image from Get-ContainerImage are that image once in the archive
+        foreach (var n in Name)
+            TryItem(n, () =>
+            {
+                var img = store.Resolve(n);
+                if (!_images.Any(i => i.Id == img.Id)) _images.Add(img);
+            });
     }
 
     protected override void EndProcessing()

@@ -1,10 +1,14 @@
 using System.Management.Automation;
 using Containers.Cmdlets.Base;
+using Containers.Engine.Errors;
 using Containers.Engine.Images;
 
 namespace Containers.Cmdlets.Images;
 
-/// <summary>Get-ContainerImage: images of the store, filtered by name/tag wildcards, id or dangling.</summary>
+/// <summary>
+/// Get-ContainerImage: the images of the store, one object per tag as docker images shows them (an untagged
+/// image once, with &lt;none&gt;), filtered by name or tag wildcards, id or dangling.
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "ContainerImage", DefaultParameterSetName = NameSet)]
 [OutputType(typeof(ImageRecord))]
 public sealed class GetContainerImageCommand : ContainersCmdlet
@@ -13,7 +17,7 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
 
     [Parameter(Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
-    [Alias("RepoTags", "ImageName", "Image")]
+    [Alias("Reference", "ImageName", "Image", "RepoTags")]
     [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string[]? Name { get; set; }
 
@@ -24,13 +28,14 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
     [Parameter]
     public SwitchParameter Dangling { get; set; }
 
-    private IReadOnlyList<ImageRecord>? _all;
+    private ImageStore? _store;
+    private List<ImageRecord>? _rows;
 
     protected override void ProcessRecord()
     {
-        var store = new ImageStore(Root);
-        _all ??= store.List();
-        IEnumerable<ImageRecord> sel = _all;
+        _store ??= new ImageStore(Root);
+        _rows ??= _store.List().SelectMany(i => i.Names.Count == 0 ? [i] : i.Names.Select(i.AsRow)).ToList();
+        IEnumerable<ImageRecord> sel = _rows;
         if (Dangling) sel = sel.Where(i => i.Dangling);
         if (ParameterSetName == IdSet)
         {
@@ -39,53 +44,55 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
                 string hex = id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..] : id;
                 var m = sel.Where(i => i.Id[7..].StartsWith(hex, StringComparison.OrdinalIgnoreCase)).ToList();
                 if (m.Count == 0)
-                    WriteError(new ErrorRecord(new ItemNotFoundException($"No image has the id '{id}'."), "ImageNotFound", ErrorCategory.ObjectNotFound, id));
-                foreach (var i in m) WriteObject(i);
+                    WriteFailure(ContainersException.NotFound("ImageNotFound", $"No image has the id '{id}'.", id), id);
+                WriteObject(m, true);
             }
             return;
         }
         if (Name is null || Name.Length == 0)
         {
-            foreach (var i in sel) WriteObject(i);
+            WriteObject(sel, true);
             return;
         }
         foreach (var n in Name)
         {
             var found = Match(sel, n).ToList();
+            // a wildcard that matches nothing is no error (PowerShell's convention); a literal name is
             if (found.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(n))
-                WriteError(new ErrorRecord(new ItemNotFoundException($"The image '{n}' is not in the store."), "ImageNotFound", ErrorCategory.ObjectNotFound, n));
-            foreach (var i in found) WriteObject(i);
+                WriteFailure(ContainersException.NotFound("ImageNotFound", _store.NotFoundMessage(n), n), n);
+            WriteObject(found, true);
         }
     }
 
-    private static IEnumerable<ImageRecord> Match(IEnumerable<ImageRecord> images, string n)
+    private static IEnumerable<ImageRecord> Match(IEnumerable<ImageRecord> rows, string n)
     {
         if (!WildcardPattern.ContainsWildcardCharacters(n))
         {
-            // exact: by reference (normalised) or id prefix
-            foreach (var i in images)
+            // exact: the id (or a prefix of 4+ hex digits) gives every row of the image; a reference its row;
+            // a repository without tag every tag of it (docker images busybox)
+            string hex = n.StartsWith("sha256:", StringComparison.Ordinal) ? n[7..] : n;
+            bool hasRef = Engine.Spec.ImageReference.TryParse(n, out var r);
+            bool tagGiven = n.LastIndexOf(':') > n.LastIndexOf('/') || n.Contains('@');
+            foreach (var i in rows)
             {
-                bool hit = i.Id == n || (n.Length >= 4 && i.Id[7..].StartsWith(n.StartsWith("sha256:") ? n[7..] : n, StringComparison.Ordinal));
-                if (!hit && global::Containers.Engine.Spec.ImageReference.TryParse(n, out var r))
-                {
-                    string full = r.ToString();
-                    hit = i.Names.Contains(full) || (!n.Contains(':') && i.Names.Any(x => x.StartsWith(r.Name + ":", StringComparison.Ordinal)));
-                }
+                bool hit = i.Id == n || (hex.Length >= 4 && i.Id[7..].StartsWith(hex, StringComparison.Ordinal));
+                if (!hit && hasRef && i.RowName is { } full)
+                    hit = tagGiven ? full == r.ToString() : full.StartsWith(r.Name + ":", StringComparison.Ordinal);
                 if (hit) yield return i;
             }
             yield break;
         }
+        // wildcards: against the repository, in short and full form and its last part (deb* finds
+        // localhost/debian); with a tag part (after the last ':' past the last '/') against repository:tag
         var p = new WildcardPattern(n, WildcardOptions.IgnoreCase);
-        bool hasTag = n.Contains(':');
-        foreach (var i in images)
+        bool hasTag = n.LastIndexOf(':') > n.LastIndexOf('/');
+        foreach (var i in rows)
         {
-            bool hit = false;
-            for (int k = 0; k < i.Names.Count && !hit; k++)
-            {
-                string shortTag = i.RepoTags[k], full = i.Names[k];
-                string shortRepo = shortTag[..shortTag.LastIndexOf(':')], fullRepo = full[..full.LastIndexOf(':')];
-                hit = hasTag ? p.IsMatch(shortTag) || p.IsMatch(full) : p.IsMatch(shortRepo) || p.IsMatch(fullRepo) || p.IsMatch(shortTag);
-            }
+            if (i.RowName is not { } full) continue;
+            string fullRepo = full[..full.LastIndexOf(':')], shortRepo = i.Repository, last = shortRepo[(shortRepo.LastIndexOf('/') + 1)..];
+            bool hit = hasTag
+                ? p.IsMatch(i.Reference) || p.IsMatch(full) || p.IsMatch(last + ":" + i.Tag)
+                : p.IsMatch(shortRepo) || p.IsMatch(fullRepo) || p.IsMatch(last);
             if (hit) yield return i;
         }
     }

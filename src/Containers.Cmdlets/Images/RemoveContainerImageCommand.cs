@@ -12,7 +12,7 @@ public sealed class RemoveContainerImageCommand : ContainersCmdlet
     private const string NameSet = "Name", ObjectSet = "InputObject";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("Id", "ImageId", "Image")]
+    [Alias("Reference", "ImageId", "Image", "Id")]
     [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string[] Name { get; set; } = [];
 
@@ -26,8 +26,9 @@ public sealed class RemoveContainerImageCommand : ContainersCmdlet
     protected override void ProcessRecord()
     {
         var store = new ImageStore(Root);
-        // an image object from the pipeline is removed whole (by id), as docker rmi <id>
-        var targets = ParameterSetName == ObjectSet ? InputObject.Select(i => i.Id).ToArray() : Name;
+        // an image object stands for its row of Get-ContainerImage: its tag is removed (the image goes with its
+        // last tag), an untagged one by id; so Get-ContainerImage | Remove-ContainerImage is docker rmi of every row
+        var targets = ParameterSetName == ObjectSet ? InputObject.Select(i => i.Reference).ToArray() : Name;
         foreach (var t in targets)
         {
             TryItem(t, () =>

@@ -19,7 +19,11 @@ public sealed class NetworkNameCompleter : IArgumentCompleter
             nets = new NetworkManager(root).List();
         }
         catch (Exception) { yield break; }
-        var pattern = WildcardPattern.Get((wordToComplete ?? "") + "*", WildcardOptions.IgnoreCase);
+        var pattern = WildcardPattern.Get(WildcardPattern.Escape((wordToComplete ?? "").Trim('\'', '"')) + "*", WildcardOptions.IgnoreCase);
+        // a new container's -Network also takes the modes that are no network of the root
+        if (commandName is "New-Container" or "Invoke-ContainerImage")
+            foreach (var mode in new[] { "none", "host" })
+                if (pattern.IsMatch(mode)) yield return new CompletionResult(mode, mode, CompletionResultType.ParameterValue, $"{mode} (network mode)");
         foreach (var n in nets)
             if (pattern.IsMatch(n.Name)) yield return new CompletionResult(n.Name, n.Name, CompletionResultType.ParameterValue, $"{n.Name} ({n.Subnet})");
     }

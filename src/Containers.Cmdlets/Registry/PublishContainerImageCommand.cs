@@ -11,7 +11,7 @@ public sealed class PublishContainerImageCommand : RegistryCmdlet
 {
     /// <summary>The local image: its name, name@digest or id.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("Name", "Image", "Id")]
+    [Alias("Reference", "Name", "Image", "Id")]
     [ValidateNotNullOrEmpty]
     public string ImageName { get; set; } = "";
 

@@ -1,3 +1,4 @@
+using Containers.Cmdlets.Base;
 using System.Management.Automation;
 using Containers.Cmdlets.Runtime;
 using Containers.Engine.Model;
@@ -12,6 +13,7 @@ public sealed class GetContainerVolumeCommand : ContainerCmdletBase
 {
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(VolumeNameCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessRecord()

@@ -1,3 +1,4 @@
+using Containers.Cmdlets.Base;
 using System.Management.Automation;
 using Containers.Cmdlets.Runtime;
 using Containers.Engine.Volumes;
@@ -10,6 +11,7 @@ namespace Containers.Cmdlets.Volumes;
 public sealed class RemoveContainerVolumeCommand : ContainerCmdletBase
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(VolumeNameCompleter))]
     public string[] Name { get; set; } = [];
 
     protected override void ProcessRecord()

@@ -65,7 +65,7 @@ public static class HostProbe
             LayerCount = Count(root.Sub("layers")),
             ContainerCount = Count(root.Sub("containers")),
             VolumeCount = Count(root.Sub("volumes")),
-            NetworkCount = Count(root.Sub("networks"), "*.json"),
+            NetworkCount = Count(root.Sub("networks", "n"), "*.json"), // networks/n/<name>.json (networks/c/ holds containers' endpoints)
             StorageBytes = DirectoryBytes(root.Path),
             HelperPath = helperPath,
             EngineVersion = typeof(HostProbe).Assembly.GetName().Version?.ToString() ?? "0.0",

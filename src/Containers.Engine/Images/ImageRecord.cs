@@ -27,10 +27,31 @@ public sealed class ImageRecord
     public IReadOnlyList<string> RepoTags { get; init; } = [];
     /// <summary>Tags in full form (docker.io/library/busybox:latest).</summary>
     public IReadOnlyList<string> Names { get; init; } = [];
-    /// <summary>Repository of the first tag in short form, or &lt;none&gt;.</summary>
-    public string Repository => Names.Count > 0 ? ShortRepo(Names[0]) : "<none>";
-    /// <summary>The first tag, or &lt;none&gt;.</summary>
-    public string Tag => Names.Count > 0 ? Names[0][(Names[0].LastIndexOf(':') + 1)..] : "<none>";
+    /// <summary>
+    /// The name (full form) this object stands for when it is one row of a listing: Get-ContainerImage writes
+    /// an image once per tag, as docker images does. Null for the image as a whole (its first tag is used).
+    /// </summary>
+    public string? RowName => _rowName;
+    private string? _rowName;
+    private string? Shown => RowName ?? (Names.Count > 0 ? Names[0] : null);
+    /// <summary>Repository of this row's tag (else the first tag) in short form, or &lt;none&gt;.</summary>
+    public string Repository => Shown is { } n ? ShortRepo(n) : "<none>";
+    /// <summary>This row's tag (else the first tag), or &lt;none&gt;.</summary>
+    public string Tag => Shown is { } n ? n[(n.LastIndexOf(':') + 1)..] : "<none>";
+    /// <summary>
+    /// What names this row to the other image cmdlets: its tag in short form (busybox:latest,
+    /// localhost/busybox:test), or the id when the image has no tag. Pipeline input binds to it.
+    /// </summary>
+    public string Reference => Shown is { } n ? ShortRepo(n) + n[n.LastIndexOf(':')..] : Id;
+
+    /// <summary>This image as the row of one of its names (full form), for listings with one row per tag.</summary>
+    public ImageRecord AsRow(string name)
+    {
+        var row = (ImageRecord)MemberwiseClone();
+        row._rowName = name;
+        return row;
+    }
+
     public string ManifestDigest { get; init; } = "";
     public string ManifestMediaType { get; init; } = "";
     public ImageConfig Config { get; init; } = new();
@@ -61,7 +82,7 @@ public sealed class ImageRecord
         return name;
     }
 
-    public override string ToString() => Names.Count > 0 ? RepoTags[0] : ShortId;
+    public override string ToString() => Shown is not null ? Reference : ShortId;
 }
 
 /// <summary>One line of an image's history (Get-ContainerImageHistory).</summary>

@@ -195,7 +195,63 @@ public sealed partial class ImageStore
     }
 
     public ImageRecord Resolve(string referenceOrId)
-        => TryResolve(referenceOrId) ?? throw ContainersException.NotFound("ImageNotFound", $"The image '{referenceOrId}' is not in the store.", referenceOrId);
+        => TryResolve(referenceOrId) ?? throw ContainersException.NotFound("ImageNotFound", NotFoundMessage(referenceOrId), referenceOrId);
+
+    /// <summary>"The image 'x' is not in the store." with the near names of the store when there are some.</summary>
+    public string NotFoundMessage(string name)
+    {
+        var near = SuggestNames(name);
+        return near.Count == 0 ? $"The image '{name}' is not in the store."
+            : $"The image '{name}' is not in the store; did you mean {string.Join(" or ", near)}?";
+    }
+
+    /// <summary>
+    /// Tags of the store (short form) near a name that was not found: the same repository under another
+    /// registry or namespace (busybox:test for localhost/busybox:test), one whose last part starts with what
+    /// was typed (busy for busybox), or one a few typing mistakes away (edit distance of the repository). A tag like the one asked for comes first; at most three.
+    /// </summary>
+    public IReadOnlyList<string> SuggestNames(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name)) return [];
+        string n = name.Trim();
+        int at = n.IndexOf('@');
+        if (at >= 0) n = n[..at];
+        int colon = n.LastIndexOf(':');
+        string repo = colon > n.LastIndexOf('/') ? n[..colon] : n, tag = colon > n.LastIndexOf('/') ? n[(colon + 1)..] : "latest";
+        string Base(string r) => r[(r.LastIndexOf('/') + 1)..];
+        var hits = new List<(string Tag, int Score)>();
+        IReadOnlyList<ImageRecord> all;
+        try { all = List(); } catch (IOException) { return []; }
+        foreach (var img in all)
+            foreach (var full in img.Names)
+            {
+                string shortRepo = ImageRecord.ShortRepo(full), t = full[(full.LastIndexOf(':') + 1)..];
+                bool near = shortRepo.EndsWith("/" + repo, StringComparison.OrdinalIgnoreCase)
+                    || repo.EndsWith("/" + shortRepo, StringComparison.OrdinalIgnoreCase)
+                    || string.Equals(Base(shortRepo), Base(repo), StringComparison.OrdinalIgnoreCase)
+                    || (Base(repo).Length >= 3 && Base(shortRepo).StartsWith(Base(repo), StringComparison.OrdinalIgnoreCase))
+                    || EditDistance(shortRepo.ToLowerInvariant(), repo.ToLowerInvariant()) <= 2
+                    || EditDistance(Base(shortRepo).ToLowerInvariant(), Base(repo).ToLowerInvariant()) <= (Base(repo).Length > 4 ? 2 : 1);
+                if (near) hits.Add(($"{shortRepo}:{t}", t == tag ? 0 : 1));
+            }
+        return hits.Where(h => !string.Equals(h.Tag, name, StringComparison.Ordinal)).OrderBy(h => h.Score).ThenBy(h => h.Tag, StringComparer.Ordinal)
+            .Select(h => h.Tag).Distinct().Take(3).ToList();
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var prev = new int[b.Length + 1];
+        var cur = new int[b.Length + 1];
+        for (int j = 0; j <= b.Length; j++) prev[j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        {
+            cur[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            (prev, cur) = (cur, prev);
+        }
+        return prev[b.Length];
+    }
 
     private Dictionary<string, int> LayerUse()
     {

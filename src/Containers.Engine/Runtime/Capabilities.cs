@@ -15,6 +15,9 @@ public static class Capabilities
         "CHECKPOINT_RESTORE",
     ];
 
+    /// <summary>The capability names this engine knows, without CAP_ (for completion and messages).</summary>
+    public static IReadOnlyList<string> KnownNames => Names;
+
     /// <summary>Docker's 14 default capabilities (CapEff 00000000a80425fb).</summary>
     public static readonly string[] DockerDefault =
         ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE",
@@ -70,6 +73,9 @@ public static class Signals
         "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF",
         "WINCH", "IO", "PWR", "SYS",
     ];
+
+    /// <summary>The signal names this engine knows, with SIG (SIGHUP, SIGINT, ...), in number order.</summary>
+    public static IReadOnlyList<string> KnownNames { get; } = Names.Skip(1).Select(n => "SIG" + n).ToArray();
 
     public static int Parse(string signal)
     {

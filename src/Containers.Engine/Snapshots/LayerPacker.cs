@@ -29,9 +29,14 @@ public static class LayerPacker
     /// <summary>Packs the directory an O_RDONLY descriptor holds (a container's root as a <see cref="RootedFs"/> has it).</summary>
     internal static void PackDirectory(SafeFileHandle root, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null)
     {
-        using var w = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
-        var links = new Dictionary<(ulong, ulong), string>();
-        Walk(w, root, "", overlayUpper, links, skipped, ct);
+        using (var w = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            var links = new Dictionary<(ulong, ulong), string>();
+            Walk(w, root, "", overlayUpper, links, skipped, ct);
+        }
+        // TarWriter writes nothing at all, not even the end-of-archive blocks, when it wrote no entry; an empty
+        // directory (a container that changed nothing, committed) must still be a tar: two zero blocks, as docker's
+        if (RootedFs.ReadDir(root, "").Count == 0) output.Write(new byte[1024]);
     }
 
     /// <summary>The errors a name gives when it vanished or was replaced between listing it and opening it.</summary>
