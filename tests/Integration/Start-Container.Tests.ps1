@@ -61,7 +61,10 @@ Describe 'Detached containers' {
     }
     It 'stops with the stop signal and -Force kills' {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
-        $null = Invoke-ContainerImage -RootFs $script:rootfs -Name trapper -Detach -Command sh, -c, 'trap "exit 42" TERM; while true; do sleep 1; done'
+        $null = Invoke-ContainerImage -RootFs $script:rootfs -Name trapper -Detach -Command sh, -c, 'trap "exit 42" TERM; echo trapped; while true; do sleep 1; done'
+        # sh as PID 1 ignores TERM until its trap is set: stop only once it says so
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        while (-not ((Get-ContainerLog trapper) -contains 'trapped') -and $sw.ElapsedMilliseconds -lt 10000) { Start-Sleep -Milliseconds 20 }
         Stop-Container trapper -PassThru | ForEach-Object ExitCode | Should -Be 42
         Start-Container trapper
         Stop-Container trapper -Force -PassThru | ForEach-Object ExitCode | Should -Be 137
