@@ -204,3 +204,31 @@ Describe 'Detached runs with -Remove' {
         Remove-Container $d.Id
     }
 }
+
+Describe 'A non-zero exit code a script can stop on' {
+    It 'writes ContainerExitedNonZero beside the result with -ErrorOnNonZeroExit, and nothing without it' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $r = Invoke-ContainerImage runsem/bb:1 -Remove -Command sh, -c, 'exit 5' -ErrorOnNonZeroExit -ErrorVariable err -ErrorAction SilentlyContinue
+        $r.ExitCode | Should -Be 5
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be 'ContainerExitedNonZero,Containers.Cmdlets.Runtime.InvokeContainerImageCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidResult'
+        $err[0].TargetObject.ExitCode | Should -Be 5
+        { Invoke-ContainerImage runsem/bb:1 -Remove -Command sh, -c, 'exit 5' -ErrorOnNonZeroExit -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerExitedNonZero,Containers.Cmdlets.Runtime.InvokeContainerImageCommand'
+        $null = Invoke-ContainerImage runsem/bb:1 -Remove -Command sh, -c, 'exit 5' -ErrorVariable none
+        $none.Count | Should -Be 0
+        $null = Invoke-ContainerImage runsem/bb:1 -Remove -Command true -ErrorOnNonZeroExit -ErrorVariable ok
+        $ok.Count | Should -Be 0
+        @(Get-Container -All).Count | Should -Be 0
+    }
+
+    It 'does the same for an exec''d command' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container -Image runsem/bb:1 -Command sleep, 600
+        Start-Container $c.Id
+        $r = Invoke-ContainerCommand $c.Id -Command sh, -c, 'exit 3' -ErrorOnNonZeroExit -ErrorVariable err -ErrorAction SilentlyContinue
+        $r.ExitCode | Should -Be 3
+        $err[0].FullyQualifiedErrorId | Should -Be 'ContainerExitedNonZero,Containers.Cmdlets.Runtime.InvokeContainerCommandCommand'
+        Remove-Container $c.Id -Force
+    }
+}

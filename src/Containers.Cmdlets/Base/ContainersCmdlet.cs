@@ -125,6 +125,19 @@ public abstract class ContainersCmdlet : PSCmdlet
         WriteError(ToErrorRecord(ex, target));
     }
 
+    /// <summary>
+    /// -ErrorOnNonZeroExit: a process that ended with a non-zero exit code becomes a non-terminating error
+    /// (ContainerExitedNonZero, InvalidResult, the result as target) beside the result object, so
+    /// `-ErrorAction Stop` or try/catch can stop a script the way `set -e` stops a shell script.
+    /// </summary>
+    protected void WriteNonZeroExit(Containers.Engine.Model.ContainerProcessResult r)
+    {
+        if (r.ExitCode == 0) return;
+        string msg = $"The command in container '{r.ContainerName}' exited with code {r.ExitCode}.";
+        if (r.OomKilled) msg += " It was killed for lack of memory (OomKilled).";
+        WriteError(new ErrorRecord(new InvalidOperationException(msg), "ContainerExitedNonZero", ErrorCategory.InvalidResult, r));
+    }
+
     /// <summary>Stops the whole call with a terminating error.</summary>
     protected void Fail(Exception ex, object? target)
     {

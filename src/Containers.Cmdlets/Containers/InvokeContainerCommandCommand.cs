@@ -23,6 +23,8 @@ public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
     [Parameter] public string? WorkingDirectory { get; set; }
     [Parameter] public Hashtable? Environment { get; set; }
     [Parameter] public SwitchParameter Detach { get; set; }
+    /// <summary>A non-zero exit code also writes a ContainerExitedNonZero error.</summary>
+    [Parameter] public SwitchParameter ErrorOnNonZeroExit { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -31,7 +33,9 @@ public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
         TryItem(Name, () =>
         {
             var r = Runtime.Exec(Name, o, CancellationToken);
-            if (!Detach) WriteObject(r);
+            if (Detach) return;
+            WriteObject(r);
+            if (ErrorOnNonZeroExit) WriteNonZeroExit(r);
         });
     }
 }

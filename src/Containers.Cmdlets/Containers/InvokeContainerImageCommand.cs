@@ -12,6 +12,9 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
 
     [Parameter] [Alias("Rm", "RemoveAutomatically")] public SwitchParameter Remove { get; set; }
 
+    /// <summary>A non-zero exit code also writes a ContainerExitedNonZero error (attached runs).</summary>
+    [Parameter] public SwitchParameter ErrorOnNonZeroExit { get; set; }
+
     protected override void ProcessRecord()
     {
         string target = ParameterSetName == ImageSet ? Image : RootFs;
@@ -30,6 +33,11 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
             });
             return;
         }
-        TryItem(target, () => WriteObject(Runtime.Run(o, Remove, CancellationToken)));
+        TryItem(target, () =>
+        {
+            var r = Runtime.Run(o, Remove, CancellationToken);
+            WriteObject(r);
+            if (ErrorOnNonZeroExit) WriteNonZeroExit(r);
+        });
     }
 }
