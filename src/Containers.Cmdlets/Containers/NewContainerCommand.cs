@@ -69,6 +69,12 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? NetworkAlias { get; set; }
     [Parameter] public string? IPAddress { get; set; }
     [Parameter] [Alias("Publish")] public string[]? Port { get; set; }
+    /// <summary>docker's --add-host: name:ip lines for /etc/hosts (ip may be host-gateway).</summary>
+    [Parameter] public string[]? AddHost { get; set; }
+    /// <summary>docker's --dns: name servers for /etc/resolv.conf.</summary>
+    [Parameter] public string[]? Dns { get; set; }
+    /// <summary>docker's --dns-search: search domains for /etc/resolv.conf.</summary>
+    [Parameter] public string[]? DnsSearch { get; set; }
 
     protected ContainerCreateOptions BuildOptions()
     {
@@ -112,6 +118,9 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
             o.SecurityOptions.Add(file ? "seccomp=" + SessionState.Path.GetUnresolvedProviderPathFromPSPath(so[(eq + 1)..]) : so);
         }
         o.Ports.AddRange(Port ?? []);
+        o.AddHost.AddRange(AddHost ?? []);
+        o.Dns.AddRange(Dns ?? []);
+        o.DnsSearch.AddRange(DnsSearch ?? []);
         return o;
     }
 }

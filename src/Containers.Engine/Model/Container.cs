@@ -50,6 +50,11 @@ public sealed class ContainerInfo
     public string[] SecurityOptions { get; init; } = [];
     /// <summary>The seccomp filter its processes run under: default (Docker's profile), unconfined, or the profile file's path.</summary>
     public string Seccomp { get; init; } = "default";
+    /// <summary>Extra /etc/hosts entries (-AddHost), name:ip.</summary>
+    public string[] ExtraHosts { get; init; } = [];
+    /// <summary>-Dns and -DnsSearch as given.</summary>
+    public string[] Dns { get; init; } = [];
+    public string[] DnsSearch { get; init; } = [];
     public string? Error { get; init; }
     public string ShortId => Id.Length > 12 ? Id[..12] : Id;
     public override string ToString() => Name;

@@ -39,6 +39,11 @@ public sealed class ContainerCreateOptions
     public string? IPAddress { get; set; }
     public List<string> Ports { get; } = new();
     public bool AutoRemove { get; set; }
+    /// <summary>docker's --add-host: name:ip, the ip an address or host-gateway.</summary>
+    public List<string> AddHost { get; } = new();
+    /// <summary>docker's --dns and --dns-search.</summary>
+    public List<string> Dns { get; } = new();
+    public List<string> DnsSearch { get; } = new();
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -86,6 +91,11 @@ public sealed class ContainerConfig
     public string? IPAddress { get; set; }
     public List<string> Ports { get; set; } = new();
     public bool AutoRemove { get; set; }
+    /// <summary>Extra /etc/hosts entries, "name:ip" (ip may be host-gateway, resolved at each start).</summary>
+    public List<string> ExtraHosts { get; set; } = new();
+    /// <summary>Name servers and search domains for /etc/resolv.conf instead of the network's or the host's.</summary>
+    public List<string> Dns { get; set; } = new();
+    public List<string> DnsSearch { get; set; } = new();
 }
 
 public sealed class MountConfig

@@ -108,6 +108,13 @@ public sealed partial class ContainerRuntime
             Networking.BridgeNetworkProvider.ValidatePorts(cfg.Ports.Select(ParsePort).ToList());
         }
         cfg.AutoRemove = o.AutoRemove;
+        foreach (var h in o.AddHost)
+        {
+            var (hn, ip) = RunFlags.ParseAddHost(h, cfg.Network);
+            cfg.ExtraHosts.Add(hn + ":" + ip);
+        }
+        cfg.Dns = o.Dns.Select(RunFlags.CheckDns).ToList();
+        cfg.DnsSearch = o.DnsSearch.Select(RunFlags.CheckDnsSearch).ToList();
         var volumes = new VolumeStore(_root);
         foreach (var v in o.Volumes) cfg.Mounts.Add(ParseVolume(v, volumes, create: false));
         foreach (var t in o.Tmpfs) cfg.Mounts.Add(ParseTmpfs(t));

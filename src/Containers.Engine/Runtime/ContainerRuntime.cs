@@ -227,6 +227,9 @@ public sealed partial class ContainerRuntime
             Ulimits = c.Ulimits.ToArray(),
             SecurityOptions = c.SecurityOptions.ToArray(),
             Seccomp = Security.SecurityOptions.SeccompShown(c),
+            ExtraHosts = c.ExtraHosts.ToArray(),
+            Dns = c.Dns.ToArray(),
+            DnsSearch = c.DnsSearch.ToArray(),
         };
     }
 

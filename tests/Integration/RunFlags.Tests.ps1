@@ -1,0 +1,141 @@
+# docker run flags on New-Container and Invoke-ContainerImage: --add-host, --dns, --dns-search, --shm-size,
+# --group-add, memory sizes written with units, --sysctl. Real containers as root; compared with podman (the same
+# busybox root file system imported there) where podman accepts the same options with --network none.
+BeforeAll {
+    . $PSScriptRoot/../common.ps1
+    $script:root = New-TestStorageRoot 'runflags'
+    $script:rootfs = New-BusyboxRootFs (Join-Path $script:root 'rootfs')
+    # app (1000) is in extra (2000); other (3000) is a group app is not in
+    Set-Content -LiteralPath "$($script:rootfs)/etc/group" -Value "root:x:0:`nnogroup:x:65534:`napp:x:1000:`nextra:x:2000:app`nother:x:3000:" -NoNewline
+    New-Item -ItemType SymbolicLink -Force -Path "$($script:rootfs)/bin/df" -Target busybox | Out-Null
+    New-Item -ItemType SymbolicLink -Force -Path "$($script:rootfs)/bin/sysctl" -Target busybox | Out-Null
+    $script:tar = Join-Path $script:root 'rootfs.tar'
+    & tar -C $script:rootfs -cf $script:tar . 2>&1 | Out-Null
+    $PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = $script:root; 'Invoke-ContainerImage:StorageRoot' = $script:root }
+    $script:img = 'runflags/bb:1'
+    if ($script:IsRoot) { Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name $script:img -StorageRoot $script:root | Out-Null }
+
+    $script:podmanTag = "localhost/pscontainers-runflags:$PID"
+    $script:havePodman = Test-Command 'podman'
+    if ($script:havePodman) { & timeout 120 podman import --quiet $script:tar $script:podmanTag 2>&1 | Out-Null }
+    function script:Podman([string[]] $Arguments) {
+        $out = & timeout 120 podman run --rm --network none @Arguments 2>&1
+        [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out -join "`n").Trim() }
+    }
+    function script:Ours([hashtable] $Extra, [string] $Script) {
+        $r = Invoke-ContainerImage $script:img -Remove -Network none @Extra -Command sh, -c, $Script
+        [pscustomobject]@{ ExitCode = $r.ExitCode; Output = $r.Output.Trim() }
+    }
+    $script:New = 'Containers.Cmdlets.Runtime.NewContainerCommand'
+    $script:Run = 'Containers.Cmdlets.Runtime.InvokeContainerImageCommand'
+}
+AfterAll {
+    if ($script:havePodman) { & timeout 60 podman rmi -f $script:podmanTag 2>&1 | Out-Null }
+    if ($script:root) { Remove-TestStorageRoot $script:root }
+}
+
+Describe '-AddHost' {
+    It 'adds name:ip lines to /etc/hosts, as podman --add-host does' {
+        if (-not (Test-Prerequisite ($script:IsRoot -and $script:havePodman) 'needs root and podman')) { return }
+        $p = Podman @('--add-host', 'db:10.0.0.5', '--add-host', 'cache:10.0.0.6', $script:podmanTag, 'cat', '/etc/hosts')
+        $o = Ours @{ AddHost = 'db:10.0.0.5', 'cache:10.0.0.6' } 'cat /etc/hosts'
+        $o.ExitCode | Should -Be 0
+        $want = @($p.Output -split "`n" | Where-Object { $_ -match '\s(db|cache)$' })
+        $want.Count | Should -Be 2
+        @($o.Output -split "`n" | Where-Object { $_ -match '\s(db|cache)$' }) | Should -Be $want
+    }
+
+    It 'takes an IPv6 address, bracketed or not, and name=ip' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $o = Ours @{ AddHost = 'six:[fd00::5]', 'seven:fd00::7', 'eq=192.0.2.9' } 'cat /etc/hosts'
+        $o.Output | Should -Match "(?m)^fd00::5\tsix$"
+        $o.Output | Should -Match "(?m)^fd00::7\tseven$"
+        $o.Output | Should -Match "(?m)^192\.0\.2\.9\teq$"
+    }
+
+    It 'keeps the entries across a restart and shows them on the container' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container $script:img -Name addhost-restart -Network none -AddHost db:10.0.0.5 -Command sh, -c, 'grep db /etc/hosts'
+        try {
+            $c.ExtraHosts | Should -Be @('db:10.0.0.5')
+            Start-Container addhost-restart -PassThru | Wait-Container | Out-Null
+            Start-Container addhost-restart -PassThru | Wait-Container | Out-Null
+            @(Get-ContainerLog addhost-restart | Where-Object { "$_" -match "^10\.0\.0\.5\tdb$" }).Count | Should -Be 2
+        }
+        finally { Remove-Container addhost-restart -Force -ErrorAction SilentlyContinue }
+    }
+
+    It 'resolves host-gateway to the gateway of the container''s bridge network' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $r = Invoke-ContainerImage $script:img -Remove -AddHost 'host.docker.internal:host-gateway' -Command sh, -c, 'grep host.docker.internal /etc/hosts; ip route | grep default'
+        $r.ExitCode | Should -Be 0
+        $gw = [regex]::Match($r.Output, 'default via (\S+)').Groups[1].Value
+        $gw | Should -Not -BeNullOrEmpty
+        $r.Output | Should -Match "(?m)^$([regex]::Escape($gw))\thost\.docker\.internal$"
+    }
+
+    It 'refuses <Value> with <ErrorId> (<Cmd>)' -TestCases @(
+        @{ Value = 'nocolon'; ErrorId = 'InvalidAddHost'; Cmd = 'New-Container'; Class = 'NewContainerCommand' }
+        @{ Value = 'db:10.0.0.300'; ErrorId = 'InvalidAddHost'; Cmd = 'New-Container'; Class = 'NewContainerCommand' }
+        @{ Value = ':10.0.0.1'; ErrorId = 'InvalidAddHost'; Cmd = 'Invoke-ContainerImage'; Class = 'InvokeContainerImageCommand' }
+        @{ Value = 'gw:host-gateway'; ErrorId = 'HostGatewayNeedsBridgeNetwork'; Cmd = 'New-Container'; Class = 'NewContainerCommand' }
+        @{ Value = 'gw:host-gateway'; ErrorId = 'HostGatewayNeedsBridgeNetwork'; Cmd = 'Invoke-ContainerImage'; Class = 'InvokeContainerImageCommand' }
+    ) {
+        param($Value, $ErrorId, $Cmd, $Class)
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $err = $null
+        try { & $Cmd $script:img -Network none -AddHost $Value -Command true -ErrorAction Stop | Out-Null } catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty
+        $err.FullyQualifiedErrorId | Should -Be "$ErrorId,Containers.Cmdlets.Runtime.$Class"
+        $err.TargetObject | Should -Be $Value
+        @(Get-Container -All).Count | Should -Be 0
+    }
+}
+
+Describe '-Dns and -DnsSearch' {
+    It 'writes the name servers and search domains into /etc/resolv.conf' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $o = Ours @{ Dns = '9.9.9.9', '2620:fe::fe'; DnsSearch = 'example.com', 'corp.example' } 'cat /etc/resolv.conf'
+        $o.ExitCode | Should -Be 0
+        @($o.Output -split "`n" | Where-Object { $_ -match '^nameserver ' }) | Should -Be @('nameserver 9.9.9.9', 'nameserver 2620:fe::fe')
+        @($o.Output -split "`n" | Where-Object { $_ -match '^search ' }) | Should -Be @('search example.com corp.example')
+    }
+
+    It 'replaces the bridge network''s DNS server, keeping its search domains unless -DnsSearch is given' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $plain = (Invoke-ContainerImage $script:img -Remove -Command cat, /etc/resolv.conf).Output
+        $r = (Invoke-ContainerImage $script:img -Remove -Dns 192.0.2.53 -Command cat, /etc/resolv.conf).Output
+        @($r -split "`n" | Where-Object { $_ -match '^nameserver ' }) | Should -Be @('nameserver 192.0.2.53')
+        @($r -split "`n" | Where-Object { $_ -match '^search ' }) | Should -Be @($plain -split "`n" | Where-Object { $_ -match '^search ' })
+        $s = (Invoke-ContainerImage $script:img -Remove -DnsSearch . -Command cat, /etc/resolv.conf).Output
+        $s | Should -Not -Match '(?m)^search'
+        @($s -split "`n" | Where-Object { $_ -match '^nameserver ' }) | Should -Be @($plain -split "`n" | Where-Object { $_ -match '^nameserver ' })
+    }
+
+    It 'keeps them across a restart and shows them on the container' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container $script:img -Name dns-restart -Network none -Dns 192.0.2.1 -DnsSearch example.org -Command cat, /etc/resolv.conf
+        try {
+            $c.Dns | Should -Be @('192.0.2.1')
+            $c.DnsSearch | Should -Be @('example.org')
+            Start-Container dns-restart -PassThru | Wait-Container | Out-Null
+            Start-Container dns-restart -PassThru | Wait-Container | Out-Null
+            @(Get-ContainerLog dns-restart | Where-Object { "$_" -eq 'nameserver 192.0.2.1' }).Count | Should -Be 2
+        }
+        finally { Remove-Container dns-restart -Force -ErrorAction SilentlyContinue }
+    }
+
+    It 'refuses <Param> <Value> with <ErrorId>' -TestCases @(
+        @{ Param = 'Dns'; Value = 'dns.example'; ErrorId = 'InvalidDns' }
+        @{ Param = 'Dns'; Value = '10.0.0.0/8'; ErrorId = 'InvalidDns' }
+        @{ Param = 'DnsSearch'; Value = 'bad domain'; ErrorId = 'InvalidDnsSearch' }
+        @{ Param = 'DnsSearch'; Value = '-x.example'; ErrorId = 'InvalidDnsSearch' }
+    ) {
+        param($Param, $Value, $ErrorId)
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $p = @{ $Param = $Value }
+        { New-Container $script:img -Network none @p -Command true -ErrorAction Stop } | Should -Throw -ErrorId "$ErrorId,$($script:New)"
+        { Invoke-ContainerImage $script:img -Network none @p -Command true -ErrorAction Stop } | Should -Throw -ErrorId "$ErrorId,$($script:Run)"
+        @(Get-Container -All).Count | Should -Be 0
+    }
+}
