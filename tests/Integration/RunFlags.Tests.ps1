@@ -139,3 +139,33 @@ Describe '-Dns and -DnsSearch' {
         @(Get-Container -All).Count | Should -Be 0
     }
 }
+
+Describe '-ShmSize' {
+    It 'sizes /dev/shm as podman --shm-size does' {
+        if (-not (Test-Prerequisite ($script:IsRoot -and $script:havePodman) 'needs root and podman')) { return }
+        $p = Podman @('--shm-size', '134217728', $script:podmanTag, 'sh', '-c', 'df -k /dev/shm | tail -1')
+        $o = Ours @{ ShmSize = 128MB } 'df -k /dev/shm | tail -1'
+        $o.ExitCode | Should -Be 0
+        ($o.Output -split '\s+')[1] | Should -Be (($p.Output -split '\s+')[1])
+        ($o.Output -split '\s+')[1] | Should -Be '131072'
+    }
+
+    It 'keeps 64 MB when not given and shows the size on the container' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        (Ours @{} 'df -k /dev/shm | tail -1').Output -split '\s+' | Select-Object -Index 1 | Should -Be '65536'
+        $c = New-Container $script:img -Name shm-show -Network none -ShmSize 32MB -Command sh, -c, 'df -k /dev/shm | tail -1'
+        try {
+            $c.ShmSize | Should -Be 32MB
+            Start-Container shm-show -PassThru | Wait-Container | Out-Null
+            Start-Container shm-show -PassThru | Wait-Container | Out-Null
+            @(Get-ContainerLog shm-show | ForEach-Object { ("$_" -split '\s+')[1] }) | Should -Be @('32768', '32768')
+        }
+        finally { Remove-Container shm-show -Force -ErrorAction SilentlyContinue }
+    }
+
+    It 'refuses a size of 0 with InvalidShmSize' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        { New-Container $script:img -Network none -ShmSize 0 -Command true -ErrorAction Stop } | Should -Throw -ErrorId "InvalidShmSize,$($script:New)"
+        { Invoke-ContainerImage $script:img -Network none -ShmSize -5 -Command true -ErrorAction Stop } | Should -Throw -ErrorId "InvalidShmSize,$($script:Run)"
+    }
+}

@@ -75,6 +75,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? Dns { get; set; }
     /// <summary>docker's --dns-search: search domains for /etc/resolv.conf.</summary>
     [Parameter] public string[]? DnsSearch { get; set; }
+    /// <summary>docker's --shm-size: the size of /dev/shm in bytes.</summary>
+    [Parameter] public long ShmSize { get; set; }
 
     protected ContainerCreateOptions BuildOptions()
     {
@@ -121,6 +123,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         o.AddHost.AddRange(AddHost ?? []);
         o.Dns.AddRange(Dns ?? []);
         o.DnsSearch.AddRange(DnsSearch ?? []);
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(ShmSize))) o.ShmSize = ShmSize;
         return o;
     }
 }

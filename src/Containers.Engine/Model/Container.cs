@@ -55,6 +55,8 @@ public sealed class ContainerInfo
     /// <summary>-Dns and -DnsSearch as given.</summary>
     public string[] Dns { get; init; } = [];
     public string[] DnsSearch { get; init; } = [];
+    /// <summary>The size of its /dev/shm in bytes (-ShmSize; 64 MiB when not given).</summary>
+    public long ShmSize { get; init; }
     public string? Error { get; init; }
     public string ShortId => Id.Length > 12 ? Id[..12] : Id;
     public override string ToString() => Name;

@@ -44,6 +44,8 @@ public sealed class ContainerCreateOptions
     /// <summary>docker's --dns and --dns-search.</summary>
     public List<string> Dns { get; } = new();
     public List<string> DnsSearch { get; } = new();
+    /// <summary>docker's --shm-size: the size of the /dev/shm tmpfs in bytes (64 MiB when not given).</summary>
+    public long? ShmSize { get; set; }
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -96,6 +98,8 @@ public sealed class ContainerConfig
     /// <summary>Name servers and search domains for /etc/resolv.conf instead of the network's or the host's.</summary>
     public List<string> Dns { get; set; } = new();
     public List<string> DnsSearch { get; set; } = new();
+    /// <summary>The /dev/shm tmpfs size in bytes; null = 64 MiB (docker's default).</summary>
+    public long? ShmSize { get; set; }
 }
 
 public sealed class MountConfig

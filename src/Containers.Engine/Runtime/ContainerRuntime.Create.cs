@@ -115,6 +115,9 @@ public sealed partial class ContainerRuntime
         }
         cfg.Dns = o.Dns.Select(RunFlags.CheckDns).ToList();
         cfg.DnsSearch = o.DnsSearch.Select(RunFlags.CheckDnsSearch).ToList();
+        if (o.ShmSize is long shm && shm <= 0)
+            throw ContainersException.Invalid("InvalidShmSize", $"The /dev/shm size {shm} is not valid: it must be more than 0 bytes.", shm);
+        cfg.ShmSize = o.ShmSize;
         var volumes = new VolumeStore(_root);
         foreach (var v in o.Volumes) cfg.Mounts.Add(ParseVolume(v, volumes, create: false));
         foreach (var t in o.Tmpfs) cfg.Mounts.Add(ParseTmpfs(t));

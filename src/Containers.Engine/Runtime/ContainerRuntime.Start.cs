@@ -419,7 +419,7 @@ public sealed partial class ContainerRuntime
         w.Op("mkdir", 0, "/dev/pts", n1: 0x1ed);
         w.Op("mount", 0, "devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620,gid=5", MS_NOSUID | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev/shm", n1: 0x3ff);
-        w.Op("mount", 0, "shm", "/dev/shm", "tmpfs", "mode=1777,size=65536k", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        w.Op("mount", 0, "shm", "/dev/shm", "tmpfs", "mode=1777,size=" + (c.ShmSize is long shm ? shm.ToString(CultureInfo.InvariantCulture) : "65536k"), MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev/mqueue", n1: 0x1ed);
         w.Op("mount", 2, "mqueue", "/dev/mqueue", "mqueue", "", MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/sys", n1: 0x1ed);

@@ -230,6 +230,7 @@ public sealed partial class ContainerRuntime
             ExtraHosts = c.ExtraHosts.ToArray(),
             Dns = c.Dns.ToArray(),
             DnsSearch = c.DnsSearch.ToArray(),
+            ShmSize = c.ShmSize ?? 64L * 1024 * 1024,
         };
     }
 
