@@ -169,3 +169,52 @@ Describe '-ShmSize' {
         { Invoke-ContainerImage $script:img -Network none -ShmSize -5 -Command true -ErrorAction Stop } | Should -Throw -ErrorId "InvalidShmSize,$($script:Run)"
     }
 }
+
+Describe '-GroupAdd' {
+    It 'gives <User> the groups podman --group-add gives' -TestCases @(
+        @{ User = 'root'; Groups = @('other', '5000') }
+        @{ User = 'app'; Groups = @('other') }
+        @{ User = 'app:app'; Groups = @('extra', '3000') }
+        @{ User = '4242'; Groups = @('other') }
+    ) {
+        param($User, $Groups)
+        if (-not (Test-Prerequisite ($script:IsRoot -and $script:havePodman) 'needs root and podman')) { return }
+        $pa = @('--passwd=false', '-u', $User)
+        foreach ($g in $Groups) { $pa += @('--group-add', $g) }
+        $p = Podman ($pa + @($script:podmanTag, 'id', '-G'))
+        $o = Ours @{ User = $User; GroupAdd = $Groups } 'id -G'
+        $o.ExitCode | Should -Be 0
+        $p.ExitCode | Should -Be 0
+        # the same set (podman lists the primary group first, then the rest in its own order)
+        @(($o.Output -split ' ') | Sort-Object) | Should -Be @(($p.Output -split ' ') | Sort-Object)
+    }
+
+    It 'keeps the groups across a restart, for Invoke-ContainerCommand too, and shows them' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container $script:img -Name groupadd-keep -Network none -User app -GroupAdd other, 4000 -Command sleep, 60
+        try {
+            $c.GroupAdd | Should -Be @('other', '4000')
+            Start-Container groupadd-keep
+            (Invoke-ContainerCommand groupadd-keep -Command id, -G).Output.Trim() -split ' ' | Sort-Object | Should -Be @('1000', '2000', '3000', '4000')
+            Stop-Container groupadd-keep -Timeout 1
+            Start-Container groupadd-keep
+            (Invoke-ContainerCommand groupadd-keep -Command id, -G).Output.Trim() -split ' ' | Sort-Object | Should -Be @('1000', '2000', '3000', '4000')
+        }
+        finally { Remove-Container groupadd-keep -Force -ErrorAction SilentlyContinue }
+    }
+
+    It 'refuses <Value> with <ErrorId>' -TestCases @(
+        @{ Value = 'nosuchgroup'; ErrorId = 'GroupNotFound' }
+        @{ Value = 'a:b'; ErrorId = 'InvalidGroupAdd' }
+        @{ Value = ''; ErrorId = 'InvalidGroupAdd' }
+    ) {
+        param($Value, $ErrorId)
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $err = $null
+        try { New-Container $script:img -Network none -GroupAdd $Value -Command true -ErrorAction Stop | Out-Null } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be "$ErrorId,$($script:New)"
+        $err.TargetObject | Should -Be $Value
+        { Invoke-ContainerImage $script:img -Network none -GroupAdd $Value -Command true -ErrorAction Stop } | Should -Throw -ErrorId "$ErrorId,$($script:Run)"
+        @(Get-Container -All).Count | Should -Be 0
+    }
+}

@@ -77,6 +77,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? DnsSearch { get; set; }
     /// <summary>docker's --shm-size: the size of /dev/shm in bytes.</summary>
     [Parameter] public long ShmSize { get; set; }
+    /// <summary>docker's --group-add: supplementary groups (names from the image's /etc/group, or numbers).</summary>
+    [Parameter] public string[]? GroupAdd { get; set; }
 
     protected ContainerCreateOptions BuildOptions()
     {
@@ -124,6 +126,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         o.Dns.AddRange(Dns ?? []);
         o.DnsSearch.AddRange(DnsSearch ?? []);
         if (MyInvocation.BoundParameters.ContainsKey(nameof(ShmSize))) o.ShmSize = ShmSize;
+        o.GroupAdd.AddRange(GroupAdd ?? []);
         return o;
     }
 }

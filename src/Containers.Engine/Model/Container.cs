@@ -57,6 +57,8 @@ public sealed class ContainerInfo
     public string[] DnsSearch { get; init; } = [];
     /// <summary>The size of its /dev/shm in bytes (-ShmSize; 64 MiB when not given).</summary>
     public long ShmSize { get; init; }
+    /// <summary>Supplementary groups added with -GroupAdd, as given.</summary>
+    public string[] GroupAdd { get; init; } = [];
     public string? Error { get; init; }
     public string ShortId => Id.Length > 12 ? Id[..12] : Id;
     public override string ToString() => Name;

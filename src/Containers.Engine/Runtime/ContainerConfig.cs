@@ -46,6 +46,8 @@ public sealed class ContainerCreateOptions
     public List<string> DnsSearch { get; } = new();
     /// <summary>docker's --shm-size: the size of the /dev/shm tmpfs in bytes (64 MiB when not given).</summary>
     public long? ShmSize { get; set; }
+    /// <summary>docker's --group-add: supplementary groups, names (from the image's /etc/group) or numbers.</summary>
+    public List<string> GroupAdd { get; } = new();
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -100,6 +102,8 @@ public sealed class ContainerConfig
     public List<string> DnsSearch { get; set; } = new();
     /// <summary>The /dev/shm tmpfs size in bytes; null = 64 MiB (docker's default).</summary>
     public long? ShmSize { get; set; }
+    /// <summary>Supplementary groups added to the user's (-GroupAdd), names or numbers as given; names resolve at each start.</summary>
+    public List<string> GroupAdd { get; set; } = new();
 }
 
 public sealed class MountConfig

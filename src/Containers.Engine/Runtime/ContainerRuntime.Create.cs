@@ -118,6 +118,9 @@ public sealed partial class ContainerRuntime
         if (o.ShmSize is long shm && shm <= 0)
             throw ContainersException.Invalid("InvalidShmSize", $"The /dev/shm size {shm} is not valid: it must be more than 0 bytes.", shm);
         cfg.ShmSize = o.ShmSize;
+        cfg.GroupAdd = o.GroupAdd.Select(g => g.Trim()).ToList();
+        // names must be in the image's /etc/group now (GroupNotFound), not at a later start
+        UserResolver.AddedGroups(cfg, Path.Combine(_root.Sub("containers"), "-none-"));
         var volumes = new VolumeStore(_root);
         foreach (var v in o.Volumes) cfg.Mounts.Add(ParseVolume(v, volumes, create: false));
         foreach (var t in o.Tmpfs) cfg.Mounts.Add(ParseTmpfs(t));

@@ -231,6 +231,7 @@ public sealed partial class ContainerRuntime
             Dns = c.Dns.ToArray(),
             DnsSearch = c.DnsSearch.ToArray(),
             ShmSize = c.ShmSize ?? 64L * 1024 * 1024,
+            GroupAdd = c.GroupAdd.ToArray(),
         };
     }
 
