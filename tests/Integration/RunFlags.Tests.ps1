@@ -218,3 +218,68 @@ Describe '-GroupAdd' {
         @(Get-Container -All).Count | Should -Be 0
     }
 }
+
+Describe 'sizes with docker''s units' {
+    It 'binds -<Param> <Value> as <Bytes> bytes' -TestCases @(
+        @{ Param = 'Memory'; Value = '32m'; Bytes = 33554432 }
+        @{ Param = 'Memory'; Value = '1g'; Bytes = 1073741824 }
+        @{ Param = 'Memory'; Value = '1G'; Bytes = 1073741824 }
+        @{ Param = 'Memory'; Value = '65536K'; Bytes = 67108864 }
+        @{ Param = 'Memory'; Value = '1.5g'; Bytes = 1610612736 }
+        @{ Param = 'Memory'; Value = '64mb'; Bytes = 67108864 }
+        @{ Param = 'Memory'; Value = '16777216b'; Bytes = 16777216 }
+        @{ Param = 'Memory'; Value = '16777216'; Bytes = 16777216 }
+        @{ Param = 'MemorySwap'; Value = '64m'; Bytes = 67108864 }
+        @{ Param = 'MemorySwap'; Value = '-1'; Bytes = -1 }
+        @{ Param = 'ShmSize'; Value = '128m'; Bytes = 134217728 }
+    ) {
+        param($Param, $Value, $Bytes)
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $p = @{ $Param = $Value }
+        if ($Param -eq 'MemorySwap') { $p.Memory = '32m' }
+        $c = New-Container $script:img -Network none @p -Command true
+        try { $c.$Param | Should -Be $Bytes }
+        finally { $c | Remove-Container -Force }
+    }
+
+    It 'still takes numbers PowerShell wrote with its own suffixes (32MB)' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container $script:img -Network none -Memory 32MB -MemorySwap 64MB -ShmSize 16MB -Command true
+        try {
+            $c.Memory | Should -Be 32MB
+            $c.MemorySwap | Should -Be 64MB
+            $c.ShmSize | Should -Be 16MB
+        }
+        finally { $c | Remove-Container -Force }
+    }
+
+    It 'limits the container to -Memory 32m and sizes /dev/shm from -ShmSize 8m' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $o = Ours @{ Memory = '32m'; ShmSize = '8m' } 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; df -k /dev/shm | tail -1'
+        $o.ExitCode | Should -Be 0
+        $lines = $o.Output -split "`n"
+        $lines[0] | Should -Be '33554432'
+        ($lines[1] -split '\s+')[1] | Should -Be '8192'
+    }
+
+    It 'fails parameter binding for -<Param> <Value> (<Cmd>)' -TestCases @(
+        @{ Param = 'Memory'; Value = '32x'; Cmd = 'New-Container'; Class = 'NewContainerCommand' }
+        @{ Param = 'Memory'; Value = 'lots'; Cmd = 'Invoke-ContainerImage'; Class = 'InvokeContainerImageCommand' }
+        @{ Param = 'MemorySwap'; Value = 'm'; Cmd = 'New-Container'; Class = 'NewContainerCommand' }
+        @{ Param = 'ShmSize'; Value = '1.2.3m'; Cmd = 'Invoke-ContainerImage'; Class = 'InvokeContainerImageCommand' }
+    ) {
+        param($Param, $Value, $Cmd, $Class)
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $p = @{ $Param = $Value }
+        $err = $null
+        try { & $Cmd $script:img -Network none @p -Command true -ErrorAction Stop | Out-Null } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be "ParameterArgumentTransformationError,Containers.Cmdlets.Runtime.$Class"
+        $err.Exception.Message | Should -Match ([regex]::Escape("'$Value' is not a size"))
+        @(Get-Container -All).Count | Should -Be 0
+    }
+
+    It 'keeps -Memory''s lower bound after the transformation (1m is too small)' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        { New-Container $script:img -Network none -Memory 1m -Command true -ErrorAction Stop } | Should -Throw -ErrorId "ParameterArgumentValidationError,$($script:New)"
+    }
+}

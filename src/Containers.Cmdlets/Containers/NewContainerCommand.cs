@@ -44,8 +44,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string? WorkingDirectory { get; set; }
     [Parameter] public string? User { get; set; }
     [Parameter] public string? Hostname { get; set; }
-    [Parameter] [ValidateRange(6 * 1024 * 1024, long.MaxValue)] public long Memory { get; set; }
-    [Parameter] public long MemorySwap { get; set; }
+    [Parameter] [ByteSizeTransformation] [ValidateRange(6 * 1024 * 1024, long.MaxValue)] public long Memory { get; set; }
+    [Parameter] [ByteSizeTransformation] public long MemorySwap { get; set; }
     [Parameter] [ValidateRange(0.01, 1024.0)] public double Cpus { get; set; }
     [Parameter] public long PidsLimit { get; set; }
     /// <summary>Resource limits as docker run --ulimit: name=soft[:hard], e.g. nofile=1024:2048.</summary>
@@ -76,7 +76,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     /// <summary>docker's --dns-search: search domains for /etc/resolv.conf.</summary>
     [Parameter] public string[]? DnsSearch { get; set; }
     /// <summary>docker's --shm-size: the size of /dev/shm in bytes.</summary>
-    [Parameter] public long ShmSize { get; set; }
+    [Parameter] [ByteSizeTransformation] public long ShmSize { get; set; }
     /// <summary>docker's --group-add: supplementary groups (names from the image's /etc/group, or numbers).</summary>
     [Parameter] public string[]? GroupAdd { get; set; }
 

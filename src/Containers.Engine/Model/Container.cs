@@ -57,6 +57,9 @@ public sealed class ContainerInfo
     public string[] DnsSearch { get; init; } = [];
     /// <summary>The size of its /dev/shm in bytes (-ShmSize; 64 MiB when not given).</summary>
     public long ShmSize { get; init; }
+    /// <summary>The memory limit and memory-plus-swap limit in bytes (-Memory, -MemorySwap), when set.</summary>
+    public long? Memory { get; init; }
+    public long? MemorySwap { get; init; }
     /// <summary>Supplementary groups added with -GroupAdd, as given.</summary>
     public string[] GroupAdd { get; init; } = [];
     public string? Error { get; init; }

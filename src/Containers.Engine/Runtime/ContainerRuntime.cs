@@ -232,6 +232,8 @@ public sealed partial class ContainerRuntime
             DnsSearch = c.DnsSearch.ToArray(),
             ShmSize = c.ShmSize ?? 64L * 1024 * 1024,
             GroupAdd = c.GroupAdd.ToArray(),
+            Memory = c.Memory,
+            MemorySwap = c.MemorySwap,
         };
     }
 
