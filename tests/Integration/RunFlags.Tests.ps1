@@ -283,3 +283,69 @@ Describe 'sizes with docker''s units' {
         { New-Container $script:img -Network none -Memory 1m -Command true -ErrorAction Stop } | Should -Throw -ErrorId "ParameterArgumentValidationError,$($script:New)"
     }
 }
+
+Describe '-Sysctl' {
+    It 'sets namespaced parameters inside the container only, as podman --sysctl does' {
+        if (-not (Test-Prerequisite ($script:IsRoot -and $script:havePodman) 'needs root and podman')) { return }
+        $hostMsgmax = (Get-Content /proc/sys/kernel/msgmax).Trim()
+        $hostPing = (Get-Content /proc/sys/net/ipv4/ping_group_range).Trim()
+        $cmd = 'cat /proc/sys/kernel/msgmax /proc/sys/kernel/shmmni /proc/sys/fs/mqueue/msg_max /proc/sys/net/ipv4/ping_group_range'
+        $sysctls = 'kernel.msgmax=4096', 'kernel/shmmni=2048', 'fs.mqueue.msg_max=20', 'net.ipv4.ping_group_range=0 0'
+        $pa = @()
+        foreach ($s in $sysctls) { $pa += @('--sysctl', ($s -replace '/', '.')) }
+        $p = Podman ($pa + @($script:podmanTag, 'sh', '-c', $cmd))
+        $o = Ours @{ Sysctl = $sysctls } $cmd
+        $o.ExitCode | Should -Be 0
+        $p.ExitCode | Should -Be 0
+        ($o.Output -split "`n" | ForEach-Object { $_ -replace '\s+', ' ' }) | Should -Be ($p.Output -split "`n" | ForEach-Object { $_ -replace '\s+', ' ' })
+        ($o.Output -split "`n")[0] | Should -Be '4096'
+        # the host's values are untouched
+        (Get-Content /proc/sys/kernel/msgmax).Trim() | Should -Be $hostMsgmax
+        (Get-Content /proc/sys/net/ipv4/ping_group_range).Trim() | Should -Be $hostPing
+    }
+
+    It 'keeps them across a restart, shows them, and /proc/sys stays read-only to the container' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container $script:img -Name sysctl-keep -Network none -Sysctl kernel.shmmni=1234, kernel.shmmni=2345 `
+            -Command sh, -c, 'cat /proc/sys/kernel/shmmni; echo 99 > /proc/sys/kernel/shmmni || echo refused'
+        try {
+            $c.Sysctls | Should -Be @('kernel.shmmni=2345')
+            Start-Container sysctl-keep -PassThru | Wait-Container | Out-Null
+            Start-Container sysctl-keep -PassThru | Wait-Container | Out-Null
+            $log = @(Get-ContainerLog sysctl-keep | ForEach-Object { "$_" })
+            @($log | Where-Object { $_ -eq '2345' }).Count | Should -Be 2
+            @($log | Where-Object { $_ -eq 'refused' }).Count | Should -Be 2
+        }
+        finally { Remove-Container sysctl-keep -Force -ErrorAction SilentlyContinue }
+    }
+
+    It 'refuses <Value> with <ErrorId> (network <Network>)' -TestCases @(
+        @{ Value = 'kernel.hostname=x'; ErrorId = 'SysctlNotNamespaced'; Network = 'none' }
+        @{ Value = 'vm.swappiness=10'; ErrorId = 'SysctlNotNamespaced'; Network = 'none' }
+        @{ Value = 'kernel.msgmax'; ErrorId = 'InvalidSysctl'; Network = 'none' }
+        @{ Value = 'net..x=1'; ErrorId = 'InvalidSysctl'; Network = 'none' }
+        @{ Value = 'net/../../x=1'; ErrorId = 'InvalidSysctl'; Network = 'none' }
+        @{ Value = 'net.ipv4.ip_forward=1'; ErrorId = 'SysctlNotNamespaced'; Network = 'host' }
+    ) {
+        param($Value, $ErrorId, $Network)
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $err = $null
+        try { New-Container $script:img -Network $Network -Sysctl $Value -Command true -ErrorAction Stop | Out-Null } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be "$ErrorId,$($script:New)"
+        $err.TargetObject | Should -Be $Value
+        { Invoke-ContainerImage $script:img -Network $Network -Sysctl $Value -Command true -ErrorAction Stop } | Should -Throw -ErrorId "$ErrorId,$($script:Run)"
+        @(Get-Container -All).Count | Should -Be 0
+    }
+
+    It 'fails the start clearly for a parameter the kernel does not have' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container $script:img -Name sysctl-missing -Network none -Sysctl net.ipv4.no_such_parameter=1 -Command true
+        try {
+            $err = $null
+            try { Start-Container sysctl-missing -ErrorAction Stop } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Be 'ContainerStartFailed,Containers.Cmdlets.Runtime.StartContainerCommand'
+            $err.Exception.Message | Should -Match 'no_such_parameter'
+        }
+        finally { Remove-Container sysctl-missing -Force -ErrorAction SilentlyContinue }
+    }
+}

@@ -79,6 +79,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] [ByteSizeTransformation] public long ShmSize { get; set; }
     /// <summary>docker's --group-add: supplementary groups (names from the image's /etc/group, or numbers).</summary>
     [Parameter] public string[]? GroupAdd { get; set; }
+    /// <summary>docker's --sysctl: name=value, namespaced kernel parameters only.</summary>
+    [Parameter] public string[]? Sysctl { get; set; }
 
     protected ContainerCreateOptions BuildOptions()
     {
@@ -127,6 +129,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         o.DnsSearch.AddRange(DnsSearch ?? []);
         if (MyInvocation.BoundParameters.ContainsKey(nameof(ShmSize))) o.ShmSize = ShmSize;
         o.GroupAdd.AddRange(GroupAdd ?? []);
+        o.Sysctls.AddRange(Sysctl ?? []);
         return o;
     }
 }

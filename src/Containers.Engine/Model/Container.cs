@@ -60,6 +60,8 @@ public sealed class ContainerInfo
     /// <summary>The memory limit and memory-plus-swap limit in bytes (-Memory, -MemorySwap), when set.</summary>
     public long? Memory { get; init; }
     public long? MemorySwap { get; init; }
+    /// <summary>Kernel parameters set with -Sysctl, name=value.</summary>
+    public string[] Sysctls { get; init; } = [];
     /// <summary>Supplementary groups added with -GroupAdd, as given.</summary>
     public string[] GroupAdd { get; init; } = [];
     public string? Error { get; init; }

@@ -48,6 +48,8 @@ public sealed class ContainerCreateOptions
     public long? ShmSize { get; set; }
     /// <summary>docker's --group-add: supplementary groups, names (from the image's /etc/group) or numbers.</summary>
     public List<string> GroupAdd { get; } = new();
+    /// <summary>docker's --sysctl: name=value, namespaced ones only.</summary>
+    public List<string> Sysctls { get; } = new();
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -104,6 +106,8 @@ public sealed class ContainerConfig
     public long? ShmSize { get; set; }
     /// <summary>Supplementary groups added to the user's (-GroupAdd), names or numbers as given; names resolve at each start.</summary>
     public List<string> GroupAdd { get; set; } = new();
+    /// <summary>Validated kernel parameters, "name=value" (dotted name), written under the container's /proc/sys at each start.</summary>
+    public List<string> Sysctls { get; set; } = new();
 }
 
 public sealed class MountConfig

@@ -121,6 +121,14 @@ public sealed partial class ContainerRuntime
         cfg.GroupAdd = o.GroupAdd.Select(g => g.Trim()).ToList();
         // names must be in the image's /etc/group now (GroupNotFound), not at a later start
         UserResolver.AddedGroups(cfg, Path.Combine(_root.Sub("containers"), "-none-"));
+        var sysctls = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var s in o.Sysctls)
+        {
+            var (sn, sv) = RunFlags.ParseSysctl(s, cfg.Network);
+            sysctls.Remove(sn);
+            sysctls[sn] = sv; // the last one given for a name wins
+        }
+        cfg.Sysctls = sysctls.Select(kv => kv.Key + "=" + kv.Value).ToList();
         var volumes = new VolumeStore(_root);
         foreach (var v in o.Volumes) cfg.Mounts.Add(ParseVolume(v, volumes, create: false));
         foreach (var t in o.Tmpfs) cfg.Mounts.Add(ParseTmpfs(t));

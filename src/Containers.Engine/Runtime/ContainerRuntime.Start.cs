@@ -453,6 +453,13 @@ public sealed partial class ContainerRuntime
                     break;
             }
         }
+        // -Sysctl: after the mounts (the container's own /proc), before /proc/sys goes read-only; each file is
+        // opened in the root like every other step, written from the container's namespaces
+        foreach (var s in c.Sysctls)
+        {
+            int eq = s.IndexOf('=');
+            w.Op("write", 0, s[(eq + 1)..], "/proc/sys/" + s[..eq].Replace('.', '/'));
+        }
         if (!c.Privileged)
         {
             foreach (var (p, isDir) in MaskedPaths)

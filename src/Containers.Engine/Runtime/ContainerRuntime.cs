@@ -234,6 +234,7 @@ public sealed partial class ContainerRuntime
             GroupAdd = c.GroupAdd.ToArray(),
             Memory = c.Memory,
             MemorySwap = c.MemorySwap,
+            Sysctls = c.Sysctls.ToArray(),
         };
     }
 

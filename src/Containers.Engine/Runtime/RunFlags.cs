@@ -34,6 +34,29 @@ internal static class RunFlags
         return (name, addr.ToString());
     }
 
+    /// <summary>
+    /// "name=value" for --sysctl: only what the container's own namespaces hold, as docker allows (IPC:
+    /// kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*; network: net.*, not with the host's network). The name
+    /// may be written with '/' as in /proc/sys; it is kept dotted.
+    /// </summary>
+    public static (string Name, string Value) ParseSysctl(string spec, string network)
+    {
+        int eq = spec.IndexOf('=');
+        string name = eq < 0 ? "" : spec[..eq].Trim().Replace('/', '.'), value = eq < 0 ? "" : spec[(eq + 1)..].Trim();
+        if (name.Length == 0 || value.Length == 0 || value.Any(char.IsControl)
+            || name.Split('.').Any(p => p.Length == 0 || p == ".." || !p.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '_' or '-')))
+            throw ContainersException.Invalid("InvalidSysctl", $"The sysctl '{spec}' is not valid: give name=value, e.g. net.ipv4.ip_forward=1 or kernel.shmmax=1073741824.", spec);
+        bool ipc = name is "kernel.sem" || name.StartsWith("kernel.msg", StringComparison.Ordinal)
+            || name.StartsWith("kernel.shm", StringComparison.Ordinal) || name.StartsWith("fs.mqueue.", StringComparison.Ordinal);
+        bool net = name.StartsWith("net.", StringComparison.Ordinal);
+        if (net && network == "host")
+            throw ContainersException.Invalid("SysctlNotNamespaced", $"The sysctl '{name}' would change the host: the container shares the host's network (-Network host).", spec);
+        if (!ipc && !net)
+            throw ContainersException.Invalid("SysctlNotNamespaced",
+                $"The sysctl '{name}' is not namespaced: it would change the host. A container may set kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* and net.* (not with -Network host).", spec);
+        return (name, value);
+    }
+
     /// <summary>A --dns value: an IPv4 or IPv6 address.</summary>
     public static string CheckDns(string value)
     {
