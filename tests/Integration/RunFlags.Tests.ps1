@@ -203,12 +203,12 @@ Describe '-GroupAdd' {
         finally { Remove-Container groupadd-keep -Force -ErrorAction SilentlyContinue }
     }
 
-    It 'refuses <Value> with <ErrorId>' -TestCases @(
-        @{ Value = 'nosuchgroup'; ErrorId = 'GroupNotFound' }
-        @{ Value = 'a:b'; ErrorId = 'InvalidGroupAdd' }
-        @{ Value = ''; ErrorId = 'InvalidGroupAdd' }
+    It 'refuses <Case> with <ErrorId>' -TestCases @(
+        @{ Case = 'a group the image lacks'; Value = 'nosuchgroup'; ErrorId = 'GroupNotFound' }
+        @{ Case = 'name:name'; Value = 'a:b'; ErrorId = 'InvalidGroupAdd' }
+        @{ Case = 'an empty name'; Value = ''; ErrorId = 'InvalidGroupAdd' }
     ) {
-        param($Value, $ErrorId)
+        param($Case, $Value, $ErrorId)
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $err = $null
         try { New-Container $script:img -Network none -GroupAdd $Value -Command true -ErrorAction Stop | Out-Null } catch { $err = $_ }
