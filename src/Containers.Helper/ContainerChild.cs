@@ -13,9 +13,9 @@ namespace Containers.Helper;
 /// </summary>
 internal unsafe struct ChildOp
 {
-    public int Kind;   // 1 mount, 2 mkdir, 3 mknod, 4 symlink, 5 touch
+    public int Kind;   // 1 mount, 2 mkdir, 3 mknod, 4 symlink, 5 touch, 6 write (A into the existing file)
     public int Flags;  // 1 ignore ENOENT, 2 ignore any error, 4 the mount source is a container path, 8 chown what mkdir made to N2
-    /// <summary>mount: source (a host path, or with flag 4 a container path); symlink: the link's target text.</summary>
+    /// <summary>mount: source (a host path, or with flag 4 a container path); symlink: the link's target text; write: the text.</summary>
     public byte* A;
     /// <summary>The container path the step works on, relative to the root ("." is the root itself).</summary>
     public byte* Rel;
@@ -123,17 +123,17 @@ internal sealed unsafe class ChildPlan
         foreach (string raw in s.All("op"))
         {
             string[] f = raw.Split('\x1f');
-            // kind, flags, a, b, c, d, n1, n2; the container path is b for mount and symlink, a for the others
-            int kind = f[0] switch { "mount" => 1, "mkdir" => 2, "mknod" => 3, "symlink" => 4, "touch" => 5, _ => 0 };
+            // kind, flags, a, b, c, d, n1, n2; the container path is b for mount, symlink and write, a for the others
+            int kind = f[0] switch { "mount" => 1, "mkdir" => 2, "mknod" => 3, "symlink" => 4, "touch" => 5, "write" => 6, _ => 0 };
             if (kind == 0) continue;
             int flags = int.Parse(f[1], CultureInfo.InvariantCulture);
             string a = f[2], b = f[3], c = f[4], d = f[5];
             ulong n1 = ulong.Parse(f[6], CultureInfo.InvariantCulture), n2 = ulong.Parse(f[7], CultureInfo.InvariantCulture);
-            string target = kind is 1 or 4 ? b : a;
+            string target = kind is 1 or 4 or 6 ? b : a;
             string rel = RelativeInRoot(target);
             int slash = rel.LastIndexOf('/');
             string parent = slash < 0 ? "." : rel[..slash], last = slash < 0 ? rel : rel[(slash + 1)..];
-            string src = kind == 1 && (flags & 4) != 0 ? RelativeInRoot(a) : kind is 1 or 4 ? a : "";
+            string src = kind == 1 && (flags & 4) != 0 ? RelativeInRoot(a) : kind is 1 or 4 or 6 ? a : "";
             ops.Add(new ChildOp
             {
                 Kind = kind, Flags = flags, A = src.Length == 0 ? null : NStr.Of(src), Rel = NStr.Of(rel),
@@ -322,6 +322,7 @@ internal static unsafe class ContainerChild
             return rc;
         }
         if (op.Kind == 5) return Touch(rootFd, ref op);
+        if (op.Kind == 6) return WriteFile(rootFd, ref op);
         int parent = AtSys.OpenInRoot(rootFd, op.Parent, AtSys.O_PATH | AtSys.O_DIRECTORY);
         if (parent < 0) return -1;
         int r = op.Kind switch
@@ -354,6 +355,23 @@ internal static unsafe class ContainerChild
         if (fd < 0) return Errno == 21 /* EISDIR */ ? 0 : -1;
         close(fd);
         return 0;
+    }
+
+    /// <summary>
+    /// -Sysctl: writes the text into a file that exists (a /proc/sys entry), opened in the root like every
+    /// other step, so a link in the container's tree cannot send the write to a host file.
+    /// </summary>
+    private static int WriteFile(int rootFd, ref ChildOp op)
+    {
+        int fd = AtSys.OpenInRoot(rootFd, op.Rel, AtSys.O_WRONLY);
+        if (fd < 0) return -1;
+        nint len = NStr.Len(op.A);
+        nint n = write(fd, op.A, len);
+        int e = Errno;
+        close(fd);
+        if (n == len) return 0;
+        *__errno_location() = n < 0 ? e : 5 /* EIO */;
+        return -1;
     }
 
     /// <summary>-Ulimit: before the user and capabilities change, since raising a hard limit needs CAP_SYS_RESOURCE.</summary>

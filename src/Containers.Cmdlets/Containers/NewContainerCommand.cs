@@ -44,8 +44,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string? WorkingDirectory { get; set; }
     [Parameter] public string? User { get; set; }
     [Parameter] public string? Hostname { get; set; }
-    [Parameter] [ValidateRange(6 * 1024 * 1024, long.MaxValue)] public long Memory { get; set; }
-    [Parameter] public long MemorySwap { get; set; }
+    [Parameter] [ByteSizeTransformation] [ValidateRange(6 * 1024 * 1024, long.MaxValue)] public long Memory { get; set; }
+    [Parameter] [ByteSizeTransformation] public long MemorySwap { get; set; }
     [Parameter] [ValidateRange(0.01, 1024.0)] public double Cpus { get; set; }
     [Parameter] public long PidsLimit { get; set; }
     /// <summary>Resource limits as docker run --ulimit: name=soft[:hard], e.g. nofile=1024:2048.</summary>
@@ -69,6 +69,18 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? NetworkAlias { get; set; }
     [Parameter] public string? IPAddress { get; set; }
     [Parameter] [Alias("Publish")] public string[]? Port { get; set; }
+    /// <summary>docker's --add-host: name:ip lines for /etc/hosts (ip may be host-gateway).</summary>
+    [Parameter] public string[]? AddHost { get; set; }
+    /// <summary>docker's --dns: name servers for /etc/resolv.conf.</summary>
+    [Parameter] public string[]? Dns { get; set; }
+    /// <summary>docker's --dns-search: search domains for /etc/resolv.conf.</summary>
+    [Parameter] public string[]? DnsSearch { get; set; }
+    /// <summary>docker's --shm-size: the size of /dev/shm in bytes.</summary>
+    [Parameter] [ByteSizeTransformation] public long ShmSize { get; set; }
+    /// <summary>docker's --group-add: supplementary groups (names from the image's /etc/group, or numbers).</summary>
+    [Parameter] public string[]? GroupAdd { get; set; }
+    /// <summary>docker's --sysctl: name=value, namespaced kernel parameters only.</summary>
+    [Parameter] public string[]? Sysctl { get; set; }
 
     protected ContainerCreateOptions BuildOptions()
     {
@@ -112,6 +124,12 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
             o.SecurityOptions.Add(file ? "seccomp=" + SessionState.Path.GetUnresolvedProviderPathFromPSPath(so[(eq + 1)..]) : so);
         }
         o.Ports.AddRange(Port ?? []);
+        o.AddHost.AddRange(AddHost ?? []);
+        o.Dns.AddRange(Dns ?? []);
+        o.DnsSearch.AddRange(DnsSearch ?? []);
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(ShmSize))) o.ShmSize = ShmSize;
+        o.GroupAdd.AddRange(GroupAdd ?? []);
+        o.Sysctls.AddRange(Sysctl ?? []);
         return o;
     }
 }

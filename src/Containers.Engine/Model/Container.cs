@@ -50,6 +50,20 @@ public sealed class ContainerInfo
     public string[] SecurityOptions { get; init; } = [];
     /// <summary>The seccomp filter its processes run under: default (Docker's profile), unconfined, or the profile file's path.</summary>
     public string Seccomp { get; init; } = "default";
+    /// <summary>Extra /etc/hosts entries (-AddHost), name:ip.</summary>
+    public string[] ExtraHosts { get; init; } = [];
+    /// <summary>-Dns and -DnsSearch as given.</summary>
+    public string[] Dns { get; init; } = [];
+    public string[] DnsSearch { get; init; } = [];
+    /// <summary>The size of its /dev/shm in bytes (-ShmSize; 64 MiB when not given).</summary>
+    public long ShmSize { get; init; }
+    /// <summary>The memory limit and memory-plus-swap limit in bytes (-Memory, -MemorySwap), when set.</summary>
+    public long? Memory { get; init; }
+    public long? MemorySwap { get; init; }
+    /// <summary>Kernel parameters set with -Sysctl, name=value.</summary>
+    public string[] Sysctls { get; init; } = [];
+    /// <summary>Supplementary groups added with -GroupAdd, as given.</summary>
+    public string[] GroupAdd { get; init; } = [];
     public string? Error { get; init; }
     public string ShortId => Id.Length > 12 ? Id[..12] : Id;
     public override string ToString() => Name;

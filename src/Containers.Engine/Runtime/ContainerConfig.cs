@@ -39,6 +39,17 @@ public sealed class ContainerCreateOptions
     public string? IPAddress { get; set; }
     public List<string> Ports { get; } = new();
     public bool AutoRemove { get; set; }
+    /// <summary>docker's --add-host: name:ip, the ip an address or host-gateway.</summary>
+    public List<string> AddHost { get; } = new();
+    /// <summary>docker's --dns and --dns-search.</summary>
+    public List<string> Dns { get; } = new();
+    public List<string> DnsSearch { get; } = new();
+    /// <summary>docker's --shm-size: the size of the /dev/shm tmpfs in bytes (64 MiB when not given).</summary>
+    public long? ShmSize { get; set; }
+    /// <summary>docker's --group-add: supplementary groups, names (from the image's /etc/group) or numbers.</summary>
+    public List<string> GroupAdd { get; } = new();
+    /// <summary>docker's --sysctl: name=value, namespaced ones only.</summary>
+    public List<string> Sysctls { get; } = new();
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -86,6 +97,17 @@ public sealed class ContainerConfig
     public string? IPAddress { get; set; }
     public List<string> Ports { get; set; } = new();
     public bool AutoRemove { get; set; }
+    /// <summary>Extra /etc/hosts entries, "name:ip" (ip may be host-gateway, resolved at each start).</summary>
+    public List<string> ExtraHosts { get; set; } = new();
+    /// <summary>Name servers and search domains for /etc/resolv.conf instead of the network's or the host's.</summary>
+    public List<string> Dns { get; set; } = new();
+    public List<string> DnsSearch { get; set; } = new();
+    /// <summary>The /dev/shm tmpfs size in bytes; null = 64 MiB (docker's default).</summary>
+    public long? ShmSize { get; set; }
+    /// <summary>Supplementary groups added to the user's (-GroupAdd), names or numbers as given; names resolve at each start.</summary>
+    public List<string> GroupAdd { get; set; } = new();
+    /// <summary>Validated kernel parameters, "name=value" (dotted name), written under the container's /proc/sys at each start.</summary>
+    public List<string> Sysctls { get; set; } = new();
 }
 
 public sealed class MountConfig

@@ -108,6 +108,27 @@ public sealed partial class ContainerRuntime
             Networking.BridgeNetworkProvider.ValidatePorts(cfg.Ports.Select(ParsePort).ToList());
         }
         cfg.AutoRemove = o.AutoRemove;
+        foreach (var h in o.AddHost)
+        {
+            var (hn, ip) = RunFlags.ParseAddHost(h, cfg.Network);
+            cfg.ExtraHosts.Add(hn + ":" + ip);
+        }
+        cfg.Dns = o.Dns.Select(RunFlags.CheckDns).ToList();
+        cfg.DnsSearch = o.DnsSearch.Select(RunFlags.CheckDnsSearch).ToList();
+        if (o.ShmSize is long shm && shm <= 0)
+            throw ContainersException.Invalid("InvalidShmSize", $"The /dev/shm size {shm} is not valid: it must be more than 0 bytes.", shm);
+        cfg.ShmSize = o.ShmSize;
+        cfg.GroupAdd = o.GroupAdd.Select(g => g.Trim()).ToList();
+        // names must be in the image's /etc/group now (GroupNotFound), not at a later start
+        UserResolver.AddedGroups(cfg, Path.Combine(_root.Sub("containers"), "-none-"));
+        var sysctls = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var s in o.Sysctls)
+        {
+            var (sn, sv) = RunFlags.ParseSysctl(s, cfg.Network);
+            sysctls.Remove(sn);
+            sysctls[sn] = sv; // the last one given for a name wins
+        }
+        cfg.Sysctls = sysctls.Select(kv => kv.Key + "=" + kv.Value).ToList();
         var volumes = new VolumeStore(_root);
         foreach (var v in o.Volumes) cfg.Mounts.Add(ParseVolume(v, volumes, create: false));
         foreach (var t in o.Tmpfs) cfg.Mounts.Add(ParseTmpfs(t));

@@ -175,10 +175,34 @@ public sealed partial class ContainerRuntime
             foreach (var h in net.HostsEntries) hosts.Append(h).Append('\n');
         }
         else hosts.Append("127.0.1.1\t").Append(c.Hostname).Append('\n');
+        foreach (var h in c.ExtraHosts)
+        {
+            int colon = h.IndexOf(':');
+            string name = h[..colon], ip = h[(colon + 1)..];
+            if (ip == RunFlags.HostGateway)
+                ip = net?.Endpoints.Select(e => e.IPv4Gateway).FirstOrDefault(g => g is not null)
+                    ?? throw ContainersException.Invalid("HostGatewayNeedsBridgeNetwork",
+                        $"The extra host '{name}' asks for host-gateway, but the container's network '{c.Network}' has no gateway (an internal network has none).", h);
+            hosts.Append(ip).Append('\t').Append(name).Append('\n');
+        }
         File.WriteAllText(Path.Combine(dir, "hosts"), hosts.ToString());
         File.WriteAllText(Path.Combine(dir, "hostname"), c.Hostname + "\n");
         string resolv;
-        if (net is not null && net.Nameservers.Count > 0)
+        if (c.Dns.Count > 0 || c.DnsSearch.Count > 0)
+        {
+            // docker's rule: --dns replaces the name servers, --dns-search the search domains ("." = none); what is
+            // not given comes from the network (its DNS server) or the host's file as without them
+            var baseLines = ResolvConfLines(net);
+            var sb = new StringBuilder();
+            var servers = c.Dns.Count > 0 ? c.Dns : baseLines.Where(l => l.StartsWith("nameserver", StringComparison.Ordinal)).Select(l => l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1)).OfType<string>().ToList();
+            var search = c.DnsSearch.Count > 0 ? c.DnsSearch.Where(d => d != ".").ToList()
+                : baseLines.Where(l => l.StartsWith("search", StringComparison.Ordinal)).SelectMany(l => l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Skip(1)).ToList();
+            if (search.Count > 0) sb.Append("search ").Append(string.Join(' ', search)).Append('\n');
+            foreach (var ns in servers) sb.Append("nameserver ").Append(ns).Append('\n');
+            foreach (var l in baseLines.Where(l => l.StartsWith("options", StringComparison.Ordinal))) sb.Append(l).Append('\n');
+            resolv = sb.ToString();
+        }
+        else if (net is not null && net.Nameservers.Count > 0)
         {
             var sb = new StringBuilder();
             foreach (var ns in net.Nameservers) sb.Append("nameserver ").Append(ns).Append('\n');
@@ -190,6 +214,18 @@ public sealed partial class ContainerRuntime
             try { resolv = File.ReadAllText("/etc/resolv.conf"); } catch (IOException) { resolv = ""; }
         }
         File.WriteAllText(Path.Combine(dir, "resolv.conf"), resolv);
+    }
+
+    /// <summary>The resolv.conf lines a container gets without -Dns and -DnsSearch.</summary>
+    private static List<string> ResolvConfLines(NetworkSetupResult? net)
+    {
+        if (net is not null && net.Nameservers.Count > 0)
+        {
+            var l = net.Nameservers.Select(ns => "nameserver " + ns).ToList();
+            if (net.SearchDomains.Count > 0) l.Add("search " + string.Join(' ', net.SearchDomains));
+            return l;
+        }
+        try { return File.ReadAllLines("/etc/resolv.conf").Select(x => x.Trim()).ToList(); } catch (IOException) { return []; }
     }
 
     /// <summary>
@@ -383,7 +419,7 @@ public sealed partial class ContainerRuntime
         w.Op("mkdir", 0, "/dev/pts", n1: 0x1ed);
         w.Op("mount", 0, "devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620,gid=5", MS_NOSUID | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev/shm", n1: 0x3ff);
-        w.Op("mount", 0, "shm", "/dev/shm", "tmpfs", "mode=1777,size=65536k", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        w.Op("mount", 0, "shm", "/dev/shm", "tmpfs", "mode=1777,size=" + (c.ShmSize is long shm ? shm.ToString(CultureInfo.InvariantCulture) : "65536k"), MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev/mqueue", n1: 0x1ed);
         w.Op("mount", 2, "mqueue", "/dev/mqueue", "mqueue", "", MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/sys", n1: 0x1ed);
@@ -416,6 +452,13 @@ public sealed partial class ContainerRuntime
                     if (m.ReadOnly) w.Op("mount", 0, "", m.Destination, "", "", MS_BIND | MS_REMOUNT | MS_RDONLY);
                     break;
             }
+        }
+        // -Sysctl: after the mounts (the container's own /proc), before /proc/sys goes read-only; each file is
+        // opened in the root like every other step, written from the container's namespaces
+        foreach (var s in c.Sysctls)
+        {
+            int eq = s.IndexOf('=');
+            w.Op("write", 0, s[(eq + 1)..], "/proc/sys/" + s[..eq].Replace('.', '/'));
         }
         if (!c.Privileged)
         {

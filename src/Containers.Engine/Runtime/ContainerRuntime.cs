@@ -227,6 +227,14 @@ public sealed partial class ContainerRuntime
             Ulimits = c.Ulimits.ToArray(),
             SecurityOptions = c.SecurityOptions.ToArray(),
             Seccomp = Security.SecurityOptions.SeccompShown(c),
+            ExtraHosts = c.ExtraHosts.ToArray(),
+            Dns = c.Dns.ToArray(),
+            DnsSearch = c.DnsSearch.ToArray(),
+            ShmSize = c.ShmSize ?? 64L * 1024 * 1024,
+            GroupAdd = c.GroupAdd.ToArray(),
+            Memory = c.Memory,
+            MemorySwap = c.MemorySwap,
+            Sysctls = c.Sysctls.ToArray(),
         };
     }
 

@@ -78,6 +78,33 @@ internal static class UserResolver
         if (userName is not null && g.Length == 0)
             foreach (var ge in groups)
                 if (ge[3].Split(',').Contains(userName) && uint.TryParse(ge[2], out uint x)) extra.Add(x);
+        // -GroupAdd's groups come on top in every case, user:group too (docker's getUser adds HostConfig.GroupAdd last)
+        foreach (var x in AddedGroups(c, groups)) extra.Add(x);
         return new Ids(uid, gid, extra.ToArray(), home.Length == 0 ? "/" : home);
+    }
+
+    /// <summary>The -GroupAdd groups as numbers: a number as is, a name from the image's /etc/group.</summary>
+    public static uint[] AddedGroups(ContainerConfig c, string dir) =>
+        c.GroupAdd.Count == 0 ? [] : AddedGroups(c, ReadEtc(c, dir, "group").Select(l => l.Split(':')).Where(f => f.Length >= 4).ToList());
+
+    private static uint[] AddedGroups(ContainerConfig c, List<string[]> groups)
+    {
+        var r = new List<uint>();
+        foreach (var g in c.GroupAdd)
+        {
+            if (g.Length == 0 || g.Any(ch => ch is ':' or ',' || char.IsWhiteSpace(ch) || char.IsControl(ch)))
+                throw ContainersException.Invalid("InvalidGroupAdd", $"The group '{g}' is not valid: give a group name of the image or a number.", g);
+            if (uint.TryParse(g, NumberStyles.None, CultureInfo.InvariantCulture, out uint n))
+            {
+                if (n == uint.MaxValue) throw ContainersException.Invalid("InvalidGroupAdd", $"The group '{g}' is not valid: {n} is not a group id.", g);
+                r.Add(n);
+                continue;
+            }
+            var ge = groups.FirstOrDefault(f => f[0] == g) ?? throw ContainersException.NotFound("GroupNotFound", RuntimeMessages.GroupNotFound(g), g);
+            if (!uint.TryParse(ge[2], NumberStyles.None, CultureInfo.InvariantCulture, out n))
+                throw ContainersException.NotFound("GroupNotFound", RuntimeMessages.GroupNotFound(g), g);
+            r.Add(n);
+        }
+        return r.ToArray();
     }
 }
