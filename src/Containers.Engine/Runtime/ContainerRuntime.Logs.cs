@@ -16,66 +16,82 @@ public sealed partial class ContainerRuntime
         var rec = Find(nameOrId);
         string path = Path.Combine(rec.Dir, "ctr.log");
         string id = rec.Id;
-        using var fs = OpenLog(path);
-        var pending = new StringBuilder();
-        var partial = new Dictionary<string, StringBuilder>();
-        var partialTimes = new Dictionary<string, DateTime>();
-        var initial = new List<ContainerLogEntry>();
+        using var reader = new LogReader(path);
+        bool In(ContainerLogEntry e) => (since is null || e.Timestamp >= since) && (until is null || e.Timestamp <= until);
 
-        IEnumerable<ContainerLogEntry> Drain(bool collect)
-        {
-            if (fs is null) yield break;
-            var buf = new byte[65536];
-            int n;
-            while ((n = fs.Read(buf, 0, buf.Length)) > 0)
-            {
-                pending.Append(Encoding.UTF8.GetString(buf, 0, n));
-                string text = pending.ToString();
-                int last = text.LastIndexOf('\n');
-                if (last < 0) continue;
-                pending.Clear().Append(text, last + 1, text.Length - last - 1);
-                foreach (var line in text[..last].Split('\n'))
-                {
-                    var e = Parse(line, partial, partialTimes);
-                    if (e is null) continue;
-                    if (since is not null && e.Timestamp < since) continue;
-                    if (until is not null && e.Timestamp > until) continue;
-                    yield return e;
-                }
-            }
-        }
-
-        // a stream's last record may be a partial line with no newline after it: emit it when nothing follows
-        IEnumerable<ContainerLogEntry> Leftovers()
-        {
-            foreach (var kv in partial.Where(kv => kv.Value.Length > 0).ToList())
-            {
-                var ts = partialTimes.TryGetValue(kv.Key, out var t0) ? t0 : DateTime.UtcNow;
-                var e = new ContainerLogEntry { Timestamp = ts, Stream = kv.Key, Message = kv.Value.ToString(), Partial = true };
-                kv.Value.Clear();
-                if (since is not null && e.Timestamp < since) continue;
-                if (until is not null && e.Timestamp > until) continue;
-                yield return e;
-            }
-        }
-
-        var first = Drain(true).ToList();
-        if (!follow) first = first.Concat(Leftovers()).OrderBy(e => e.Timestamp).ToList();
+        var first = reader.Drain().Where(In).ToList();
+        if (!follow) first = first.Concat(reader.Leftovers().Where(In)).OrderBy(e => e.Timestamp).ToList();
         if (tail is int t && t >= 0 && first.Count > t) first = first.GetRange(first.Count - t, t);
         foreach (var e in first) yield return e;
-        if (!follow || fs is null) yield break;
+        if (!follow || !reader.Exists) yield break;
         while (true)
         {
             var r = Load(id);
             bool done = r is null || (r.Status == ContainerStatus.Exited && !r.MonitorAlive) || r.Status == ContainerStatus.Created;
-            foreach (var e in Drain(false)) yield return e;
+            foreach (var e in reader.Drain().Where(In)) yield return e;
             if (done || ct.IsCancellationRequested)
             {
-                foreach (var e in Leftovers()) yield return e;
+                foreach (var e in reader.Leftovers().Where(In)) yield return e;
                 yield break;
             }
             Thread.Sleep(50);
         }
+    }
+
+    /// <summary>
+    /// Reads a container's log incrementally: each <see cref="Drain"/> parses the complete records written
+    /// since the last one (by offset: the stream stays open), joining partial-line records.
+    /// </summary>
+    private sealed class LogReader : IDisposable
+    {
+        private readonly string _path;
+        private FileStream? _fs;
+        private readonly StringBuilder _pending = new();
+        private readonly Dictionary<string, StringBuilder> _partial = new();
+        private readonly Dictionary<string, DateTime> _partialTimes = new();
+        private readonly byte[] _buf = new byte[65536];
+        private readonly char[] _chars = new char[65536];
+        // a read may end inside a UTF-8 sequence the monitor is still writing: the decoder keeps it for the next
+        private readonly Decoder _decoder = Encoding.UTF8.GetDecoder();
+
+        public LogReader(string path) => _path = path;
+
+        public bool Exists => _fs is not null;
+
+        /// <summary>The entries whose records are complete in what the file holds now.</summary>
+        public List<ContainerLogEntry> Drain()
+        {
+            var list = new List<ContainerLogEntry>();
+            _fs ??= OpenLog(_path);
+            if (_fs is null) return list;
+            int n;
+            while ((n = _fs.Read(_buf, 0, _buf.Length)) > 0)
+            {
+                _pending.Append(_chars, 0, _decoder.GetChars(_buf, 0, n, _chars, 0));
+                string text = _pending.ToString();
+                int last = text.LastIndexOf('\n');
+                if (last < 0) continue;
+                _pending.Clear().Append(text, last + 1, text.Length - last - 1);
+                foreach (var line in text[..last].Split('\n'))
+                    if (Parse(line, _partial, _partialTimes) is { } e) list.Add(e);
+            }
+            return list;
+        }
+
+        /// <summary>A stream's last record may be a partial line with no newline after it: emitted when nothing follows.</summary>
+        public List<ContainerLogEntry> Leftovers()
+        {
+            var list = new List<ContainerLogEntry>();
+            foreach (var kv in _partial.Where(kv => kv.Value.Length > 0).ToList())
+            {
+                var ts = _partialTimes.TryGetValue(kv.Key, out var t0) ? t0 : DateTime.UtcNow;
+                list.Add(new ContainerLogEntry { Timestamp = ts, Stream = kv.Key, Message = kv.Value.ToString(), Partial = true });
+                kv.Value.Clear();
+            }
+            return list;
+        }
+
+        public void Dispose() => _fs?.Dispose();
     }
 
     private static FileStream? OpenLog(string path)
