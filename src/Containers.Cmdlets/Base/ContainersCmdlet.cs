@@ -138,6 +138,20 @@ public abstract class ContainersCmdlet : PSCmdlet
         WriteError(new ErrorRecord(new InvalidOperationException(msg), "ContainerExitedNonZero", ErrorCategory.InvalidResult, r));
     }
 
+    /// <summary>
+    /// Writes one line of an attached container's output as it arrives, the way Write-Host does: an
+    /// information record whose data is a HostInformationMessage, tagged PSHOST and the stream (stdout or
+    /// stderr). It shows in the console, `6>` redirects it and -InformationAction Ignore silences it; the
+    /// pipeline output stays the result object. Call on the pipeline thread; nothing is written once the
+    /// pipeline is stopping (Ctrl+C), as nothing can be.
+    /// </summary>
+    protected void WriteLiveLine(Containers.Engine.Model.ContainerLogEntry e)
+    {
+        if (Stopping) return;
+        try { WriteInformation(new HostInformationMessage { Message = e.Message, NoNewLine = false }, new[] { "PSHOST", e.Stream }); }
+        catch (PipelineStoppedException) { } // Ctrl+C came between the check and the write: the run stops the container
+    }
+
     /// <summary>Stops the whole call with a terminating error.</summary>
     protected void Fail(Exception ex, object? target)
     {

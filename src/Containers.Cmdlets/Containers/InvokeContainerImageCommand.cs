@@ -15,6 +15,9 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
     /// <summary>A non-zero exit code also writes a ContainerExitedNonZero error (attached runs).</summary>
     [Parameter] public SwitchParameter ErrorOnNonZeroExit { get; set; }
 
+    /// <summary>Attached runs: no live output lines on the information stream (the result still has them).</summary>
+    [Parameter] public SwitchParameter Quiet { get; set; }
+
     protected override void ProcessRecord()
     {
         string target = ParameterSetName == ImageSet ? Image : RootFs;
@@ -35,7 +38,8 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         }
         TryItem(target, () =>
         {
-            var r = Runtime.Run(o, Remove, CancellationToken);
+            // attached: each output line is written as it arrives (information stream), on this thread
+            var r = Runtime.Run(o, Remove, CancellationToken, Quiet ? null : WriteLiveLine);
             WriteObject(r);
             if (ErrorOnNonZeroExit) WriteNonZeroExit(r);
         });

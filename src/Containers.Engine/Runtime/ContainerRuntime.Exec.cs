@@ -172,10 +172,17 @@ public sealed partial class ContainerRuntime
         };
     }
 
+    /// <summary>How often an attached run reads the new part of the log while it waits (the exit itself wakes it at once).</summary>
+    private const int LiveOutputPollMs = 25;
+
     /// <summary>
-    /// Run: create, start, wait for the end, collect the output from the log, and remove when asked.
+    /// Run: create, start, wait for the end while following the log, and remove when asked.
+    /// <paramref name="onOutput"/>, when given, gets each log entry as it arrives, on the calling thread
+    /// (the result's Output and Error are made of the same entries). Cancelling <paramref name="ct"/> while
+    /// it runs stops the container as Stop-Container does (its stop signal, SIGKILL after its stop timeout)
+    /// and returns the result of what it produced, with the exit code it ended with.
     /// </summary>
-    public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default)
+    public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default, Action<ContainerLogEntry>? onOutput = null)
     {
         // -Remove of an attached run is done here once the output is read (AutoRemove is the detached kind,
         // which the next listing removes); a restart policy would never let it end
@@ -201,23 +208,35 @@ public sealed partial class ContainerRuntime
                     },
                 };
             }
+            var sbOut = new StringBuilder();
+            var sbErr = new StringBuilder();
+            using var log = new LogReader(Path.Combine(DirOf(info.Id), "ctr.log"));
+            void Take(List<ContainerLogEntry> entries)
+            {
+                foreach (var e in entries)
+                {
+                    (e.Stream == "stderr" ? sbErr : sbOut).Append(e.Message).Append('\n');
+                    onOutput?.Invoke(e);
+                }
+            }
             using (var monitor = monitorProcess)
             {
                 // the pidfd wakes this thread when the monitor exits; WaitForExit would wait for the runtime's
-                // SIGCHLD thread to reap it and then for a thread-pool continuation
-                try { ProcessOps.WaitExited(monitor.Id, ct); }
-                catch (OperationCanceledException)
+                // SIGCHLD thread to reap it and then for a thread-pool continuation. While it runs, the log's new
+                // records are read every few ms (a run that ends at once never waits for a tick)
+                try { ProcessOps.WaitExited(monitor.Id, ct, LiveOutputPollMs, onOutput is null ? null : () => Take(log.Drain())); }
+                catch (Exception ex) when (ex is OperationCanceledException || ct.IsCancellationRequested)
                 {
-                    Stop(info.Id, 0, null, true, CancellationToken.None);
-                    throw;
+                    // Ctrl+C: as docker stops an attached run, with the stop signal and its timeout; what was
+                    // produced until then is still the result
+                    Stop(info.Id, null, null, false, CancellationToken.None);
                 }
             }
             var rec = Load(info.Id)!;
             var final = ToInfo(rec);
-            var sbOut = new StringBuilder();
-            var sbErr = new StringBuilder();
-            foreach (var e in Logs(info.Id))
-                (e.Stream == "stderr" ? sbErr : sbOut).Append(e.Message).Append('\n');
+            // the last records (and a partial last line) are read after the exit: the monitor wrote them before it exited
+            Take(log.Drain());
+            Take(log.Leftovers());
             return new ContainerProcessResult
             {
                 ContainerId = info.Id, ContainerName = info.Name, ExitCode = final.ExitCode ?? -1,

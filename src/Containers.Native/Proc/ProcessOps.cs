@@ -95,7 +95,13 @@ internal static partial class ProcessOps
     /// kernel marks the exit, without waiting for the runtime's SIGCHLD handling to reap it. Polls
     /// <paramref name="ct"/> every 100 ms.
     /// </summary>
-    public static unsafe void WaitExited(int pid, CancellationToken ct)
+    public static unsafe void WaitExited(int pid, CancellationToken ct) => WaitExited(pid, ct, 100, null);
+
+    /// <summary>
+    /// Waits for <paramref name="pid"/> to exit on a pidfd, calling <paramref name="tick"/> every
+    /// <paramref name="tickMs"/> ms while it runs (an attached run follows its log from there).
+    /// </summary>
+    public static unsafe void WaitExited(int pid, CancellationToken ct, int tickMs, Action? tick)
     {
         int fd = (int)syscall_(Sys.SYS_pidfd_open, pid, 0, 0, 0, 0, 0);
         if (fd < 0) return; // already reaped
@@ -106,8 +112,9 @@ internal static partial class ProcessOps
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                int r = poll_(&pfd, 1, 100);
+                int r = poll_(&pfd, 1, tickMs);
                 if (r > 0) return;
+                if (r == 0) tick?.Invoke();
                 if (r < 0 && Marshal.GetLastPInvokeError() != Errno.EINTR) throw new NativeException("poll", Marshal.GetLastPInvokeError());
             }
         }
