@@ -158,3 +158,36 @@ Describe 'Ctrl+C during an attached run' {
         Remove-Container $name -Force
     }
 }
+
+Describe 'Live output of Invoke-ContainerCommand' {
+    BeforeAll {
+        if ($script:IsRoot) {
+            $script:execName = 'exec-' + [Guid]::NewGuid().ToString('N').Substring(0, 6)
+            Invoke-ContainerImage liveout/bb:1 -Name $script:execName -Detach -Command sleep, 300 | Out-Null
+        }
+    }
+    AfterAll {
+        if ($script:execName) { Remove-Container $script:execName -Force -ErrorAction SilentlyContinue }
+    }
+
+    It 'writes each line as it arrives, the result equal to the raw output' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $r = Invoke-ContainerCommand $script:execName sh, -c, 'echo first; sleep 2; echo second; echo err >&2; printf tail' -InformationVariable iv -InformationAction SilentlyContinue
+        $end = Get-Date
+        $r.ExitCode | Should -Be 0
+        Lines $iv 'stdout' | Should -Be @('first', 'second', 'tail')
+        Lines $iv 'stderr' | Should -Be @('err')
+        $r.Output | Should -BeExactly "first`nsecond`ntail"
+        $r.Error | Should -BeExactly "err`n"
+        $first = $iv | Where-Object { $_.MessageData.Message -eq 'first' }
+        ($end - $first.TimeGenerated).TotalSeconds | Should -BeGreaterThan 1.5
+        $iv | ForEach-Object { $_.Tags | Should -Contain 'PSHOST' }
+    }
+
+    It 'is silenced by -Quiet' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $r = Invoke-ContainerCommand $script:execName echo, hi -Quiet -InformationVariable iv
+        $r.Output | Should -BeExactly "hi`n"
+        $iv | Should -BeNullOrEmpty
+    }
+}

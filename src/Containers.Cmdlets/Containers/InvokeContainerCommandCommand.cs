@@ -25,6 +25,8 @@ public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
     [Parameter] public SwitchParameter Detach { get; set; }
     /// <summary>A non-zero exit code also writes a ContainerExitedNonZero error.</summary>
     [Parameter] public SwitchParameter ErrorOnNonZeroExit { get; set; }
+    /// <summary>No live output lines on the information stream (the result still has them).</summary>
+    [Parameter] public SwitchParameter Quiet { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -32,7 +34,8 @@ public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
         var o = new ExecOptions { Command = Command, User = User, WorkingDirectory = WorkingDirectory, Environment = ToDictionary(Environment), Detach = Detach };
         TryItem(Name, () =>
         {
-            var r = Runtime.Exec(Name, o, CancellationToken);
+            // each output line is written as it arrives (information stream), on this thread
+            var r = Runtime.Exec(Name, o, CancellationToken, Quiet || Detach ? null : WriteLiveLine);
             if (Detach) return;
             WriteObject(r);
             if (ErrorOnNonZeroExit) WriteNonZeroExit(r);

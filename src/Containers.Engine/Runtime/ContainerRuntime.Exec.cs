@@ -59,8 +59,12 @@ public sealed partial class ContainerRuntime
         return psi;
     }
 
-    /// <summary>Runs a command in a running container, capturing its output (or detached).</summary>
-    public ContainerProcessResult Exec(string nameOrId, ExecOptions o, CancellationToken ct = default)
+    /// <summary>
+    /// Runs a command in a running container, capturing its output (or detached). <paramref name="onOutput"/>,
+    /// when given, gets each complete line as it arrives, on the calling thread (and a last line without a
+    /// newline at the end); the result's Output and Error are the raw text either way.
+    /// </summary>
+    public ContainerProcessResult Exec(string nameOrId, ExecOptions o, CancellationToken ct = default, Action<ContainerLogEntry>? onOutput = null)
     {
         var rec = Find(nameOrId);
         var psi = PrepareExec(rec, o);
@@ -69,15 +73,21 @@ public sealed partial class ContainerRuntime
         psi.RedirectStandardInput = true;
         using var p = Process.Start(psi)!;
         p.StandardInput.Close();
-        var outTask = p.StandardOutput.ReadToEndAsync(ct);
-        var errTask = p.StandardError.ReadToEndAsync(ct);
-        try { p.WaitForExitAsync(ct).GetAwaiter().GetResult(); }
-        catch (OperationCanceledException) { try { p.Kill(); } catch (InvalidOperationException) { } throw; }
-        string err = errTask.GetAwaiter().GetResult();
+        string output, err;
+        if (onOutput is null)
+        {
+            var outTask = p.StandardOutput.ReadToEndAsync(ct);
+            var errTask = p.StandardError.ReadToEndAsync(ct);
+            try { p.WaitForExitAsync(ct).GetAwaiter().GetResult(); }
+            catch (OperationCanceledException) { try { p.Kill(); } catch (InvalidOperationException) { } throw; }
+            err = errTask.GetAwaiter().GetResult();
+            output = outTask.GetAwaiter().GetResult();
+        }
+        else (output, err) = ExecFollow(p, onOutput, ct);
         var result = new ContainerProcessResult
         {
             ContainerId = rec.Id, ContainerName = rec.Name, ExitCode = p.ExitCode,
-            Output = outTask.GetAwaiter().GetResult(), Error = err,
+            Output = output, Error = err,
         };
         // the helper's own failures carry the result too (exit code 127 or 126, as docker exec gives them)
         if (err.StartsWith("exec: cannot execute", StringComparison.Ordinal) && p.ExitCode is 126 or 127)
@@ -90,6 +100,52 @@ public sealed partial class ContainerRuntime
         if (p.ExitCode == 126 && err.StartsWith("exec: ", StringComparison.Ordinal))
             throw new ContainersException(ErrorKind.System, "ExecFailed", RuntimeMessages.ExecFailed(rec.Name, err[6..].Trim()), rec.Name) { Result = result };
         return result;
+    }
+
+    /// <summary>
+    /// Exec's wait with live lines: a reader per pipe keeps the raw text and queues each line it completes;
+    /// this thread hands them to <paramref name="onOutput"/> every few ms until the helper exits and both pipes end.
+    /// </summary>
+    private static (string Output, string Error) ExecFollow(Process p, Action<ContainerLogEntry> onOutput, CancellationToken ct)
+    {
+        var queue = new System.Collections.Concurrent.ConcurrentQueue<ContainerLogEntry>();
+        Task<string> Pump(StreamReader r, string stream) => Task.Run(() =>
+        {
+            var all = new StringBuilder();
+            var line = new StringBuilder();
+            var buf = new char[8192];
+            int n;
+            while ((n = r.Read(buf, 0, buf.Length)) > 0)
+            {
+                all.Append(buf, 0, n);
+                for (int i = 0; i < n; i++)
+                {
+                    if (buf[i] != '\n') { line.Append(buf[i]); continue; }
+                    queue.Enqueue(new ContainerLogEntry { Timestamp = DateTime.UtcNow, Stream = stream, Message = line.ToString() });
+                    line.Clear();
+                }
+            }
+            if (line.Length > 0) queue.Enqueue(new ContainerLogEntry { Timestamp = DateTime.UtcNow, Stream = stream, Message = line.ToString(), Partial = true });
+            return all.ToString();
+        });
+        void Flush() { while (queue.TryDequeue(out var e)) onOutput(e); }
+        var outTask = Pump(p.StandardOutput, "stdout");
+        var errTask = Pump(p.StandardError, "stderr");
+        var both = Task.WhenAll(outTask, errTask);
+        try
+        {
+            var exited = p.WaitForExitAsync(ct);
+            while (!exited.Wait(LiveOutputPollMs)) Flush();
+            exited.GetAwaiter().GetResult();
+            both.Wait(ct);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException || ct.IsCancellationRequested)
+        {
+            try { p.Kill(); } catch (InvalidOperationException) { }
+            throw new OperationCanceledException(ct);
+        }
+        Flush();
+        return (outTask.GetAwaiter().GetResult(), errTask.GetAwaiter().GetResult());
     }
 
     /// <summary>Runs a command on a pseudo-terminal relayed to this process's own terminal (Enter-Container).</summary>
