@@ -281,11 +281,12 @@ public sealed partial class ContainerRuntime
                 // SIGCHLD thread to reap it and then for a thread-pool continuation. While it runs, the log's new
                 // records are read every few ms (a run that ends at once never waits for a tick)
                 try { ProcessOps.WaitExited(monitor.Id, ct, LiveOutputPollMs, onOutput is null ? null : () => Take(log.Drain())); }
-                catch (Exception ex) when (ex is OperationCanceledException || ct.IsCancellationRequested)
+                catch (Exception ex)
                 {
                     // Ctrl+C: as docker stops an attached run, with the stop signal and its timeout; what was
-                    // produced until then is still the result
+                    // produced until then is still the result. (A failing output callback stops it too, then fails.)
                     Stop(info.Id, null, null, false, CancellationToken.None);
+                    if (ex is not OperationCanceledException && !ct.IsCancellationRequested) throw;
                 }
             }
             var rec = Load(info.Id)!;
