@@ -17,6 +17,8 @@ public sealed class ExecOptions
     public IDictionary<string, string>? Environment { get; init; }
     public bool Detach { get; init; }
     public bool Tty { get; init; }
+    /// <summary>Written to the process's stdin, which is then closed (docker exec -i); null: empty stdin.</summary>
+    public Stream? Input { get; init; }
 }
 
 public sealed partial class ContainerRuntime
@@ -68,12 +70,16 @@ public sealed partial class ContainerRuntime
         psi.RedirectStandardError = true;
         psi.RedirectStandardInput = true;
         using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
+        // the helper's stdin is the command's (it inherits fd 0 without a tty); written on a task of its own,
+        // so a large input never waits on output nobody reads yet. A detached command gets /dev/null.
+        var inTask = o.Input is null || o.Detach ? Task.CompletedTask : Task.Run(() => Feed(p.StandardInput, o.Input, ct), CancellationToken.None);
+        if (o.Input is null || o.Detach) p.StandardInput.Close();
         var outTask = p.StandardOutput.ReadToEndAsync(ct);
         var errTask = p.StandardError.ReadToEndAsync(ct);
         try { p.WaitForExitAsync(ct).GetAwaiter().GetResult(); }
         catch (OperationCanceledException) { try { p.Kill(); } catch (InvalidOperationException) { } throw; }
         string err = errTask.GetAwaiter().GetResult();
+        inTask.GetAwaiter().GetResult();
         var result = new ContainerProcessResult
         {
             ContainerId = rec.Id, ContainerName = rec.Name, ExitCode = p.ExitCode,
@@ -90,6 +96,29 @@ public sealed partial class ContainerRuntime
         if (p.ExitCode == 126 && err.StartsWith("exec: ", StringComparison.Ordinal))
             throw new ContainersException(ErrorKind.System, "ExecFailed", RuntimeMessages.ExecFailed(rec.Name, err[6..].Trim()), rec.Name) { Result = result };
         return result;
+    }
+
+    /// <summary>
+    /// Copies the input into a process's stdin and closes it (end of input). A process that exits (or closes
+    /// its stdin) before reading it all ends the copy quietly (EPIPE), as a shell pipeline does.
+    /// </summary>
+    internal static async Task Feed(Stream stdin, Stream input, CancellationToken ct) =>
+        await Feed(stdin, input, stdin, ct).ConfigureAwait(false);
+
+    // the writer Process made is what is disposed (its Dispose closes the pipe; a later one is a no-op)
+    private static Task Feed(StreamWriter stdin, Stream input, CancellationToken ct) => Feed(stdin.BaseStream, input, stdin, ct);
+
+    private static async Task Feed(Stream stdin, Stream input, IDisposable close, CancellationToken ct)
+    {
+        try { await input.CopyToAsync(stdin, 1 << 16, ct).ConfigureAwait(false); }
+        catch (IOException) { }
+        catch (OperationCanceledException) { }
+        catch (ObjectDisposedException) { }
+        finally
+        {
+            try { close.Dispose(); }
+            catch (IOException) { }
+        }
     }
 
     /// <summary>Runs a command on a pseudo-terminal relayed to this process's own terminal (Enter-Container).</summary>
