@@ -103,3 +103,68 @@ Describe 'Invoke-ContainerCommand stdin' {
         ($r.Output.TrimEnd() -split "`n") | Should -Be @($p)
     }
 }
+
+Describe 'Invoke-ContainerImage stdin' {
+    BeforeAll {
+        if ($script:IsRoot) { Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name stdin/bb:2 -StorageRoot $script:root | Out-Null }
+    }
+    It 'gives piped strings to one container as lines' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $r = 'a', 'b' | Invoke-ContainerImage $script:img -Remove -Network none -Command cat
+        @($r).Count | Should -Be 1
+        $r.Output | Should -BeExactly "a`nb`n"
+        $r.ExitCode | Should -Be 0
+    }
+    It 'runs one container per image piped by property name, with an empty stdin' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $r = Get-ContainerImage $script:img, stdin/bb:2 | Invoke-ContainerImage -Remove -Network none -Command wc, -c
+        @($r).Count | Should -Be 2
+        @($r.ContainerId | Select-Object -Unique).Count | Should -Be 2
+        $r | ForEach-Object { $_.Output.Trim() | Should -Be '0' }
+    }
+    It 'writes byte[] byte for byte, 4 MB without deadlock' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $r = , [byte[]](0, 1, 10, 13, 255) | Invoke-ContainerImage $script:img -Remove -Network none -Command od, -An, -tx1
+        $r.Output.Trim() | Should -Be '00 01 0a 0d ff'
+        $r = , $script:big | Invoke-ContainerImage $script:img -Remove -Network none -Command md5sum
+        $r.Output | Should -BeLike "$($script:bigMd5)*"
+    }
+    It 'reads -InputFile through the provider' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        Push-Location $script:root
+        try { $r = Invoke-ContainerImage -RootFs $script:rootfs -InputFile ./big.bin -Remove -Network none -Command md5sum }
+        finally { Pop-Location }
+        $r.Output | Should -BeLike "$($script:bigMd5)*"
+    }
+    It 'keeps the exit code, also when the process does not read its input' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $r = 'x' | Invoke-ContainerImage $script:img -Remove -Network none -Command sh, -c, 'read l; echo "got $l"; exit 7'
+        $r.ExitCode | Should -Be 7
+        $r.Output.Trim() | Should -Be 'got x'
+        $r = , $script:big | Invoke-ContainerImage $script:img -Remove -Network none -Command sh, -c, 'exit 3'
+        $r.ExitCode | Should -Be 3
+    }
+    It 'gives an empty stdin without input, and a later start /dev/null' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        $r = Invoke-ContainerImage $script:img -Remove -Network none -Command wc, -c
+        $r.Output.Trim() | Should -Be '0'
+        $r = 'hello' | Invoke-ContainerImage $script:img -Name again -Network none -Command sh, -c, 'echo "[$(cat)]"'
+        $r.Output.Trim() | Should -Be '[hello]'
+        Get-ChildItem -Recurse -Force $script:root -Filter stdin -ErrorAction SilentlyContinue | Where-Object { $_.FullName -notlike "$($script:rootfs)*" } |
+            Should -BeNullOrEmpty -Because 'the FIFO is removed once both ends are open'
+        Start-Container again | Out-Null
+        Wait-Container again | Out-Null
+        @(Get-ContainerLog again) | Should -Be @('[hello]', '[]') -Because 'the restart reads /dev/null'
+        Remove-Container again -Force
+    }
+    It 'refuses input with -Detach' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
+        { 'a' | Invoke-ContainerImage $script:img -Detach -Network none -Command cat } | Should -Throw -ErrorId 'ConflictingInput*'
+    }
+    It 'gives the output podman run -i gives' {
+        if (-not (Test-Prerequisite -Condition $script:havePodman -Because 'needs root and podman')) { return }
+        $p = & bash -c "printf 'b\na\nc\n' | timeout 120 podman run --rm -i --network none $($script:podmanTag) sh -c 'wc -l; sort'"
+        $r = 'b', 'a', 'c' | Invoke-ContainerImage $script:img -Remove -Network none -Command sh, -c, 'wc -l; sort'
+        ($r.Output.TrimEnd() -split "`n") | Should -Be @($p)
+    }
+}

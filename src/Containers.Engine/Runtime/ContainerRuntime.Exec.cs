@@ -204,7 +204,8 @@ public sealed partial class ContainerRuntime
     /// <summary>
     /// Run: create, start, wait for the end, collect the output from the log, and remove when asked.
     /// </summary>
-    public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default)
+    /// <param name="input">The first process's stdin (run -i), written and closed; null: /dev/null.</param>
+    public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default, Stream? input = null)
     {
         // -Remove of an attached run is done here once the output is read (AutoRemove is the detached kind,
         // which the next listing removes); a restart policy would never let it end
@@ -215,7 +216,8 @@ public sealed partial class ContainerRuntime
         try
         {
             Process monitorProcess;
-            try { monitorProcess = Start(info.Id, out hold, ct); }
+            Task feed;
+            try { monitorProcess = Start(info.Id, out hold, input, out feed, ct); }
             catch (ContainersException ex) when (ex.ErrorId is "ContainerCommandNotFound" or "ContainerCommandNotExecutable")
             {
                 // docker run gives the shell's 127/126 for a command it cannot execute: a result with that exit
@@ -241,6 +243,7 @@ public sealed partial class ContainerRuntime
                     throw;
                 }
             }
+            feed.GetAwaiter().GetResult();
             var rec = Load(info.Id)!;
             var final = ToInfo(rec);
             var sbOut = new StringBuilder();
