@@ -71,6 +71,16 @@ internal static unsafe class Monitor
         int logFd = open(logPath, 0x40 | 1 | 0x400 | 0x80000 /* O_CREAT|O_WRONLY|O_APPEND|O_CLOEXEC */, 0x1a0);
         if (logFd < 0) return Report("error: cannot open the log: errno " + Errno, 1);
         plan.StdinFd = open(plan.DevNull, 0x80000, 0);
+        // run -i: the engine's FIFO is the first process's stdin (only the first: a restart gets /dev/null).
+        // Non-blocking open, then blocking reads; the engine holds a writer from before the start.
+        int stdinFifo = -1;
+        string? stdinPath = spec.Get("stdin");
+        if (stdinPath is not null)
+        {
+            stdinFifo = open(NStr.Of(stdinPath), 0x800 | 0x80000 /* O_RDONLY|O_NONBLOCK|O_CLOEXEC */, 0);
+            if (stdinFifo < 0) return Report("error: cannot open stdin: errno " + Errno, 1);
+            fcntl(stdinFifo, 4 /* F_SETFL */, 0);
+        }
 
         string policy = spec.Get("restart") ?? "no";
         long maxRestarts = spec.Num("restart-max", 0);
@@ -90,9 +100,18 @@ internal static unsafe class Monitor
             long oomBefore = ReadCounter(oomFile, oomKey);
             pipe2(outp, 0x80000); pipe2(errp, 0x80000); pipe2(sync, 0x80000);
             plan.StdoutFd = outp[1]; plan.StderrFd = errp[1]; plan.ErrFd = sync[1];
+            int devNullIn = plan.StdinFd;
+            if (stdinFifo >= 0) plan.StdinFd = stdinFifo;
             int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (plan.NewNet ? CLONE_NEWNET : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
             close(outp[1]); close(errp[1]); close(sync[1]);
+            if (stdinFifo >= 0)
+            {
+                // only the process holds the read end now: its exit makes the engine's writes fail, not block
+                close(stdinFifo);
+                stdinFifo = -1;
+                plan.StdinFd = devNullIn;
+            }
             if (pid < 0)
             {
                 int e = Errno;

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
+using Containers.Cmdlets.Base;
 using Containers.Engine.Model;
 using Containers.Engine.Runtime;
 
@@ -28,12 +29,52 @@ public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
     /// <summary>No live output lines on the information stream (the result still has them).</summary>
     [Parameter] public SwitchParameter Quiet { get; set; }
 
+    /// <summary>
+    /// Standard input of the command (docker exec -i): all the pipeline's objects go to one process, strings
+    /// and other objects as lines, byte[] as bytes. Bound by value only, so container objects piped by
+    /// property name still run one command each.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true)] public object? InputObject { get; set; }
+
+    /// <summary>A file whose content is the command's standard input.</summary>
+    [Parameter] public string? InputFile { get; set; }
+
+    // set when the pipeline (or -InputObject) is the input of one process run in EndProcessing
+    private StandardInput? _input;
+
+    protected override void BeginProcessing()
+    {
+        base.BeginProcessing();
+        if (!StandardInput.Expected(this, "Name")) return;
+        if (InputFile is not null)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-InputObject (or pipeline input) and -InputFile cannot be used together."),
+                "ConflictingInput", ErrorCategory.InvalidArgument, InputFile));
+        _input = new StandardInput();
+    }
+
     protected override void ProcessRecord()
     {
+        if (_input is not null) { _input.Add(InputObject); return; }
+        Exec(null);
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_input is not null) Exec(_input.ToStream());
+        base.EndProcessing();
+    }
+
+    private void Exec(Stream? input)
+    {
         if (!ShouldProcess(Name, $"Run '{string.Join(' ', Command)}'")) return;
-        var o = new ExecOptions { Command = Command, User = User, WorkingDirectory = WorkingDirectory, Environment = ToDictionary(Environment), Detach = Detach };
         TryItem(Name, () =>
         {
+            using var file = input is null && InputFile is not null ? File.OpenRead(GetUnresolvedProviderPathFromPSPath(InputFile)) : null;
+            var o = new ExecOptions
+            {
+                Command = Command, User = User, WorkingDirectory = WorkingDirectory, Environment = ToDictionary(Environment), Detach = Detach,
+                Input = input ?? file,
+            };
             // each output line is written as it arrives (information stream), on this thread
             var r = Runtime.Exec(Name, o, CancellationToken, Quiet || Detach ? null : WriteLiveLine);
             if (Detach) return;

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Containers.Cmdlets.Base;
 using Containers.Engine.Model;
 
 namespace Containers.Cmdlets.Runtime;
@@ -18,7 +19,42 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
     /// <summary>Attached runs: no live output lines on the information stream (the result still has them).</summary>
     [Parameter] public SwitchParameter Quiet { get; set; }
 
+    /// <summary>
+    /// Standard input of the container's process (docker run -i, attached runs): all the pipeline's objects go
+    /// to one container. Bound by value only, so images piped by property name still run one container each.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true)] public object? InputObject { get; set; }
+
+    /// <summary>A file whose content is the container process's standard input (attached runs).</summary>
+    [Parameter] public string? InputFile { get; set; }
+
+    // set when the pipeline (or -InputObject) is the input of one container run in EndProcessing
+    private StandardInput? _input;
+
+    protected override void BeginProcessing()
+    {
+        base.BeginProcessing();
+        bool expected = StandardInput.Expected(this, "Image", "RootFs");
+        string? conflict = Detach && (expected || InputFile is not null) ? "-InputObject, pipeline input and -InputFile are for attached runs, not with -Detach."
+            : expected && InputFile is not null ? "-InputObject (or pipeline input) and -InputFile cannot be used together." : null;
+        if (conflict is not null)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(conflict), "ConflictingInput", ErrorCategory.InvalidArgument, InputFile));
+        if (expected) _input = new StandardInput();
+    }
+
     protected override void ProcessRecord()
+    {
+        if (_input is not null) { _input.Add(InputObject); return; }
+        RunOne(null);
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_input is not null) RunOne(_input.ToStream());
+        base.EndProcessing();
+    }
+
+    private void RunOne(Stream? input)
     {
         string target = ParameterSetName == ImageSet ? Image : RootFs;
         if (!ShouldProcess(target, Detach ? "Run container (detached)" : "Run container")) return;
@@ -38,8 +74,9 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         }
         TryItem(target, () =>
         {
+            using var file = input is null && InputFile is not null ? File.OpenRead(GetUnresolvedProviderPathFromPSPath(InputFile)) : null;
             // attached: each output line is written as it arrives (information stream), on this thread
-            var r = Runtime.Run(o, Remove, CancellationToken, Quiet ? null : WriteLiveLine);
+            var r = Runtime.Run(o, Remove, CancellationToken, Quiet ? null : WriteLiveLine, input ?? file);
             WriteObject(r);
             if (ErrorOnNonZeroExit) WriteNonZeroExit(r);
         });

@@ -17,6 +17,8 @@ public sealed class ExecOptions
     public IDictionary<string, string>? Environment { get; init; }
     public bool Detach { get; init; }
     public bool Tty { get; init; }
+    /// <summary>Written to the process's stdin, which is then closed (docker exec -i); null: empty stdin.</summary>
+    public Stream? Input { get; init; }
 }
 
 public sealed partial class ContainerRuntime
@@ -72,7 +74,10 @@ public sealed partial class ContainerRuntime
         psi.RedirectStandardError = true;
         psi.RedirectStandardInput = true;
         using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
+        // the helper's stdin is the command's (it inherits fd 0 without a tty); written on a task of its own,
+        // so a large input never waits on output nobody reads yet. A detached command gets /dev/null.
+        var inTask = o.Input is null || o.Detach ? Task.CompletedTask : Task.Run(() => Feed(p.StandardInput, o.Input, ct), CancellationToken.None);
+        if (o.Input is null || o.Detach) p.StandardInput.Close();
         string output, err;
         if (onOutput is null)
         {
@@ -84,6 +89,7 @@ public sealed partial class ContainerRuntime
             output = outTask.GetAwaiter().GetResult();
         }
         else (output, err) = ExecFollow(p, onOutput, ct);
+        inTask.GetAwaiter().GetResult();
         var result = new ContainerProcessResult
         {
             ContainerId = rec.Id, ContainerName = rec.Name, ExitCode = p.ExitCode,
@@ -146,6 +152,29 @@ public sealed partial class ContainerRuntime
         }
         Flush();
         return (outTask.GetAwaiter().GetResult(), errTask.GetAwaiter().GetResult());
+    }
+
+    /// <summary>
+    /// Copies the input into a process's stdin and closes it (end of input). A process that exits (or closes
+    /// its stdin) before reading it all ends the copy quietly (EPIPE), as a shell pipeline does.
+    /// </summary>
+    internal static async Task Feed(Stream stdin, Stream input, CancellationToken ct) =>
+        await Feed(stdin, input, stdin, ct).ConfigureAwait(false);
+
+    // the writer Process made is what is disposed (its Dispose closes the pipe; a later one is a no-op)
+    private static Task Feed(StreamWriter stdin, Stream input, CancellationToken ct) => Feed(stdin.BaseStream, input, stdin, ct);
+
+    private static async Task Feed(Stream stdin, Stream input, IDisposable close, CancellationToken ct)
+    {
+        try { await input.CopyToAsync(stdin, 1 << 16, ct).ConfigureAwait(false); }
+        catch (IOException) { }
+        catch (OperationCanceledException) { }
+        catch (ObjectDisposedException) { }
+        finally
+        {
+            try { close.Dispose(); }
+            catch (IOException) { }
+        }
     }
 
     /// <summary>Runs a command on a pseudo-terminal relayed to this process's own terminal (Enter-Container).</summary>
@@ -238,7 +267,8 @@ public sealed partial class ContainerRuntime
     /// it runs stops the container as Stop-Container does (its stop signal, SIGKILL after its stop timeout)
     /// and returns the result of what it produced, with the exit code it ended with.
     /// </summary>
-    public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default, Action<ContainerLogEntry>? onOutput = null)
+    /// <param name="input">The first process's stdin (run -i), written and closed; null: /dev/null.</param>
+    public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default, Action<ContainerLogEntry>? onOutput = null, Stream? input = null)
     {
         // -Remove of an attached run is done here once the output is read (AutoRemove is the detached kind,
         // which the next listing removes); a restart policy would never let it end
@@ -249,7 +279,8 @@ public sealed partial class ContainerRuntime
         try
         {
             Process monitorProcess;
-            try { monitorProcess = Start(info.Id, out hold, ct); }
+            Task feed;
+            try { monitorProcess = Start(info.Id, out hold, input, out feed, ct); }
             catch (ContainersException ex) when (ex.ErrorId is "ContainerCommandNotFound" or "ContainerCommandNotExecutable")
             {
                 // docker run gives the shell's 127/126 for a command it cannot execute: a result with that exit
@@ -289,6 +320,7 @@ public sealed partial class ContainerRuntime
                     if (ex is not OperationCanceledException && !ct.IsCancellationRequested) throw;
                 }
             }
+            feed.GetAwaiter().GetResult();
             var rec = Load(info.Id)!;
             var final = ToInfo(rec);
             // the last records (and a partial last line) are read after the exit: the monitor wrote them before it exited

@@ -42,9 +42,18 @@ public sealed partial class ContainerRuntime
     /// removal (it ends by itself after a quarter second), so the next start soon after finds the fast path
     /// still open and its first migration does not wait for a grace period.
     /// </summary>
-    internal Process Start(string nameOrId, out IDisposable hold, CancellationToken ct = default)
+    internal Process Start(string nameOrId, out IDisposable hold, CancellationToken ct = default) =>
+        Start(nameOrId, out hold, null, out _, ct);
+
+    /// <summary>
+    /// Start whose first process reads <paramref name="input"/> as its stdin (an attached run -i, see
+    /// ContainerRuntime.Stdin.cs); <paramref name="feed"/> ends once the input is written and closed, or the
+    /// process no longer reads it.
+    /// </summary>
+    internal Process Start(string nameOrId, out IDisposable hold, Stream? input, out Task feed, CancellationToken ct = default)
     {
         hold = Cgroups.CgroupFs.NoHold.Instance;
+        feed = Task.CompletedTask;
         var rec = Find(nameOrId);
         using var _ = Lock(rec.Id, ct);
         rec = Load(rec.Id) ?? throw ContainersException.NotFound("ContainerNotFound", RuntimeMessages.ContainerNotFound(nameOrId), nameOrId);
@@ -64,6 +73,7 @@ public sealed partial class ContainerRuntime
         // after the mkdirs: the hold's first migration waits for a grace period holding the kernel's cgroup
         // mutex, which every cgroup mkdir needs too
         var fastPath = Cgroups.CgroupFs.HoldMigrationFastPath();
+        StdinPipe? stdinPipe = null;
         try
         {
             NetworkSetupResult? net = null;
@@ -75,6 +85,8 @@ public sealed partial class ContainerRuntime
             WriteEtcFiles(c, dir, net);
 
             var spec = BuildSpec(c, dir, cg);
+            // run -i: the FIFO the monitor gives the first process as stdin (a later start's spec has no stdin key)
+            if (input is not null) spec = [.. spec, .. AppendStdin(stdinPipe = CreateStdinPipe(dir))];
             AtomicFile.WriteAllBytes(Path.Combine(dir, "spec"), spec, durable: false);
             File.Delete(Path.Combine(dir, "stop-requested"));
             File.Delete(Path.Combine(dir, "paused"));
@@ -105,11 +117,13 @@ public sealed partial class ContainerRuntime
                 throw StartFailure(dir, c.Name, reason);
             }
             File.Delete(starting);
+            if (stdinPipe is not null) feed = FeedStdinPipe(stdinPipe, input!, ct);
             hold = fastPath;
             return p;
         }
         catch
         {
+            stdinPipe?.Dispose();
             fastPath.Dispose();
             throw;
         }
