@@ -8,7 +8,9 @@ BeforeAll {
     New-Item -ItemType SymbolicLink -Force -Path "$($script:rootfs)/bin/md5sum" -Target busybox | Out-Null
     $script:tar = Join-Path $script:root 'rootfs.tar'
     & tar -C $script:rootfs -cf $script:tar . 2>&1 | Out-Null
-    $PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = $script:root; 'Invoke-ContainerImage:StorageRoot' = $script:root }
+    # -Quiet: the 4 MB round trips would otherwise print every line into the test log as it arrives
+    $PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = $script:root; 'Invoke-ContainerImage:StorageRoot' = $script:root
+        'Invoke-ContainerImage:Quiet' = $true; 'Invoke-ContainerCommand:Quiet' = $true }
     $script:img = 'stdin/bb:1'
     if ($script:IsRoot) {
         Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name $script:img -StorageRoot $script:root | Out-Null
