@@ -47,7 +47,6 @@ internal static unsafe class AtSys
     [DllImport(Libc), SuppressGCTransition] public static extern int mkdirat(int dirfd, byte* path, uint mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int mknodat(int dirfd, byte* path, uint mode, ulong dev);
     [DllImport(Libc), SuppressGCTransition] public static extern int symlinkat(byte* target, int dirfd, byte* linkpath);
-    [DllImport(Libc), SuppressGCTransition] public static extern int openat(int dirfd, byte* path, int flags, int mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int fchownat(int dirfd, byte* path, uint uid, uint gid, int flags);
 
     /// <summary>Writes "/proc/self/fd/&lt;fd&gt;" NUL-terminated into <paramref name="buf"/> (32 bytes at least).</summary>

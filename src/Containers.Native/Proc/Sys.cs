@@ -41,10 +41,6 @@ internal static unsafe class Sys
     [DllImport(Libc), SuppressGCTransition] public static extern int mkdir(byte* path, uint mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int mknod(byte* path, uint mode, ulong dev);
     [DllImport(Libc), SuppressGCTransition] public static extern int symlink(byte* target, byte* linkpath);
-    [DllImport(Libc), SuppressGCTransition] public static extern int mkdirat(int dirfd, byte* path, uint mode);
-    [DllImport(Libc), SuppressGCTransition] public static extern int mknodat(int dirfd, byte* path, uint mode, ulong dev);
-    [DllImport(Libc), SuppressGCTransition] public static extern int symlinkat(byte* target, int dirfd, byte* linkpath);
-    [DllImport(Libc), SuppressGCTransition] public static extern int openat(int dirfd, byte* path, int flags, int mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int chdir(byte* path);
     [DllImport(Libc), SuppressGCTransition] public static extern int chmod(byte* path, uint mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int open(byte* path, int flags, int mode);
