@@ -7,7 +7,8 @@
       Build  - compiles the module and the NativeAOT helper into out/Containers, with help.
       Test   - installs what the tests need (apt packages, Pester), builds, runs every Pester test in a
                fresh pwsh and prints "N passed, N failed, N skipped". Run as root.
-      Docs   - regenerates the MAML help from en-US/*.md into out/Containers/en-US.
+      Docs   - regenerates the MAML help from en-US/*.md into out/Containers/en-US, and rewrites each page's
+               SYNTAX section from the built cmdlets (run it after changing parameters; a test checks it).
       Bench  - sets up the peer engines (../shared/anchors/setup.sh) and prints our figures beside theirs.
       Demo   - builds, makes an image from the host's busybox-static and runs containers, printing the objects.
       Clean  - removes out/ and the bin/obj folders.
@@ -72,13 +73,13 @@ function Invoke-Build {
     Invoke-Docs
 }
 
-function Invoke-Docs {
+function Invoke-Docs([switch] $UpdateMarkdown) {
     # In a child pwsh so this session never loads the module (it would lock the DLL for rebuilds).
     $pwsh = (Get-Process -Id $PID).Path
     $help = Join-Path $Repo 'src/Build/Help.ps1'
     $pwshArgs = @()
     if ((Split-Path $pwsh -Leaf) -like 'dotnet*') { $pwshArgs = @('pwsh') }
-    & $pwsh @pwshArgs -NoProfile -NonInteractive -Command "& '$help' -ModulePath '$ModuleOut' -SourcePath '$(Join-Path $Repo 'en-US')' -OutputPath '$(Join-Path $ModuleOut 'en-US')'"
+    & $pwsh @pwshArgs -NoProfile -NonInteractive -Command "& '$help' -ModulePath '$ModuleOut' -SourcePath '$(Join-Path $Repo 'en-US')' -OutputPath '$(Join-Path $ModuleOut 'en-US')'$(if ($UpdateMarkdown) { ' -UpdateMarkdown' })"
     if ($LASTEXITCODE -ne 0) { throw 'help generation failed' }
 }
 
@@ -175,7 +176,7 @@ try {
     switch ($Task) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
-        'Docs' { Invoke-Docs }
+        'Docs' { Invoke-Docs -UpdateMarkdown }
         'Bench' { Invoke-Bench }
         'Demo' { Invoke-Demo }
         'Clean' { Invoke-Clean }

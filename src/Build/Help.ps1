@@ -8,9 +8,12 @@
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $SourcePath,
-    [Parameter(Mandatory)] [string] $OutputPath
+    [Parameter(Mandatory)] [string] $OutputPath,
+    # Also rewrite each page's SYNTAX section from the cmdlet's metadata (run after changing parameters).
+    [switch] $UpdateMarkdown
 )
 $ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'HelpSyntax.ps1')
 
 # Parameters every cmdlet shares: described once here when a page leaves them out.
 $SharedParameterText = @{
@@ -18,7 +21,9 @@ $SharedParameterText = @{
     WhatIf      = 'Shows what would happen if the cmdlet runs. The cmdlet is not run and nothing changes.'
     Confirm     = 'Prompts you for confirmation before running the cmdlet.'
 }
-$CommonParameters = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+# Only the common parameters every cmdlet has are left to Get-Help's [<CommonParameters>]; -WhatIf and
+# -Confirm (the optional ones) are part of a ShouldProcess cmdlet's syntax and parameter list, as in PlatyPS.
+$CommonParameters = [System.Management.Automation.Cmdlet]::CommonParameters
 
 function ConvertFrom-HelpMarkdown([string] $Path) {
     # Returns @{ Synopsis; Description; Examples = @(@{Title;Code;Remarks}); Parameters = @{Name=text}; Inputs; Outputs; Notes; Links }
@@ -39,6 +44,8 @@ function ConvertFrom-HelpMarkdown([string] $Path) {
                         $code = $Matches[1].TrimEnd()
                         $remarks = ($text -replace '(?s)```[a-zA-Z]*\r?\n.*?```', '').Trim()
                     }
+                    # a mark for the examples test (<!-- example: external <reason> -->) is not for readers
+                    $remarks = ($remarks -replace '(?s)<!--.*?-->', '').Trim()
                     $page.Examples.Add(@{ Title = $sub; Code = $code; Remarks = $remarks })
                 }
             }
@@ -92,6 +99,7 @@ $missing = [System.Collections.Generic.List[string]]::new()
 foreach ($cmd in (Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Object Name)) {
     $md = Join-Path $SourcePath "$($cmd.Name).md"
     if (-not (Test-Path -LiteralPath $md)) { $missing.Add("$($cmd.Name): no $md"); continue }
+    if ($UpdateMarkdown) { Set-HelpSyntaxMarkdown $md (Get-HelpSyntaxMarkdown $cmd) }
     $page = ConvertFrom-HelpMarkdown $md
     $c = El $root 'command' 'command'
     $d = El $c 'command' 'details'
