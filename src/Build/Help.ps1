@@ -109,9 +109,12 @@ foreach ($cmd in (Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Ob
 
     $paramElement = {
         param($parent, $p, $set, [bool] $forSyntax)
-        $attr = if ($set) { $p.ParameterSets[$set] } else { $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] } | Select-Object -First 1 }
+        # a parameter declared for all sets is under __AllParameterSets, not under the set's name
+        $attr = if ($set) { if ($p.ParameterSets.ContainsKey($set)) { $p.ParameterSets[$set] } else { $p.ParameterSets['__AllParameterSets'] } } else { $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] } | Select-Object -First 1 }
         $e = El $parent 'command' 'parameter'
-        $e.SetAttribute('required', ([string][bool]$attr.Mandatory).ToLowerInvariant())
+        # a parameter set's metadata says IsMandatory, a ParameterAttribute says Mandatory
+        $mandatory = if ($set) { $attr.IsMandatory } else { $attr.Mandatory }
+        $e.SetAttribute('required', ([string][bool]$mandatory).ToLowerInvariant())
         $e.SetAttribute('variableLength', ([string]$p.ParameterType.IsArray).ToLowerInvariant())
         $globbing = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] }
         $e.SetAttribute('globbing', ([string][bool]$globbing).ToLowerInvariant())

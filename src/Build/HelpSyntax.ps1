@@ -22,5 +22,5 @@ function Set-HelpSyntaxMarkdown([string] $Path, [string] $Syntax) {
     # Replaces the page's SYNTAX section (everything between '## SYNTAX' and the next '## ') with $Syntax.
     $text = (Get-Content -LiteralPath $Path -Raw) -replace "`r`n", "`n"
     $new = [regex]::Replace($text, '(?s)(\n## SYNTAX\n).*?(\n## )', { param($m) $m.Groups[1].Value + "`n" + $Syntax + "`n" + $m.Groups[2].Value }, 'None')
-    if ($new -ne $text) { Set-Content -LiteralPath $Path -Value $new -NoNewline -Encoding utf8NoBOM }
+    if ($new -cne $text) { Set-Content -LiteralPath $Path -Value $new -NoNewline -Encoding utf8NoBOM }
 }
