@@ -57,13 +57,40 @@ public sealed class ContainerInfo
     public string[] DnsSearch { get; init; } = [];
     /// <summary>The size of its /dev/shm in bytes (-ShmSize; 64 MiB when not given).</summary>
     public long ShmSize { get; init; }
-    /// <summary>The memory limit and memory-plus-swap limit in bytes (-Memory, -MemorySwap), when set.</summary>
+    /// <summary>The memory limit and memory-plus-swap limit in bytes (-Memory, -MemorySwap); null when not set
+    /// (Memory: unlimited). MemorySwap -1 is what was asked: unlimited swap, which differs from not set
+    /// (docker's default, swap as large as -Memory).</summary>
     public long? Memory { get; init; }
     public long? MemorySwap { get; init; }
     /// <summary>Kernel parameters set with -Sysctl, name=value.</summary>
     public string[] Sysctls { get; init; } = [];
     /// <summary>Supplementary groups added with -GroupAdd, as given.</summary>
     public string[] GroupAdd { get; init; } = [];
+    /// <summary>The entrypoint part of Command (the image's ENTRYPOINT or -Entrypoint); empty when there is none.</summary>
+    public string[]? Entrypoint { get; init; }
+    /// <summary>The environment its processes start with, KEY=value (the image's, then -Environment's).</summary>
+    public string[] Environment { get; init; } = [];
+    /// <summary>The user it runs as, as given (-User or the image's USER); empty for the image's default, root.</summary>
+    public string User { get; init; } = "";
+    public string WorkingDirectory { get; init; } = "/";
+    /// <summary>The CPU limit (-Cpus), null when unlimited.</summary>
+    public double? Cpus { get; init; }
+    /// <summary>The process limit (-PidsLimit), null when unlimited.</summary>
+    public long? PidsLimit { get; init; }
+    /// <summary>The capabilities its processes have (Docker's default set, with -CapabilityAdd/-Drop and -Privileged applied).</summary>
+    public string[] Capabilities { get; init; } = [];
+    public bool Privileged { get; init; }
+    public bool NoNewPrivileges { get; init; }
+    /// <summary>Whether its root file system is mounted read-only (-ReadOnly).</summary>
+    public bool ReadOnly { get; init; }
+    public bool Init { get; init; }
+    public string StopSignal { get; init; } = "SIGTERM";
+    /// <summary>Seconds Stop-Container waits after the stop signal before SIGKILL.</summary>
+    public int StopTimeout { get; init; } = 10;
+    /// <summary>Whether it is removed when it exits (-Remove).</summary>
+    public bool AutoRemove { get; init; }
+    /// <summary>Other names it has on its networks (-NetworkAlias).</summary>
+    public string[] NetworkAliases { get; init; } = [];
     public string? Error { get; init; }
     public string ShortId => Id.Length > 12 ? Id[..12] : Id;
     public override string ToString() => Name;

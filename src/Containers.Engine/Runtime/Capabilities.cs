@@ -43,6 +43,10 @@ public static class Capabilities
         return ulong.MaxValue;
     }
 
+    /// <summary>The names of the capabilities in a set, in the kernel's order (for showing a container's set).</summary>
+    public static string[] NamesOf(ulong set) =>
+        Enumerable.Range(0, Names.Length).Where(i => (set & (1UL << i)) != 0).Select(i => Names[i]).ToArray();
+
     public static ulong Bit(string name)
     {
         string n = name.Trim().ToUpperInvariant();

@@ -63,6 +63,8 @@ public sealed class ContainerConfig
     public List<string> LowerDirs { get; set; } = new();
     public DateTime Created { get; set; }
     public List<string> Args { get; set; } = new();
+    /// <summary>The entrypoint part of Args (the image's or -Entrypoint's); null in configs written before it was kept.</summary>
+    public List<string>? Entrypoint { get; set; }
     public List<string> Env { get; set; } = new();
     public string WorkingDirectory { get; set; } = "/";
     /// <summary>The working directory is the image's WORKDIR (made for the container's user when missing).</summary>

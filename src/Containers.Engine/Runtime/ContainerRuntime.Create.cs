@@ -44,6 +44,7 @@ public sealed partial class ContainerRuntime
         var entry = (o.Entrypoint is [""] ? [] : o.Entrypoint) ?? image?.Entrypoint ?? [];
         var cmd = o.Command ?? (o.Entrypoint is null ? image?.Cmd : null) ?? [];
         cfg.Args = entry.Concat(cmd).ToList();
+        cfg.Entrypoint = entry.ToList();
         if (cfg.Args.Count == 0) throw ContainersException.Invalid("NoCommand", RuntimeMessages.NoCommand(name.Length > 0 ? name : cfg.Id[..12]), name);
 
         cfg.Hostname = string.IsNullOrEmpty(o.Hostname) ? cfg.Id[..12] : o.Hostname;

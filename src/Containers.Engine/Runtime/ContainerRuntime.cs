@@ -232,9 +232,25 @@ public sealed partial class ContainerRuntime
             DnsSearch = c.DnsSearch.ToArray(),
             ShmSize = c.ShmSize ?? 64L * 1024 * 1024,
             GroupAdd = c.GroupAdd.ToArray(),
-            Memory = c.Memory,
+            Memory = c.Memory is > 0 ? c.Memory : null,
             MemorySwap = c.MemorySwap,
             Sysctls = c.Sysctls.ToArray(),
+            Entrypoint = c.Entrypoint?.ToArray(),
+            Environment = c.Env.ToArray(),
+            User = c.User,
+            WorkingDirectory = c.WorkingDirectory,
+            // unlimited is null, never -1 or 0
+            Cpus = c.Cpus is > 0 ? c.Cpus : null,
+            PidsLimit = c.PidsLimit is > 0 ? c.PidsLimit : null,
+            Capabilities = Capabilities.NamesOf(c.Capabilities),
+            Privileged = c.Privileged,
+            NoNewPrivileges = c.NoNewPrivileges,
+            ReadOnly = c.ReadOnly,
+            Init = c.Init,
+            StopSignal = c.StopSignal,
+            StopTimeout = c.StopTimeout,
+            AutoRemove = c.AutoRemove,
+            NetworkAliases = c.NetworkAliases.ToArray(),
         };
     }
 
