@@ -39,12 +39,22 @@ public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
     /// <summary>A file whose content is the command's standard input.</summary>
     [Parameter] public string? InputFile { get; set; }
 
+    /// <summary>
+    /// A file that gets the command's standard output byte for byte, as docker exec ... &gt; file does: nothing
+    /// added or decoded. Standard output is then neither shown nor in the result's Output; standard error stays
+    /// text in Error.
+    /// </summary>
+    [Parameter] public string? OutFile { get; set; }
+
     // set when the pipeline (or -InputObject) is the input of one process run in EndProcessing
     private StandardInput? _input;
 
     protected override void BeginProcessing()
     {
         base.BeginProcessing();
+        if (Detach && OutFile is not null)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-OutFile is for attached commands, not with -Detach."),
+                "ConflictingOutput", ErrorCategory.InvalidArgument, OutFile));
         if (!StandardInput.Expected(this, "Name")) return;
         if (InputFile is not null)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("-InputObject (or pipeline input) and -InputFile cannot be used together."),
@@ -70,8 +80,10 @@ public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
         TryItem(Name, () =>
         {
             using var file = input is null && InputFile is not null ? File.OpenRead(GetUnresolvedProviderPathFromPSPath(InputFile)) : null;
+            using var output = OutFile is null ? null : OutputFile.Open(this, OutFile);
             var o = new ExecOptions
             {
+                Output = output,
                 Command = Command, User = User, WorkingDirectory = WorkingDirectory, Environment = ToDictionary(Environment), Detach = Detach,
                 Input = input ?? file,
             };

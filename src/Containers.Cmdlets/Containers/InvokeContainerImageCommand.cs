@@ -28,6 +28,13 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
     /// <summary>A file whose content is the container process's standard input (attached runs).</summary>
     [Parameter] public string? InputFile { get; set; }
 
+    /// <summary>
+    /// A file that gets the process's standard output byte for byte, as docker run ... &gt; file does (attached
+    /// runs): nothing added or decoded. Standard output is then neither shown nor in the result's Output;
+    /// standard error stays text in Error.
+    /// </summary>
+    [Parameter] public string? OutFile { get; set; }
+
     // set when the pipeline (or -InputObject) is the input of one container run in EndProcessing
     private StandardInput? _input;
 
@@ -39,6 +46,9 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
             : expected && InputFile is not null ? "-InputObject (or pipeline input) and -InputFile cannot be used together." : null;
         if (conflict is not null)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException(conflict), "ConflictingInput", ErrorCategory.InvalidArgument, InputFile));
+        if (Detach && OutFile is not null)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-OutFile is for attached runs, not with -Detach (Get-ContainerLog reads a detached container's output)."),
+                "ConflictingOutput", ErrorCategory.InvalidArgument, OutFile));
         if (expected) _input = new StandardInput();
     }
 
@@ -76,7 +86,8 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         {
             using var file = input is null && InputFile is not null ? File.OpenRead(GetUnresolvedProviderPathFromPSPath(InputFile)) : null;
             // attached: each output line is written as it arrives (information stream), on this thread
-            var r = Runtime.Run(o, Remove, CancellationToken, Quiet ? null : WriteLiveLine, input ?? file);
+            using var output = OutFile is null ? null : OutputFile.Open(this, OutFile);
+            var r = Runtime.Run(o, Remove, CancellationToken, Quiet ? null : WriteLiveLine, input ?? file, output);
             WriteObject(r);
             if (ErrorOnNonZeroExit) WriteNonZeroExit(r);
         });

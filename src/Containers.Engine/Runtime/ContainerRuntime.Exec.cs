@@ -19,6 +19,8 @@ public sealed class ExecOptions
     public bool Tty { get; init; }
     /// <summary>Written to the process's stdin, which is then closed (docker exec -i); null: empty stdin.</summary>
     public Stream? Input { get; init; }
+    /// <summary>Where the command's standard output goes, byte for byte (-OutFile); the result's Output is then empty.</summary>
+    public Stream? Output { get; init; }
 }
 
 public sealed partial class ContainerRuntime
@@ -81,14 +83,15 @@ public sealed partial class ContainerRuntime
         string output, err;
         if (onOutput is null)
         {
-            var outTask = p.StandardOutput.ReadToEndAsync(ct);
+            var outTask = o.Output is null ? p.StandardOutput.ReadToEndAsync(ct)
+                : p.StandardOutput.BaseStream.CopyToAsync(o.Output, ct).ContinueWith(t => { t.GetAwaiter().GetResult(); return ""; }, TaskScheduler.Default);
             var errTask = p.StandardError.ReadToEndAsync(ct);
             try { p.WaitForExitAsync(ct).GetAwaiter().GetResult(); }
             catch (OperationCanceledException) { try { p.Kill(); } catch (InvalidOperationException) { } throw; }
             err = errTask.GetAwaiter().GetResult();
             output = outTask.GetAwaiter().GetResult();
         }
-        else (output, err) = ExecFollow(p, onOutput, ct);
+        else (output, err) = ExecFollow(p, onOutput, ct, o.Output);
         inTask.GetAwaiter().GetResult();
         var result = new ContainerProcessResult
         {
@@ -112,7 +115,7 @@ public sealed partial class ContainerRuntime
     /// Exec's wait with live lines: a reader per pipe keeps the raw text and queues each line it completes;
     /// this thread hands them to <paramref name="onOutput"/> every few ms until the helper exits and both pipes end.
     /// </summary>
-    private static (string Output, string Error) ExecFollow(Process p, Action<ContainerLogEntry> onOutput, CancellationToken ct)
+    private static (string Output, string Error) ExecFollow(Process p, Action<ContainerLogEntry> onOutput, CancellationToken ct, Stream? rawOut = null)
     {
         var queue = new System.Collections.Concurrent.ConcurrentQueue<ContainerLogEntry>();
         Task<string> Pump(StreamReader r, string stream) => Task.Run(() =>
@@ -135,7 +138,9 @@ public sealed partial class ContainerRuntime
             return all.ToString();
         });
         void Flush() { while (queue.TryDequeue(out var e)) onOutput(e); }
-        var outTask = Pump(p.StandardOutput, "stdout");
+        // -OutFile: stdout's bytes go to the file as they come, and none of it is shown or kept as text
+        var outTask = rawOut is null ? Pump(p.StandardOutput, "stdout")
+            : Task.Run(() => { p.StandardOutput.BaseStream.CopyTo(rawOut); return ""; });
         var errTask = Pump(p.StandardError, "stderr");
         var both = Task.WhenAll(outTask, errTask);
         try
@@ -268,7 +273,9 @@ public sealed partial class ContainerRuntime
     /// and returns the result of what it produced, with the exit code it ended with.
     /// </summary>
     /// <param name="input">The first process's stdin (run -i), written and closed; null: /dev/null.</param>
-    public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default, Action<ContainerLogEntry>? onOutput = null, Stream? input = null)
+    /// <param name="stdout">Where the first process's standard output goes, byte for byte (-OutFile: docker run ... &gt; file);
+    /// it is then neither shown nor in the result's Output.</param>
+    public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default, Action<ContainerLogEntry>? onOutput = null, Stream? input = null, Stream? stdout = null)
     {
         // -Remove of an attached run is done here once the output is read (AutoRemove is the detached kind,
         // which the next listing removes); a restart policy would never let it end
@@ -298,10 +305,13 @@ public sealed partial class ContainerRuntime
             var sbOut = new StringBuilder();
             var sbErr = new StringBuilder();
             using var log = new LogReader(Path.Combine(DirOf(info.Id), "ctr.log"));
+            using var raw = stdout is null ? null : new RawLogReader(Path.Combine(DirOf(info.Id), "ctr.log"), "stdout", stdout);
             void Take(List<ContainerLogEntry> entries)
             {
+                raw?.Drain();
                 foreach (var e in entries)
                 {
+                    if (raw is not null && e.Stream != "stderr") continue;
                     (e.Stream == "stderr" ? sbErr : sbOut).Append(e.Message).Append('\n');
                     onOutput?.Invoke(e);
                 }
@@ -311,7 +321,7 @@ public sealed partial class ContainerRuntime
                 // the pidfd wakes this thread when the monitor exits; WaitForExit would wait for the runtime's
                 // SIGCHLD thread to reap it and then for a thread-pool continuation. While it runs, the log's new
                 // records are read every few ms (a run that ends at once never waits for a tick)
-                try { ProcessOps.WaitExited(monitor.Id, ct, LiveOutputPollMs, onOutput is null ? null : () => Take(log.Drain())); }
+                try { ProcessOps.WaitExited(monitor.Id, ct, LiveOutputPollMs, onOutput is null && raw is null ? null : () => Take(log.Drain())); }
                 catch (Exception ex)
                 {
                     // Ctrl+C: as docker stops an attached run, with the stop signal and its timeout; what was
