@@ -21,6 +21,9 @@ internal static class DnsServer
         public string Domain = "";
         public List<IPEndPoint> Upstreams = new();
         public Dictionary<string, List<IPAddress>> Records = new(StringComparer.Ordinal);
+        /// <summary>Reverse records: each container address to the container's name (the first name the config
+        /// lists for it; aliases follow it), for PTR queries.</summary>
+        public Dictionary<IPAddress, string> Reverse = new();
     }
 
     private sealed class Config
@@ -136,6 +139,7 @@ internal static class DnsServer
             {
                 if (!rn.Records.TryGetValue(f[2], out var list)) rn.Records[f[2]] = list = new List<IPAddress>();
                 list.Add(ip);
+                rn.Reverse.TryAdd(ip, f[2]);
                 string cid = f.Length >= 5 ? f[4] : f[3];
                 if (!byCtr.TryGetValue(cid, out var c)) byCtr[cid] = c = (new List<IPAddress>(), new List<Net>());
                 if (!c.Ips.Contains(ip)) c.Ips.Add(ip);
@@ -202,6 +206,17 @@ internal static class DnsServer
         if (cfg.BySource.TryGetValue(Normalize(from.Address), out var srcNets)) foreach (var n in srcNets) if (!nets.Contains(n)) nets.Add(n);
 
         string qn = name.ToString().ToLowerInvariant().TrimEnd('.');
+        // PTR for a container's address (docker's embedded DNS answers them too): the container's name on the
+        // network, under the network's domain. Other addresses go on as unknown names do (upstream, or refused).
+        if ((qtype == 12 || qtype == 255) && ReverseAddress(qn) is { } rip)
+        {
+            foreach (var n in nets)
+                if (n.Reverse.TryGetValue(rip, out var host))
+                {
+                    ReplyPtr(s, from, q, qend, n.Domain.Length > 0 ? host + "." + n.Domain : host);
+                    return;
+                }
+        }
         string domain = listenNet.Domain;
         string local1 = qn.EndsWith("." + domain, StringComparison.Ordinal) ? qn[..^(domain.Length + 1)] : qn;
         List<IPAddress>? found = null;
@@ -222,6 +237,66 @@ internal static class DnsServer
         if (listenNet.Internal || listenNet.Upstreams.Count == 0) { Reply(s, from, q, qend, 5, []); return; }
         var ups = listenNet.Upstreams;
         ThreadPool.QueueUserWorkItem(_ => Forward(s, from, q, qend, ups));
+    }
+
+    /// <summary>The address a reverse name stands for: d.c.b.a.in-addr.arpa, or 32 nibbles.ip6.arpa; null otherwise.</summary>
+    internal static IPAddress? ReverseAddress(string qn)
+    {
+        if (qn.EndsWith(".in-addr.arpa", StringComparison.Ordinal))
+        {
+            var p = qn[..^".in-addr.arpa".Length].Split('.');
+            if (p.Length != 4) return null;
+            var b = new byte[4];
+            for (int i = 0; i < 4; i++)
+                if (!byte.TryParse(p[3 - i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out b[i]) || p[3 - i].Length > 3) return null;
+            return new IPAddress(b);
+        }
+        if (qn.EndsWith(".ip6.arpa", StringComparison.Ordinal))
+        {
+            var p = qn[..^".ip6.arpa".Length].Split('.');
+            if (p.Length != 32) return null;
+            var b = new byte[16];
+            for (int i = 0; i < 32; i++)
+            {
+                string nib = p[31 - i];
+                if (nib.Length != 1 || !Uri.IsHexDigit(nib[0])) return null;
+                int v = Convert.ToInt32(nib, 16);
+                b[i / 2] |= (byte)(i % 2 == 0 ? v << 4 : v);
+            }
+            return new IPAddress(b);
+        }
+        return null;
+    }
+
+    /// <summary>Answers a PTR query with one name (the query's name, compressed, then the target's labels).</summary>
+    private static void ReplyPtr(Socket s, EndPoint to, byte[] q, int qend, string target)
+    {
+        var labels = target.Split('.', StringSplitOptions.RemoveEmptyEntries);
+        var rdata = new List<byte>();
+        foreach (var l in labels)
+        {
+            var bytes = Encoding.ASCII.GetBytes(l);
+            if (bytes.Length is 0 or > 63) return;
+            rdata.Add((byte)bytes.Length);
+            rdata.AddRange(bytes);
+        }
+        rdata.Add(0);
+        var r = new byte[qend + 12 + rdata.Count];
+        Array.Copy(q, r, qend);
+        ushort qflags = BinaryPrimitives.ReadUInt16BigEndian(q.AsSpan(2));
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(2), (ushort)(0x8000 | (qflags & 0x7800) | 0x0400 | (qflags & 0x0100) | 0x0080));
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(4), 1);
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(6), 1);
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(8), 0);
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(10), 0);
+        int pos = qend;
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(pos), 0xC00C); pos += 2;
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(pos), 12); pos += 2;
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(pos), 1); pos += 2;
+        BinaryPrimitives.WriteUInt32BigEndian(r.AsSpan(pos), 5); pos += 4;
+        BinaryPrimitives.WriteUInt16BigEndian(r.AsSpan(pos), (ushort)rdata.Count); pos += 2;
+        rdata.CopyTo(r, pos);
+        s.SendTo(r, to);
     }
 
     private static IPAddress Normalize(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
