@@ -71,3 +71,22 @@ function Invoke-HelpExampleCode([string] $Code) {
         "$($_.FullyQualifiedErrorId): $($_.Exception.Message)"
     }
 }
+
+function Invoke-HelpExampleOnTerminal([string] $Code) {
+    # Runs an interactive example in a child pwsh on a pseudo-terminal (tests/pty-run.py), with this session's
+    # module, storage root and folder: waits for a shell prompt, types `echo marker-$((6*7))`, expects
+    # marker-42 (the shell's arithmetic, not the typed echo), types exit. Returns what the terminal showed.
+    $file = Join-Path $PWD ("interactive-" + [guid]::NewGuid().ToString('N') + '.ps1')
+    $module = $script:ModulePath
+    @(
+        '$ErrorActionPreference = "Stop"'
+        "Import-Module '$module'"
+        "`$env:PSCONTAINERS_ROOT = '$env:PSCONTAINERS_ROOT'"
+        "Set-Location -LiteralPath '$PWD'"
+        $Code
+    ) | Set-Content -LiteralPath $file
+    $pwsh = (Get-Process -Id $PID).Path
+    $argv = @($pwsh) + $(if ((Split-Path $pwsh -Leaf) -like 'dotnet*') { @('pwsh') } else { @() }) + @('-NoProfile', '-File', $file)
+    $repo = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
+    (& python3 (Join-Path $PSScriptRoot 'pty-run.py') '[/~][^\s]* [#$] ' 'echo marker-$((6*7))' 'marker-42' 120 $repo -- @argv) -join "`n"
+}

@@ -4,10 +4,11 @@
 # serves busybox:test and debian:bookworm). The examples of one page run in order, in one session and one
 # working folder, as a reader would type them: a page's first example makes what its later ones use.
 #
-# An example that needs what no test can give (a registry on the internet, a login prompt, a terminal)
-# says so in its page with a line `<!-- example: external <reason> -->` (or `interactive <reason>`) under its
-# code; the test then checks that the code parses and names only commands and parameters that exist, and
-# reports the reason. Everything else must run without an error.
+# An example that needs what no test can give (a registry on the internet, a login prompt) says so in its
+# page with a line `<!-- example: external <reason> -->` under its code; the test then checks that the code
+# parses and names only commands and parameters that exist, and reports the reason. An example marked
+# `interactive <reason>` (a shell on this terminal) runs on a pseudo-terminal the test allocates, which types
+# a command at the shell's prompt and checks the answer. Everything else must run without an error.
 BeforeDiscovery {
     . $PSScriptRoot/../common.ps1
     . $PSScriptRoot/../HelpMarkdown.ps1
@@ -61,6 +62,16 @@ Describe 'The help examples of <Page>' -ForEach $script:pages {
     }
 
     It '<Title> runs as written' -ForEach $Examples {
+        if ($Mark -eq 'interactive') {
+            # on a pseudo-terminal the test allocates: a child pwsh runs the example (in this page's root and
+            # folder); once a shell prompt shows, the test types a command whose answer only the shell can give
+            if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'help examples run containers: needs root')) { return }
+            if (-not (Test-Prerequisite -Condition (Test-Command python3) -Because 'python3 (for a pseudo-terminal) is not installed')) { return }
+            $out = Invoke-HelpExampleOnTerminal $Code
+            $out | Should -Match 'PTY-STAGE=2 PTY-EXIT=0' -Because "example '$Title' of $Page on a terminal:`n$out"
+            $out | Should -Match 'marker-42'
+            return
+        }
         if ($Mark) {
             # not run: the page says why (checked above for what can be checked without running it)
             $Reason | Should -Not -BeNullOrEmpty -Because "a marked example says why it cannot run"
