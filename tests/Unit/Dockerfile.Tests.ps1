@@ -402,6 +402,60 @@ RUN echo $TAG
         $s2 = $v.NewStage($null)
         $s2.Expand('[$TAG][$LOCAL]') | Should -BeExactly '[][]'
     }
+    It 'lets an ARG declared after an ENV of the same name win, as BuildKit does, and keeps it out of the config' {
+        $d = [Containers.Engine.Build.DockerfileParser]::Parse("FROM x`nENV A=env`nARG A=arg`nENV B=`$A C=1`nENV C=2 D=`$C", $null)
+        $s = [Containers.Engine.Build.DockerfileVariables]::new($d, $null, 'linux/amd64').NewStage([Collections.Generic.KeyValuePair[string, string][]]@([Collections.Generic.KeyValuePair[string, string]]::new('PATH', '/bin')))
+        foreach ($i in $d.Stages[0].Instructions) { $s.Apply($i) }
+        $s.Expand('$A') | Should -BeExactly 'arg'
+        $cfg = @{}; foreach ($p in $s.Env) { $cfg[$p.Key] = $p.Value }
+        $cfg['A'] | Should -BeExactly 'env'
+        $cfg['B'] | Should -BeExactly 'arg'
+        $cfg['D'] | Should -BeExactly '1' -Because 'pairs of one ENV are expanded with the environment before it'
+        $cfg['PATH'] | Should -BeExactly '/bin'
+        @($s.Env.Key) | Should -Be @('PATH', 'A', 'B', 'C', 'D')
+    }
+    It 'expands the words BuildKit expands, per instruction' {
+        $d = [Containers.Engine.Build.DockerfileParser]::Parse(@'
+FROM x
+ARG U=app D=/dst P=8080 S=SIGINT V=/data C=0755 F=build SUM=sha256:abc
+ARG CACHE=/root/.cache
+WORKDIR $D/work
+USER ${U}:${U}
+EXPOSE $P ${P}/udp
+STOPSIGNAL $S
+VOLUME $V "${V}2"
+LABEL "k$U"="v ${U}"
+COPY --chown=$U --chmod=$C --from=$F src/$U "$D/"
+ADD --checksum=$SUM <<'RAW' <<COOKED $D/
+$U raw
+RAW
+$U "cooked"
+COOKED
+RUN --mount=type=cache,target=$CACHE echo $U
+CMD echo $U
+'@, $null)
+        $s = [Containers.Engine.Build.DockerfileVariables]::new($d, $null, 'linux/amd64').NewStage($null)
+        $out = foreach ($i in $d.Stages[0].Instructions) { $s.Apply($i); $s.ExpandInstruction($i) }
+        ($out | Where-Object Instruction -eq WORKDIR).Arguments | Should -Be @('/dst/work')
+        ($out | Where-Object Instruction -eq USER).Arguments | Should -Be @('app:app')
+        ($out | Where-Object Instruction -eq EXPOSE).Arguments | Should -Be @('8080', '8080/udp')
+        ($out | Where-Object Instruction -eq STOPSIGNAL).Arguments | Should -Be @('SIGINT')
+        ($out | Where-Object Instruction -eq VOLUME).Arguments | Should -Be @('/data', '/data2')
+        $l = $out | Where-Object Instruction -eq LABEL
+        $l.Pairs[0].Key | Should -BeExactly 'kapp'
+        $l.Pairs[0].Value | Should -BeExactly 'v app'
+        $c = $out | Where-Object Instruction -eq COPY
+        $c.GetFlag('chown') | Should -Be 'app'; $c.GetFlag('chmod') | Should -Be '0755'; $c.GetFlag('from') | Should -Be 'build'
+        $c.Arguments | Should -Be @('src/app', '/dst/')
+        $a = $out | Where-Object Instruction -eq ADD
+        $a.GetFlag('checksum') | Should -Be 'sha256:abc'
+        $a.Arguments | Should -Be @("<<'RAW'", '<<COOKED', '/dst/')
+        $a.Heredocs[0].Content | Should -BeExactly "`$U raw`n"
+        $a.Heredocs[1].Content | Should -BeExactly "app `"cooked`"`n"
+        ($out | Where-Object Instruction -eq RUN).Mounts[0].Target | Should -Be '/root/.cache'
+        ($out | Where-Object Instruction -eq RUN).Arguments | Should -Be @('echo $U')
+        ($out | Where-Object Instruction -eq CMD).Arguments | Should -Be @('echo $U')
+    }
 }
 
 Describe 'awesome-compose Dockerfiles' {

@@ -44,7 +44,7 @@ public sealed class DockerIgnore
     private readonly List<Pattern> _patterns = new();
 
     /// <summary>The patterns as cleaned, exceptions with their '!'.</summary>
-    public IReadOnlyList<string> Patterns => [.. _patterns.Select(p => (p.Exclusion ? "!" : "") + p.Text)];
+    public IReadOnlyList<string> Patterns => _patterns.Select(p => (p.Exclusion ? "!" : "") + p.Text).ToArray();
 
     /// <summary>True when any pattern is an exception ('!').</summary>
     public bool HasExclusions => _patterns.Any(p => p.Exclusion);

@@ -184,7 +184,7 @@ public static class DockerfileParser
                         foreach (var h in node.Heredocs) sb.Append('\n').Append(h.Content).Append(h.Name);
                         expr = sb.ToString();
                     }
-                    arguments = [expr];
+                    arguments = new[] { expr };
                     heredocs = new();
                     break;
                 }
@@ -235,7 +235,7 @@ public static class DockerfileParser
                 break;
             case "HEALTHCHECK":
                 health = ParseHealthcheck(args, node.IsJson, flags, Fail);
-                arguments = args.Count > 1 ? (IReadOnlyList<string>)[args[0].ToUpperInvariant(), .. JsonArgs(args.Skip(1).ToList(), node.IsJson)] : [args[0].ToUpperInvariant()];
+                arguments = new[] { args[0].ToUpperInvariant() }.Concat(JsonArgs(args.Skip(1).ToList(), node.IsJson)).ToArray();
                 break;
         }
 
@@ -309,7 +309,7 @@ public static class DockerfileParser
         if (typ == "NONE")
         {
             if (rest.Count != 0) throw fail("HEALTHCHECK NONE takes no arguments");
-            return new DockerfileHealthcheck { Test = ["NONE"] };
+            return new DockerfileHealthcheck { Test = new[] { "NONE" } };
         }
         if (typ != "CMD") throw fail($"Unknown type \"{args[0].ToUpperInvariant()}\" in HEALTHCHECK (try CMD)");
         var cmd = JsonArgs(rest, json);
@@ -333,7 +333,7 @@ public static class DockerfileParser
         }
         return new DockerfileHealthcheck
         {
-            Test = [json ? "CMD" : "CMD-SHELL", .. cmd],
+            Test = new[] { json ? "CMD" : "CMD-SHELL" }.Concat(cmd).ToArray(),
             Interval = Interval("interval"),
             Timeout = Interval("timeout"),
             StartPeriod = Interval("start-period"),

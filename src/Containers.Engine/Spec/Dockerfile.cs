@@ -116,7 +116,7 @@ public sealed class DockerfileInstruction
     }
 
     /// <summary>Every value of a flag that may repeat (--mount, --exclude).</summary>
-    public IReadOnlyList<string> GetFlags(string name) => [.. Flags.Where(f => f.Name == name).Select(f => f.Value ?? "true")];
+    public IReadOnlyList<string> GetFlags(string name) => Flags.Where(f => f.Name == name).Select(f => f.Value ?? "true").ToArray();
 
     public override string ToString() => Original;
 }
