@@ -97,3 +97,29 @@ Describe 'Listing a build context' {
         EngineErrorId { [Containers.Engine.Build.DockerIgnore]::ListContext('/nonexistent/ctx', $null, $null) } | Should -BeExactly 'ContainersException:BuildContextNotFound'
     }
 }
+
+Describe 'BuildContext' {
+    BeforeAll {
+        $script:bc = Join-Path ([IO.Path]::GetTempPath()) "bc-$PID"
+        New-Item -ItemType Directory -Force "$bc/sub" | Out-Null
+        'x' | Set-Content "$bc/a.txt"; 'y' | Set-Content "$bc/sub/b.txt"; 'FROM x' | Set-Content "$bc/sub/Build.df"
+        Set-Content "$bc/.dockerignore" "*`n"
+        Set-Content "$bc/sub/Build.df.dockerignore" "a.txt`n"
+    }
+    AfterAll { Remove-Item -Recurse -Force $script:bc -ErrorAction SilentlyContinue }
+    It 'applies <Dockerfile>.dockerignore and always sends the Dockerfile and the ignore file' {
+        @([Containers.Engine.Build.BuildContext]::List($bc, "$bc/sub/Build.df").Path) | Should -Be @('.dockerignore', 'sub', 'sub/Build.df', 'sub/Build.df.dockerignore', 'sub/b.txt')
+    }
+    It 'applies .dockerignore otherwise, still sending the Dockerfile and the ignore file' {
+        Set-Content "$bc/Dockerfile" 'FROM x'
+        try {
+            @([Containers.Engine.Build.BuildContext]::List($bc, "$bc/Dockerfile").Path) | Should -Be @('.dockerignore', 'Dockerfile')
+        } finally { Remove-Item "$bc/Dockerfile" }
+    }
+    It 'finds Containerfile before Dockerfile, and fails with DockerfileNotFound without either' {
+        EngineErrorId { [Containers.Engine.Build.BuildContext]::FindDockerfile("$bc/sub") } | Should -BeExactly 'ContainersException:DockerfileNotFound'
+        Set-Content "$bc/sub/Dockerfile" 'FROM x'; Set-Content "$bc/sub/Containerfile" 'FROM y'
+        try { [Containers.Engine.Build.BuildContext]::FindDockerfile("$bc/sub") | Should -Be "$bc/sub/Containerfile" }
+        finally { Remove-Item "$bc/sub/Dockerfile", "$bc/sub/Containerfile" }
+    }
+}
