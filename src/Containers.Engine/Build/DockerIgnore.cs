@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Containers.Engine.Errors;
+using Containers.Native.Sys;
+using Microsoft.Win32.SafeHandles;
 
 namespace Containers.Engine.Build;
 
@@ -161,8 +163,10 @@ public sealed class DockerIgnore
     /// <summary>
     /// Lists what a build would send from <paramref name="contextDir"/>: every entry the rules keep, in path
     /// order; a directory that is excluded but holds an exception is walked and listed only when something under
-    /// it is kept. Symbolic links are listed, never followed. <paramref name="alwaysInclude"/> are context-relative
-    /// paths sent whatever the rules say (the Dockerfile, the ignore file).
+    /// it is kept. The walk goes by directory descriptor (openat with O_NOFOLLOW, fstatat without following), so
+    /// a symbolic link is listed, never followed, and a directory swapped for a link while the walk runs is not
+    /// entered. <paramref name="alwaysInclude"/> are context-relative paths sent whatever the rules say (the
+    /// Dockerfile, the ignore file).
     /// </summary>
     public static List<BuildContextEntry> ListContext(string contextDir, DockerIgnore? rules, IEnumerable<string>? alwaysInclude = null)
     {
@@ -170,24 +174,25 @@ public sealed class DockerIgnore
             throw ContainersException.NotFound("BuildContextNotFound", $"The build context '{contextDir}' is not a directory.", contextDir);
         var keep = new HashSet<string>((alwaysInclude ?? []).Select(CleanPath).Where(p => p != "." && !p.StartsWith("../", StringComparison.Ordinal) && p != ".."), StringComparer.Ordinal);
         var result = new List<BuildContextEntry>();
-        Walk(new DirectoryInfo(contextDir), "", rules, [], keep, result);
+        SafeFileHandle root;
+        try { root = FileSys.OpenHandle(contextDir, FileSys.O_RDONLY | FileSys.O_DIRECTORY); }
+        catch (NativeException e) { throw ContainersException.Invalid("BuildContextUnreadable", $"The build context '{contextDir}' cannot be opened: {e.Message}", contextDir, e); }
+        using (root) Walk(root, "", rules, [], keep, result);
         return result;
     }
 
-    private static void Walk(DirectoryInfo dir, string prefix, DockerIgnore? rules, bool[] parentInfo, HashSet<string> keep, List<BuildContextEntry> result)
+    private static void Walk(SafeFileHandle dir, string prefix, DockerIgnore? rules, bool[] parentInfo, HashSet<string> keep, List<BuildContextEntry> result)
     {
-        FileSystemInfo[] entries;
-        try { entries = dir.GetFileSystemInfos(); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        List<string> names;
+        try { names = RootedFs.ReadDir(dir, prefix).Select(e => e.Name).ToList(); }
+        catch (NativeException e) { throw ContainersException.Invalid("BuildContextUnreadable", $"The build context directory '{prefix}' cannot be read: {e.Message}", prefix, e); }
+        names.Sort(StringComparer.Ordinal);
+        foreach (var name in names)
         {
-            throw ContainersException.Invalid("BuildContextUnreadable", $"The build context directory '{dir.FullName}' cannot be read: {e.Message}", dir.FullName, e);
-        }
-        Array.Sort(entries, (a, b) => string.CompareOrdinal(a.Name, b.Name));
-        foreach (var e in entries)
-        {
-            var rel = prefix.Length == 0 ? e.Name : prefix + "/" + e.Name;
-            bool isLink = e.LinkTarget is not null;
-            bool isDir = !isLink && (e.Attributes & FileAttributes.Directory) != 0;
+            var rel = prefix.Length == 0 ? name : prefix + "/" + name;
+            if (!RootedFs.TryStatAt(dir, name, out var st, rel)) continue; // gone since the listing
+            uint type = st.Mode & LayerFs.S_IFMT;
+            bool isLink = type == LayerFs.S_IFLNK, isDir = type == LayerFs.S_IFDIR;
             bool excluded = false;
             bool[] info = [];
             if (rules is not null)
@@ -195,30 +200,40 @@ public sealed class DockerIgnore
                 excluded = rules.Evaluate(rel, parentInfo, out info);
                 if (excluded && keep.Contains(rel)) excluded = false;
             }
+            if (excluded && !isDir) continue;
+            if (excluded)
+            {
+                // an excluded directory is entered only when an exception may reach inside it (or a kept file is in it)
+                var dirSlash = rel + "/";
+                bool enter = keep.Any(k => k.StartsWith(dirSlash, StringComparison.Ordinal))
+                    || rules!._patterns.Any(p => p.Exclusion && (p.Text + "/").StartsWith(dirSlash, StringComparison.Ordinal));
+                if (!enter) continue;
+            }
+            string? target = null;
+            if (isLink)
+            {
+                try { target = RootedFs.ReadlinkAt(dir, name, rel); }
+                catch (NativeException e) when (e.Errno is Errno.ENOENT or Errno.EINVAL) { continue; }
+            }
             var entry = new BuildContextEntry
             {
                 Path = rel,
-                Type = isLink ? "SymbolicLink" : isDir ? "Directory" : "File",
-                Size = !isLink && !isDir && e is FileInfo f ? f.Length : 0,
-                LinkTarget = isLink ? e.LinkTarget : null,
+                Type = isLink ? "SymbolicLink" : isDir ? "Directory" : type == LayerFs.S_IFREG ? "File" : "Other",
+                Size = type == LayerFs.S_IFREG ? st.Size : 0,
+                LinkTarget = target,
             };
-            if (!excluded)
-            {
-                result.Add(entry);
-                if (isDir) Walk((DirectoryInfo)e, rel, rules, info, keep, result);
-                continue;
-            }
-            if (!isDir) continue;
-            // an excluded directory is entered only when an exception may reach inside it (or a kept file is in it)
-            var dirSlash = rel + "/";
-            bool enter = keep.Any(k => k.StartsWith(dirSlash, StringComparison.Ordinal))
-                || rules!._patterns.Any(p => p.Exclusion && (p.Text + "/").StartsWith(dirSlash, StringComparison.Ordinal));
-            if (!enter) continue;
             int mark = result.Count;
             result.Add(entry);
-            int before = result.Count;
-            Walk((DirectoryInfo)e, rel, rules, info, keep, result);
-            if (result.Count == before) result.RemoveAt(mark);
+            if (!isDir) continue;
+            SafeFileHandle sub;
+            try { sub = RootedFs.OpenAt(dir, name, FileSys.O_RDONLY | FileSys.O_DIRECTORY, 0, rel); }
+            catch (NativeException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP)
+            {
+                result.RemoveAt(mark); // replaced by something else (a link) since the stat: not entered, not listed
+                continue;
+            }
+            using (sub) Walk(sub, rel, rules, info, keep, result);
+            if (excluded && result.Count == mark + 1) result.RemoveAt(mark);
         }
     }
 
