@@ -402,6 +402,15 @@ RUN echo $TAG
         $s2 = $v.NewStage($null)
         $s2.Expand('[$TAG][$LOCAL]') | Should -BeExactly '[][]'
     }
+    It 'expands with the escape character the file chose' {
+        $d = [Containers.Engine.Build.DockerfileParser]::Parse((@('# escape=`', 'FROM x', 'ENV A=1', 'ENV B=`$A C=\$A D="q`"$A"') -join "`n"), $null)
+        $s = [Containers.Engine.Build.DockerfileVariables]::new($d, $null, 'linux/amd64').NewStage($null)
+        foreach ($i in $d.Stages[0].Instructions) { $s.Apply($i) }
+        $cfg = @{}; foreach ($p in $s.Env) { $cfg[$p.Key] = $p.Value }
+        $cfg['B'] | Should -BeExactly '$A'
+        $cfg['C'] | Should -BeExactly '\1'
+        $cfg['D'] | Should -BeExactly 'q"1'
+    }
     It 'lets an ARG declared after an ENV of the same name win, as BuildKit does, and keeps it out of the config' {
         $d = [Containers.Engine.Build.DockerfileParser]::Parse("FROM x`nENV A=env`nARG A=arg`nENV B=`$A C=1`nENV C=2 D=`$C", $null)
         $s = [Containers.Engine.Build.DockerfileVariables]::new($d, $null, 'linux/amd64').NewStage([Collections.Generic.KeyValuePair[string, string][]]@([Collections.Generic.KeyValuePair[string, string]]::new('PATH', '/bin')))
