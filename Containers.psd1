@@ -28,7 +28,9 @@
         'Disconnect-ContainerNetwork',
         # registries
         'Request-ContainerImage', 'Publish-ContainerImage', 'Connect-ContainerRegistry', 'Disconnect-ContainerRegistry',
-        'Get-ContainerImageTag'
+        'Get-ContainerImageTag',
+        # build
+        'ConvertFrom-Dockerfile'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
