@@ -85,9 +85,10 @@ public sealed partial class ImageStore
             using var write = BeginWrite(ct);
             return ImportCore(path, options, progress, added, ct);
         }
-        catch (Exception)
+        catch (Exception ex)
         {
             RemoveAdded(added);
+            if (StorageFull.Of(ex, Root, $"importing '{path}'") is { } full) throw full;
             throw;
         }
     }

@@ -117,9 +117,10 @@ public static class ImagePuller
                 indexBytes: indexDigest is not null ? top.Bytes : null);
         }
         }
-        catch (Exception)
+        catch (Exception ex)
         {
             images.RemoveAdded(added);
+            if (StorageFull.Of(ex, root, $"pulling {target}") is { } full) throw full;
             throw;
         }
         progress.Report(new ProgressReport(parent, activity, Messages.PullStatus(total, total), 100, Completed: true));
