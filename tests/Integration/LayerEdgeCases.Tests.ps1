@@ -72,6 +72,25 @@ with tarfile.open('$tar', 'w', format=tarfile.PAX_FORMAT) as t:
     }
 }
 
+Describe 'Binary xattrs' {
+    BeforeAll { $script:R = New-TestStorageRoot 'layeredge-x' }
+    AfterAll { Remove-TestStorageRoot $script:R }
+
+    It 'keeps a security.capability value with bytes above 0x7f exactly (TarReader alone decodes it as UTF-8)' {
+        if (-not (Test-Prerequisite -Condition ($IsRoot -and (Test-Command setcap) -and (Test-Command getfattr)) -Because 'setcap and getfattr make and read the capability')) { return }
+        New-Item -ItemType Directory -Force "$Work/caps/bin" | Out-Null
+        [IO.File]::WriteAllText("$Work/caps/bin/tool", 'tool')
+        # cap_setfcap is bit 31: the permitted mask has the byte 0x80, which is no valid UTF-8 on its own
+        & setcap 'cap_setfcap,cap_net_raw+ep' "$Work/caps/bin/tool"
+        $want = (& getfattr --absolute-names -n security.capability -e hex "$Work/caps/bin/tool" | Select-String 'security.capability=').Line
+        $want | Should -Match '80'
+        & tar --xattrs --xattrs-include='*' --format=posix --numeric-owner -C "$Work/caps" -cf "$Work/caps.tar" .
+        $img = Import-ContainerImage -RootFs -LiteralPath "$Work/caps.tar" -Name caps:1 -StorageRoot $R
+        $got = (& getfattr --absolute-names -n security.capability -e hex "$(LayerOf $R $img)/bin/tool" | Select-String 'security.capability=').Line
+        $got | Should -BeExactly $want
+    }
+}
+
 Describe 'Absolute entry names' {
     BeforeAll {
         . $PSScriptRoot/LayerTestHelpers.ps1

@@ -90,7 +90,7 @@ public static class LayerUnpacker
                 var mt = e.ModificationTime.ToUniversalTime();
                 long sec = mt.ToUnixTimeSeconds();
                 long nsec = (mt.UtcTicks % TimeSpan.TicksPerSecond) * 100;
-                var xattrs = XattrsOf(e);
+                var xattrs = XattrsOf(e, idFilter.XattrsOf(ordinal));
 
                 switch (e.EntryType)
                 {
@@ -303,8 +303,14 @@ public static class LayerUnpacker
     }
 
     /// <summary>The xattrs a PAX entry carries (SCHILY.xattr.*), minus overlayfs' own; null when none.</summary>
-    private static List<(string Name, byte[] Value)>? XattrsOf(TarEntry e)
+    private static List<(string Name, byte[] Value)>? XattrsOf(TarEntry e, List<(string Name, byte[] Value)>? raw)
     {
+        // the bytes of the PAX records when the filter saw them (binary values survive), else TarReader's strings
+        if (raw is not null)
+        {
+            var r = raw.Where(x => !x.Name.StartsWith("trusted.overlay.", StringComparison.Ordinal)).ToList();
+            return r.Count > 0 ? r : null;
+        }
         if (e is not PaxTarEntry pax || pax.ExtendedAttributes.Count == 0) return null;
         List<(string, byte[])>? list = null;
         foreach (var kv in pax.ExtendedAttributes)

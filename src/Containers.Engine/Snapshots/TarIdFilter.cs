@@ -18,6 +18,8 @@ internal sealed class TarIdFilter : Stream
 {
     private readonly Stream _inner;
     private readonly Dictionary<int, (uint? Uid, uint? Gid)> _ids = new();
+    private readonly Dictionary<int, List<(string Name, byte[] Value)>> _xattrs = new();
+    private List<(string Name, byte[] Value)>? _nextXattrs; // SCHILY.xattr.* of the next entry, as raw bytes
     private readonly byte[] _block = new byte[512];
     private byte[] _pending = [];
     private int _pendingPos;
@@ -33,6 +35,12 @@ internal sealed class TarIdFilter : Stream
 
     /// <summary>The ids above 2^31-1 of the entry with this ordinal (0-based, among the entries TarReader returns).</summary>
     public (uint? Uid, uint? Gid) IdsOf(int ordinal) => _ids.TryGetValue(ordinal, out var v) ? v : default;
+
+    /// <summary>
+    /// The SCHILY.xattr.* values of the entry with this ordinal as the PAX records hold them: binary values
+    /// (security.capability with a byte above 0x7f) that TarReader's UTF-8 strings would change. Null: none.
+    /// </summary>
+    public List<(string Name, byte[] Value)>? XattrsOf(int ordinal) => _xattrs.GetValueOrDefault(ordinal);
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -89,6 +97,8 @@ internal sealed class TarIdFilter : Stream
             if (FixBase256(blk, 108, name, "uid") is { } u) ids.Uid = u;
             if (FixBase256(blk, 116, name, "gid") is { } g) ids.Gid = g;
             if (ids.Uid is not null || ids.Gid is not null) _ids[_entries] = ids;
+            if (_nextXattrs is not null) _xattrs[_entries] = _nextXattrs;
+            _nextXattrs = null;
             _entries++;
             _next = default;
             _nextSize = null;
@@ -153,6 +163,8 @@ internal sealed class TarIdFilter : Stream
                 }
                 else if (key == "size" && long.TryParse(Encoding.ASCII.GetString(val), out long s)) _nextSize = s;
                 else if (key == "path") _nextPath = Encoding.UTF8.GetString(val);
+                else if (key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal))
+                    (_nextXattrs ??= []).Add((Encoding.UTF8.GetString(rec[..eq])["SCHILY.xattr.".Length..], val.ToArray()));
             }
             pos += len;
         }
