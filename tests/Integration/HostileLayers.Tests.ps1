@@ -36,10 +36,18 @@ BeforeDiscovery {
         @{ Case = "'..' link to the canary"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = '..'; Type = 'Symlink'; Link = $C } } }
         @{ Case = "'..' directory entry 0777"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = '../'; Type = 'Dir'; Mode = 511 } } }
         @{ Case = "'a/..' (inside, still refused)"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Dir' }, @{ Name = 'a/..'; Type = 'Dir' } } }
-        @{ Case = "absolute '/tmp/pwned'"; Expect = 'LayerPathAbsolute'; Entries = { param($C, $T) , @{ Name = "/tmp/pwned-$T"; Type = 'File'; Data = 'x' } } }
-        @{ Case = 'absolute into the canary'; Expect = 'LayerPathAbsolute'; Entries = { param($C, $T) , @{ Name = "$C/pwned-$T"; Type = 'File'; Data = 'x' } } }
-        @{ Case = "absolute dir entry chmod of the canary's 'secret'"; Expect = 'LayerPathAbsolute'; Entries = { param($C, $T) , @{ Name = "$C/secret"; Type = 'Dir'; Mode = 511 } } }
-        @{ Case = "'/' link"; Expect = 'LayerPathAbsolute'; Entries = { param($C, $T) , @{ Name = '/'; Type = 'Symlink'; Link = $C } } }
+        # absolute names are taken relative to the layer root (containerd, podman, docker): inside, never out
+        @{ Case = "absolute '/tmp/pwned' (inside the layer)"; Expect = 'Imported'; Entries = { param($C, $T) , @{ Name = "/tmp/pwned-$T"; Type = 'File'; Data = 'x' } }
+            Check = { param($Layer, $C) @(Get-ChildItem -LiteralPath "$Layer/tmp" -Filter 'pwned-*').Count | Should -Be 1 } }
+        @{ Case = 'absolute into the canary (inside the layer)'; Expect = 'Imported'; Entries = { param($C, $T) , @{ Name = "$C/pwned-$T"; Type = 'File'; Data = 'x' } }
+            Check = { param($Layer, $C) @(Get-ChildItem -LiteralPath "$Layer$C" -Filter 'pwned-*').Count | Should -Be 1 } }
+        @{ Case = "absolute dir entry chmod of the canary's 'secret' (inside the layer)"; Expect = 'Imported'; Entries = { param($C, $T) , @{ Name = "$C/secret"; Type = 'Dir'; Mode = 511 } }
+            Check = { param($Layer, $C) (& stat -c '%F %a' "$Layer$C/secret") | Should -BeExactly 'directory 777' } }
+        @{ Case = "'/' link"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) , @{ Name = '/'; Type = 'Symlink'; Link = $C } } }
+        @{ Case = "'//' link"; Expect = 'LayerRootNotDirectory'; Entries = { param($C, $T) , @{ Name = '//'; Type = 'Symlink'; Link = $C } } }
+        @{ Case = "absolute '/../pwned'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = "/../pwned-$T"; Type = 'File'; Data = 'x' } } }
+        @{ Case = "absolute '//..//..$C/pwned'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = "//..//..$C/pwned-$T"; Type = 'File'; Data = 'x' } } }
+        @{ Case = "absolute '/a' -> canary then '/a/pwned'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = '/a'; Type = 'Symlink'; Link = $C }, @{ Name = "/a/pwned-$T"; Type = 'File' } } }
         # --- writing through a link the layer made ---------------------------------------------------
         @{ Case = "'a' -> /tmp then 'a/pwned'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = '/tmp' }, @{ Name = "a/pwned-$T"; Type = 'File'; Data = 'x' } } }
         @{ Case = "'a' -> canary then dir entry 'a/keep'"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = $C }, @{ Name = 'a/keep'; Type = 'Dir'; Mode = 511 } } }
@@ -52,6 +60,10 @@ BeforeDiscovery {
         @{ Case = "'a' -> canary then hard link 'a/x' to an earlier file"; Expect = 'LayerPathThroughSymlink'; Entries = { param($C, $T) @{ Name = 'f'; Type = 'File'; Data = 'x' }, @{ Name = 'a'; Type = 'Symlink'; Link = $C }, @{ Name = "a/pwned-$T"; Type = 'HardLink'; Link = 'f' } } }
         # --- hard links ------------------------------------------------------------------------------
         @{ Case = 'hard link to the canary (absolute)'; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) , @{ Name = 'h'; Type = 'HardLink'; Link = "$C/secret" } } }
+        @{ Case = "absolute hard link '/h' to '/f', an earlier entry (inside the layer)"; Expect = 'Imported'; Entries = { param($C, $T) @{ Name = '/f'; Type = 'File'; Data = 'x' }, @{ Name = '/h'; Type = 'HardLink'; Link = '/f' } }
+            Check = { param($Layer, $C) (& stat -c '%h %i' "$Layer/h") | Should -BeExactly (& stat -c '%h %i' "$Layer/f"); (& stat -c '%h' "$Layer/f") | Should -Be '2' } }
+        @{ Case = "absolute hard link to '/../../etc/passwd'"; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) , @{ Name = 'h'; Type = 'HardLink'; Link = '/../../etc/passwd' } } }
+        @{ Case = "absolute hard link through a link: '/a' -> canary, 'h' => '/a/secret'"; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) @{ Name = '/a'; Type = 'Symlink'; Link = $C }, @{ Name = 'h'; Type = 'HardLink'; Link = '/a/secret' } } }
         @{ Case = "hard link to '../../secret'"; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) , @{ Name = 'h'; Type = 'HardLink'; Link = '../../secret' } } }
         @{ Case = "hard link through a link: 'a' -> canary, 'h' => 'a/secret'"; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Symlink'; Link = $C }, @{ Name = 'h'; Type = 'HardLink'; Link = 'a/secret' } } }
         @{ Case = 'hard link to a name not in the layer'; Expect = 'LayerHardlinkEscapes'; Entries = { param($C, $T) , @{ Name = 'h'; Type = 'HardLink'; Link = 'etc/passwd' } } }
@@ -68,7 +80,8 @@ BeforeDiscovery {
         @{ Case = "whiteout 'a/.wh..'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) @{ Name = 'a'; Type = 'Dir' }, @{ Name = 'a/.wh..'; Type = 'File' } } }
         @{ Case = "whiteout '.wh.' (no name)"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = '.wh.'; Type = 'File' } } }
         @{ Case = "whiteout '../.wh.secret'"; Expect = 'LayerPathTraversal'; Entries = { param($C, $T) , @{ Name = '../.wh.secret'; Type = 'File' } } }
-        @{ Case = "absolute whiteout of the canary's 'secret'"; Expect = 'LayerPathAbsolute'; Entries = { param($C, $T) , @{ Name = "$C/.wh.secret"; Type = 'File' } } }
+        @{ Case = "absolute whiteout of the canary's 'secret' (inside the layer)"; Expect = 'Imported'; Entries = { param($C, $T) , @{ Name = "$C/.wh.secret"; Type = 'File' } }
+            Check = { param($Layer, $C) (& stat -c '%F %t %T' "$Layer$C/secret") | Should -BeExactly 'character special file 0 0' } }
         @{ Case = "whiteout 'd/.wh.keep' after 'd' -> canary was replaced by a directory"; Expect = 'Imported'; Entries = { param($C, $T) @{ Name = 'd'; Type = 'Symlink'; Link = $C }, @{ Name = 'd'; Type = 'Dir' }, @{ Name = 'd/.wh.keep'; Type = 'File' } }
             Check = { param($Layer, $C) (& stat -c '%F %t %T' "$Layer/d/keep") | Should -BeExactly 'character special file 0 0'; (Get-Item -LiteralPath "$Layer/d").LinkTarget | Should -BeNullOrEmpty } }
         # --- directory times: a directory later replaced by a link must not be re-timed through it ---

@@ -17,7 +17,7 @@ BeforeAll {
     # the specific errors a fixture may fail with: each says what is wrong with the input
     $script:Specific = @('UnsupportedMediaType', 'BlobNotFound', 'BlobDigestMismatch', 'BlobSizeMismatch', 'LayerDigestMismatch',
         'LayerDiffIdMismatch', 'LayerCorrupt', 'UnknownArchiveFormat', 'InvalidArchiveManifest', 'InvalidOciIndex', 'InvalidImageConfig',
-        'LayerCountMismatch', 'NoMatchingPlatform', 'InvalidManifest')
+        'LayerCountMismatch', 'NoMatchingPlatform', 'InvalidManifest', 'NoImageInLayout')
 }
 
 Describe 'Image fixture <Short>' -ForEach $script:Cases {

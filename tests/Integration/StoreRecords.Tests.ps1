@@ -165,7 +165,7 @@ Describe 'A corrupt image record' {
         Set-Content -LiteralPath "$fs/marker" -Value 'six-layer' -NoNewline
         $script:Six = Import-ContainerImage -RootFs -LiteralPath $fs -Name rec-six:1
         $script:Ctrs = @(1..6 | ForEach-Object { New-Container -Image rec-six:1 -Name "six$_" -Network none -Command cat, /marker })
-        $script:RecPath = "$script:R/images/$($script:Six.Id.Substring(7)).json"
+        $script:RecPath = "$script:R/images/$($script:Six.ManifestDigest.Substring(7)).json"  # one record per manifest
         $script:LayerDir = "$script:R/layers/$($script:Six.LayerDiffIds[0].Substring(7))"
         Garble $script:RecPath
     }

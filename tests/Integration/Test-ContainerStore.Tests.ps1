@@ -16,7 +16,7 @@ Describe 'Malicious layers' {
     It 'refuses <Case> with <ErrorId> and writes nothing outside' -TestCases @(
         @{ Case = 'a ../ path'; ErrorId = 'LayerPathTraversal'; Entries = { @(@{ Name = 'etc/'; Type = 'Dir' }, @{ Name = "../../../../../../../..$script:Outside/pwned"; Data = 'x' }) } }
         @{ Case = 'a nested ../ path'; ErrorId = 'LayerPathTraversal'; Entries = { @(@{ Name = 'a/b/../../../pwned'; Data = 'x' }) } }
-        @{ Case = 'an absolute path'; ErrorId = 'LayerPathAbsolute'; Entries = { @(@{ Name = "$script:Outside/pwned"; Data = 'x' }) } }
+        @{ Case = "an absolute path with '..' (absolute names are inside the layer)"; ErrorId = 'LayerPathTraversal'; Entries = { @(@{ Name = "/..$script:Outside/pwned"; Data = 'x' }) } }
         @{ Case = 'a write through a symlink'; ErrorId = 'LayerPathThroughSymlink'; Entries = { @(@{ Name = 'link'; Type = 'Symlink'; Link = $script:Outside }, @{ Name = 'link/pwned'; Data = 'x' }) } }
         @{ Case = 'a write through a relative symlink'; ErrorId = 'LayerPathThroughSymlink'; Entries = { @(@{ Name = 'up'; Type = 'Symlink'; Link = '../../../../../../../..' }, @{ Name = "up$script:Outside/pwned"; Data = 'x' }) } }
         @{ Case = 'a hard link to ../'; ErrorId = 'LayerHardlinkEscapes'; Entries = { @(@{ Name = 'h'; Type = 'HardLink'; Link = '../../../../../../../../etc/passwd' }) } }

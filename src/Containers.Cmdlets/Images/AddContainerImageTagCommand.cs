@@ -30,7 +30,7 @@ public sealed class AddContainerImageTagCommand : ContainersCmdlet
             {
                 var img = store.Resolve(Name);
                 if (!ShouldProcess(n, $"Tag image {img.ShortId}")) return;
-                var r = store.Tag(img.Id, n);
+                var r = store.Tag(Name, n);
                 if (PassThru) WriteObject(r);
             });
         }

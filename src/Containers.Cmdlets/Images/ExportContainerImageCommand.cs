@@ -38,7 +38,7 @@ public sealed class ExportContainerImageCommand : ContainersCmdlet
             TryItem(n, () =>
             {
                 var img = store.Resolve(n);
-                if (!_images.Any(i => i.Id == img.Id)) _images.Add(img);
+                if (!_images.Any(i => i.ManifestDigest == img.ManifestDigest)) _images.Add(img);
             });
     }
 

@@ -27,6 +27,11 @@ public sealed class ImportContainerImageCommand : ContainersCmdlet
     [Parameter]
     public SwitchParameter RootFs { get; set; }
 
+    /// <summary>The one image of an OCI layout or archive to import, by its ref.name (skopeo's oci:dir:ref).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Reference { get; set; }
+
     [Parameter]
     public string[] Change { get; set; } = [];
 
@@ -45,7 +50,7 @@ public sealed class ImportContainerImageCommand : ContainersCmdlet
                 catch (ItemNotFoundException ex) { WriteError(new ErrorRecord(ex, "ImportPathNotFound", ErrorCategory.ObjectNotFound, p)); }
             }
         var store = new ImageStore(Root);
-        var options = new ImportOptions { Names = Name, RootFs = RootFs, Changes = Change, Message = Message };
+        var options = new ImportOptions { Names = Name, RootFs = RootFs, Changes = Change, Message = Message, Reference = Reference };
         foreach (var p in paths)
         {
             if (!ShouldProcess(p, "Import image")) continue;

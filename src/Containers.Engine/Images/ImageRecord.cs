@@ -15,8 +15,9 @@ public sealed class ImageLayer
 }
 
 /// <summary>
-/// An image in the store, as Get-ContainerImage shows it and other areas consume it. Id is the config
-/// digest ("sha256:..."), as in Docker and Podman.
+/// An image in the store, as Get-ContainerImage shows it and other areas consume it: one manifest
+/// (<see cref="ManifestDigest"/>) and its config. Id is the config digest ("sha256:..."), as in Docker and
+/// Podman, so two manifests of one config (gzip and zstd variants) are two images with one Id.
 /// </summary>
 public sealed class ImageRecord
 {
@@ -54,6 +55,8 @@ public sealed class ImageRecord
 
     public string ManifestDigest { get; init; } = "";
     public string ManifestMediaType { get; init; } = "";
+    /// <summary>The index blobs (multi-platform lists) a pull of this manifest went through, kept in the store.</summary>
+    public IReadOnlyList<string> IndexDigests { get; init; } = [];
     public ImageConfig Config { get; init; } = new();
     /// <summary>diffIDs bottom to top.</summary>
     public IReadOnlyList<string> LayerDiffIds { get; init; } = [];

@@ -51,7 +51,8 @@ public sealed partial class ImageStore
         var blobSet = blobs.ToHashSet(StringComparer.Ordinal);
         var layerSet = Layers.List().ToHashSet(StringComparer.Ordinal);
         var metas = AllMeta().ToList();
-        var ids = metas.Select(m => m.Id).ToHashSet(StringComparer.Ordinal);
+        // names point at record keys (manifest digests); an old record file is named by its config
+        var ids = metas.Select(Key).ToHashSet(StringComparer.Ordinal);
         // a name pointing at a corrupt or set-aside record is not dangling: that image's fate is unknown
         foreach (var f in Directory.EnumerateFiles(Root.Sub("images")))
         {
@@ -63,6 +64,8 @@ public sealed partial class ImageStore
         {
             if (!blobSet.Contains(m.ManifestDigest)) Add("ManifestMissing", "Error", m.Id, $"The manifest blob {m.ManifestDigest} is missing.");
             if (!blobSet.Contains(m.Id)) Add("ConfigMissing", "Error", m.Id, $"The config blob {m.Id} is missing.");
+            foreach (var i in m.IndexDigests ?? [])
+                if (!blobSet.Contains(i)) Add("IndexMissing", "Error", m.ManifestDigest, $"The index blob {i} the image was pulled through is missing.");
             foreach (var l in m.Layers)
             {
                 if (!blobSet.Contains(l.BlobDigest)) Add("LayerBlobMissing", "Error", m.Id, $"The layer blob {l.BlobDigest} is missing.");

@@ -17,6 +17,11 @@ public sealed class ImportOptions
     /// <summary>Dockerfile-style config changes for a root file system import.</summary>
     public IReadOnlyList<string> Changes { get; init; } = [];
     public string? Message { get; init; }
+    /// <summary>
+    /// The one image of an OCI layout or archive to import, by its ref.name annotation (skopeo's
+    /// oci:dir:ref); null imports every image of it.
+    /// </summary>
+    public string? Reference { get; init; }
     /// <summary>Platform to pick from a multi-platform index (default linux/amd64).</summary>
     public string Platform { get; init; } = "linux/amd64";
 }
@@ -73,22 +78,38 @@ public sealed partial class ImageStore
         progress ??= NullProgressSink.Instance;
         if (!File.Exists(path) && !Directory.Exists(path))
             throw ContainersException.NotFound("ImportPathNotFound", $"The path '{path}' does not exist.", path);
-        using var write = BeginWrite(ct);
-        if (options.RootFs) return [ImportRootFs(path, options, progress, ct)];
+        // what this import adds (layers, their blobs) is removed again when it fails, and nothing else
+        var added = new ContentAdded();
+        try
+        {
+            using var write = BeginWrite(ct);
+            return ImportCore(path, options, progress, added, ct);
+        }
+        catch (Exception ex)
+        {
+            RemoveAdded(added);
+            if (StorageFull.Of(ex, Root, $"importing '{path}'") is { } full) throw full;
+            throw;
+        }
+    }
+
+    private IReadOnlyList<ImageRecord> ImportCore(string path, ImportOptions options, IProgressSink progress, ContentAdded added, CancellationToken ct)
+    {
+        if (options.RootFs) return [ImportRootFs(path, options, progress, added, ct)];
         if (Directory.Exists(path))
         {
             if (!File.Exists(Path.Combine(path, "index.json")))
                 throw ContainersException.Invalid("UnknownArchiveFormat", $"The directory '{path}' is not an OCI layout (no index.json). To import a root file system, use -RootFs -Name.", path);
-            return ImportOci(new DirSource(path), path, options, progress, ct);
+            return ImportOci(new DirSource(path), path, options, progress, added, ct);
         }
         var idx = TarIndex.Read(path);
         var src = new TarSource(idx);
-        if (idx.Contains("manifest.json")) return ImportDockerArchive(src, path, options, progress, ct);
-        if (idx.Contains("index.json")) return ImportOci(src, path, options, progress, ct);
+        if (idx.Contains("manifest.json")) return ImportDockerArchive(src, path, options, progress, added, ct);
+        if (idx.Contains("index.json")) return ImportOci(src, path, options, progress, added, ct);
         throw ContainersException.Invalid("UnknownArchiveFormat", $"'{path}' is neither a docker-archive (manifest.json) nor an OCI archive (index.json). To import a root file system tar, use -RootFs -Name.", path);
     }
 
-    private IReadOnlyList<ImageRecord> ImportDockerArchive(ISource src, string path, ImportOptions options, IProgressSink progress, CancellationToken ct)
+    private IReadOnlyList<ImageRecord> ImportDockerArchive(ISource src, string path, ImportOptions options, IProgressSink progress, ContentAdded added, CancellationToken ct)
     {
         List<DockerArchiveEntry> entries;
         try { entries = SpecJson.Parse<List<DockerArchiveEntry>>(src.ReadAll("manifest.json")); }
@@ -119,7 +140,7 @@ public sealed partial class ImageStore
                 }
                 LayerUnpackResult r;
                 using (var s = src.Open(name))
-                    r = Layers.UnpackLayer(s, MediaTypes.DockerLayer, expectedBlobSize: src.Length(name), expectedDiffId: diffId, ct: ct);
+                    r = UnpackLayerTracked(added, s, MediaTypes.DockerLayer, null, src.Length(name), diffId, ct: ct);
                 bool compressed = r.BlobDigest != r.DiffId;
                 layerDescs.Add(new Descriptor { MediaType = compressed ? MediaTypes.DockerLayerGzip : MediaTypes.DockerLayer, Digest = r.BlobDigest, Size = r.BlobSize });
             }
@@ -137,57 +158,73 @@ public sealed partial class ImageStore
         return result;
     }
 
-    private IReadOnlyList<ImageRecord> ImportOci(ISource src, string path, ImportOptions options, IProgressSink progress, CancellationToken ct)
+    private IReadOnlyList<ImageRecord> ImportOci(ISource src, string path, ImportOptions options, IProgressSink progress, ContentAdded added, CancellationToken ct)
     {
         ImageIndex index;
         try { index = SpecJson.Parse<ImageIndex>(src.ReadAll("index.json")); }
         catch (JsonException ex) { throw ContainersException.Invalid("InvalidOciIndex", $"The index.json of '{path}' is not valid: {ex.Message}", path, ex); }
         var result = new List<ImageRecord>();
-        var picked = new List<(Descriptor Desc, List<string> Names)>();
-        foreach (var d in index.Manifests)
+        var entries = index.Manifests.AsEnumerable();
+        if (options.Reference is { } want)
+        {
+            // skopeo's oci:dir:ref: the entry whose ref.name (or containerd name) is the reference
+            entries = index.Manifests.Where(d => d.Annotations is { } a
+                && ((a.TryGetValue(Annotations.RefName, out var rn) && rn == want) || (a.TryGetValue(Annotations.ContainerdImageName, out var cn) && cn == want))).ToList();
+            var refs = index.Manifests.Select(d => d.Annotations?.GetValueOrDefault(Annotations.RefName)).Where(n => !string.IsNullOrEmpty(n)).Distinct().ToList();
+            if (!entries.Any())
+                throw ContainersException.NotFound("OciReferenceNotFound",
+                    $"The layout '{path}' has no image named '{want}'{(refs.Count > 0 ? $" (it has: {string.Join(", ", refs.Take(20))}{(refs.Count > 20 ? ", ..." : "")})" : "")}.", want);
+            if (entries.Select(d => d.Digest).Distinct().Count() > 1)
+                throw ContainersException.Conflict("OciReferenceAmbiguous", $"The layout '{path}' has several different images named '{want}'.", want);
+            entries = entries.Take(1);
+        }
+        var picked = new List<(Descriptor Desc, List<string> Names, string? Bare)>();
+        foreach (var d in entries)
         {
             var names = new List<string>();
+            string? bare = null;
             foreach (var key in new[] { Annotations.ContainerdImageName, Annotations.RefName })
             {
                 if (d.Annotations?.TryGetValue(key, out var n) != true || string.IsNullOrEmpty(n)) continue;
-                // a ref.name may be only a tag ("latest"): then it names nothing without -Name
-                if (key == Annotations.RefName && !n.Contains('/') && !n.Contains(':') && options.Names.Count == 0 && ImageReference.TryParse(n, out _) && !LooksLikeRepo(n)) continue;
+                // a ref.name that is only a tag ("v1", "latest") names the image localhost/<it>:latest, as
+                // podman load does, unless -Name names it; one that is a full reference is its name
+                if (key == Annotations.RefName && !n.Contains('/') && !n.Contains(':') && !n.Contains('@'))
+                {
+                    if (ImageReference.TryParse("localhost/" + n, out var lr)) bare = lr.ToString();
+                    continue;
+                }
                 if (ImageReference.TryParse(n, out var r)) { names.Add(r.ToString()); break; }
             }
-            picked.Add((d, names));
+            picked.Add((d, names, bare));
         }
         if (picked.Count == 0) throw ContainersException.Invalid("InvalidOciIndex", $"The index.json of '{path}' lists no manifest.", path);
-        // validate every image first (media types, blobs present, digests of manifests and configs),
-        // so a bad entry in a multi-image layout fails before anything is stored
+        // validate every image first (media types, blobs present, digests of manifests and configs), so a
+        // bad entry fails before anything is stored. An entry that is no image for this platform (an
+        // artifact, an unknown media type, an index without this platform) is skipped with a warning when
+        // the layout has others, as skopeo and podman ignore what they are not asked for.
+        bool single = picked.Count == 1;
+        var skipped = new List<ContainersException>();
         var plans = new List<(byte[] ManifestBytes, ImageManifest Manifest, string MediaType, byte[] ConfigBytes, ImageConfig Config, List<string> Names)>();
-        foreach (var (desc, names) in picked)
+        foreach (var (desc, names, bare) in picked)
         {
             ct.ThrowIfCancellationRequested();
-            var manifestDesc = ResolveManifest(src, desc, options.Platform, 0);
-            byte[] manifestBytes = ReadVerified(src, manifestDesc);
-            ImageManifest manifest;
-            try { manifest = SpecJson.Parse<ImageManifest>(manifestBytes); }
-            catch (JsonException ex) { throw ContainersException.Invalid("InvalidManifest", $"The manifest {manifestDesc.Digest} is not valid: {ex.Message}", manifestDesc.Digest, ex); }
-            string mt = manifest.MediaType ?? manifestDesc.MediaType ?? MediaTypes.OciManifest;
-            if (!MediaTypes.IsManifest(mt))
-                throw ContainersException.Invalid("UnsupportedMediaType", $"The manifest media type '{mt}' is not supported.", mt);
-            if (!MediaTypes.IsConfig(manifest.Config.MediaType))
-                throw ContainersException.Invalid("UnsupportedMediaType", $"The config media type '{manifest.Config.MediaType}' is not an image configuration (an artifact, not an image).", manifest.Config.MediaType);
-            foreach (var l in manifest.Layers)
+            try
             {
-                if (MediaTypes.LayerCompressionOf(l.MediaType) is null)
-                    throw ContainersException.Invalid("UnsupportedMediaType", $"The layer media type '{l.MediaType}' is not supported (plain, gzip and zstd tar layers are).", l.MediaType);
-                if (!src.Has("blobs/sha256/" + Digest.Hex(l.Digest)))
-                    throw ContainersException.NotFound("BlobNotFound", $"The layer blob {l.Digest} is missing from '{path}'.", l.Digest);
+                var plan = PlanOciImage(src, path, desc, options.Platform);
+                var all = names.ToList();
+                if (single && options.Names.Count > 0) all.AddRange(options.Names);
+                else if (bare is not null) all.Add(bare);
+                plans.Add((plan.ManifestBytes, plan.Manifest, plan.MediaType, plan.ConfigBytes, plan.Config, all));
             }
-            byte[] configBytes = ReadVerified(src, manifest.Config);
-            ImageConfig config;
-            try { config = ImageConfig.Parse(configBytes); }
-            catch (JsonException ex) { throw ContainersException.Invalid("InvalidImageConfig", $"The image configuration {manifest.Config.Digest} is not valid: {ex.Message}", manifest.Config.Digest, ex); }
-            if (config.RootFs.DiffIds.Count != manifest.Layers.Count)
-                throw ContainersException.Invalid("LayerCountMismatch", $"The manifest lists {manifest.Layers.Count} layers but the configuration {config.RootFs.DiffIds.Count} diffIDs.", manifest.Config.Digest);
-            plans.Add((manifestBytes, manifest, mt, configBytes, config, names));
+            catch (ContainersException ex) when (!single && ex.ErrorId is "UnsupportedMediaType" or "NoMatchingPlatform" or "NotAnImage")
+            {
+                skipped.Add(ex);
+                string label = desc.Annotations?.GetValueOrDefault(Annotations.RefName) is { Length: > 0 } rn ? $"'{rn}' ({desc.Digest})" : desc.Digest;
+                progress.Warn($"Skipped the layout entry {label}: {ex.Message}");
+            }
         }
+        if (plans.Count == 0)
+            throw ContainersException.Invalid("NoImageInLayout", $"The layout '{path}' holds no image for {options.Platform} ({skipped.Count} entries skipped: {skipped[0].Message}).", path);
         foreach (var (manifestBytes, manifest, mt, configBytes, config, names) in plans)
         {
             for (int i = 0; i < manifest.Layers.Count; i++)
@@ -198,16 +235,42 @@ public sealed partial class ImageStore
                 progress.Report(new ProgressReport(1, "Importing " + Path.GetFileName(path), $"Layer {i + 1}/{manifest.Layers.Count} {l.Digest[7..19]}", i * 100 / manifest.Layers.Count));
                 if (Layers.Has(config.RootFs.DiffIds[i]) && Blobs.Has(l.Digest)) continue;
                 using var s = src.Open(blobName);
-                Layers.UnpackLayer(s, l.MediaType!, l.Digest, l.Size, config.RootFs.DiffIds[i], ct: ct);
+                UnpackLayerTracked(added, s, l.MediaType!, l.Digest, l.Size, config.RootFs.DiffIds[i], ct: ct);
             }
-            var all = names.Concat(picked.Count == 1 ? options.Names : []).ToList();
-            result.Add(RegisterImage(manifestBytes, configBytes, all, manifestMediaType: mt));
+            result.Add(RegisterImage(manifestBytes, configBytes, names, manifestMediaType: mt));
         }
         progress.Report(new ProgressReport(1, "Importing " + Path.GetFileName(path), "Done", 100, Completed: true));
         return result;
     }
 
-    private static bool LooksLikeRepo(string n) => false;
+    /// <summary>Reads and checks one image of a layout: its manifest (through indexes), config and layer list.</summary>
+    private static (byte[] ManifestBytes, ImageManifest Manifest, string MediaType, byte[] ConfigBytes, ImageConfig Config) PlanOciImage(ISource src, string path, Descriptor desc, string platform)
+    {
+        var manifestDesc = ResolveManifest(src, desc, platform, 0);
+        byte[] manifestBytes = ReadVerified(src, manifestDesc);
+        ImageManifest manifest;
+        try { manifest = SpecJson.Parse<ImageManifest>(manifestBytes); }
+        catch (JsonException ex) { throw ContainersException.Invalid("InvalidManifest", $"The manifest {manifestDesc.Digest} is not valid: {ex.Message}", manifestDesc.Digest, ex); }
+        string mt = manifest.MediaType ?? manifestDesc.MediaType ?? MediaTypes.OciManifest;
+        if (!MediaTypes.IsManifest(mt))
+            throw ContainersException.Invalid("UnsupportedMediaType", $"The manifest media type '{mt}' is not supported.", mt);
+        if (!MediaTypes.IsConfig(manifest.Config.MediaType))
+            throw ContainersException.Invalid("UnsupportedMediaType", $"The config media type '{manifest.Config.MediaType}' is not an image configuration (an artifact, not an image).", manifest.Config.MediaType);
+        foreach (var l in manifest.Layers)
+        {
+            if (MediaTypes.LayerCompressionOf(l.MediaType) is null)
+                throw ContainersException.Invalid("UnsupportedMediaType", $"The layer media type '{l.MediaType}' is not supported (plain, gzip and zstd tar layers are).", l.MediaType);
+            if (!src.Has("blobs/sha256/" + Digest.Hex(l.Digest)))
+                throw ContainersException.NotFound("BlobNotFound", $"The layer blob {l.Digest} is missing from '{path}'.", l.Digest);
+        }
+        byte[] configBytes = ReadVerified(src, manifest.Config);
+        ImageConfig config;
+        try { config = ImageConfig.Parse(configBytes); }
+        catch (JsonException ex) { throw ContainersException.Invalid("InvalidImageConfig", $"The image configuration {manifest.Config.Digest} is not valid: {ex.Message}", manifest.Config.Digest, ex); }
+        if (config.RootFs.DiffIds.Count != manifest.Layers.Count)
+            throw ContainersException.Invalid("LayerCountMismatch", $"The manifest lists {manifest.Layers.Count} layers but the configuration {config.RootFs.DiffIds.Count} diffIDs.", manifest.Config.Digest);
+        return (manifestBytes, manifest, mt, configBytes, config);
+    }
 
     private static byte[] ReadVerified(ISource src, Descriptor d)
     {
@@ -244,7 +307,7 @@ public sealed partial class ImageStore
         return ResolveManifest(src, match, platform, depth + 1);
     }
 
-    private ImageRecord ImportRootFs(string path, ImportOptions options, IProgressSink progress, CancellationToken ct)
+    private ImageRecord ImportRootFs(string path, ImportOptions options, IProgressSink progress, ContentAdded added, CancellationToken ct)
     {
         if (options.Names.Count == 0)
             throw ContainersException.Invalid("ImportNameRequired", "A root file system import needs -Name.", path);
@@ -271,14 +334,14 @@ public sealed partial class ImageStore
                     size = hs.BytesWritten;
                 }
                 using var rd = new FileStream(tmp, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-                r = Layers.UnpackLayer(rd, MediaTypes.OciLayer, digest, size, ct: ct);
+                r = UnpackLayerTracked(added, rd, MediaTypes.OciLayer, digest, size, null, ct: ct);
             }
             finally { try { File.Delete(tmp); } catch (IOException) { } }
         }
         else
         {
             using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            r = Layers.UnpackLayer(s, MediaTypes.OciLayer, ct: ct);
+            r = UnpackLayerTracked(added, s, MediaTypes.OciLayer, null, -1, null, ct: ct);
         }
         var mediaType = r.BlobDigest == r.DiffId ? MediaTypes.OciLayer : (IsZstd(r) ? MediaTypes.OciLayerZstd : MediaTypes.OciLayerGzip);
         var now = DateTime.UtcNow;

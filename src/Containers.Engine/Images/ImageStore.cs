@@ -9,9 +9,14 @@ using Containers.Native.Sys;
 namespace Containers.Engine.Images;
 
 /// <summary>
-/// The image store of one storage root. Images are &lt;root&gt;/images/&lt;id hex&gt;.json (manifest digest,
-/// layers), names are one file &lt;root&gt;/repositories.json (name -> id, so moving a tag is one atomic
-/// write), blobs and layers are shared through <see cref="Blobs"/> and <see cref="Layers"/>.
+/// The image store of one storage root. One record per manifest, &lt;root&gt;/images/&lt;manifest hex&gt;.json
+/// (config digest = the image id, layers, the indexes it was pulled through): two manifests of one config (a
+/// gzip and a zstd variant, a docker-archive and an OCI archive of one image) are two records with the same
+/// id. Names are one file &lt;root&gt;/repositories.json (name -> manifest digest, so moving a tag is one atomic
+/// write). Roots written before (records named by config digest, names pointing at config digests, no
+/// <c>Version</c>) are read as they are: a record's key is always its ManifestDigest, and old names are mapped
+/// to the record of that config when read; the next write of a record or of the names stores the new form.
+/// Blobs and layers are shared through <see cref="Blobs"/> and <see cref="Layers"/>.
 /// Locks: "images" (exclusive) around record and name changes; "gc" shared while anything writes blobs or
 /// layers that are not referenced yet (<see cref="BeginWrite"/>), exclusive while unreferenced data is deleted.
 /// </summary>
@@ -34,24 +39,77 @@ public sealed partial class ImageStore
         public string ManifestDigest { get; set; } = "";
         public string ManifestMediaType { get; set; } = "";
         public List<ImageLayer> Layers { get; set; } = [];
+        /// <summary>Index blobs a pull went through to this manifest (kept, so the store references them and a push can re-push one).</summary>
+        public List<string>? IndexDigests { get; set; }
         public string? ParentId { get; set; }
         public DateTime Loaded { get; set; }
     }
 
     private sealed class Repositories
     {
+        /// <summary>2: names point at manifest digests (record keys); absent (0): at config digests (image ids), the old form.</summary>
+        public int Version { get; set; }
         public Dictionary<string, string> Names { get; set; } = new(StringComparer.Ordinal);
     }
 
-    private string RecordPath(string id) => Root.Sub("images", Digest.Hex(id) + ".json");
+    private const int RepositoriesVersion = 2;
+
+    /// <summary>The file of the record of a manifest (new form; an old record may still sit under its config's hex).</summary>
+    private string RecordPath(string manifestDigest) => Root.Sub("images", Digest.Hex(manifestDigest) + ".json");
     private string RepositoriesPath => Root.Sub("repositories.json");
 
     /// <summary>Hold this while writing blobs or layers no image references yet, so no removal collects them.</summary>
     public IDisposable BeginWrite(CancellationToken ct = default) => StoreLock.Acquire(Root, "gc", exclusive: false, TimeSpan.FromMinutes(10), ct);
 
-    /// <summary>The names; a repositories.json that does not parse throws RepositoriesRecordCorrupt (Corrupt).</summary>
+    /// <summary>
+    /// The names (name -> manifest digest); a repositories.json that does not parse throws
+    /// RepositoriesRecordCorrupt (Corrupt). The old form (name -> config digest) is mapped to the record of that
+    /// config here (the one stored under the config's hex, which was the only one then); a name whose record
+    /// cannot be read keeps its config digest, which still names the record's file.
+    /// </summary>
     private Repositories ReadRepositories()
-        => AtomicFile.ReadRecord<Repositories>(RepositoriesPath, "RepositoriesRecordCorrupt", "image name record") ?? new Repositories();
+    {
+        var repos = AtomicFile.ReadRecord<Repositories>(RepositoriesPath, "RepositoriesRecordCorrupt", "image name record") ?? new Repositories { Version = RepositoriesVersion };
+        if (repos.Version >= RepositoriesVersion) return repos;
+        var byConfig = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (m, file) in AllMetaQuiet())
+            if (!byConfig.ContainsKey(m.Id) || Path.GetFileNameWithoutExtension(file) == Digest.Hex(m.Id)) byConfig[m.Id] = Key(m);
+        var migrated = new Repositories { Version = RepositoriesVersion };
+        foreach (var (n, id) in repos.Names) migrated.Names[n] = byConfig.GetValueOrDefault(id, id);
+        return migrated;
+    }
+
+    /// <summary>The key of a record: its manifest digest (its id for a record that has none).</summary>
+    private static string Key(ImageMeta m) => string.IsNullOrEmpty(m.ManifestDigest) ? m.Id : m.ManifestDigest;
+
+    /// <summary>Every record that parses with its file, reporting nothing (for lookups that must not report twice).</summary>
+    private IEnumerable<(ImageMeta Meta, string File)> AllMetaQuiet()
+    {
+        var dir = Root.Sub("images");
+        if (!Directory.Exists(dir)) yield break;
+        foreach (var f in Directory.EnumerateFiles(dir, "*.json"))
+        {
+            string n = Path.GetFileNameWithoutExtension(f);
+            if (n.Length != 64 || !Digest.IsLowerHex(n)) continue;
+            ImageMeta? m;
+            try { m = ReadMetaFile(f); }
+            catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { continue; }
+            if (m is not null) yield return (m, f);
+        }
+    }
+
+    /// <summary>
+    /// The record of a manifest (its key): images/&lt;manifest hex&gt;.json, else an old record stored under its
+    /// config's hex whose manifest it is. Null when absent; ImageRecordCorrupt when its own file does not parse.
+    /// </summary>
+    private ImageMeta? ReadMetaByKey(string key)
+    {
+        var m = ReadMetaFile(RecordPath(key));
+        if (m is not null && Key(m) == key) return m;
+        foreach (var (old, _) in AllMetaQuiet())
+            if (Key(old) == key) return old;
+        return null;
+    }
 
     /// <summary>
     /// The names for display: a corrupt repositories.json reads as no names, so images by id still work; a
@@ -66,9 +124,6 @@ public sealed partial class ImageStore
             return new Repositories();
         }
     }
-
-    /// <summary>One image record; null when absent, ImageRecordCorrupt (Corrupt) when it does not parse.</summary>
-    private ImageMeta? ReadMeta(string id) => ReadMetaFile(RecordPath(id));
 
     private static ImageMeta? ReadMetaFile(string path)
         => AtomicFile.ReadRecord<ImageMeta>(path, "ImageRecordCorrupt", "image record");
@@ -106,7 +161,7 @@ public sealed partial class ImageStore
 
     private ImageRecord Build(ImageMeta m, Repositories repos, Dictionary<string, int>? layerUse)
     {
-        var names = repos.Names.Where(kv => kv.Value == m.Id).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+        var names = repos.Names.Where(kv => kv.Value == Key(m)).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
         ImageConfig cfg;
         try { cfg = ImageConfig.Parse(Blobs.ReadAllBytes(m.Id)); }
         catch (Exception ex) when (ex is ContainersException or JsonException) { cfg = new ImageConfig(); }
@@ -125,6 +180,7 @@ public sealed partial class ImageStore
             RepoTags = names.Select(n => ImageReference.TryParse(n, out var r) ? r.FamiliarName : n).ToList(),
             ManifestDigest = m.ManifestDigest,
             ManifestMediaType = m.ManifestMediaType,
+            IndexDigests = m.IndexDigests ?? [],
             Config = cfg,
             LayerDiffIds = m.Layers.Select(l => l.DiffId).ToList(),
             Layers = m.Layers,
@@ -148,7 +204,12 @@ public sealed partial class ImageStore
         return metas.Select(m => Build(m, repos, use)).OrderByDescending(r => r.Created).ThenBy(r => r.Id, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Finds an image by id (full, "sha256:"-prefixed or a unique prefix of 4+ hex digits), name or name@digest.</summary>
+    /// <summary>
+    /// Finds an image by id (the config digest: full, "sha256:"-prefixed or a unique prefix of 4+ hex digits),
+    /// by its manifest digest ("sha256:"-prefixed, full), by name or by name@digest (a manifest, an index it
+    /// was pulled through, or the config). Several records of one config (one per manifest) answer to its id:
+    /// the one with a name comes first, then the one loaded first.
+    /// </summary>
     public ImageRecord? TryResolve(string referenceOrId)
     {
         if (string.IsNullOrWhiteSpace(referenceOrId)) return null;
@@ -158,40 +219,45 @@ public sealed partial class ImageStore
         string? hex = s.StartsWith("sha256:", StringComparison.Ordinal) ? s[7..] : s;
         if (hex.Length >= 4 && hex.Length <= 64 && Digest.IsLowerHex(hex))
         {
-            if (hex.Length == 64)
+            var metas = AllMetaQuiet().Select(x => x.Meta).ToList();
+            var byId = metas.Where(m => m.Id.AsSpan(7).StartsWith(hex, StringComparison.Ordinal)).ToList();
+            int ids = byId.Select(m => m.Id).Distinct().Count();
+            if (ids > 1)
+                throw ContainersException.Conflict("ImageIdAmbiguous", $"The id prefix '{s}' matches {ids} images; give more digits.", s);
+            var named = repos.Names.Values.ToHashSet(StringComparer.Ordinal);
+            var hit = byId.OrderBy(m => named.Contains(Key(m)) ? 0 : 1).ThenBy(m => m.Loaded).ThenBy(Key, StringComparer.Ordinal).FirstOrDefault();
+            if (hit is null && hex.Length == 64 && s.StartsWith("sha256:", StringComparison.Ordinal))
+                hit = metas.FirstOrDefault(m => Key(m) == s);
+            if (hit is not null) return Build(hit, repos, LayerUse());
+            if (hex.Length == 64 || s.StartsWith("sha256:", StringComparison.Ordinal))
             {
-                var m = ReadMeta("sha256:" + hex);
-                if (m is not null) return Build(m, repos, LayerUse());
+                // a full id whose record does not parse: report that rather than "not found"
+                if (hex.Length == 64) ReadMetaFile(RecordPath("sha256:" + hex));
+                if (s.StartsWith("sha256:", StringComparison.Ordinal)) return null;
             }
-            else
-            {
-                var matches = Directory.EnumerateFiles(Root.Sub("images"), hex + "*.json").Select(Path.GetFileNameWithoutExtension)
-                    .Where(n => n!.Length == 64).ToList();
-                if (matches.Count > 1)
-                    throw ContainersException.Conflict("ImageIdAmbiguous", $"The id prefix '{s}' matches {matches.Count} images; give more digits.", s);
-                if (matches.Count == 1)
-                {
-                    var m = ReadMeta("sha256:" + matches[0]);
-                    if (m is not null) return Build(m, repos, LayerUse());
-                }
-            }
-            if (s.StartsWith("sha256:", StringComparison.Ordinal)) return null;
         }
         if (!ImageReference.TryParse(s, out var r, out var err))
         {
             if (s.StartsWith("sha256:", StringComparison.Ordinal)) return null;
             throw err!;
         }
-        string? id = null;
+        ImageMeta? mm = null;
         if (r.Digest is not null)
         {
-            var meta = AllMeta().FirstOrDefault(x => x.ManifestDigest == r.Digest || x.Id == r.Digest);
-            id = meta?.Id;
+            var all = AllMetaQuiet().Select(x => x.Meta).ToList();
+            mm = all.FirstOrDefault(x => x.ManifestDigest == r.Digest)
+                ?? all.FirstOrDefault(x => x.IndexDigests?.Contains(r.Digest) == true)
+                ?? all.FirstOrDefault(x => x.Id == r.Digest);
         }
-        else if (ReadRepositories().Names.TryGetValue(r.ToString(), out var found)) id = found;
-        if (id is null) return null;
-        var mm = ReadMeta(id);
+        else if (ReadRepositories().Names.TryGetValue(r.ToString(), out var key)) mm = ReadMetaByKey(key);
         return mm is null ? null : Build(mm, repos, LayerUse());
+    }
+
+    /// <summary>The image of one record (its manifest digest).</summary>
+    private ImageRecord ByKey(string key)
+    {
+        var m = ReadMetaByKey(key) ?? throw ContainersException.NotFound("ImageNotFound", $"The image {key} is not in the store.", key);
+        return Build(m, ReadRepositoriesOrEmpty(report: false), LayerUse());
     }
 
     public ImageRecord Resolve(string referenceOrId)
@@ -272,10 +338,12 @@ public sealed partial class ImageStore
 
     /// <summary>
     /// Makes an image from a manifest and its config whose layer blobs are stored and layers unpacked
-    /// (ingest/unpack them first, under <see cref="BeginWrite"/>). Syncs the file system once, then writes
-    /// the record and moves the names to it atomically.
+    /// (ingest/unpack them first, under <see cref="BeginWrite"/>). Writes the record of this manifest (another
+    /// manifest of the same config keeps its own) and moves the names to it atomically. <paramref name="indexBytes"/>:
+    /// the index a pull went through, stored and referenced by the record.
     /// </summary>
-    public ImageRecord RegisterImage(byte[] manifestBytes, byte[] configBytes, IEnumerable<string>? names = null, string? parentId = null, string? manifestMediaType = null)
+    public ImageRecord RegisterImage(byte[] manifestBytes, byte[] configBytes, IEnumerable<string>? names = null, string? parentId = null, string? manifestMediaType = null,
+        byte[]? indexBytes = null)
     {
         ImageManifest manifest;
         try { manifest = SpecJson.Parse<ImageManifest>(manifestBytes); }
@@ -305,30 +373,52 @@ public sealed partial class ImageStore
         var nameList = (names ?? []).Select(n => ImageReference.Parse(n)).Select(r => r.Digest is null ? r.ToString() : r.WithTag(r.Tag ?? ImageReference.DefaultTag).ToString()).Distinct().ToList();
         Blobs.Put(manifestBytes);
         Blobs.Put(configBytes);
+        if (indexBytes is not null) Blobs.Put(indexBytes);
         string manifestDigest = Digest.Of(manifestBytes);
         // no syncfs: blobs and layers are whole once renamed (kill -9 safe); their contents reach the disk
         // by the kernel's writeback, as with podman and docker (ARCHITECTURE.md, "Durability")
         using (StoreLock.Acquire(Root, "images"))
         {
-            var existing = ReadMeta(configDigest);
+            ImageMeta? existing;
+            try { existing = ReadMetaByKey(manifestDigest); }
+            catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { existing = null; } // rewritten whole below
+            var indexes = new List<string>(existing?.IndexDigests ?? []);
+            if (indexBytes is not null && !indexes.Contains(Digest.Of(indexBytes))) indexes.Add(Digest.Of(indexBytes));
             var meta = new ImageMeta
             {
                 Id = configDigest,
                 ManifestDigest = manifestDigest,
                 ManifestMediaType = mt,
                 Layers = layers,
+                IndexDigests = indexes.Count > 0 ? indexes : null,
                 ParentId = parentId ?? existing?.ParentId,
                 Loaded = existing?.Loaded ?? DateTime.UtcNow,
             };
-            AtomicFile.WriteJson(RecordPath(configDigest), meta);
+            AtomicFile.WriteJson(RecordPath(manifestDigest), meta);
+            // an old record of this manifest under its config's hex is replaced by the new one (names are
+            // mapped to the manifest by ReadRepositories, and written in the new form below)
+            string oldPath = RecordPath(configDigest);
+            if (oldPath != RecordPath(manifestDigest) && File.Exists(oldPath))
+            {
+                ImageMeta? old = null;
+                try { old = ReadMetaFile(oldPath); } catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { }
+                if (old is not null && Key(old) == manifestDigest)
+                {
+                    // names in the old form point at the config: store them mapped before the old file goes
+                    try { if (File.Exists(RepositoriesPath)) AtomicFile.WriteJson(RepositoriesPath, ReadRepositories()); }
+                    catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { }
+                    File.Delete(oldPath);
+                    FileSys.FsyncDirectory(Root.Sub("images"));
+                }
+            }
             if (nameList.Count > 0)
             {
                 var repos = ReadRepositories();
-                foreach (var n in nameList) repos.Names[n] = configDigest;
+                foreach (var n in nameList) repos.Names[n] = manifestDigest;
                 AtomicFile.WriteJson(RepositoriesPath, repos);
             }
         }
-        return Resolve(configDigest);
+        return ByKey(manifestDigest);
     }
 
     /// <summary>Points a name at an image (moving it from another image, as docker tag does).</summary>
@@ -341,10 +431,10 @@ public sealed partial class ImageStore
         using (StoreLock.Acquire(Root, "images"))
         {
             var repos = ReadRepositories();
-            repos.Names[r.ToString()] = img.Id;
+            repos.Names[r.ToString()] = img.ManifestDigest;
             AtomicFile.WriteJson(RepositoriesPath, repos);
         }
-        return Resolve(img.Id);
+        return ByKey(img.ManifestDigest);
     }
 
     /// <summary>Removes one name; the image stays (possibly dangling).</summary>
@@ -354,10 +444,10 @@ public sealed partial class ImageStore
         using (StoreLock.Acquire(Root, "images"))
         {
             var repos = ReadRepositories();
-            if (!repos.Names.Remove(r.ToString(), out var id))
+            if (!repos.Names.Remove(r.ToString(), out var key))
                 throw ContainersException.NotFound("ImageTagNotFound", $"No image is tagged '{name}'.", name);
             AtomicFile.WriteJson(RepositoriesPath, repos);
-            return Resolve(id);
+            return ByKey(key);
         }
     }
 
@@ -404,30 +494,41 @@ public sealed partial class ImageStore
         using (StoreLock.Acquire(Root, "images"))
         {
             var repos = ReadRepositories();
-            var names = repos.Names.Where(kv => kv.Value == img.Id).Select(kv => kv.Key).ToList();
+            // the records of this image id: one per manifest of its config (containers use the id, so any of them)
+            var records = AllMetaQuiet().Where(x => x.Meta.Id == img.Id).ToList();
+            var deleteFiles = new List<string>();
             var inUse = ImagesInUse().GetValueOrDefault(img.Id);
             if (byName)
             {
                 string n = ImageReference.Parse(referenceOrId).ToString();
-                bool last = names.Count <= 1;
-                if (last && inUse is { Count: > 0 } && !force)
+                bool last = repos.Names.Count(kv => kv.Value == img.ManifestDigest) <= 1;
+                // another record of the same config keeps the id a container uses
+                bool othersKeepId = records.Any(x => Key(x.Meta) != img.ManifestDigest);
+                if (last && !othersKeepId && inUse is { Count: > 0 } && !force)
                     throw ContainersException.Conflict("ImageInUse", $"The image '{referenceOrId}' is used by container(s) {string.Join(", ", inUse)}; remove them first or use -Force.", referenceOrId);
                 if (repos.Names.Remove(n)) untagged.Add(n);
-                if (last && (inUse is null || inUse.Count == 0)) deleted = img.Id;
+                if (last && (othersKeepId || inUse is null || inUse.Count == 0))
+                {
+                    deleted = img.Id;
+                    deleteFiles.AddRange(records.Where(x => Key(x.Meta) == img.ManifestDigest).Select(x => x.File));
+                }
             }
             else
             {
+                var keys = records.Select(x => Key(x.Meta)).ToHashSet(StringComparer.Ordinal);
+                var names = repos.Names.Where(kv => keys.Contains(kv.Value)).Select(kv => kv.Key).ToList();
                 if (inUse is { Count: > 0 } && !force)
                     throw ContainersException.Conflict("ImageInUse", $"The image {img.ShortId} is used by container(s) {string.Join(", ", inUse)}; remove them first or use -Force.", referenceOrId);
                 if (names.Count > 1 && !force)
                     throw ContainersException.Conflict("ImageHasMultipleTags", $"The image {img.ShortId} has {names.Count} tags ({string.Join(", ", names)}); remove them by name or use -Force.", referenceOrId);
                 foreach (var n in names) { repos.Names.Remove(n); untagged.Add(n); }
                 deleted = img.Id;
+                deleteFiles.AddRange(records.Select(x => x.File));
             }
             if (untagged.Count > 0) AtomicFile.WriteJson(RepositoriesPath, repos);
-            if (deleted is not null)
+            if (deleteFiles.Count > 0)
             {
-                File.Delete(RecordPath(deleted));
+                foreach (var f in deleteFiles) File.Delete(f);
                 FileSys.FsyncDirectory(Root.Sub("images"));
             }
         }
@@ -475,6 +576,7 @@ public sealed partial class ImageStore
         {
             blobs.Add(m.Id);
             blobs.Add(m.ManifestDigest);
+            foreach (var i in m.IndexDigests ?? []) blobs.Add(i);
             foreach (var l in m.Layers) { blobs.Add(l.BlobDigest); layers.Add(l.DiffId); }
         }
         unknown.AddRange(SetAsideRecords());

@@ -63,6 +63,10 @@ public static class ImagePuller
         string activity = Messages.PullActivity(target);
         progress.Report(new ProgressReport(parent, activity, Messages.PullStatus(0, total), 0));
 
+        // what this pull adds (layers, their blobs) is removed again when it fails, and nothing else
+        var added = new ContentAdded();
+        try
+        {
         using (images.BeginWrite(ct))
         {
             using var gate = new SemaphoreSlim(Math.Max(1, options.MaxParallel));
@@ -92,7 +96,7 @@ public static class ImagePuller
                         long all = done.Sum();
                         progress.Report(new ProgressReport(parent, activity, Messages.PullStatus(all, total), Percent(all, total)));
                     }
-                    FetchLayer(client, images, r.Repository, layer, diffIds[i], OnBytes, target, ct);
+                    FetchLayer(client, images, added, r.Repository, layer, diffIds[i], OnBytes, target, ct);
                     Interlocked.Increment(ref downloaded);
                     progress.Report(new ProgressReport(id, name, Messages.LayerDone, 100, parent, Completed: true));
                 }
@@ -107,9 +111,17 @@ public static class ImagePuller
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
             }
 
-            if (indexDigest is not null) images.Blobs.Put(top.Bytes);
             string? name = r.Tag is null ? null : r.Name + ":" + r.Tag;
-            images.RegisterImage(manifest.Bytes, configBytes, name is null ? [] : [name], manifestMediaType: manifest.MediaType);
+            // the index is kept with the record that references it (Test-ContainerStore, push)
+            images.RegisterImage(manifest.Bytes, configBytes, name is null ? [] : [name], manifestMediaType: manifest.MediaType,
+                indexBytes: indexDigest is not null ? top.Bytes : null);
+        }
+        }
+        catch (Exception ex)
+        {
+            images.RemoveAdded(added);
+            if (StorageFull.Of(ex, root, $"pulling {target}") is { } full) throw full;
+            throw;
         }
         progress.Report(new ProgressReport(parent, activity, Messages.PullStatus(total, total), 100, Completed: true));
         return new ImagePullResult(r.Tag is null ? r.ToString() : r.Name + ":" + r.Tag, r.Registry, r.Repository, r.Tag, manifest.Digest, indexDigest, m.Config.Digest,
@@ -120,12 +132,12 @@ public static class ImagePuller
     private static int Percent(long n, long total) => total <= 0 ? -1 : (int)Math.Clamp(n * 100 / total, 0, 100);
 
     /// <summary>Streams one layer blob from the registry into the store's one-pass unpack.</summary>
-    private static void FetchLayer(RegistryClient client, ImageStore images, string repo, Descriptor layer, string diffId,
+    private static void FetchLayer(RegistryClient client, ImageStore images, ContentAdded added, string repo, Descriptor layer, string diffId,
         Action<long> onBytes, object target, CancellationToken ct)
     {
         using var source = client.OpenBlobAsync(repo, layer.Digest, layer.Size, target, ct).GetAwaiter().GetResult();
         // the store hashes the blob as it reads it, and tells a tampered blob (LayerDigestMismatch) from a corrupt one
         using var wire = new ProgressStream(source, onBytes);
-        images.Layers.UnpackLayer(wire, layer.MediaType ?? MediaTypes.OciLayerGzip, layer.Digest, layer.Size, diffId, storeBlob: true, ct);
+        images.UnpackLayerTracked(added, wire, layer.MediaType ?? MediaTypes.OciLayerGzip, layer.Digest, layer.Size, diffId, storeBlob: true, ct);
     }
 }

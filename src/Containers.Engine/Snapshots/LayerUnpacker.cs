@@ -37,14 +37,18 @@ public static class LayerUnpacker
         LayerWriter.FileJob? open = null; // a file whose close is not posted yet (closed here if reading it fails)
         try
         {
-            using var reader = new TarReader(tar, leaveOpen: true);
+            // owners above 2^31-1 (up to 2^32-2, as podman and containerd take them) get past TarReader's int
+            var idFilter = new TarIdFilter(tar);
+            using var reader = new TarReader(idFilter, leaveOpen: true);
             TarEntry? e;
+            int ordinal = -1;
             while ((e = reader.GetNextEntry(copyData: false)) is not null)
             {
                 ct.ThrowIfCancellationRequested();
+                ordinal++;
                 if (e.EntryType is TarEntryType.GlobalExtendedAttributes or TarEntryType.ExtendedAttributes or TarEntryType.LongPath or TarEntryType.LongLink)
                     continue;
-                string rel = Clean(e.Name, "LayerPathAbsolute", "LayerPathTraversal");
+                string rel = Clean(e.Name, "LayerPathTraversal");
                 string name = rel.Length == 0 ? "" : rel[(rel.LastIndexOf('/') + 1)..];
                 string parent = rel.Length == 0 ? "" : (rel.LastIndexOf('/') is var i and >= 0 ? rel[..i] : "");
 
@@ -79,12 +83,14 @@ public static class LayerUnpacker
                     throw Refuse("LayerRootNotDirectory", e.Name, $"it names the layer's root directory but is a {e.EntryType} entry, not a directory");
                 EnsureParents(w, tree, known, parent, e.Name);
                 string full = rel.Length == 0 ? "." : rel; // for messages
-                int uid = e.Uid, gid = e.Gid;
+                var big = idFilter.IdsOf(ordinal);
+                // a uid_t above 2^31-1 passes to chown as the same 32 bits
+                int uid = big.Uid is { } bu ? unchecked((int)bu) : e.Uid, gid = big.Gid is { } bg ? unchecked((int)bg) : e.Gid;
                 uint mode = (uint)e.Mode & 0xFFF;
                 var mt = e.ModificationTime.ToUniversalTime();
                 long sec = mt.ToUnixTimeSeconds();
                 long nsec = (mt.UtcTicks % TimeSpan.TicksPerSecond) * 100;
-                var xattrs = XattrsOf(e);
+                var xattrs = XattrsOf(e, idFilter.XattrsOf(ordinal));
 
                 switch (e.EntryType)
                 {
@@ -153,7 +159,7 @@ public static class LayerUnpacker
                     }
                     case TarEntryType.HardLink:
                     {
-                        string to = Clean(e.LinkName, "LayerHardlinkEscapes", "LayerHardlinkEscapes");
+                        string to = Clean(e.LinkName, "LayerHardlinkEscapes");
                         if (to.Length == 0 || !known.TryGetValue(to, out var tk))
                             throw Refuse("LayerHardlinkEscapes", e.Name, $"its hard link target '{e.LinkName}' is not an earlier entry of the layer");
                         if (tk == Kind.Dir) throw Refuse("LayerHardlinkEscapes", e.Name, $"its hard link target '{e.LinkName}' is a directory");
@@ -212,7 +218,7 @@ public static class LayerUnpacker
             });
             w.Finish();
         }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or ArgumentException
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException
             or SharpCompress.Common.ArchiveException or SharpCompress.Compressors.ZStandard.ZstdException)
         {
             throw ContainersException.DataLoss("LayerCorrupt", $"The layer is not a readable tar stream: {ex.Message}", null, ex);
@@ -234,9 +240,13 @@ public static class LayerUnpacker
         => ContainersException.Invalid(id, $"The layer entry '{entry}' was refused: {why}. Nothing was written outside the layer.", entry);
 
     /// <summary>Normalises an entry name to a relative path without '.', refusing absolute names and '..'.</summary>
-    private static string Clean(string name, string absoluteId, string traversalId)
+    /// <summary>
+    /// An entry name (or hard-link target) relative to the layer root: an absolute name is taken relative to
+    /// it, as containerd, podman and docker do ('/abs/file' is 'abs/file'); '..' anywhere is refused (it could
+    /// only leave the root or be a trick), as is a NUL.
+    /// </summary>
+    private static string Clean(string name, string traversalId)
     {
-        if (name.StartsWith('/')) throw Refuse(absoluteId, name, "absolute paths are not allowed in layers");
         if (name.IndexOf('\0') >= 0) throw Refuse(traversalId, name, "the name contains a NUL byte");
         var sb = new StringBuilder(name.Length);
         foreach (var part in name.Split('/'))
@@ -293,8 +303,14 @@ public static class LayerUnpacker
     }
 
     /// <summary>The xattrs a PAX entry carries (SCHILY.xattr.*), minus overlayfs' own; null when none.</summary>
-    private static List<(string Name, byte[] Value)>? XattrsOf(TarEntry e)
+    private static List<(string Name, byte[] Value)>? XattrsOf(TarEntry e, List<(string Name, byte[] Value)>? raw)
     {
+        // the bytes of the PAX records when the filter saw them (binary values survive), else TarReader's strings
+        if (raw is not null)
+        {
+            var r = raw.Where(x => !x.Name.StartsWith("trusted.overlay.", StringComparison.Ordinal)).ToList();
+            return r.Count > 0 ? r : null;
+        }
         if (e is not PaxTarEntry pax || pax.ExtendedAttributes.Count == 0) return null;
         List<(string, byte[])>? list = null;
         foreach (var kv in pax.ExtendedAttributes)
