@@ -17,7 +17,7 @@ public sealed partial class ContainerRuntime
 
     private void StopLocked(string id, int? timeoutSeconds, string? signal, bool force, CancellationToken ct)
     {
-        var rec = Load(id)!;
+        var rec = LoadLocked(id)!;
         if (!rec.IsActive) return;
         var c = rec.Config;
         File.WriteAllText(Path.Combine(rec.Dir, "stop-requested"), "");
@@ -71,7 +71,7 @@ public sealed partial class ContainerRuntime
         var rec = Find(nameOrId);
         using (Lock(rec.Id, ct))
         {
-            rec = Load(rec.Id);
+            rec = LoadLocked(rec.Id);
             if (rec is null) return;
             if (rec.IsActive)
             {
