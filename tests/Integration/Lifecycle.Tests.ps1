@@ -162,3 +162,118 @@ Describe 'OomKilled' {
         Remove-Container killed
     }
 }
+
+Describe 'Interrupted starts and removals' {
+    BeforeAll {
+        $script:pwsh = (Get-Process -Id $PID).Path
+        $script:pwshArgs = @(if ((Split-Path $script:pwsh -Leaf) -like 'dotnet*') { 'pwsh' })
+        # the hierarchies a container's cgroup is made in on this host (v1: one directory each; v2: the one root)
+        function script:CgroupParents {
+            $scope = Split-Path -Leaf (Split-Path -Parent (CgroupDirs $script:probe.Id)[0].FullName)
+            @(Get-ChildItem -Directory /sys/fs/cgroup/*/$scope, /sys/fs/cgroup/$scope -ErrorAction SilentlyContinue)
+        }
+        function script:Findings([switch] $Repair) { @(Test-ContainerStore -Repair:$Repair -Confirm:$false | Where-Object Kind -in 'InterruptedStart', 'MonitorLost', 'CgroupOrphan', 'RemovalUnfinished') }
+        # a running container so the root's cgroup parent exists (and a bystander nothing may touch)
+        $script:probe = New-Container -Image life-bb:1 -Name probe -Network none -Command sleep, 600 | Start-Container -PassThru
+    }
+    AfterAll { Remove-Container probe -Force -ErrorAction SilentlyContinue }
+
+    It 'reports what a start left (cgroups holding a process, the start marker) and the next start finishes it' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'containers need root')) { return }
+        $c = New-Container -Image life-bb:1 -Name half -Network none -Command sleep, 600
+        # the state a pwsh killed between the cgroup's creation and the monitor's answer leaves: the container's
+        # cgroup in every hierarchy, a process in it, the marker; the record still says created
+        $stray = Start-Process -PassThru -FilePath /bin/sleep -ArgumentList 600
+        foreach ($p in CgroupParents) {
+            $d = New-Item -ItemType Directory -Path (Join-Path $p.FullName $c.Id)
+            if ($p.Name -like '*cpuset*') { foreach ($f in 'cpuset.cpus', 'cpuset.mems') { Set-Content "$d/$f" (Get-Content "$($p.FullName)/$f") } }
+            Set-Content "$d/cgroup.procs" $stray.Id
+        }
+        Set-Content -LiteralPath (Join-Path $script:root "containers/$($c.Id)/starting") ''
+        $f = @(Findings)
+        $f.Count | Should -Be 1
+        $f[0].Kind | Should -BeExactly 'InterruptedStart'
+        $f[0].Severity | Should -BeExactly 'Error'
+        $f[0].Target | Should -BeExactly (Join-Path $script:root "containers/$($c.Id)")
+        $f[0].Message | Should -BeLike '*cgroup directories*'
+        $f[0].Repaired | Should -BeFalse
+        # the next operation on that container finishes it: the stray process does not run beside the new start
+        $started = Start-Container half -PassThru
+        $started.Status | Should -Be 'Running'
+        $stray.WaitForExit(5000) | Should -BeTrue
+        Test-Path (Join-Path $script:root "containers/$($c.Id)/starting") | Should -BeFalse
+        Findings | Should -BeNullOrEmpty
+        (Get-Container probe).Status | Should -Be 'Running'
+        Remove-Container half -Force
+        CgroupDirs $c.Id | Should -BeNullOrEmpty
+    }
+
+    It 'reports a cgroup of no container and a killed monitor; -Repair finishes both and leaves nothing to report' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'containers need root')) { return }
+        $orphanId = 'f' * 64
+        foreach ($p in CgroupParents) { $null = New-Item -ItemType Directory -Path (Join-Path $p.FullName $orphanId) }
+        $c = New-Container -Image life-bb:1 -Name lost-repair -Network none -RestartPolicy always -Command sleep, 600 | Start-Container -PassThru
+        $st = Status $c.Id
+        & kill -9 ([int]$st.monitorpid)
+        WaitFor { -not (Running ([int]$st.monitorpid)) } | Should -BeTrue
+        $f = @(Findings)
+        ($f.Kind | Sort-Object) | Should -Be @('CgroupOrphan', 'MonitorLost')
+        ($f | Where-Object Kind -eq 'CgroupOrphan').Target | Should -BeLike "*/$orphanId"
+        $r = @(Findings -Repair)
+        $r.Count | Should -Be 2
+        $r.Repaired | Should -Not -Contain $false
+        CgroupDirs $orphanId | Should -BeNullOrEmpty
+        # repaired as the next command would: ended, and its policy brought it back under a new monitor
+        $now = Status $c.Id
+        $now.monitorpid | Should -Not -Be $st.monitorpid
+        Running ([int]$now.monitorpid) | Should -BeTrue
+        Running ([int]$st.pid) | Should -BeFalse
+        Findings | Should -BeNullOrEmpty
+        (Get-Container probe).Status | Should -Be 'Running'
+        Remove-Container lost-repair -Force
+    }
+
+    It 'kill -9 of pwsh at random moments of Start-Container and Remove-Container: every listing works, -Repair leaves nothing' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'containers need root')) { return }
+        $seed = if ($env:CONTAINERS_LIFECYCLE_SEED) { [int]$env:CONTAINERS_LIFECYCLE_SEED } else { Get-Random -Maximum 1000000 }
+        Write-Host "kill seed: $seed (replay with CONTAINERS_LIFECYCLE_SEED=$seed)"
+        $rng = [Random]::new($seed)
+        $ready = Join-Path $script:root 'ready'
+        $kills = 0
+        for ($round = 0; $round -lt 6; $round++) {
+            Remove-Item -LiteralPath $ready -ErrorAction SilentlyContinue
+            $code = "`$ErrorActionPreference='Continue'; Import-Module '$script:ModulePath'; `$PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = '$script:root' }; " +
+                "Set-Content '$ready' ''; for (`$i = 0; `$i -lt 50; `$i++) { `$n = 'k$round-' + `$i; " +
+                "New-Container -Image life-bb:1 -Name `$n -Network none -Command sleep, 600 | Start-Container; Remove-Container `$n -Force }"
+            $p = Start-Process -PassThru -FilePath $script:pwsh -ArgumentList ($script:pwshArgs + @('-NoProfile', '-NonInteractive', '-Command', $code))
+            WaitFor { Test-Path -LiteralPath $ready } 60 | Should -BeTrue
+            Start-Sleep -Milliseconds ($rng.Next(0, 1500))
+            # the pwsh we started (and, with `dotnet pwsh`, its pwsh child: the only processes whose command line
+            # holds this code, which names the test's root), never its monitors
+            $ours = @(Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$' | ForEach-Object {
+                    try { if ([IO.File]::ReadAllText("/proc/$($_.Name)/cmdline").Contains($ready) -and [int]$_.Name -ne $PID) { [int]$_.Name } } catch { }
+                })
+            foreach ($k in $ours) { & kill -9 $k 2>$null }
+            $kills++
+            $p.WaitForExit()
+        }
+        $kills | Should -Be 6
+        # every listing works and says the truth
+        $all = @(Get-Container -All 'k*')
+        foreach ($c in $all) { $c.Status | Should -BeIn @('Created', 'Running', 'Exited') }
+        $before = @(Findings)
+        Write-Host "findings after $kills kills: $(@($before.Kind) -join ', ')"
+        $null = Test-ContainerStore -Repair -Confirm:$false
+        Findings | Should -BeNullOrEmpty
+        foreach ($c in @(Get-Container -All 'k*')) {
+            if ($c.Status -ne 'Running') { CgroupDirs $c.Id | Should -BeNullOrEmpty }
+        }
+        $ids = @(Get-Container -All 'k*').Id
+        Get-Container -All 'k*' | Remove-Container -Force
+        foreach ($id in $ids) {
+            CgroupDirs $id | Should -BeNullOrEmpty
+            (Get-Content /proc/self/mountinfo) -match $id | Should -BeNullOrEmpty
+        }
+        (Get-Container probe).Status | Should -Be 'Running'
+    }
+}

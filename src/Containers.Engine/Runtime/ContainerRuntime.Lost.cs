@@ -14,11 +14,16 @@ public sealed partial class ContainerRuntime
     /// <summary>
     /// A record read under the container's lock, with a lost monitor's container ended first (see
     /// <see cref="EndLost"/>): start, stop and removal then see an exited container and nothing of the old
-    /// run is left running beside the new one. No restart follows here: the caller is about to decide.
+    /// run is left running beside the new one, and what a killed start left is finished (see
+    /// <see cref="FinishInterrupted"/>). No restart follows here: the caller is about to decide.
     /// </summary>
     private Record? LoadLocked(string id)
     {
         var rec = Load(id);
+        if (rec is null) return null;
+        // what a killed start left (its cgroup, a monitor still starting the container, the marker) is finished
+        // first; the killed monitor may have recorded a run just before, which is then ended as a lost one
+        if (!rec.MonitorLost && FinishInterrupted(rec)) rec = Load(id);
         if (rec is null || !rec.MonitorLost) return rec;
         EndLost(rec, mayRestart: false);
         return Load(id);
