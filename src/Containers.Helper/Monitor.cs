@@ -189,6 +189,8 @@ internal static unsafe class Monitor
                 if (File.Exists(Path.Combine(_dir, "stop-requested"))) { Status["state"] = "exited"; EndCgroups(); WriteStatus(); return 0; }
             }
         }
+        // on a full disk the end and the last lines wait in memory until a stop or removal frees room
+        Drain(logFd);
         close(logFd);
         // the status is written and every file closed: skip the runtime's shutdown, which only delays the exit
         // the engine waits for
@@ -320,7 +322,7 @@ internal static unsafe class Monitor
             buf.AsSpan(start, end - start).CopyTo(line.AsSpan(len));
             len += end - start;
             line[len++] = (byte)'\n';
-            fixed (byte* l = line) write(logFd, l, len);
+            fixed (byte* l = line) LogWrite(logFd, l, len);
             start = end + 1;
         }
         return true;
@@ -501,13 +503,102 @@ internal static unsafe class Monitor
         nanosleep(ts, null);
     }
 
-    private static void WriteStatus()
+    private static bool _statusPending;
+
+    /// <summary>Writes the status; on a full disk it stays pending (in memory) and <see cref="Drain"/> or the next write retries.</summary>
+    private static void WriteStatus() => _statusPending = !TryWriteStatus();
+
+    private static bool TryWriteStatus()
     {
         var sb = new StringBuilder();
         foreach (var kv in Status) sb.Append(kv.Key).Append('=').Append(kv.Value).Append('\n');
-        string tmp = Path.Combine(_dir, ".status.tmp");
-        File.WriteAllText(tmp, sb.ToString());
-        File.Move(tmp, Path.Combine(_dir, "status"), true);
+        string text = sb.ToString();
+        string tmp = Path.Combine(_dir, ".status.tmp"), path = Path.Combine(_dir, "status");
+        try
+        {
+            File.WriteAllText(tmp, text);
+            File.Move(tmp, path, true);
+            return true;
+        }
+        catch (IOException) { try { File.Delete(tmp); } catch (IOException) { } }
+        catch (UnauthorizedAccessException) { return false; }
+        // no room for a new file (ENOSPC, EDQUOT): overwrite the existing one in place, whose block is allocated
+        // already (the status is far below a block). Not atomic for a reader, which is why it is the fallback.
+        try
+        {
+            byte[] b = Encoding.UTF8.GetBytes(text);
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Write);
+            fs.Write(b);
+            fs.SetLength(b.Length);
+            return true;
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    /// <summary>Log records that could not be written (full disk), oldest first; at most <see cref="PendingLogMax"/> bytes (the tail).</summary>
+    private static readonly Queue<byte[]> PendingLog = new();
+    private static int _pendingLogBytes;
+    private const int PendingLogMax = 64 * 1024;
+
+    /// <summary>Appends one record to the log, or keeps it in memory (after any older kept ones) when the write fails.</summary>
+    private static void LogWrite(int logFd, byte* p, int len)
+    {
+        if (PendingLog.Count > 0 && !FlushLog(logFd)) { Keep(p, len); return; }
+        nint w = write(logFd, p, len);
+        if (w == len) return;
+        if (w < 0) w = 0;
+        Keep(p + w, len - (int)w);
+    }
+
+    private static void Keep(byte* p, int len)
+    {
+        PendingLog.Enqueue(new Span<byte>(p, len).ToArray());
+        _pendingLogBytes += len;
+        while (_pendingLogBytes > PendingLogMax && PendingLog.Count > 1) _pendingLogBytes -= PendingLog.Dequeue().Length;
+    }
+
+    /// <summary>Writes the kept records; false when the disk still refuses (what is left stays kept).</summary>
+    private static bool FlushLog(int logFd)
+    {
+        while (PendingLog.Count > 0)
+        {
+            byte[] head = PendingLog.Peek();
+            nint w;
+            fixed (byte* b = head) w = write(logFd, b, head.Length);
+            if (w == head.Length) { PendingLog.Dequeue(); _pendingLogBytes -= head.Length; continue; }
+            if (w > 0)
+            {
+                PendingLog.Dequeue();
+                _pendingLogBytes -= head.Length;
+                var rest = head.AsSpan((int)w).ToArray();
+                // put the remainder back at the front
+                var all = PendingLog.ToArray();
+                PendingLog.Clear();
+                PendingLog.Enqueue(rest);
+                foreach (var x in all) PendingLog.Enqueue(x);
+                _pendingLogBytes += rest.Length;
+            }
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Before the monitor ends: the kept log lines and a status it could not write are written once there is
+    /// room (a stop or removal releases the root's reserve first; any freed space will do). Retries every
+    /// 200 ms for at most ten minutes, and gives up at once if the state directory is gone (removed).
+    /// </summary>
+    private static void Drain(int logFd)
+    {
+        for (int i = 0; i < 3000; i++)
+        {
+            bool logDone = FlushLog(logFd);
+            if (_statusPending) _statusPending = !TryWriteStatus();
+            if (logDone && !_statusPending) return;
+            if (!Directory.Exists(_dir)) return;
+            Sleep(200);
+        }
     }
 
     private static int Report(string line, int code)

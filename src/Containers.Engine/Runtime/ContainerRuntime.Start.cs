@@ -69,6 +69,8 @@ public sealed partial class ContainerRuntime
         var c = rec.Config;
         string dir = rec.Dir;
 
+        // the room a later stop or removal needs on a full disk (one stat when it is there already)
+        StorageSpace.Ensure(_root);
         // compiled (or taken from the cache) before anything is set up, so a profile that fails leaves nothing behind
         Security.SecurityOptions.SeccompProgram(c, SeccompCacheDir);
         var cg = Cgroup(c.Id);

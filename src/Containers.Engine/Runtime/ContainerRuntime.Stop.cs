@@ -17,6 +17,8 @@ public sealed partial class ContainerRuntime
 
     private void StopLocked(string id, int? timeoutSeconds, string? signal, bool force, CancellationToken ct)
     {
+        // a stop must never need new disk space: on a full disk the reserve goes first (StorageSpace)
+        StorageSpace.ReleaseIfLow(_root);
         var rec = LoadLocked(id)!;
         if (!rec.IsActive) return;
         var c = rec.Config;
@@ -71,6 +73,8 @@ public sealed partial class ContainerRuntime
         var rec = Find(nameOrId);
         using (Lock(rec.Id, ct))
         {
+            // removal is how a full disk is emptied: it must never need new space (StorageSpace)
+            StorageSpace.ReleaseIfLow(_root);
             rec = LoadLocked(rec.Id);
             if (rec is null) return;
             if (rec.IsActive)
