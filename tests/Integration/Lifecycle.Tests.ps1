@@ -277,3 +277,29 @@ Describe 'Interrupted starts and removals' {
         (Get-Container probe).Status | Should -Be 'Running'
     }
 }
+
+Describe 'The DNS server of a start that was killed' {
+    It 'is used, not started twice, when a killed session did not record its pid (no DnsServerFailed: Address already in use)' {
+        if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'containers need root')) { return }
+        $null = New-ContainerNetwork -Name dnsnet -StorageRoot $script:root
+        try {
+            $null = New-Container -Image life-bb:1 -Name dns-a -Network dnsnet -Command sleep, 600 | Start-Container -PassThru
+            $pidFile = Join-Path $script:root 'networks/dns.pid'
+            Test-Path -LiteralPath $pidFile | Should -BeTrue
+            $server = [int](Get-Content -LiteralPath $pidFile)
+            Running $server | Should -BeTrue
+            # what a pwsh killed between starting the server and recording it leaves: a server the root does not name
+            Remove-Item -LiteralPath $pidFile
+            $b = New-Container -Image life-bb:1 -Name dns-b -Network dnsnet -Command sh, -c, 'nslookup dns-a; sleep 600' | Start-Container -PassThru
+            $b.Status | Should -Be 'Running'
+            # the one server serves the new container's name too
+            WaitFor { (Get-ContainerLog dns-b) -match 'Address' } | Should -BeTrue
+            ((Get-ContainerLog dns-b) -join "`n") | Should -Match ([regex]::Escape((Get-Container dns-a).IPAddress))
+            Running $server | Should -BeTrue
+        }
+        finally {
+            Get-Container -All 'dns-*' | Remove-Container -Force
+            Remove-ContainerNetwork dnsnet -StorageRoot $script:root -Confirm:$false
+        }
+    }
+}

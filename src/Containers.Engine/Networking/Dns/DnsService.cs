@@ -60,9 +60,16 @@ internal static class DnsService
         // one server per container.
         if (alive && RequestReload(control, gen)) return;
         if (dnsNets.Count == 0) return;
+        // A server this root's pid file does not name can still hold the control socket: a session killed between
+        // starting it and recording its pid, or a server too slow to answer within the wait. It answers on the
+        // same name (a refused send costs nothing when none listens); starting another would fail with
+        // "Address already in use" (DnsServerFailed), as the first start after a killed start once did.
+        if (!alive && RequestReload(control, gen)) return;
         // No server, or one that is exiting (its control socket closed) or does not answer: start a new one.
         HelperProcess.Stop(pid, Mode, conf);
         var (newPid, lines) = HelperProcess.Start(Mode, [conf, control], TimeSpan.FromSeconds(10));
+        // the holder of the name was there after all (slow to answer above): ask it again, it serves this config
+        if (newPid < 0 && lines.Any(l => l.Contains("control socket", StringComparison.Ordinal)) && RequestReload(control, gen)) return;
         if (newPid < 0) throw Errors.ContainersException.System("DnsServerFailed", Messages.HelperFailed(Mode, string.Join("; ", lines)), conf);
         AtomicFile.WriteAllText(PidPath(root), newPid.ToString(), durable: false);
     }
