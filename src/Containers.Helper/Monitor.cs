@@ -62,7 +62,10 @@ internal static unsafe class Monitor
 
         Status["monitorpid"] = getpid().ToString(CultureInfo.InvariantCulture);
         Status["monitorstart"] = ProcessOps.StartTime(getpid()).ToString(CultureInfo.InvariantCulture);
-        Status["restarts"] = "0";
+        // a restart the engine makes for a container whose monitor was lost carries the count on
+        int restarts = (int)spec.Num("restarts", 0);
+        Status["restarts"] = restarts.ToString(CultureInfo.InvariantCulture);
+        _cgroupDirs = spec.All("cgroup").Select(f => Path.GetDirectoryName(f)!).ToArray();
 
         string? netErr = EnterNetwork(spec, plan);
         if (netErr is not null) return Report("error: network namespace: " + netErr, 1);
@@ -86,8 +89,9 @@ internal static unsafe class Monitor
         long maxRestarts = spec.Num("restart-max", 0);
         string? oomFile = spec.Get("oom-file");
         string oomKey = spec.Get("oom-key") ?? "oom_kill";
+        _oomFile = oomFile;
+        _oomKey = oomKey;
         bool first = true;
-        int restarts = 0;
         // small buffers: one monitor per running container, and every page it touches is resident
         var buf = new byte[8192];
         var line = new byte[8192 + 128];
@@ -135,6 +139,7 @@ internal static unsafe class Monitor
                 Status["state"] = "exited";
                 Status["exitcode"] = execCode.ToString(CultureInfo.InvariantCulture);
                 Status["finishedat"] = Now();
+                EndCgroups();
                 WriteStatus();
                 return 0;
             }
@@ -156,7 +161,9 @@ internal static unsafe class Monitor
             int status = Supervise(pid, outp[0], errp[0], logFd, buf, line);
             long oomAfter = ReadCounter(oomFile, oomKey);
             int code = ExitCodeOf(status);
-            bool oom = oomAfter > oomBefore && code == 137;
+            // any OOM kill in the container's cgroup during this run, of its first process or of a child (docker
+            // and podman count the cgroup's events too): a child killed while the shell goes on still counts
+            bool oom = oomAfter > oomBefore;
             Status["state"] = "exited";
             Status["exitcode"] = code.ToString(CultureInfo.InvariantCulture);
             Status["oomkilled"] = oom ? "1" : "0";
@@ -169,7 +176,7 @@ internal static unsafe class Monitor
                 "on-failure" => code != 0 && (maxRestarts <= 0 || restarts < maxRestarts),
                 _ => false,
             };
-            if (!again) { WriteStatus(); break; }
+            if (!again) { EndCgroups(); WriteStatus(); break; }
             restarts++;
             Status["restarts"] = restarts.ToString(CultureInfo.InvariantCulture);
             Status["state"] = "restarting";
@@ -179,9 +186,11 @@ internal static unsafe class Monitor
             for (long waited = 0; waited < delayMs; waited += 50)
             {
                 Sleep(50);
-                if (File.Exists(Path.Combine(_dir, "stop-requested"))) { Status["state"] = "exited"; WriteStatus(); return 0; }
+                if (File.Exists(Path.Combine(_dir, "stop-requested"))) { Status["state"] = "exited"; EndCgroups(); WriteStatus(); return 0; }
             }
         }
+        // on a full disk the end and the last lines wait in memory until a stop or removal frees room
+        Drain(logFd);
         close(logFd);
         // the status is written and every file closed: skip the runtime's shutdown, which only delays the exit
         // the engine waits for
@@ -207,6 +216,7 @@ internal static unsafe class Monitor
 
     private static int Finish(bool first, string message, int code, int exitCode = 127)
     {
+        EndCgroups();
         Status["state"] = "exited";
         Status["exitcode"] = exitCode.ToString(CultureInfo.InvariantCulture);
         Status["error"] = message;
@@ -312,7 +322,7 @@ internal static unsafe class Monitor
             buf.AsSpan(start, end - start).CopyTo(line.AsSpan(len));
             len += end - start;
             line[len++] = (byte)'\n';
-            fixed (byte* l = line) write(logFd, l, len);
+            fixed (byte* l = line) LogWrite(logFd, l, len);
             start = end + 1;
         }
         return true;
@@ -437,6 +447,53 @@ internal static unsafe class Monitor
         return 0;
     }
 
+    private static string[] _cgroupDirs = [];
+    private static string? _oomFile;
+    private static string _oomKey = "oom_kill";
+
+    /// <summary>
+    /// The container has ended for good: its final figures go into the status (CPU time in ns, peak memory,
+    /// OOM kills: what Measure-Container answers for an exited container) and its cgroup directories are
+    /// removed, as docker and podman remove them when a container stops, so exited containers hold no kernel
+    /// cgroups. A directory still busy after a short wait (a process that has not been reaped yet, an exec
+    /// helper still leaving) stays; the engine removes it at the next start or removal, and
+    /// Test-ContainerStore reports it. Called before the final status write, so a status that says exited
+    /// after a monitor's end means its cgroups were dealt with.
+    /// </summary>
+    private static void EndCgroups()
+    {
+        if (_cgroupDirs.Length == 0) return;
+        long cpuNs = -1, peak = -1;
+        foreach (var d in _cgroupDirs)
+        {
+            if (cpuNs < 0 && ReadFirstLong(Path.Combine(d, "cpuacct.usage")) is long ns) cpuNs = ns;
+            if (cpuNs < 0 && ReadCounter(Path.Combine(d, "cpu.stat"), "usage_usec") is long us and > 0) cpuNs = us * 1000;
+            if (peak < 0 && (ReadFirstLong(Path.Combine(d, "memory.max_usage_in_bytes")) ?? ReadFirstLong(Path.Combine(d, "memory.peak"))) is long p) peak = p;
+        }
+        Status["cputime"] = Math.Max(0, cpuNs).ToString(CultureInfo.InvariantCulture);
+        Status["memorypeak"] = Math.Max(0, peak).ToString(CultureInfo.InvariantCulture);
+        Status["oomkills"] = ReadCounter(_oomFile, _oomKey).ToString(CultureInfo.InvariantCulture);
+        foreach (var d in _cgroupDirs)
+        {
+            // rmdir (cgroup directories hold only the kernel's files); EBUSY while a dead process is still counted
+            for (int attempt = 0; attempt < 50; attempt++)
+            {
+                try { Directory.Delete(d); break; }
+                catch (DirectoryNotFoundException) { break; }
+                catch (IOException) { Sleep(10); }
+                catch (UnauthorizedAccessException) { break; }
+            }
+        }
+        _cgroupDirs = [];
+    }
+
+    private static long? ReadFirstLong(string file)
+    {
+        try { return long.TryParse(File.ReadAllText(file).AsSpan().Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v : null; }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
     private static string Now() => DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture);
 
     private static void Sleep(int ms)
@@ -446,13 +503,102 @@ internal static unsafe class Monitor
         nanosleep(ts, null);
     }
 
-    private static void WriteStatus()
+    private static bool _statusPending;
+
+    /// <summary>Writes the status; on a full disk it stays pending (in memory) and <see cref="Drain"/> or the next write retries.</summary>
+    private static void WriteStatus() => _statusPending = !TryWriteStatus();
+
+    private static bool TryWriteStatus()
     {
         var sb = new StringBuilder();
         foreach (var kv in Status) sb.Append(kv.Key).Append('=').Append(kv.Value).Append('\n');
-        string tmp = Path.Combine(_dir, ".status.tmp");
-        File.WriteAllText(tmp, sb.ToString());
-        File.Move(tmp, Path.Combine(_dir, "status"), true);
+        string text = sb.ToString();
+        string tmp = Path.Combine(_dir, ".status.tmp"), path = Path.Combine(_dir, "status");
+        try
+        {
+            File.WriteAllText(tmp, text);
+            File.Move(tmp, path, true);
+            return true;
+        }
+        catch (IOException) { try { File.Delete(tmp); } catch (IOException) { } }
+        catch (UnauthorizedAccessException) { return false; }
+        // no room for a new file (ENOSPC, EDQUOT): overwrite the existing one in place, whose block is allocated
+        // already (the status is far below a block). Not atomic for a reader, which is why it is the fallback.
+        try
+        {
+            byte[] b = Encoding.UTF8.GetBytes(text);
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Write);
+            fs.Write(b);
+            fs.SetLength(b.Length);
+            return true;
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    /// <summary>Log records that could not be written (full disk), oldest first; at most <see cref="PendingLogMax"/> bytes (the tail).</summary>
+    private static readonly Queue<byte[]> PendingLog = new();
+    private static int _pendingLogBytes;
+    private const int PendingLogMax = 64 * 1024;
+
+    /// <summary>Appends one record to the log, or keeps it in memory (after any older kept ones) when the write fails.</summary>
+    private static void LogWrite(int logFd, byte* p, int len)
+    {
+        if (PendingLog.Count > 0 && !FlushLog(logFd)) { Keep(p, len); return; }
+        nint w = write(logFd, p, len);
+        if (w == len) return;
+        if (w < 0) w = 0;
+        Keep(p + w, len - (int)w);
+    }
+
+    private static void Keep(byte* p, int len)
+    {
+        PendingLog.Enqueue(new Span<byte>(p, len).ToArray());
+        _pendingLogBytes += len;
+        while (_pendingLogBytes > PendingLogMax && PendingLog.Count > 1) _pendingLogBytes -= PendingLog.Dequeue().Length;
+    }
+
+    /// <summary>Writes the kept records; false when the disk still refuses (what is left stays kept).</summary>
+    private static bool FlushLog(int logFd)
+    {
+        while (PendingLog.Count > 0)
+        {
+            byte[] head = PendingLog.Peek();
+            nint w;
+            fixed (byte* b = head) w = write(logFd, b, head.Length);
+            if (w == head.Length) { PendingLog.Dequeue(); _pendingLogBytes -= head.Length; continue; }
+            if (w > 0)
+            {
+                PendingLog.Dequeue();
+                _pendingLogBytes -= head.Length;
+                var rest = head.AsSpan((int)w).ToArray();
+                // put the remainder back at the front
+                var all = PendingLog.ToArray();
+                PendingLog.Clear();
+                PendingLog.Enqueue(rest);
+                foreach (var x in all) PendingLog.Enqueue(x);
+                _pendingLogBytes += rest.Length;
+            }
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Before the monitor ends: the kept log lines and a status it could not write are written once there is
+    /// room (a stop or removal releases the root's reserve first; any freed space will do). Retries every
+    /// 200 ms for at most ten minutes, and gives up at once if the state directory is gone (removed).
+    /// </summary>
+    private static void Drain(int logFd)
+    {
+        for (int i = 0; i < 3000; i++)
+        {
+            bool logDone = FlushLog(logFd);
+            if (_statusPending) _statusPending = !TryWriteStatus();
+            if (logDone && !_statusPending) return;
+            if (!Directory.Exists(_dir)) return;
+            Sleep(200);
+        }
     }
 
     private static int Report(string line, int code)

@@ -94,6 +94,7 @@ public abstract class ContainersCmdlet : PSCmdlet
         ErrorKind.Timeout => ErrorCategory.OperationTimeout,
         ErrorKind.DataLoss => ErrorCategory.InvalidData,
         ErrorKind.Corrupt => ErrorCategory.ReadError,
+        ErrorKind.StorageFull => ErrorCategory.ResourceUnavailable,
         _ => ErrorCategory.NotSpecified,
     };
 
@@ -117,12 +118,21 @@ public abstract class ContainersCmdlet : PSCmdlet
         }
     }
 
+    /// <summary>
+    /// Any failure that comes down to ENOSPC or EDQUOT, whatever it was wrapped in on the way, is StorageFull
+    /// (ResourceUnavailable) naming the root: what the user must do is free space there.
+    /// </summary>
+    private Exception StorageFullOf(Exception ex) =>
+        _root is not null && ex is not ContainersException { Kind: ErrorKind.StorageFull } && Engine.State.StorageSpace.IsFull(ex)
+            ? Engine.State.StorageSpace.Full(_root.Path, ex)
+            : ex;
+
     /// <summary>Writes a non-terminating error for one failed item.</summary>
     protected void WriteFailure(Exception ex, object? target)
     {
         NotAgain(ex);
         WriteSkippedRecords();
-        WriteError(ToErrorRecord(ex, target));
+        WriteError(ToErrorRecord(StorageFullOf(ex), target));
     }
 
     /// <summary>
@@ -157,7 +167,7 @@ public abstract class ContainersCmdlet : PSCmdlet
     {
         NotAgain(ex);
         WriteSkippedRecords();
-        ThrowTerminatingError(ToErrorRecord(ex, target));
+        ThrowTerminatingError(ToErrorRecord(StorageFullOf(ex), target));
     }
 
     /// <summary>

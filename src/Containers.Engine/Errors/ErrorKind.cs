@@ -15,5 +15,7 @@ public enum ErrorKind
     DataLoss,
     /// <summary>A stored record (a container's config.json, an image or network record) cannot be read.</summary>
     Corrupt,
+    /// <summary>The storage root's file system is full or its quota used up (ENOSPC, EDQUOT); ErrorId StorageFull.</summary>
+    StorageFull,
     System,
 }

@@ -92,6 +92,12 @@ public sealed class ContainerInfo
     /// <summary>Other names it has on its networks (-NetworkAlias).</summary>
     public string[] NetworkAliases { get; init; } = [];
     public string? Error { get; init; }
+    /// <summary>
+    /// Why an exited container ended when the engine, not its process, decided it: <c>MonitorLost</c> (its
+    /// monitor was killed; the engine stopped the unsupervised process). Null when its process ended by itself
+    /// or was stopped.
+    /// </summary>
+    public string? ExitReason { get; init; }
     public string ShortId => Id.Length > 12 ? Id[..12] : Id;
     public override string ToString() => Name;
 }

@@ -252,7 +252,11 @@ public sealed partial class ContainerRuntime
     {
         var rec = Find(nameOrId);
         var cg = Cgroup(rec.Id);
-        if (!cg.Exists) throw ContainersException.Conflict("ContainerNotRunning", RuntimeMessages.NotRunning(rec.Name), rec.Name);
+        if (!cg.Exists)
+        {
+            // an exited container's cgroup is gone; its last figures were kept in the status when it ended
+            return FinalStats(rec) ?? throw ContainersException.Conflict("ContainerNotRunning", RuntimeMessages.NotRunning(rec.Name), rec.Name);
+        }
         var s = cg.Stats();
         return new ContainerStats
         {

@@ -56,11 +56,21 @@ public sealed partial class ContainerRuntime
         feed = Task.CompletedTask;
         var rec = Find(nameOrId);
         using var _ = Lock(rec.Id, ct);
-        rec = Load(rec.Id) ?? throw ContainersException.NotFound("ContainerNotFound", RuntimeMessages.ContainerNotFound(nameOrId), nameOrId);
+        rec = LoadLocked(rec.Id) ?? throw ContainersException.NotFound("ContainerNotFound", RuntimeMessages.ContainerNotFound(nameOrId), nameOrId);
         Guard(rec, "start");
+        return StartLocked(rec, out hold, input, out feed, 0, ct);
+    }
+
+    /// <summary>The start itself, under the container's lock; <paramref name="restarts"/> is the restart count the monitor carries on.</summary>
+    private Process StartLocked(Record rec, out IDisposable hold, Stream? input, out Task feed, int restarts, CancellationToken ct)
+    {
+        hold = Cgroups.CgroupFs.NoHold.Instance;
+        feed = Task.CompletedTask;
         var c = rec.Config;
         string dir = rec.Dir;
 
+        // the room a later stop or removal needs on a full disk (one stat when it is there already)
+        StorageSpace.Ensure(_root);
         // compiled (or taken from the cache) before anything is set up, so a profile that fails leaves nothing behind
         Security.SecurityOptions.SeccompProgram(c, SeccompCacheDir);
         var cg = Cgroup(c.Id);
@@ -85,6 +95,7 @@ public sealed partial class ContainerRuntime
             WriteEtcFiles(c, dir, net);
 
             var spec = BuildSpec(c, dir, cg);
+            if (restarts > 0) spec = [.. spec, .. Encoding.UTF8.GetBytes("restarts=" + restarts.ToString(CultureInfo.InvariantCulture) + "\0")];
             // run -i: the FIFO the monitor gives the first process as stdin (a later start's spec has no stdin key)
             if (input is not null) spec = [.. spec, .. AppendStdin(stdinPipe = CreateStdinPipe(dir))];
             AtomicFile.WriteAllBytes(Path.Combine(dir, "spec"), spec, durable: false);

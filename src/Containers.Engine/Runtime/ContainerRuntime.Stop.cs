@@ -17,7 +17,9 @@ public sealed partial class ContainerRuntime
 
     private void StopLocked(string id, int? timeoutSeconds, string? signal, bool force, CancellationToken ct)
     {
-        var rec = Load(id)!;
+        // a stop must never need new disk space: on a full disk the reserve goes first (StorageSpace)
+        StorageSpace.ReleaseIfLow(_root);
+        var rec = LoadLocked(id)!;
         if (!rec.IsActive) return;
         var c = rec.Config;
         File.WriteAllText(Path.Combine(rec.Dir, "stop-requested"), "");
@@ -71,7 +73,9 @@ public sealed partial class ContainerRuntime
         var rec = Find(nameOrId);
         using (Lock(rec.Id, ct))
         {
-            rec = Load(rec.Id);
+            // removal is how a full disk is emptied: it must never need new space (StorageSpace)
+            StorageSpace.ReleaseIfLow(_root);
+            rec = LoadLocked(rec.Id);
             if (rec is null) return;
             if (rec.IsActive)
             {

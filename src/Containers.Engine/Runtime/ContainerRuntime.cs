@@ -53,6 +53,8 @@ public sealed partial class ContainerRuntime
         public bool MonitorAlive { get; set; }
         public int MonitorPid { get; set; }
         public long MonitorStart { get; set; }
+        /// <summary>The status says running or restarting but its monitor is gone (killed): nobody supervises it.</summary>
+        public bool MonitorLost { get; set; }
         public string Id => Config.Id;
         public string Name => Config.Name;
         public bool IsActive => Status is ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Restarting;
@@ -124,6 +126,13 @@ public sealed partial class ContainerRuntime
         r.PidStart = Long(d, "pidstart");
         switch (state)
         {
+            case "running" or "restarting" when r.MonitorPid > 0 && !r.MonitorAlive:
+                // the monitor died without recording an end (kill -9): the process, if it still runs, is
+                // unsupervised (its output goes nowhere, no status follows its exit, no restart). It reads as
+                // exited; the engine stops what is left and records the end (see ContainerRuntime.Lost.cs)
+                r.MonitorLost = true;
+                r.Status = ContainerStatus.Exited;
+                break;
             case "running":
                 bool alive = ProcessOps.IsAlive(r.Pid, r.PidStart);
                 if (alive || r.MonitorAlive)
@@ -146,6 +155,7 @@ public sealed partial class ContainerRuntime
         foreach (var d in Directory.EnumerateDirectories(dir))
         {
             var r = Load(Path.GetFileName(d));
+            if (r is not null && r.MonitorLost) r = SettleLost(r);
             if (r is not null && !RemovedWhenExited(r)) yield return r;
         }
     }
@@ -178,6 +188,7 @@ public sealed partial class ContainerRuntime
         if (Regex.IsMatch(nameOrId, "^[0-9a-f]{64}$"))
         {
             var exact = Load(nameOrId);
+            if (exact is not null && exact.MonitorLost) exact = SettleLost(exact);
             if (exact is not null) return exact;
         }
         var all = All().ToList();
@@ -224,6 +235,7 @@ public sealed partial class ContainerRuntime
             Labels = new Dictionary<string, string>(c.Labels),
             Mounts = c.Mounts.Select(m => new ContainerMount { Type = m.Type, Source = m.Source, Destination = m.Destination, ReadOnly = m.ReadOnly, Options = m.Options }).ToArray(),
             Error = d.TryGetValue("error", out var err) ? err : null,
+            ExitReason = r.Status == ContainerStatus.Exited ? (r.MonitorLost ? LostReason : d.GetValueOrDefault("reason")) : null,
             Ulimits = c.Ulimits.ToArray(),
             SecurityOptions = c.SecurityOptions.ToArray(),
             Seccomp = Security.SecurityOptions.SeccompShown(c),

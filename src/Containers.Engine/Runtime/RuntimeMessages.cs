@@ -37,6 +37,10 @@ internal static class RuntimeMessages
     public static string CopyOntoDirectory(string p) => $"Cannot copy the non-directory '{p}' onto a directory of the same name.";
     public static string LinkLoop(string p) => $"The path '{p}' has too many levels of symbolic links.";
     public static string CopyFailed(string p, string why) => $"Copying '{p}' failed: {why}";
+    public static string MonitorLost(int monitorPid, bool wasRunning) =>
+        $"The container's monitor (pid {monitorPid}) ended without recording the container's end" +
+        (wasRunning ? "; the engine stopped the unsupervised process." : "; the process had already ended, its exit code is unknown.");
+    public static string RestartAfterLossFailed(string reason) => $"The restart policy's restart after the monitor was lost failed: {reason}";
     public static string NotRunning(string name) => $"The container '{name}' is not running.";
     public static string RemoveWithRestart(string policy) =>
         $"-Remove removes the container when it exits, so it cannot also restart it (-RestartPolicy {policy}); give one or the other.";

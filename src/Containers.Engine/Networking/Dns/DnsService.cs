@@ -60,11 +60,31 @@ internal static class DnsService
         // one server per container.
         if (alive && RequestReload(control, gen)) return;
         if (dnsNets.Count == 0) return;
+        // A server this root's pid file does not name can still hold the control socket: a session killed between
+        // starting it and recording its pid, or a server too slow to answer within the wait. It answers on the
+        // same name (a refused send costs nothing when none listens); starting another would fail with
+        // "Address already in use" (DnsServerFailed), as the first start after a killed start once did.
+        if (!alive && RequestReload(control, gen))
+        {
+            // record it, so the root's later changes and its last network's removal reach it by pid as usual
+            if (FindServer(conf) is int found and > 0) AtomicFile.WriteAllText(PidPath(root), found.ToString(), durable: false);
+            return;
+        }
         // No server, or one that is exiting (its control socket closed) or does not answer: start a new one.
         HelperProcess.Stop(pid, Mode, conf);
         var (newPid, lines) = HelperProcess.Start(Mode, [conf, control], TimeSpan.FromSeconds(10));
+        // the holder of the name was there after all (slow to answer above): ask it again, it serves this config
+        if (newPid < 0 && lines.Any(l => l.Contains("control socket", StringComparison.Ordinal)) && RequestReload(control, gen)) return;
         if (newPid < 0) throw Errors.ContainersException.System("DnsServerFailed", Messages.HelperFailed(Mode, string.Join("; ", lines)), conf);
         AtomicFile.WriteAllText(PidPath(root), newPid.ToString(), durable: false);
+    }
+
+    /// <summary>The pid of this root's DNS server found by its command line (dns &lt;config&gt; ...), or 0.</summary>
+    private static int FindServer(string conf)
+    {
+        foreach (var d in Directory.EnumerateDirectories("/proc"))
+            if (int.TryParse(Path.GetFileName(d), out int pid) && HelperProcess.IsAlive(pid, Mode, conf)) return pid;
+        return 0;
     }
 
     /// <summary>The server's control socket: an abstract name in the host's network namespace, unique per root.</summary>
