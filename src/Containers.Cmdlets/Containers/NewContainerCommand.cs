@@ -52,6 +52,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? Ulimit { get; set; }
     [Parameter] [ArgumentCompleter(typeof(VolumeNameCompleter))] public string[]? Volume { get; set; }
     [Parameter] public string[]? Tmpfs { get; set; }
+    /// <summary>docker's --mount: type=bind|volume|tmpfs,source=...,target=...[,readonly][,...]; may be given several times.</summary>
+    [Parameter] public string[]? Mount { get; set; }
     [Parameter] public SwitchParameter ReadOnly { get; set; }
     [Parameter] [ArgumentCompleter(typeof(RestartPolicyCompleter))] public string? RestartPolicy { get; set; }
     [Parameter] [ArgumentCompleter(typeof(CapabilityNameCompleter))] public string[]? CapabilityAdd { get; set; }
@@ -113,6 +115,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         foreach (var kv in ToDictionary(Label)) o.Labels[kv.Key] = kv.Value;
         o.Volumes.AddRange(Volume ?? []);
         o.Tmpfs.AddRange(Tmpfs ?? []);
+        o.Mounts.AddRange(Mount ?? []);
         o.CapabilityAdd.AddRange(CapabilityAdd ?? []);
         o.CapabilityDrop.AddRange(CapabilityDrop ?? []);
         o.NetworkAliases.AddRange(NetworkAlias ?? []);

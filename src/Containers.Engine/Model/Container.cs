@@ -11,6 +11,8 @@ public sealed class ContainerMount
     public required string Destination { get; init; }
     public required bool ReadOnly { get; init; }
     public string? Options { get; init; }
+    /// <summary>A volume made for this container (an image VOLUME, -Volume /path, --mount without source).</summary>
+    public bool Anonymous { get; init; }
     public override string ToString() => $"{Source}:{Destination}{(ReadOnly ? ":ro" : "")}";
 }
 

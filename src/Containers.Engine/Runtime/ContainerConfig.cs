@@ -21,6 +21,8 @@ public sealed class ContainerCreateOptions
     public List<string> Ulimits { get; } = new();
     public List<string> Volumes { get; } = new();
     public List<string> Tmpfs { get; } = new();
+    /// <summary>docker's --mount: type=bind|volume|tmpfs,source=...,target=...[,readonly][,...] (see MountSpec).</summary>
+    public List<string> Mounts { get; } = new();
     public bool ReadOnly { get; set; }
     public string RestartPolicy { get; set; } = "no";
     public List<string> CapabilityAdd { get; } = new();
@@ -117,4 +119,10 @@ public sealed class MountConfig
     public string Destination { get; set; } = "";
     public bool ReadOnly { get; set; }
     public string? Options { get; set; }
+    /// <summary>A volume made for this container alone (an image VOLUME, -Volume /path): removed with it by -Remove or Remove-Container -Volumes.</summary>
+    public bool Anonymous { get; set; }
+    /// <summary>A new volume is not seeded from the image's content at the destination (docker's volume-nocopy).</summary>
+    public bool NoCopy { get; set; }
+    /// <summary>Bind propagation (private, rprivate, shared, rshared, slave, rslave); null = rprivate.</summary>
+    public string? Propagation { get; set; }
 }

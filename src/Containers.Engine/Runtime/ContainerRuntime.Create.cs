@@ -131,7 +131,17 @@ public sealed partial class ContainerRuntime
         cfg.Sysctls = sysctls.Select(kv => kv.Key + "=" + kv.Value).ToList();
         var volumes = new VolumeStore(_root);
         foreach (var v in o.Volumes) cfg.Mounts.Add(ParseVolume(v, volumes, create: false));
+        foreach (var m in o.Mounts) cfg.Mounts.Add(MountSpec.Parse(m));
         foreach (var t in o.Tmpfs) cfg.Mounts.Add(ParseTmpfs(t));
+        CheckDuplicateDestinations(cfg.Mounts);
+        // the image's VOLUMEs: an anonymous volume each, unless a mount already covers that path (docker's rule)
+        foreach (var path in image?.Volumes ?? [])
+        {
+            if (!path.StartsWith('/')) continue;
+            string dest = Path.GetFullPath(path);
+            if (cfg.Mounts.Any(m => m.Destination == dest)) continue;
+            cfg.Mounts.Add(new MountConfig { Type = "volume", Source = VolumeStore.NewAnonymousName(), Destination = dest, Anonymous = true });
+        }
 
         using (StoreLock.Acquire(_root, "containers", true, null, ct))
         {
@@ -144,7 +154,8 @@ public sealed partial class ContainerRuntime
             }
             cfg.Name = name;
             // named volumes come into being with their first container (Docker's behaviour)
-            foreach (var m in cfg.Mounts.Where(m => m.Type == "volume")) volumes.Ensure(m.Source);
+            foreach (var m in cfg.Mounts.Where(m => m.Type == "volume"))
+                volumes.Ensure(m.Source, m.Anonymous ? new Dictionary<string, string> { [VolumeStore.AnonymousLabel] = "" } : null);
             string tmp = _root.NewTempPath("ctr");
             Directory.CreateDirectory(Path.Combine(tmp, "upper"));
             Directory.CreateDirectory(Path.Combine(tmp, "work"));
@@ -173,6 +184,9 @@ public sealed partial class ContainerRuntime
     internal static MountConfig ParseVolume(string spec, VolumeStore volumes, bool create)
     {
         string[] parts = spec.Split(':');
+        // "-v /path": an anonymous volume there (docker's form)
+        if (parts.Length == 1 && spec.StartsWith('/'))
+            return new MountConfig { Type = "volume", Source = VolumeStore.NewAnonymousName(), Destination = Path.GetFullPath(spec), Anonymous = true };
         if (parts.Length is < 2 or > 3 || parts[0].Length == 0 || !parts[1].StartsWith('/'))
             throw ContainersException.Invalid("InvalidVolumeSpec", RuntimeMessages.BadVolume(spec), spec);
         bool ro = false;
@@ -193,6 +207,14 @@ public sealed partial class ContainerRuntime
         }
         VolumeStore.ValidateName(parts[0]);
         return new MountConfig { Type = "volume", Source = parts[0], Destination = dest, ReadOnly = ro };
+    }
+
+    /// <summary>Two mounts on one container path: refused as docker refuses them ("Duplicate mount point").</summary>
+    private static void CheckDuplicateDestinations(List<MountConfig> mounts)
+    {
+        var dup = mounts.GroupBy(m => m.Destination, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null)
+            throw ContainersException.Invalid("DuplicateMountPoint", $"Two mounts have the same container path '{dup.Key}'.", dup.Key);
     }
 
     internal static MountConfig ParseTmpfs(string spec)

@@ -63,6 +63,7 @@ public sealed partial class ContainerRuntime
 
         // compiled (or taken from the cache) before anything is set up, so a profile that fails leaves nothing behind
         Security.SecurityOptions.SeccompProgram(c, SeccompCacheDir);
+        SeedVolumes(rec);
         var cg = Cgroup(c.Id);
         var res = new CgroupResources { MemoryBytes = c.Memory, MemorySwapBytes = c.MemorySwap, Cpus = c.Cpus, PidsLimit = c.PidsLimit, AllowAllDevices = c.Privileged };
         try { cg.Create(res); }
@@ -452,7 +453,7 @@ public sealed partial class ContainerRuntime
             {
                 case "tmpfs":
                     MkdirP(w, m.Destination);
-                    w.Op("mount", 0, "tmpfs", m.Destination, "tmpfs", m.Options ?? "mode=1777", MS_NOSUID | MS_NODEV);
+                    w.Op("mount", 0, "tmpfs", m.Destination, "tmpfs", m.Options ?? "mode=1777", MS_NOSUID | MS_NODEV | (m.ReadOnly ? MS_RDONLY : 0));
                     break;
                 default:
                     string src = m.Type == "volume" ? volumes.DataPath(m.Source) : m.Source;

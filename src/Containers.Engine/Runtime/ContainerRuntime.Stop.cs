@@ -66,7 +66,10 @@ public sealed partial class ContainerRuntime
     }
 
     /// <summary>Removes a container: its writable layer, cgroup, pinned netns and state. Named volumes stay.</summary>
-    public void Remove(string nameOrId, bool force = false, CancellationToken ct = default)
+    public void Remove(string nameOrId, bool force = false, CancellationToken ct = default) => Remove(nameOrId, force, false, ct);
+
+    /// <summary>Remove with <paramref name="volumes"/>: its anonymous volumes go too (docker rm -v); a container made with -Remove always takes them.</summary>
+    public void Remove(string nameOrId, bool force, bool volumes, CancellationToken ct = default)
     {
         var rec = Find(nameOrId);
         using (Lock(rec.Id, ct))
@@ -78,11 +81,11 @@ public sealed partial class ContainerRuntime
                 if (!force) Guard(rec, "remove");
                 StopLocked(rec.Id, 0, "SIGKILL", true, ct);
             }
-            RemoveLocked(rec);
+            RemoveLocked(rec, volumes);
         }
     }
 
-    private void RemoveLocked(Record rec)
+    private void RemoveLocked(Record rec, bool volumes = false)
     {
         var c = rec.Config;
         // a monitor killed mid-start can leave the first process running: the cgroup finds it
@@ -100,6 +103,8 @@ public sealed partial class ContainerRuntime
         ConfigCache.TryRemove(Path.Combine(rec.Dir, "config.json"), out _);
         Trash.Delete(trash);
         Trash.SweepOnce(_root);
+        // after the rename: the volumes are no longer in use by this container (docker's --rm takes them too)
+        if (volumes || c.AutoRemove) RemoveAnonymousVolumes(c);
     }
 
     /// <summary>

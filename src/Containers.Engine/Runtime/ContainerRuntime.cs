@@ -222,7 +222,7 @@ public sealed partial class ContainerRuntime
             Endpoints = c.Network is "none" or "host" ? [] : new Networking.NetworkManager(_root).EndpointsOf(c.Id).ToArray(),
             Ports = c.Network is "none" or "host" || c.Ports.Count == 0 ? [] : new Networking.NetworkManager(_root).PortsOf(c.Id).ToArray(),
             Labels = new Dictionary<string, string>(c.Labels),
-            Mounts = c.Mounts.Select(m => new ContainerMount { Type = m.Type, Source = m.Source, Destination = m.Destination, ReadOnly = m.ReadOnly, Options = m.Options }).ToArray(),
+            Mounts = c.Mounts.Select(m => new ContainerMount { Type = m.Type, Source = m.Source, Destination = m.Destination, ReadOnly = m.ReadOnly, Options = m.Options, Anonymous = m.Anonymous }).ToArray(),
             Error = d.TryGetValue("error", out var err) ? err : null,
             Ulimits = c.Ulimits.ToArray(),
             SecurityOptions = c.SecurityOptions.ToArray(),
