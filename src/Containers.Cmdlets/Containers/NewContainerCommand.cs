@@ -83,6 +83,10 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? GroupAdd { get; set; }
     /// <summary>docker's --sysctl: name=value, namespaced kernel parameters only.</summary>
     [Parameter] public string[]? Sysctl { get; set; }
+    /// <summary>docker's --pid: host, or container:&lt;name|id&gt; to share another running container's PID namespace.</summary>
+    [Parameter] [ArgumentCompleter(typeof(NamespaceModeCompleter))] public string? Pid { get; set; }
+    /// <summary>docker's --ipc: host, or container:&lt;name|id&gt; to share another running container's IPC namespace and /dev/shm.</summary>
+    [Parameter] [ArgumentCompleter(typeof(NamespaceModeCompleter))] public string? Ipc { get; set; }
 
     protected ContainerCreateOptions BuildOptions()
     {
@@ -133,6 +137,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         if (MyInvocation.BoundParameters.ContainsKey(nameof(ShmSize))) o.ShmSize = ShmSize;
         o.GroupAdd.AddRange(GroupAdd ?? []);
         o.Sysctls.AddRange(Sysctl ?? []);
+        o.Pid = Pid;
+        o.Ipc = Ipc;
         return o;
     }
 }

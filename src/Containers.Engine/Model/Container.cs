@@ -64,6 +64,9 @@ public sealed class ContainerInfo
     public long? MemorySwap { get; init; }
     /// <summary>Kernel parameters set with -Sysctl, name=value.</summary>
     public string[] Sysctls { get; init; } = [];
+    /// <summary>-Pid / -Ipc: "" (its own namespace), "host" or "container:&lt;id&gt;".</summary>
+    public string PidMode { get; init; } = "";
+    public string IpcMode { get; init; } = "";
     /// <summary>Supplementary groups added with -GroupAdd, as given.</summary>
     public string[] GroupAdd { get; init; } = [];
     public string? Error { get; init; }

@@ -52,6 +52,11 @@ public sealed class ContainerCreateOptions
     public List<string> GroupAdd { get; } = new();
     /// <summary>docker's --sysctl: name=value, namespaced ones only.</summary>
     public List<string> Sysctls { get; } = new();
+    /// <summary>docker's --pid and --ipc: host or container:&lt;name|id&gt;; null = the container's own namespace.</summary>
+    public string? Pid { get; set; }
+    public string? Ipc { get; set; }
+    /// <summary>docker's -P: publish every port the image EXPOSEs on a free host port.</summary>
+    public bool PublishAll { get; set; }
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -110,6 +115,9 @@ public sealed class ContainerConfig
     public List<string> GroupAdd { get; set; } = new();
     /// <summary>Validated kernel parameters, "name=value" (dotted name), written under the container's /proc/sys at each start.</summary>
     public List<string> Sysctls { get; set; } = new();
+    /// <summary>"" (own namespace), "host" or "container:&lt;id&gt;".</summary>
+    public string PidMode { get; set; } = "";
+    public string IpcMode { get; set; } = "";
 }
 
 public sealed class MountConfig

@@ -47,6 +47,14 @@ public sealed partial class ContainerRuntime
         if (cfg.Args.Count == 0) throw ContainersException.Invalid("NoCommand", RuntimeMessages.NoCommand(name.Length > 0 ? name : cfg.Id[..12]), name);
 
         cfg.Hostname = string.IsNullOrEmpty(o.Hostname) ? cfg.Id[..12] : o.Hostname;
+        // --network container:X: the hostname is X's (set before HOSTNAME goes into the environment)
+        if (!string.IsNullOrEmpty(o.Network) && NetworkNames(o.Network) is var asked && asked.Any(IsContainerMode))
+        {
+            if (asked.Count > 1)
+                throw ContainersException.Invalid("NetworkModeExclusive", $"The network mode '{o.Network}' mixes container: with other networks; it stands alone.", o.Network);
+            cfg.Network = o.Network.Trim();
+            ResolveContainerNetwork(o, cfg);
+        }
         var env = new List<string>(image?.Env ?? []);
         void SetEnv(string k, string v)
         {
@@ -86,11 +94,14 @@ public sealed partial class ContainerRuntime
         Signals.Parse(cfg.StopSignal);
         cfg.StopTimeout = o.StopTimeout ?? 10;
         // Like Docker, a container without -Network joins the default bridge network.
-        cfg.Network = string.IsNullOrEmpty(o.Network) ? (NetworkProvider is null ? "none" : Networking.NetworkManager.DefaultNetworkName) : o.Network;
+        if (!IsContainerMode(cfg.Network))
+            cfg.Network = string.IsNullOrEmpty(o.Network) ? (NetworkProvider is null ? "none" : Networking.NetworkManager.DefaultNetworkName) : o.Network;
         var networks = NetworkNames(cfg.Network);
-        if (networks.Count > 1 && networks.Any(n => n is "none" or "host"))
-            throw ContainersException.Invalid("NetworkModeExclusive", $"The network mode '{cfg.Network}' mixes none or host with other networks; none and host stand alone.", cfg.Network);
-        if (cfg.Network is not ("none" or "host"))
+        if (networks.Count > 1 && networks.Any(n => n is "none" or "host" || IsContainerMode(n)))
+            throw ContainersException.Invalid("NetworkModeExclusive", $"The network mode '{cfg.Network}' mixes none, host or container: with other networks; they stand alone.", cfg.Network);
+        cfg.PidMode = ParseNamespaceMode(o.Pid, "pid");
+        cfg.IpcMode = ParseNamespaceMode(o.Ipc, "ipc");
+        if (HasOwnNetworks(cfg.Network))
         {
             if (NetworkProvider is null)
                 throw ContainersException.Invalid("NetworkNotFound", RuntimeMessages.BadNetwork(cfg.Network), cfg.Network);

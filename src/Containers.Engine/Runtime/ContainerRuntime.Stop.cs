@@ -50,7 +50,7 @@ public sealed partial class ContainerRuntime
             after.Raw["finishedat"] = DateTime.UtcNow.ToString("o");
             WriteStatus(after.Dir, after.Raw);
         }
-        if (NetworkProvider is not null && c.Network is not ("none" or "host"))
+        if (NetworkProvider is not null && HasOwnNetworks(c.Network))
             NetworkProvider.Stopped(NetContext(c, rec.Dir));
     }
 
@@ -91,7 +91,7 @@ public sealed partial class ContainerRuntime
         // a monitor killed mid-start can leave the first process running: the cgroup finds it
         var cg = Cgroup(c.Id);
         if (MonitorMayBeAlive(rec)) KillHelpersOf(rec.Dir);
-        if (NetworkProvider is not null && c.Network is not ("none" or "host"))
+        if (NetworkProvider is not null && HasOwnNetworks(c.Network))
             NetworkProvider.Teardown(NetContext(c, rec.Dir));
         string netns = Path.Combine(rec.Dir, "netns");
         if (File.Exists(netns)) while (ProcessOps.Unmount(netns)) { }

@@ -218,9 +218,9 @@ public sealed partial class ContainerRuntime
             Pid = r.Status is ContainerStatus.Running or ContainerStatus.Paused && r.Pid > 0 ? r.Pid : null,
             Hostname = c.Hostname,
             Network = c.Network,
-            Networks = c.Network is "none" or "host" ? [] : NetworkNames(c.Network).ToArray(),
-            Endpoints = c.Network is "none" or "host" ? [] : new Networking.NetworkManager(_root).EndpointsOf(c.Id).ToArray(),
-            Ports = c.Network is "none" or "host" || c.Ports.Count == 0 ? [] : new Networking.NetworkManager(_root).PortsOf(c.Id).ToArray(),
+            Networks = !HasOwnNetworks(c.Network) ? [] : NetworkNames(c.Network).ToArray(),
+            Endpoints = !HasOwnNetworks(c.Network) ? [] : new Networking.NetworkManager(_root).EndpointsOf(c.Id).ToArray(),
+            Ports = !HasOwnNetworks(c.Network) || c.Ports.Count == 0 ? [] : new Networking.NetworkManager(_root).PortsOf(c.Id).ToArray(),
             Labels = new Dictionary<string, string>(c.Labels),
             Mounts = c.Mounts.Select(m => new ContainerMount { Type = m.Type, Source = m.Source, Destination = m.Destination, ReadOnly = m.ReadOnly, Options = m.Options, Anonymous = m.Anonymous }).ToArray(),
             Error = d.TryGetValue("error", out var err) ? err : null,
@@ -235,6 +235,8 @@ public sealed partial class ContainerRuntime
             Memory = c.Memory,
             MemorySwap = c.MemorySwap,
             Sysctls = c.Sysctls.ToArray(),
+            PidMode = c.PidMode,
+            IpcMode = c.IpcMode,
         };
     }
 
