@@ -71,6 +71,10 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? NetworkAlias { get; set; }
     [Parameter] public string? IPAddress { get; set; }
     [Parameter] [Alias("Publish")] public string[]? Port { get; set; }
+    /// <summary>docker's -P: publishes every port the image EXPOSEs on a free host port.</summary>
+    [Parameter] public SwitchParameter PublishAll { get; set; }
+    /// <summary>The host address -PublishAll binds (every address when not given, as -Port without one).</summary>
+    [Parameter] public string? PublishAllAddress { get; set; }
     /// <summary>docker's --add-host: name:ip lines for /etc/hosts (ip may be host-gateway).</summary>
     [Parameter] public string[]? AddHost { get; set; }
     /// <summary>docker's --dns: name servers for /etc/resolv.conf.</summary>
@@ -138,6 +142,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         o.GroupAdd.AddRange(GroupAdd ?? []);
         o.Sysctls.AddRange(Sysctl ?? []);
         o.Pid = Pid;
+        o.PublishAll = PublishAll;
+        o.PublishAllAddress = PublishAllAddress;
         o.Ipc = Ipc;
         return o;
     }

@@ -57,6 +57,8 @@ public sealed class ContainerCreateOptions
     public string? Ipc { get; set; }
     /// <summary>docker's -P: publish every port the image EXPOSEs on a free host port.</summary>
     public bool PublishAll { get; set; }
+    /// <summary>The host address -PublishAll binds (null: every address, as -Port without one).</summary>
+    public string? PublishAllAddress { get; set; }
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>

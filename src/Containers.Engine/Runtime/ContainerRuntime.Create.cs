@@ -111,7 +111,16 @@ public sealed partial class ContainerRuntime
         }
         cfg.NetworkAliases = o.NetworkAliases.ToList();
         cfg.IPAddress = o.IPAddress;
-        cfg.Ports = o.Ports.ToList();
+        // port ranges become one mapping per port; -PublishAll adds each EXPOSEd port not published already
+        cfg.Ports = o.Ports.SelectMany(PortSpecs.Expand).ToList();
+        if (!string.IsNullOrEmpty(o.PublishAllAddress) && !o.PublishAll)
+            throw ContainersException.Invalid("PublishAllAddressWithoutPublishAll", "-PublishAllAddress is the address -PublishAll binds: give -PublishAll too.", o.PublishAllAddress);
+        if (o.PublishAll)
+        {
+            if (cfg.Network is "none" or "host")
+                throw ContainersException.Invalid("PortsNeedBridgeNetwork", $"Published ports need a bridge network; the container's network is '{cfg.Network}'.", cfg.Network);
+            cfg.Ports.AddRange(PortSpecs.PublishAll(image?.ExposedPorts, cfg.Ports.Select(ParsePort).ToList(), o.PublishAllAddress).ToList());
+        }
         if (cfg.Ports.Count > 0)
         {
             if (cfg.Network is "none" or "host")
