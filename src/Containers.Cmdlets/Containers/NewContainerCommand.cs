@@ -73,6 +73,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] [Alias("Publish")] public string[]? Port { get; set; }
     /// <summary>docker's -P: publishes every port the image EXPOSEs on a free host port.</summary>
     [Parameter] public SwitchParameter PublishAll { get; set; }
+    /// <summary>docker's --device: /dev/host[:/dev/container][:rwm].</summary>
+    [Parameter] public string[]? Device { get; set; }
     /// <summary>The host address -PublishAll binds (every address when not given, as -Port without one).</summary>
     [Parameter] public string? PublishAllAddress { get; set; }
     /// <summary>docker's --add-host: name:ip lines for /etc/hosts (ip may be host-gateway).</summary>
@@ -143,6 +145,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         o.Sysctls.AddRange(Sysctl ?? []);
         o.Pid = Pid;
         o.PublishAll = PublishAll;
+        o.Devices.AddRange(Device ?? []);
         o.PublishAllAddress = PublishAllAddress;
         o.Ipc = Ipc;
         return o;

@@ -59,6 +59,8 @@ public sealed class ContainerCreateOptions
     public bool PublishAll { get; set; }
     /// <summary>The host address -PublishAll binds (null: every address, as -Port without one).</summary>
     public string? PublishAllAddress { get; set; }
+    /// <summary>docker's --device: /dev/host[:/dev/container][:rwm].</summary>
+    public List<string> Devices { get; } = new();
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -120,6 +122,8 @@ public sealed class ContainerConfig
     /// <summary>"" (own namespace), "host" or "container:&lt;id&gt;".</summary>
     public string PidMode { get; set; } = "";
     public string IpcMode { get; set; } = "";
+    /// <summary>-Device values as given (validated at creation, looked up on the host at each start).</summary>
+    public List<string> Devices { get; set; } = new();
 }
 
 public sealed class MountConfig

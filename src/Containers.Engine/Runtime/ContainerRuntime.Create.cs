@@ -85,6 +85,8 @@ public sealed partial class ContainerRuntime
         if (o.AutoRemove && cfg.RestartPolicy != "no")
             throw ContainersException.Invalid("ConflictingOptions", RuntimeMessages.RemoveWithRestart(cfg.RestartPolicy), o.RestartPolicy);
         cfg.Privileged = o.Privileged;
+        foreach (var d in o.Devices) Devices.Resolve(d); // DeviceNotFound, NotADevice, InvalidDeviceSpec now, not at a start
+        cfg.Devices = o.Devices.ToList();
         cfg.Capabilities = Capabilities.Compute(o.CapabilityAdd, o.CapabilityDrop, o.Privileged);
         cfg.NoNewPrivileges = o.NoNewPrivileges;
         Security.SecurityOptions.Apply(o.SecurityOptions, cfg);

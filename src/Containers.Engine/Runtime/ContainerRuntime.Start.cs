@@ -71,6 +71,10 @@ public sealed partial class ContainerRuntime
         SeedVolumes(rec);
         var cg = Cgroup(c.Id);
         var res = new CgroupResources { MemoryBytes = c.Memory, MemorySwapBytes = c.MemorySwap, Cpus = c.Cpus, PidsLimit = c.PidsLimit, AllowAllDevices = c.Privileged };
+        // -Device (and -Privileged's host devices): looked up now, made in /dev by the child, allowed in the device cgroup
+        var devices = c.Devices.Select(Devices.Resolve).ToList();
+        if (c.Privileged) devices.InsertRange(0, Devices.HostDevices());
+        res.Devices.AddRange(devices.Select(d => d.Rule));
         try { cg.Create(res); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -91,7 +95,7 @@ public sealed partial class ContainerRuntime
             // --network container:X uses X's files (mounted from its state directory), as docker shares them
             if (!IsContainerMode(c.Network)) WriteEtcFiles(c, dir, net);
 
-            var spec = BuildSpec(c, dir, cg, joins);
+            var spec = BuildSpec(c, dir, cg, joins, devices);
             // run -i: the FIFO the monitor gives the first process as stdin (a later start's spec has no stdin key)
             if (input is not null) spec = [.. spec, .. AppendStdin(stdinPipe = CreateStdinPipe(dir))];
             AtomicFile.WriteAllBytes(Path.Combine(dir, "spec"), spec, durable: false);
@@ -306,7 +310,7 @@ public sealed partial class ContainerRuntime
     /// <summary>The first processes of the containers whose network, PID and IPC namespaces a start joins (0: none).</summary>
     private readonly record struct Joins(int NetPid, int PidPid, int IpcPid);
 
-    private byte[] BuildSpec(ContainerConfig c, string dir, ICgroupManager cg, Joins joins)
+    private byte[] BuildSpec(ContainerConfig c, string dir, ICgroupManager cg, Joins joins, List<Devices.Node> devices)
     {
         var w = new SpecWriter();
         w.Add("id", c.Id);
@@ -350,7 +354,7 @@ public sealed partial class ContainerRuntime
         if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add("HOME=" + user.Home);
         foreach (var e in env) w.Add("env", e);
         foreach (var x in ExecCandidates(c.Args[0], env)) w.Add("exec", x);
-        AddMountOps(w, c, dir, cg, joins);
+        AddMountOps(w, c, dir, cg, joins, devices);
         // a working directory that does not exist is made, after the mounts (it may lie in a volume), as docker
         // does; the image's WORKDIR itself is given to the container's user (podman's rule; its parents stay
         // root's), one named with -WorkingDirectory stays root's (docker's)
@@ -433,7 +437,7 @@ public sealed partial class ContainerRuntime
         w.Op("mount", 0, "", "/sys/fs/cgroup", "", "", MS_REMOUNT | ro);
     }
 
-    private void AddMountOps(SpecWriter w, ContainerConfig c, string dir, ICgroupManager cg, Joins joins)
+    private void AddMountOps(SpecWriter w, ContainerConfig c, string dir, ICgroupManager cg, Joins joins, List<Devices.Node> devices)
     {
         const ulong chr = 0x2000;
         w.Op("mkdir", 0, "/proc", n1: 0x1ed);
@@ -442,6 +446,14 @@ public sealed partial class ContainerRuntime
         w.Op("mount", 0, "tmpfs", "/dev", "tmpfs", "mode=755,size=65536k", MS_NOSUID | MS_STRICTATIME);
         foreach (var (n, maj, min) in new[] { ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0) })
             w.Op("mknod", 0, "/dev/" + n, n1: chr | 0x1b6, n2: (ulong)((maj << 8) | min));
+        // -Device and -Privileged: the host's node (type, numbers, mode); the default ones above are not made twice
+        var made = new HashSet<string>(StringComparer.Ordinal) { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx" };
+        foreach (var d in devices)
+        {
+            if (!made.Add(d.Path)) continue;
+            MkdirP(w, Path.GetDirectoryName(d.Path)!);
+            w.Op("mknod", 0, d.Path, n1: (d.Type == 'c' ? chr : 0x6000UL) | d.Mode, n2: d.Rdev);
+        }
         w.Op("symlink", 0, "/proc/self/fd", "/dev/fd");
         w.Op("symlink", 0, "/proc/self/fd/0", "/dev/stdin");
         w.Op("symlink", 0, "/proc/self/fd/1", "/dev/stdout");
