@@ -158,6 +158,9 @@ internal static unsafe class Monitor
             }
 
             int status = Supervise(pid, outp[0], errp[0], logFd, buf, line);
+            // without a PID namespace of its own, the end of the first process does not end the others (they are
+            // re-parented to the shared namespace's init): end them, as runc does for such a container
+            if (plan.JoinPid) KillCgroup(spec.All("cgroup").FirstOrDefault());
             long oomAfter = ReadCounter(oomFile, oomKey);
             int code = ExitCodeOf(status);
             bool oom = oomAfter > oomBefore && code == 137;
@@ -453,6 +456,23 @@ internal static unsafe class Monitor
         byte* self = NStr.Of("/proc/thread-self/ns/net");
         if (mount(self, path, null, MS_BIND, null) != 0) return "bind mount: errno " + Errno;
         return null;
+    }
+
+    /// <summary>SIGKILL to every process listed in a cgroup.procs file, until it lists none (a second at most).</summary>
+    private static void KillCgroup(string? procs)
+    {
+        if (procs is null) return;
+        for (int round = 0; round < 100; round++)
+        {
+            string[] pids;
+            try { pids = File.ReadAllLines(procs); }
+            catch (IOException) { return; }
+            bool any = false;
+            foreach (var l in pids)
+                if (int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int p) && p > 0) { kill(p, 9); any = true; }
+            if (!any) return;
+            Sleep(10);
+        }
     }
 
     private static long ReadCounter(string? file, string key)

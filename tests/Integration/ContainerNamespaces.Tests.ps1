@@ -171,6 +171,25 @@ Describe '-Pid and -Ipc' {
         $own.Output | Should -Not -Match ([regex]::Escape($ipcNs))
     }
 
+    It 'ends the processes the first one leaves behind when it shares a PID namespace (-Pid <Mode>)' -TestCases @(@{ Mode = 'host' }, @{ Mode = 'container:pid-orphans' }) {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        NewTarget 'pid-orphans' @{ Network = 'none' } | Out-Null
+        # a background process outlives its parent: with a PID namespace of its own, the namespace's end ends it;
+        # shared, the monitor ends what is left in the container's cgroup, as runc does
+        $secs = Get-Random -Minimum 3000 -Maximum 3999
+        $r = Invoke-ContainerImage $script:img -Network none -Pid $Mode -Name pid-orphan -Command sh, -c, "sleep $secs & echo started"
+        $r.ExitCode | Should -Be 0
+        $deadline = [DateTime]::UtcNow.AddSeconds(5)
+        do {
+            $left = @(Get-ChildItem /proc -Directory | Where-Object { $_.Name -match '^\d+$' } |
+                Where-Object { try { ([IO.File]::ReadAllText("$($_.FullName)/cmdline") -replace "`0", ' ').Trim() -eq "sleep $secs" } catch { $false } })
+            if ($left.Count -eq 0) { break }
+            Start-Sleep -Milliseconds 100
+        } while ([DateTime]::UtcNow -lt $deadline)
+        $left.Count | Should -Be 0
+        (Get-Container pid-orphans).Status | Should -Be 'Running'
+    }
+
     It 'fails the start with JoinedContainerNotRunning when the PID namespace''s container has stopped' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         NewTarget 'pid-stopped' @{ Network = 'none' } | Out-Null
