@@ -38,6 +38,8 @@ internal sealed unsafe class ChildPlan
     public int NetNsFd = -1;
     /// <summary>Cloned into a fresh network namespace (network none): the child brings loopback up itself.</summary>
     public bool NewNet;
+    /// <summary>-Pid / -Ipc host or container:X: the monitor is in the namespace to share; the clone makes no new one.</summary>
+    public bool JoinPid, JoinIpc;
     public nint[] CgroupProcs = [];
     /// <summary>(resource, soft, hard) triples; ulong.MaxValue = unlimited.</summary>
     public ulong[] Rlimits = [];

@@ -69,6 +69,10 @@ internal static unsafe class Monitor
 
         string? netErr = EnterNetwork(spec, plan);
         if (netErr is not null) return Report("error: network namespace: " + netErr, 1);
+        // -Pid / -Ipc host or container:X: the monitor joins the namespace (PID: its children are born in it),
+        // and the clone makes no new one
+        string? nsErr = EnterNamespace(spec.Get("pidns"), CLONE_NEWPID, ref plan.JoinPid) ?? EnterNamespace(spec.Get("ipcns"), CLONE_NEWIPC, ref plan.JoinIpc);
+        if (nsErr is not null) return Report("error: " + nsErr, 1);
 
         byte* logPath = NStr.Of(spec.Req("log"));
         int logFd = open(logPath, 0x40 | 1 | 0x400 | 0x80000 /* O_CREAT|O_WRONLY|O_APPEND|O_CLOEXEC */, 0x1a0);
@@ -106,7 +110,7 @@ internal static unsafe class Monitor
             plan.StdoutFd = outp[1]; plan.StderrFd = errp[1]; plan.ErrFd = sync[1];
             int devNullIn = plan.StdinFd;
             if (stdinFifo >= 0) plan.StdinFd = stdinFifo;
-            int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | (plan.NewNet ? CLONE_NEWNET : 0) | (ulong)SIGCHLD);
+            int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
             close(outp[1]); close(errp[1]); close(sync[1]);
             if (stdinFifo >= 0)
@@ -159,6 +163,9 @@ internal static unsafe class Monitor
             }
 
             int status = Supervise(pid, outp[0], errp[0], logFd, buf, line);
+            // without a PID namespace of its own, the end of the first process does not end the others (they are
+            // re-parented to the shared namespace's init): end them, as runc does for such a container
+            if (plan.JoinPid) KillCgroup(spec.All("cgroup").FirstOrDefault());
             long oomAfter = ReadCounter(oomFile, oomKey);
             int code = ExitCodeOf(status);
             // any OOM kill in the container's cgroup during this run, of its first process or of a child (docker
@@ -412,10 +419,37 @@ internal static unsafe class Monitor
         _hostNet = -1;
     }
 
+    /// <summary>
+    /// A PID or IPC namespace to share: "host" stays in the host's (the monitor's own), a path (another container's
+    /// /proc/&lt;pid&gt;/ns/...) is joined; absent: the clone makes a new one.
+    /// </summary>
+    private static string? EnterNamespace(string? ns, ulong type, ref bool joined)
+    {
+        if (ns is null) return null;
+        joined = true;
+        if (ns == "host") return null;
+        int fd = open(NStr.Of(ns), 0x80000, 0);
+        if (fd < 0) return $"cannot open {ns} (has the other container stopped?): errno {Errno}";
+        int ok = setns(fd, (int)type);
+        int e = Errno;
+        close(fd);
+        return ok == 0 ? null : $"cannot join {ns}: errno {e}";
+    }
+
     /// <summary>Joins or creates and pins the network namespace ("host" = stay in the host's).</summary>
     private static string? EnterNetwork(string? ns)
     {
         if (ns is null or "host") return null;
+        if (ns.StartsWith("join:", StringComparison.Ordinal))
+        {
+            // --network container:X: X's namespace as it is, never created or pinned here
+            int jfd = open(NStr.Of(ns[5..]), 0x80000, 0);
+            if (jfd < 0) return $"cannot open {ns[5..]} (has the other container stopped?): errno {Errno}";
+            int jok = setns(jfd, (int)CLONE_NEWNET);
+            int je = Errno;
+            close(jfd);
+            return jok == 0 ? null : $"cannot join {ns[5..]}: errno {je}";
+        }
         byte* path = NStr.Of(ns);
         int fd = open(path, 0x80000, 0);
         if (fd >= 0)
@@ -432,6 +466,23 @@ internal static unsafe class Monitor
         byte* self = NStr.Of("/proc/thread-self/ns/net");
         if (mount(self, path, null, MS_BIND, null) != 0) return "bind mount: errno " + Errno;
         return null;
+    }
+
+    /// <summary>SIGKILL to every process listed in a cgroup.procs file, until it lists none (a second at most).</summary>
+    private static void KillCgroup(string? procs)
+    {
+        if (procs is null) return;
+        for (int round = 0; round < 100; round++)
+        {
+            string[] pids;
+            try { pids = File.ReadAllLines(procs); }
+            catch (IOException) { return; }
+            bool any = false;
+            foreach (var l in pids)
+                if (int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out int p) && p > 0) { kill(p, 9); any = true; }
+            if (!any) return;
+            Sleep(10);
+        }
     }
 
     private static long ReadCounter(string? file, string key)

@@ -77,7 +77,7 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
             {
                 var info = Runtime.Create(o, CancellationToken);
                 try { using (Runtime.Start(info.Id, CancellationToken)) { } }
-                catch when (Remove) { Runtime.Remove(info.Id, true); throw; }
+                catch when (Remove) { Runtime.Remove(info.Id, true, true); throw; }
                 WriteObject(Runtime.Get(info.Id));
             });
             return;

@@ -52,6 +52,8 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? Ulimit { get; set; }
     [Parameter] [ArgumentCompleter(typeof(VolumeNameCompleter))] public string[]? Volume { get; set; }
     [Parameter] public string[]? Tmpfs { get; set; }
+    /// <summary>docker's --mount: type=bind|volume|tmpfs,source=...,target=...[,readonly][,...]; may be given several times.</summary>
+    [Parameter] public string[]? Mount { get; set; }
     [Parameter] public SwitchParameter ReadOnly { get; set; }
     [Parameter] [ArgumentCompleter(typeof(RestartPolicyCompleter))] public string? RestartPolicy { get; set; }
     [Parameter] [ArgumentCompleter(typeof(CapabilityNameCompleter))] public string[]? CapabilityAdd { get; set; }
@@ -69,6 +71,12 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? NetworkAlias { get; set; }
     [Parameter] public string? IPAddress { get; set; }
     [Parameter] [Alias("Publish")] public string[]? Port { get; set; }
+    /// <summary>docker's -P: publishes every port the image EXPOSEs on a free host port.</summary>
+    [Parameter] public SwitchParameter PublishAll { get; set; }
+    /// <summary>docker's --device: /dev/host[:/dev/container][:rwm].</summary>
+    [Parameter] public string[]? Device { get; set; }
+    /// <summary>The host address -PublishAll binds (every address when not given, as -Port without one).</summary>
+    [Parameter] public string? PublishAllAddress { get; set; }
     /// <summary>docker's --add-host: name:ip lines for /etc/hosts (ip may be host-gateway).</summary>
     [Parameter] public string[]? AddHost { get; set; }
     /// <summary>docker's --dns: name servers for /etc/resolv.conf.</summary>
@@ -81,6 +89,10 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] public string[]? GroupAdd { get; set; }
     /// <summary>docker's --sysctl: name=value, namespaced kernel parameters only.</summary>
     [Parameter] public string[]? Sysctl { get; set; }
+    /// <summary>docker's --pid: host, or container:&lt;name|id&gt; to share another running container's PID namespace.</summary>
+    [Parameter] [ArgumentCompleter(typeof(NamespaceModeCompleter))] public string? Pid { get; set; }
+    /// <summary>docker's --ipc: host, or container:&lt;name|id&gt; to share another running container's IPC namespace and /dev/shm.</summary>
+    [Parameter] [ArgumentCompleter(typeof(NamespaceModeCompleter))] public string? Ipc { get; set; }
 
     protected ContainerCreateOptions BuildOptions()
     {
@@ -113,6 +125,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         foreach (var kv in ToDictionary(Label)) o.Labels[kv.Key] = kv.Value;
         o.Volumes.AddRange(Volume ?? []);
         o.Tmpfs.AddRange(Tmpfs ?? []);
+        o.Mounts.AddRange(Mount ?? []);
         o.CapabilityAdd.AddRange(CapabilityAdd ?? []);
         o.CapabilityDrop.AddRange(CapabilityDrop ?? []);
         o.NetworkAliases.AddRange(NetworkAlias ?? []);
@@ -130,6 +143,11 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
         if (MyInvocation.BoundParameters.ContainsKey(nameof(ShmSize))) o.ShmSize = ShmSize;
         o.GroupAdd.AddRange(GroupAdd ?? []);
         o.Sysctls.AddRange(Sysctl ?? []);
+        o.Pid = Pid;
+        o.PublishAll = PublishAll;
+        o.Devices.AddRange(Device ?? []);
+        o.PublishAllAddress = PublishAllAddress;
+        o.Ipc = Ipc;
         return o;
     }
 }

@@ -11,6 +11,8 @@ public sealed class ContainerMount
     public required string Destination { get; init; }
     public required bool ReadOnly { get; init; }
     public string? Options { get; init; }
+    /// <summary>A volume made for this container (an image VOLUME, -Volume /path, --mount without source).</summary>
+    public bool Anonymous { get; init; }
     public override string ToString() => $"{Source}:{Destination}{(ReadOnly ? ":ro" : "")}";
 }
 
@@ -64,6 +66,9 @@ public sealed class ContainerInfo
     public long? MemorySwap { get; init; }
     /// <summary>Kernel parameters set with -Sysctl, name=value.</summary>
     public string[] Sysctls { get; init; } = [];
+    /// <summary>-Pid / -Ipc: "" (its own namespace), "host" or "container:&lt;id&gt;".</summary>
+    public string PidMode { get; init; } = "";
+    public string IpcMode { get; init; } = "";
     /// <summary>Supplementary groups added with -GroupAdd, as given.</summary>
     public string[] GroupAdd { get; init; } = [];
     /// <summary>The entrypoint part of Command (the image's ENTRYPOINT or -Entrypoint); empty when there is none.</summary>

@@ -21,6 +21,8 @@ public sealed class ContainerCreateOptions
     public List<string> Ulimits { get; } = new();
     public List<string> Volumes { get; } = new();
     public List<string> Tmpfs { get; } = new();
+    /// <summary>docker's --mount: type=bind|volume|tmpfs,source=...,target=...[,readonly][,...] (see MountSpec).</summary>
+    public List<string> Mounts { get; } = new();
     public bool ReadOnly { get; set; }
     public string RestartPolicy { get; set; } = "no";
     public List<string> CapabilityAdd { get; } = new();
@@ -50,6 +52,15 @@ public sealed class ContainerCreateOptions
     public List<string> GroupAdd { get; } = new();
     /// <summary>docker's --sysctl: name=value, namespaced ones only.</summary>
     public List<string> Sysctls { get; } = new();
+    /// <summary>docker's --pid and --ipc: host or container:&lt;name|id&gt;; null = the container's own namespace.</summary>
+    public string? Pid { get; set; }
+    public string? Ipc { get; set; }
+    /// <summary>docker's -P: publish every port the image EXPOSEs on a free host port.</summary>
+    public bool PublishAll { get; set; }
+    /// <summary>The host address -PublishAll binds (null: every address, as -Port without one).</summary>
+    public string? PublishAllAddress { get; set; }
+    /// <summary>docker's --device: /dev/host[:/dev/container][:rwm].</summary>
+    public List<string> Devices { get; } = new();
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -110,6 +121,11 @@ public sealed class ContainerConfig
     public List<string> GroupAdd { get; set; } = new();
     /// <summary>Validated kernel parameters, "name=value" (dotted name), written under the container's /proc/sys at each start.</summary>
     public List<string> Sysctls { get; set; } = new();
+    /// <summary>"" (own namespace), "host" or "container:&lt;id&gt;".</summary>
+    public string PidMode { get; set; } = "";
+    public string IpcMode { get; set; } = "";
+    /// <summary>-Device values as given (validated at creation, looked up on the host at each start).</summary>
+    public List<string> Devices { get; set; } = new();
 }
 
 public sealed class MountConfig
@@ -119,4 +135,10 @@ public sealed class MountConfig
     public string Destination { get; set; } = "";
     public bool ReadOnly { get; set; }
     public string? Options { get; set; }
+    /// <summary>A volume made for this container alone (an image VOLUME, -Volume /path): removed with it by -Remove or Remove-Container -Volumes.</summary>
+    public bool Anonymous { get; set; }
+    /// <summary>A new volume is not seeded from the image's content at the destination (docker's volume-nocopy).</summary>
+    public bool NoCopy { get; set; }
+    /// <summary>Bind propagation (private, rprivate, shared, rshared, slave, rslave); null = rprivate.</summary>
+    public string? Propagation { get; set; }
 }

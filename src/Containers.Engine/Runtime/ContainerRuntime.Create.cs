@@ -48,6 +48,14 @@ public sealed partial class ContainerRuntime
         if (cfg.Args.Count == 0) throw ContainersException.Invalid("NoCommand", RuntimeMessages.NoCommand(name.Length > 0 ? name : cfg.Id[..12]), name);
 
         cfg.Hostname = string.IsNullOrEmpty(o.Hostname) ? cfg.Id[..12] : o.Hostname;
+        // --network container:X: the hostname is X's (set before HOSTNAME goes into the environment)
+        if (!string.IsNullOrEmpty(o.Network) && NetworkNames(o.Network) is var asked && asked.Any(IsContainerMode))
+        {
+            if (asked.Count > 1)
+                throw ContainersException.Invalid("NetworkModeExclusive", $"The network mode '{o.Network}' mixes container: with other networks; it stands alone.", o.Network);
+            cfg.Network = o.Network.Trim();
+            ResolveContainerNetwork(o, cfg);
+        }
         var env = new List<string>(image?.Env ?? []);
         void SetEnv(string k, string v)
         {
@@ -78,6 +86,8 @@ public sealed partial class ContainerRuntime
         if (o.AutoRemove && cfg.RestartPolicy != "no")
             throw ContainersException.Invalid("ConflictingOptions", RuntimeMessages.RemoveWithRestart(cfg.RestartPolicy), o.RestartPolicy);
         cfg.Privileged = o.Privileged;
+        foreach (var d in o.Devices) Devices.Resolve(d); // DeviceNotFound, NotADevice, InvalidDeviceSpec now, not at a start
+        cfg.Devices = o.Devices.ToList();
         cfg.Capabilities = Capabilities.Compute(o.CapabilityAdd, o.CapabilityDrop, o.Privileged);
         cfg.NoNewPrivileges = o.NoNewPrivileges;
         Security.SecurityOptions.Apply(o.SecurityOptions, cfg);
@@ -87,11 +97,14 @@ public sealed partial class ContainerRuntime
         Signals.Parse(cfg.StopSignal);
         cfg.StopTimeout = o.StopTimeout ?? 10;
         // Like Docker, a container without -Network joins the default bridge network.
-        cfg.Network = string.IsNullOrEmpty(o.Network) ? (NetworkProvider is null ? "none" : Networking.NetworkManager.DefaultNetworkName) : o.Network;
+        if (!IsContainerMode(cfg.Network))
+            cfg.Network = string.IsNullOrEmpty(o.Network) ? (NetworkProvider is null ? "none" : Networking.NetworkManager.DefaultNetworkName) : o.Network;
         var networks = NetworkNames(cfg.Network);
-        if (networks.Count > 1 && networks.Any(n => n is "none" or "host"))
-            throw ContainersException.Invalid("NetworkModeExclusive", $"The network mode '{cfg.Network}' mixes none or host with other networks; none and host stand alone.", cfg.Network);
-        if (cfg.Network is not ("none" or "host"))
+        if (networks.Count > 1 && networks.Any(n => n is "none" or "host" || IsContainerMode(n)))
+            throw ContainersException.Invalid("NetworkModeExclusive", $"The network mode '{cfg.Network}' mixes none, host or container: with other networks; they stand alone.", cfg.Network);
+        cfg.PidMode = ParseNamespaceMode(o.Pid, "pid");
+        cfg.IpcMode = ParseNamespaceMode(o.Ipc, "ipc");
+        if (HasOwnNetworks(cfg.Network))
         {
             if (NetworkProvider is null)
                 throw ContainersException.Invalid("NetworkNotFound", RuntimeMessages.BadNetwork(cfg.Network), cfg.Network);
@@ -101,7 +114,16 @@ public sealed partial class ContainerRuntime
         }
         cfg.NetworkAliases = o.NetworkAliases.ToList();
         cfg.IPAddress = o.IPAddress;
-        cfg.Ports = o.Ports.ToList();
+        // port ranges become one mapping per port; -PublishAll adds each EXPOSEd port not published already
+        cfg.Ports = o.Ports.SelectMany(PortSpecs.Expand).ToList();
+        if (!string.IsNullOrEmpty(o.PublishAllAddress) && !o.PublishAll)
+            throw ContainersException.Invalid("PublishAllAddressWithoutPublishAll", "-PublishAllAddress is the address -PublishAll binds: give -PublishAll too.", o.PublishAllAddress);
+        if (o.PublishAll)
+        {
+            if (cfg.Network is "none" or "host")
+                throw ContainersException.Invalid("PortsNeedBridgeNetwork", $"Published ports need a bridge network; the container's network is '{cfg.Network}'.", cfg.Network);
+            cfg.Ports.AddRange(PortSpecs.PublishAll(image?.ExposedPorts, cfg.Ports.Select(ParsePort).ToList(), o.PublishAllAddress).ToList());
+        }
         if (cfg.Ports.Count > 0)
         {
             if (cfg.Network is "none" or "host")
@@ -132,7 +154,17 @@ public sealed partial class ContainerRuntime
         cfg.Sysctls = sysctls.Select(kv => kv.Key + "=" + kv.Value).ToList();
         var volumes = new VolumeStore(_root);
         foreach (var v in o.Volumes) cfg.Mounts.Add(ParseVolume(v, volumes, create: false));
+        foreach (var m in o.Mounts) cfg.Mounts.Add(MountSpec.Parse(m));
         foreach (var t in o.Tmpfs) cfg.Mounts.Add(ParseTmpfs(t));
+        CheckDuplicateDestinations(cfg.Mounts);
+        // the image's VOLUMEs: an anonymous volume each, unless a mount already covers that path (docker's rule)
+        foreach (var path in image?.Volumes ?? [])
+        {
+            if (!path.StartsWith('/')) continue;
+            string dest = Path.GetFullPath(path);
+            if (cfg.Mounts.Any(m => m.Destination == dest)) continue;
+            cfg.Mounts.Add(new MountConfig { Type = "volume", Source = VolumeStore.NewAnonymousName(), Destination = dest, Anonymous = true });
+        }
 
         using (StoreLock.Acquire(_root, "containers", true, null, ct))
         {
@@ -145,7 +177,8 @@ public sealed partial class ContainerRuntime
             }
             cfg.Name = name;
             // named volumes come into being with their first container (Docker's behaviour)
-            foreach (var m in cfg.Mounts.Where(m => m.Type == "volume")) volumes.Ensure(m.Source);
+            foreach (var m in cfg.Mounts.Where(m => m.Type == "volume"))
+                volumes.Ensure(m.Source, m.Anonymous ? new Dictionary<string, string> { [VolumeStore.AnonymousLabel] = "" } : null);
             string tmp = _root.NewTempPath("ctr");
             Directory.CreateDirectory(Path.Combine(tmp, "upper"));
             Directory.CreateDirectory(Path.Combine(tmp, "work"));
@@ -174,6 +207,9 @@ public sealed partial class ContainerRuntime
     internal static MountConfig ParseVolume(string spec, VolumeStore volumes, bool create)
     {
         string[] parts = spec.Split(':');
+        // "-v /path": an anonymous volume there (docker's form)
+        if (parts.Length == 1 && spec.StartsWith('/'))
+            return new MountConfig { Type = "volume", Source = VolumeStore.NewAnonymousName(), Destination = Path.GetFullPath(spec), Anonymous = true };
         if (parts.Length is < 2 or > 3 || parts[0].Length == 0 || !parts[1].StartsWith('/'))
             throw ContainersException.Invalid("InvalidVolumeSpec", RuntimeMessages.BadVolume(spec), spec);
         bool ro = false;
@@ -194,6 +230,14 @@ public sealed partial class ContainerRuntime
         }
         VolumeStore.ValidateName(parts[0]);
         return new MountConfig { Type = "volume", Source = parts[0], Destination = dest, ReadOnly = ro };
+    }
+
+    /// <summary>Two mounts on one container path: refused as docker refuses them ("Duplicate mount point").</summary>
+    private static void CheckDuplicateDestinations(List<MountConfig> mounts)
+    {
+        var dup = mounts.GroupBy(m => m.Destination, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null)
+            throw ContainersException.Invalid("DuplicateMountPoint", $"Two mounts have the same container path '{dup.Key}'.", dup.Key);
     }
 
     internal static MountConfig ParseTmpfs(string spec)

@@ -348,7 +348,7 @@ public sealed partial class ContainerRuntime
         }
         finally
         {
-            if (remove) Remove(info.Id, true, CancellationToken.None);
+            if (remove) Remove(info.Id, true, true, CancellationToken.None);
             hold.Dispose();
         }
     }

@@ -71,10 +71,20 @@ public sealed partial class ContainerRuntime
 
         // the room a later stop or removal needs on a full disk (one stat when it is there already)
         StorageSpace.Ensure(_root);
+        // the containers whose namespaces this one joins must run now (JoinedContainerNotRunning), before anything is set up
+        var joins = new Joins(
+            IsContainerMode(c.Network) ? JoinTarget(c, c.Network, "network") : 0,
+            IsContainerMode(c.PidMode) ? JoinTarget(c, c.PidMode, "PID") : 0,
+            IsContainerMode(c.IpcMode) ? JoinTarget(c, c.IpcMode, "IPC") : 0);
         // compiled (or taken from the cache) before anything is set up, so a profile that fails leaves nothing behind
         Security.SecurityOptions.SeccompProgram(c, SeccompCacheDir);
+        SeedVolumes(rec);
         var cg = Cgroup(c.Id);
         var res = new CgroupResources { MemoryBytes = c.Memory, MemorySwapBytes = c.MemorySwap, Cpus = c.Cpus, PidsLimit = c.PidsLimit, AllowAllDevices = c.Privileged };
+        // -Device (and -Privileged's host devices): looked up now, made in /dev by the child, allowed in the device cgroup
+        var devices = c.Devices.Select(Devices.Resolve).ToList();
+        if (c.Privileged) devices.InsertRange(0, Devices.HostDevices());
+        res.Devices.AddRange(devices.Select(d => d.Rule));
         try { cg.Create(res); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -87,14 +97,15 @@ public sealed partial class ContainerRuntime
         try
         {
             NetworkSetupResult? net = null;
-            if (c.Network is not ("none" or "host") && NetworkProvider is not null)
+            if (HasOwnNetworks(c.Network) && NetworkProvider is not null)
             {
                 EnsureNetNs(dir);
                 net = NetworkProvider.Setup(NetContext(c, dir), ct);
             }
-            WriteEtcFiles(c, dir, net);
+            // --network container:X uses X's files (mounted from its state directory), as docker shares them
+            if (!IsContainerMode(c.Network)) WriteEtcFiles(c, dir, net);
 
-            var spec = BuildSpec(c, dir, cg);
+            var spec = BuildSpec(c, dir, cg, joins, devices);
             if (restarts > 0) spec = [.. spec, .. Encoding.UTF8.GetBytes("restarts=" + restarts.ToString(CultureInfo.InvariantCulture) + "\0")];
             // run -i: the FIFO the monitor gives the first process as stdin (a later start's spec has no stdin key)
             if (input is not null) spec = [.. spec, .. AppendStdin(stdinPipe = CreateStdinPipe(dir))];
@@ -307,7 +318,10 @@ public sealed partial class ContainerRuntime
         public byte[] ToArray() => _ms.ToArray();
     }
 
-    private byte[] BuildSpec(ContainerConfig c, string dir, ICgroupManager cg)
+    /// <summary>The first processes of the containers whose network, PID and IPC namespaces a start joins (0: none).</summary>
+    private readonly record struct Joins(int NetPid, int PidPid, int IpcPid);
+
+    private byte[] BuildSpec(ContainerConfig c, string dir, ICgroupManager cg, Joins joins, List<Devices.Node> devices)
     {
         var w = new SpecWriter();
         w.Add("id", c.Id);
@@ -320,7 +334,14 @@ public sealed partial class ContainerRuntime
         w.Add("overlay", overlay);
         // "new": a fresh namespace with only loopback, cloned with the process and never pinned (network none
         // needs nothing set up from outside, and an unpinned namespace costs no bind mount to undo on removal)
-        w.Add("netns", c.Network switch { "host" => "host", "none" => "new", _ => Path.Combine(dir, "netns") });
+        w.Add("netns", c.Network switch
+        {
+            "host" => "host", "none" => "new",
+            _ when joins.NetPid > 0 => $"join:/proc/{joins.NetPid}/ns/net",
+            _ => Path.Combine(dir, "netns"),
+        });
+        w.Add("pidns", c.PidMode == "host" ? "host" : joins.PidPid > 0 ? $"/proc/{joins.PidPid}/ns/pid" : null);
+        w.Add("ipcns", c.IpcMode == "host" ? "host" : joins.IpcPid > 0 ? $"/proc/{joins.IpcPid}/ns/ipc" : null);
         w.Add("hostname", c.Hostname);
         w.Add("cwd", c.WorkingDirectory);
         var user = UserResolver.Resolve(c, dir);
@@ -344,7 +365,7 @@ public sealed partial class ContainerRuntime
         if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add("HOME=" + user.Home);
         foreach (var e in env) w.Add("env", e);
         foreach (var x in ExecCandidates(c.Args[0], env)) w.Add("exec", x);
-        AddMountOps(w, c, dir, cg);
+        AddMountOps(w, c, dir, cg, joins, devices);
         // a working directory that does not exist is made, after the mounts (it may lie in a volume), as docker
         // does; the image's WORKDIR itself is given to the container's user (podman's rule; its parents stay
         // root's), one named with -WorkingDirectory stays root's (docker's)
@@ -427,7 +448,7 @@ public sealed partial class ContainerRuntime
         w.Op("mount", 0, "", "/sys/fs/cgroup", "", "", MS_REMOUNT | ro);
     }
 
-    private void AddMountOps(SpecWriter w, ContainerConfig c, string dir, ICgroupManager cg)
+    private void AddMountOps(SpecWriter w, ContainerConfig c, string dir, ICgroupManager cg, Joins joins, List<Devices.Node> devices)
     {
         const ulong chr = 0x2000;
         w.Op("mkdir", 0, "/proc", n1: 0x1ed);
@@ -436,6 +457,14 @@ public sealed partial class ContainerRuntime
         w.Op("mount", 0, "tmpfs", "/dev", "tmpfs", "mode=755,size=65536k", MS_NOSUID | MS_STRICTATIME);
         foreach (var (n, maj, min) in new[] { ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0) })
             w.Op("mknod", 0, "/dev/" + n, n1: chr | 0x1b6, n2: (ulong)((maj << 8) | min));
+        // -Device and -Privileged: the host's node (type, numbers, mode); the default ones above are not made twice
+        var made = new HashSet<string>(StringComparer.Ordinal) { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx" };
+        foreach (var d in devices)
+        {
+            if (!made.Add(d.Path)) continue;
+            MkdirP(w, Path.GetDirectoryName(d.Path)!);
+            w.Op("mknod", 0, d.Path, n1: (d.Type == 'c' ? chr : 0x6000UL) | d.Mode, n2: d.Rdev);
+        }
         w.Op("symlink", 0, "/proc/self/fd", "/dev/fd");
         w.Op("symlink", 0, "/proc/self/fd/0", "/dev/stdin");
         w.Op("symlink", 0, "/proc/self/fd/1", "/dev/stdout");
@@ -444,17 +473,22 @@ public sealed partial class ContainerRuntime
         w.Op("mkdir", 0, "/dev/pts", n1: 0x1ed);
         w.Op("mount", 0, "devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620,gid=5", MS_NOSUID | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev/shm", n1: 0x3ff);
-        w.Op("mount", 0, "shm", "/dev/shm", "tmpfs", "mode=1777,size=" + (c.ShmSize is long shm ? shm.ToString(CultureInfo.InvariantCulture) : "65536k"), MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        // POSIX shared memory lives in /dev/shm: -Ipc host shares the host's, as docker does. (-Ipc container:X
+        // cannot share X's: X's /dev/shm is a tmpfs mounted inside X's own mount namespace, and the kernel does not
+        // bind a mount of another namespace; docker keeps it on the host for that)
+        if (c.IpcMode == "host") w.Op("mount", 0, "/dev/shm", "/dev/shm", "", "", MS_BIND | MS_REC);
+        else w.Op("mount", 0, "shm", "/dev/shm", "tmpfs", "mode=1777,size=" + (c.ShmSize is long shm ? shm.ToString(CultureInfo.InvariantCulture) : "65536k"), MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev/mqueue", n1: 0x1ed);
         w.Op("mount", 2, "mqueue", "/dev/mqueue", "mqueue", "", MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/sys", n1: 0x1ed);
         w.Op("mount", 0, "sysfs", "/sys", "sysfs", "", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
         AddCgroupFsOps(w, cg);
         w.Op("mkdir", 0, "/etc", n1: 0x1ed);
+        string etcDir = IsContainerMode(c.Network) ? DirOf(c.Network[ContainerModePrefix.Length..]) : dir;
         foreach (var f in new[] { "hosts", "hostname", "resolv.conf" })
         {
             w.Op("touch", 2, "/etc/" + f);
-            w.Op("mount", 0, Path.Combine(dir, f), "/etc/" + f, "", "", MS_BIND);
+            w.Op("mount", 0, Path.Combine(etcDir, f), "/etc/" + f, "", "", MS_BIND);
         }
         var volumes = new VolumeStore(_root);
         foreach (var m in c.Mounts)
@@ -463,7 +497,7 @@ public sealed partial class ContainerRuntime
             {
                 case "tmpfs":
                     MkdirP(w, m.Destination);
-                    w.Op("mount", 0, "tmpfs", m.Destination, "tmpfs", m.Options ?? "mode=1777", MS_NOSUID | MS_NODEV);
+                    w.Op("mount", 0, "tmpfs", m.Destination, "tmpfs", m.Options ?? "mode=1777", MS_NOSUID | MS_NODEV | (m.ReadOnly ? MS_RDONLY : 0));
                     break;
                 default:
                     string src = m.Type == "volume" ? volumes.DataPath(m.Source) : m.Source;

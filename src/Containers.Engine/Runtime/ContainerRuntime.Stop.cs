@@ -52,7 +52,7 @@ public sealed partial class ContainerRuntime
             after.Raw["finishedat"] = DateTime.UtcNow.ToString("o");
             WriteStatus(after.Dir, after.Raw);
         }
-        if (NetworkProvider is not null && c.Network is not ("none" or "host"))
+        if (NetworkProvider is not null && HasOwnNetworks(c.Network))
             NetworkProvider.Stopped(NetContext(c, rec.Dir));
     }
 
@@ -68,7 +68,10 @@ public sealed partial class ContainerRuntime
     }
 
     /// <summary>Removes a container: its writable layer, cgroup, pinned netns and state. Named volumes stay.</summary>
-    public void Remove(string nameOrId, bool force = false, CancellationToken ct = default)
+    public void Remove(string nameOrId, bool force = false, CancellationToken ct = default) => Remove(nameOrId, force, false, ct);
+
+    /// <summary>Remove with <paramref name="volumes"/>: its anonymous volumes go too (docker rm -v); a container made with -Remove always takes them.</summary>
+    public void Remove(string nameOrId, bool force, bool volumes, CancellationToken ct = default)
     {
         var rec = Find(nameOrId);
         using (Lock(rec.Id, ct))
@@ -82,17 +85,17 @@ public sealed partial class ContainerRuntime
                 if (!force) Guard(rec, "remove");
                 StopLocked(rec.Id, 0, "SIGKILL", true, ct);
             }
-            RemoveLocked(rec);
+            RemoveLocked(rec, volumes);
         }
     }
 
-    private void RemoveLocked(Record rec)
+    private void RemoveLocked(Record rec, bool volumes = false)
     {
         var c = rec.Config;
         // a monitor killed mid-start can leave the first process running: the cgroup finds it
         var cg = Cgroup(c.Id);
         if (MonitorMayBeAlive(rec)) KillHelpersOf(rec.Dir);
-        if (NetworkProvider is not null && c.Network is not ("none" or "host"))
+        if (NetworkProvider is not null && HasOwnNetworks(c.Network))
             NetworkProvider.Teardown(NetContext(c, rec.Dir));
         string netns = Path.Combine(rec.Dir, "netns");
         if (File.Exists(netns)) while (ProcessOps.Unmount(netns)) { }
@@ -104,6 +107,8 @@ public sealed partial class ContainerRuntime
         ConfigCache.TryRemove(Path.Combine(rec.Dir, "config.json"), out _);
         Trash.Delete(trash);
         Trash.SweepOnce(_root);
+        // after the rename: the volumes are no longer in use by this container (docker's --rm takes them too)
+        if (volumes || c.AutoRemove) RemoveAnonymousVolumes(c);
     }
 
     /// <summary>

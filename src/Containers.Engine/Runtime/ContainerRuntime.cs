@@ -229,11 +229,11 @@ public sealed partial class ContainerRuntime
             Pid = r.Status is ContainerStatus.Running or ContainerStatus.Paused && r.Pid > 0 ? r.Pid : null,
             Hostname = c.Hostname,
             Network = c.Network,
-            Networks = c.Network is "none" or "host" ? [] : NetworkNames(c.Network).ToArray(),
-            Endpoints = c.Network is "none" or "host" ? [] : new Networking.NetworkManager(_root).EndpointsOf(c.Id).ToArray(),
-            Ports = c.Network is "none" or "host" || c.Ports.Count == 0 ? [] : new Networking.NetworkManager(_root).PortsOf(c.Id).ToArray(),
+            Networks = !HasOwnNetworks(c.Network) ? [] : NetworkNames(c.Network).ToArray(),
+            Endpoints = !HasOwnNetworks(c.Network) ? [] : new Networking.NetworkManager(_root).EndpointsOf(c.Id).ToArray(),
+            Ports = !HasOwnNetworks(c.Network) || c.Ports.Count == 0 ? [] : new Networking.NetworkManager(_root).PortsOf(c.Id).ToArray(),
             Labels = new Dictionary<string, string>(c.Labels),
-            Mounts = c.Mounts.Select(m => new ContainerMount { Type = m.Type, Source = m.Source, Destination = m.Destination, ReadOnly = m.ReadOnly, Options = m.Options }).ToArray(),
+            Mounts = c.Mounts.Select(m => new ContainerMount { Type = m.Type, Source = m.Source, Destination = m.Destination, ReadOnly = m.ReadOnly, Options = m.Options, Anonymous = m.Anonymous }).ToArray(),
             Error = d.TryGetValue("error", out var err) ? err : null,
             ExitReason = r.Status == ContainerStatus.Exited ? (r.MonitorLost ? LostReason : d.GetValueOrDefault("reason")) : null,
             Ulimits = c.Ulimits.ToArray(),
@@ -263,6 +263,8 @@ public sealed partial class ContainerRuntime
             StopTimeout = c.StopTimeout,
             AutoRemove = c.AutoRemove,
             NetworkAliases = c.NetworkAliases.ToArray(),
+            PidMode = c.PidMode,
+            IpcMode = c.IpcMode,
         };
     }
 

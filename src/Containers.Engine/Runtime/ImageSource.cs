@@ -11,6 +11,10 @@ public sealed class RuntimeImage
     public string? WorkingDir { get; init; }
     public string? User { get; init; }
     public string? StopSignal { get; init; }
+    /// <summary>The image's VOLUME paths (each gets an anonymous volume unless a mount covers it).</summary>
+    public string[]? Volumes { get; init; }
+    /// <summary>The image's EXPOSE ports, "80/tcp".</summary>
+    public string[]? ExposedPorts { get; init; }
     /// <summary>Layer directories bottom -> top (short paths).</summary>
     public required IReadOnlyList<string> LayerPaths { get; init; }
 }
@@ -41,6 +45,8 @@ internal sealed class StoreImageSource : IRuntimeImageSource
             WorkingDir = cfg?.WorkingDir,
             User = cfg?.User,
             StopSignal = cfg?.StopSignal,
+            Volumes = cfg?.Volumes?.Keys.ToArray(),
+            ExposedPorts = cfg?.ExposedPorts?.Keys.ToArray(),
             LayerPaths = store.GetLayerPaths(img),
         };
     }

@@ -24,7 +24,7 @@ internal static class RunFlags
                 $"The extra host '{spec}' is not valid: give name:ip, e.g. db:10.0.0.5 or host.docker.internal:host-gateway.", spec);
         if (ip == HostGateway)
         {
-            if (network is "none" or "host")
+            if (network is "none" or "host" || network.StartsWith("container:", StringComparison.Ordinal))
                 throw ContainersException.Invalid("HostGatewayNeedsBridgeNetwork",
                     $"The extra host '{spec}' asks for host-gateway, the gateway of the container's network, but the container's network is '{network}', which has none. Give an address or use a bridge network.", spec);
             return (name, ip);
@@ -49,7 +49,7 @@ internal static class RunFlags
         bool ipc = name is "kernel.sem" || name.StartsWith("kernel.msg", StringComparison.Ordinal)
             || name.StartsWith("kernel.shm", StringComparison.Ordinal) || name.StartsWith("fs.mqueue.", StringComparison.Ordinal);
         bool net = name.StartsWith("net.", StringComparison.Ordinal);
-        if (net && network == "host")
+        if (net && (network == "host" || network.StartsWith("container:", StringComparison.Ordinal)))
             throw ContainersException.Invalid("SysctlNotNamespaced", $"The sysctl '{name}' would change the host: the container shares the host's network (-Network host).", spec);
         if (!ipc && !net)
             throw ContainersException.Invalid("SysctlNotNamespaced",

@@ -19,7 +19,19 @@ public sealed class VolumeStore
         public string Name { get; set; } = "";
         public DateTime Created { get; set; }
         public Dictionary<string, string> Labels { get; set; } = new();
+        /// <summary>
+        /// Not yet mounted by any container: the first container that mounts it seeds it from its image's content at
+        /// the mount point when the volume is empty (docker's and podman's copy-up), then this is cleared. A record
+        /// from before this field reads as false (never seeded).
+        /// </summary>
+        public bool NeedsCopyUp { get; set; }
     }
+
+    /// <summary>The label docker puts on anonymous volumes (an image VOLUME, -v /path).</summary>
+    public const string AnonymousLabel = "com.docker.volume.anonymous";
+
+    /// <summary>A fresh anonymous volume name: 64 hex digits, as docker's.</summary>
+    public static string NewAnonymousName() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
     public static void ValidateName(string name)
     {
@@ -40,10 +52,30 @@ public sealed class VolumeStore
     }
 
     /// <summary>Creates the volume if missing (a container naming it brings it into being).</summary>
-    internal void Ensure(string name)
+    internal void Ensure(string name, IDictionary<string, string>? labels = null)
     {
         using var _ = StoreLock.Acquire(_root, "volumes");
-        if (!Directory.Exists(Dir(name))) CreateLocked(name, null);
+        if (!Directory.Exists(Dir(name))) CreateLocked(name, labels);
+    }
+
+    /// <summary>
+    /// Copy-up: when the volume has never been mounted and is empty, <paramref name="seed"/> fills its data directory
+    /// (given as an open descriptor); either way the volume is then marked as mounted, so this happens once. Under
+    /// the volumes lock, so two containers starting at once do not both seed.
+    /// </summary>
+    internal void SeedOnce(string name, Action<Microsoft.Win32.SafeHandles.SafeFileHandle> seed)
+    {
+        using var _ = StoreLock.Acquire(_root, "volumes");
+        string file = Path.Combine(Dir(name), "volume.json");
+        var rec = AtomicFile.ReadRecord<VolumeRecord>(file, "VolumeRecordCorrupt", "volume record");
+        if (rec is null || !rec.NeedsCopyUp) return;
+        // O_NOFOLLOW on the last component: the data directory is the engine's, never a link
+        using (var data = Containers.Native.Sys.FileSys.OpenHandle(DataPath(name), Containers.Native.Sys.FileSys.O_RDONLY | Containers.Native.Sys.FileSys.O_DIRECTORY | Containers.Native.Sys.FileSys.O_NOFOLLOW))
+        {
+            if (Containers.Native.Sys.RootedFs.ReadDir(data).Count == 0) seed(data);
+        }
+        rec.NeedsCopyUp = false;
+        AtomicFile.WriteJson(file, rec);
     }
 
     private void CreateLocked(string name, IDictionary<string, string>? labels)
@@ -53,6 +85,7 @@ public sealed class VolumeStore
         AtomicFile.WriteJson(Path.Combine(tmp, "volume.json"), new VolumeRecord
         {
             Name = name, Created = DateTime.UtcNow, Labels = labels is null ? new() : new Dictionary<string, string>(labels),
+            NeedsCopyUp = true,
         });
         Directory.Move(tmp, Dir(name));
     }
