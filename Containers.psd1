@@ -28,7 +28,9 @@
         'Disconnect-ContainerNetwork',
         # registries
         'Request-ContainerImage', 'Publish-ContainerImage', 'Connect-ContainerRegistry', 'Disconnect-ContainerRegistry',
-        'Get-ContainerImageTag'
+        'Get-ContainerImageTag',
+        # compose
+        'ConvertFrom-ContainerCompose'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -94,6 +94,7 @@ public abstract class ContainersCmdlet : PSCmdlet
         ErrorKind.Timeout => ErrorCategory.OperationTimeout,
         ErrorKind.DataLoss => ErrorCategory.InvalidData,
         ErrorKind.Corrupt => ErrorCategory.ReadError,
+        ErrorKind.InvalidData => ErrorCategory.InvalidData,
         _ => ErrorCategory.NotSpecified,
     };
 

@@ -16,4 +16,6 @@ public enum ErrorKind
     /// <summary>A stored record (a container's config.json, an image or network record) cannot be read.</summary>
     Corrupt,
     System,
+    /// <summary>Input a user handed in is malformed (a compose file that is not valid YAML or breaks the schema).</summary>
+    InvalidData,
 }
