@@ -59,6 +59,20 @@ internal sealed class Canonical(string file, string baseDir)
 
     private void Service(string name, Map s)
     {
+        // a value tagged !override is made long like any other and keeps its tag; a !reset one is left alone
+        var tagged = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var (k, v) in s.ToList())
+        {
+            if (v is ComposeYaml.Override o) { tagged[k] = o; s[k] = o.Value; }
+            else if (v is ComposeYaml.Reset) { tagged[k] = v; s.Remove(k); }
+        }
+        ServiceKeys(name, s);
+        foreach (var (k, v) in tagged)
+            s[k] = v is ComposeYaml.Override && s.TryGetValue(k, out object? done) ? new ComposeYaml.Override(done) : v;
+    }
+
+    private void ServiceKeys(string name, Map s)
+    {
         string p = "services." + name;
         if (s.TryGetValue("build", out object? build))
         {
@@ -172,7 +186,15 @@ internal sealed class Canonical(string file, string baseDir)
     {
         if (p.StartsWith("~/", StringComparison.Ordinal) || p == "~")
             p = Path.Join(Environment.GetEnvironmentVariable("HOME") ?? "/root", p.Length > 1 ? p[2..] : "");
-        return Path.GetFullPath(Path.Combine(baseDir, p));
+        return Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.Combine(baseDir, p)));
+    }
+
+    /// <summary>Go's path.Clean for a container path: no trailing '/', no '.', '..' or doubled '/'.</summary>
+    internal static string CleanTarget(string p)
+    {
+        if (p.Length == 0) return p;
+        if (p.StartsWith('/')) return Path.TrimEndingDirectorySeparator(Path.GetFullPath(p));
+        return p.Length > 1 ? p.TrimEnd('/') : p;
     }
 
     // a list of KEY=VALUE (or KEY) entries becomes a map; map values become strings, null stays null
@@ -298,6 +320,7 @@ internal sealed class Canonical(string file, string baseDir)
         if (v is Map m)
         {
             if (m.GetValueOrDefault("type") is "bind" && m.GetValueOrDefault("source") is string src) m["source"] = AbsPath(src);
+            if (m.GetValueOrDefault("target") is string tgt) m["target"] = CleanTarget(tgt);
             return m;
         }
         string spec = ComposeYaml.Text(v) ?? "";
@@ -313,7 +336,7 @@ internal sealed class Canonical(string file, string baseDir)
         bool bind = source is not null && (source.StartsWith('.') || source.StartsWith('/') || source.StartsWith('~'));
         r["type"] = bind ? "bind" : "volume";
         if (source is not null) r["source"] = bind ? AbsPath(source) : source;
-        r["target"] = target;
+        r["target"] = CleanTarget(target);
         var bindOpts = ComposeYaml.NewMap();
         var volOpts = ComposeYaml.NewMap();
         foreach (string o in (mode ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
@@ -323,7 +346,8 @@ internal sealed class Canonical(string file, string baseDir)
             else if (o is "z" or "Z") bindOpts["selinux"] = o;
             else if (o == "nocopy") volOpts["nocopy"] = true;
             else if (Propagations.Contains(o)) bindOpts["propagation"] = o;
-            else throw Err.Invalid($"{path}: invalid mode '{o}' in volume '{spec}'.");
+            // compose-go ignores an option it does not know
+
         }
         if (bind)
         {

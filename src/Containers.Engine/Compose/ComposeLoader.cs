@@ -220,8 +220,7 @@ public static class ComposeLoader
                     foreach (var (k, val) in m)
                     {
                         path.Add(k);
-                        // x- extensions at the top level are kept as they are written
-                        r[k] = path.Count == 1 && k.StartsWith("x-", StringComparison.Ordinal) ? val : InterpolateTree(val, file, path);
+                        r[k] = InterpolateTree(val, file, path);
                         path.RemoveAt(path.Count - 1);
                     }
                     return r;

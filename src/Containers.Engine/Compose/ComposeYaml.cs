@@ -142,6 +142,9 @@ internal static class ComposeYaml
             case "-.inf" or "-.Inf" or "-.INF": return double.NegativeInfinity;
             case ".nan" or ".NaN" or ".NAN": return double.NaN;
         }
+        // yaml.v3 reads integers as Go's ParseInt(s, 0, 64): a leading 0 is octal (file modes: 0440), 0b binary
+        if (v.Length > 1 && v[0] == '0' && v.All(char.IsAsciiDigit) && v.All(c => c < '8')) return System.Convert.ToInt64(v, 8);
+        if (v.StartsWith("0b", StringComparison.Ordinal) && v.Length > 2 && v[2..].All(c => c is '0' or '1')) return System.Convert.ToInt64(v[2..], 2);
         if (IntRx.IsMatch(v) && long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) return l;
         if (OctRx.IsMatch(v)) return System.Convert.ToInt64(v[2..], 8);
         if (HexRx.IsMatch(v) && long.TryParse(v[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out long h)) return h;
@@ -216,9 +219,15 @@ internal static class ComposeYaml
         }
     }
 
+    // what YAML 1.1 reads as a boolean: yaml.v3 quotes these strings so older readers keep them strings
+    private static readonly HashSet<string> OldBools = new(StringComparer.Ordinal)
+    {
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
+    };
+
     private static void EmitString(IEmitter e, string s, bool value)
     {
-        bool ambiguous = Resolve(s) is not string || s.Length == 0 || s is "yes" or "no" or "on" or "off" or "y" or "n" or "Y" or "N";
+        bool ambiguous = Resolve(s) is not string || s.Length == 0 || OldBools.Contains(s);
         ScalarStyle style = ambiguous ? ScalarStyle.DoubleQuoted
             : s.Contains('\n') && value ? ScalarStyle.Literal
             : ScalarStyle.Any;
@@ -244,7 +253,7 @@ internal static class ComposeYaml
     private static System.Text.Json.Nodes.JsonObject ToJsonObject(OrderedDictionary<string, object?> map)
     {
         var o = new System.Text.Json.Nodes.JsonObject();
-        foreach (var (k, v) in map) o[k] = ToJson(v);
+        foreach (var (k, v) in map) if (v is not Reset) o[k] = ToJson(v);
         return o;
     }
 
