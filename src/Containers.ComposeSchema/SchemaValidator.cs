@@ -16,6 +16,25 @@ public static class SchemaValidator
     /// a tab, the evaluation path, a tab, the error messages joined by "; " (a "false" schema, i.e. a key that
     /// additionalProperties forbids, is written as the keyword "false").
     /// </summary>
+    // only failures whose every ancestor failed too: a branch of a oneOf that another branch satisfied is no failure
+    private static void Walk(EvaluationResults node, List<string> lines)
+    {
+        if (node.IsValid) return;
+        bool deeper = false;
+        foreach (var child in (IEnumerable<EvaluationResults>?)node.Details ?? Array.Empty<EvaluationResults>())
+        {
+            if (child.IsValid) continue;
+            deeper = true;
+            Walk(child, lines);
+        }
+        if (node.Errors is { Count: > 0 } errors)
+        {
+            string msg = string.Join("; ", errors.Select(e => e.Key == "false" ? "false" : e.Value));
+            lines.Add($"{node.InstanceLocation}\t{node.EvaluationPath}\t{msg}");
+        }
+        else if (!deeper) lines.Add($"{node.InstanceLocation}\t{node.EvaluationPath}\tdoes not follow the schema");
+    }
+
     public static string[] Validate(string schemaText, string instanceJson)
     {
         JsonSchema schema;
@@ -28,15 +47,10 @@ public static class SchemaValidator
             }
         }
         using var doc = JsonDocument.Parse(instanceJson);
-        var result = schema.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        var result = schema.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.Hierarchical });
         if (result.IsValid) return Array.Empty<string>();
         var lines = new List<string>();
-        foreach (var d in (IEnumerable<EvaluationResults>?)result.Details ?? Array.Empty<EvaluationResults>())
-        {
-            if (d.IsValid || d.Errors is not { Count: > 0 } errors) continue;
-            string msg = string.Join("; ", errors.Select(e => e.Key == "false" ? "false" : e.Value));
-            lines.Add($"{d.InstanceLocation}\t{d.EvaluationPath}\t{msg}");
-        }
+        Walk(result, lines);
         if (lines.Count == 0) lines.Add("\t\tthe document does not follow the schema");
         return lines.ToArray();
     }

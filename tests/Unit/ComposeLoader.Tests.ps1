@@ -746,6 +746,7 @@ Describe 'Validation' {
         @{ Case = 'an unknown top-level key'; Yaml = "services: {}`nservice: {}"; Match = "(top level): additional property 'service' is not allowed" }
         @{ Case = 'a wrong type'; Yaml = "services:`n  web:`n    image: busybox`n    privileged: [1]"; Match = 'services.web.privileged' }
         @{ Case = 'an interpolated wrong value'; Yaml = "services:`n  web:`n    image: busybox`n    ports: `${CT_NOT_SET:-8080}"; Match = 'services.web.ports' }
+        @{ Case = 'a bad port object'; Yaml = "services:`n  web:`n    image: busybox`n    ports:`n      - { target: [80] }"; Match = 'services.web.ports[0].target' }
         @{ Case = 'a bad depends_on condition'; Yaml = "services:`n  web:`n    image: busybox`n    depends_on:`n      db: { condition: sometimes }`n  db: { image: x }"; Match = 'services.web.depends_on.db.condition' }
     ) {
         $e = Get-LoadError { Get-Project $Yaml }
@@ -761,6 +762,8 @@ Describe 'Validation' {
         @{ Kind = 'networks'; Yaml = "services:`n  web:`n    image: x`n    networks: [nope]"; Match = "undefined network 'nope'" }
         @{ Kind = 'services'; Yaml = "services:`n  web:`n    image: x`n    depends_on: [nope]"; Match = "undefined service 'nope'" }
         @{ Kind = 'secrets'; Yaml = "services:`n  web:`n    image: x`n    secrets: [nope]"; Match = "undefined secret 'nope'" }
+        @{ Kind = 'services (a cycle)'; Yaml = "services:`n  a: { image: x, depends_on: [b] }`n  b: { image: x, depends_on: [c] }`n  c: { image: x, depends_on: [a] }"; Match = 'dependency cycle detected: a -> b -> c -> a' }
+        @{ Kind = 'services (itself)'; Yaml = "services:`n  a: { image: x, depends_on: [a] }"; Match = 'dependency cycle detected: a -> a' }
     ) {
         $e = Get-LoadError { Get-Project $Yaml }
         $e.FullyQualifiedErrorId | Should -BeLike 'ComposeFileInvalid,*'

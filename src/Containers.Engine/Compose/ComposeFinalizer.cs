@@ -96,6 +96,8 @@ internal static class ComposeFinalizer
                             throw ComposeYaml.Invalid(main, $"{main}: service '{sname}' refers to undefined {kind[..^1]} '{src}'.");
         }
 
+        CheckCycles(services, main);
+
         // keys in order, as docker compose prints a service (its struct's fields are near enough alphabetical)
         foreach (var sname in services.Keys.ToList())
         {
@@ -130,6 +132,29 @@ internal static class ComposeFinalizer
             if (k.StartsWith("x-", StringComparison.Ordinal)) result[k] = v;
 
         return new ComposeProject(result, projectDir, files, disabled);
+    }
+
+    // depends_on must not loop (compose-go: "dependency cycle detected")
+    private static void CheckCycles(Map services, string main)
+    {
+        var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1 visiting, 2 done
+        var stack = new List<string>();
+        void Visit(string name)
+        {
+            if (state.GetValueOrDefault(name) == 2) return;
+            if (state.GetValueOrDefault(name) == 1)
+            {
+                var loop = stack.Skip(stack.IndexOf(name)).Append(name);
+                throw ComposeYaml.Invalid(main, $"{main}: dependency cycle detected: {string.Join(" -> ", loop)}.");
+            }
+            state[name] = 1;
+            stack.Add(name);
+            if (services.GetValueOrDefault(name) is Map s && s.GetValueOrDefault("depends_on") is Map deps)
+                foreach (var d in deps.Keys) if (services.ContainsKey(d)) Visit(d);
+            stack.RemoveAt(stack.Count - 1);
+            state[name] = 2;
+        }
+        foreach (var n in services.Keys) Visit(n);
     }
 
     private static void CheckRefs(Map s, string sname, string kind, Map tree, string main, Func<string, bool> implicitOk)

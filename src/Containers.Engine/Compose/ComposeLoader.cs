@@ -198,6 +198,9 @@ public static class ComposeLoader
             var tree = (Map)InterpolateTree(doc, file, new List<string>())!;
             if (tree.ContainsKey("version"))
                 warn($"{file}: the attribute `version` is obsolete, it will be ignored.");
+            // compose-go accepts a service written with no body (`nil:`): an empty one
+            if (tree.GetValueOrDefault("services") is Map svcs)
+                foreach (var (k, v) in svcs.ToList()) if (v is null) svcs[k] = ComposeYaml.NewMap();
             ComposeSchema.Validate(tree, file);
             var included = ComposeInclude.Apply(tree, file, baseDir, includeChain, this);
             try { new Canonical(file, baseDir).Apply(tree); }
