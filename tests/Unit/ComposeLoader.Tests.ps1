@@ -659,6 +659,19 @@ volumes:
         (Get-Svc (ConvertFrom-ContainerCompose -Path "$dir/compose.yaml") web).Image | Should -BeExactly 'busybox'
     }
 
+    It 'takes the files from the pipeline (Get-ChildItem), merged in order' {
+        $dir = New-ComposeDir @{ '1.yaml' = "services:`n  web:`n    image: busybox`n    user: a"; '2.yaml' = "services:`n  web:`n    user: b" }
+        $p = Get-ChildItem $dir -Filter '*.yaml' | Sort-Object Name | ConvertFrom-ContainerCompose
+        (Get-Svc $p web).User | Should -BeExactly 'b'
+        $p.ComposeFiles | Should -Be @("$dir/1.yaml", "$dir/2.yaml")
+    }
+
+    It 'resolves relative paths of every file against the first file''s folder' {
+        $dir = New-ComposeDir @{ 'compose.yaml' = "services:`n  web:`n    image: busybox"; 'sub/more.yaml' = "services:`n  web:`n    volumes: [`"./data:/data`"]" }
+        $p = ConvertFrom-ContainerCompose -Path "$dir/compose.yaml", "$dir/sub/more.yaml"
+        (Get-Svc $p web).Volumes[0].Source | Should -BeExactly "$dir/data"
+    }
+
     It 'fails with ComposeFileNotFound for a missing file' {
         $e = Get-LoadError { ConvertFrom-ContainerCompose -Path (Join-Path $TestDrive 'nope.yaml') }
         $e.FullyQualifiedErrorId | Should -BeLike 'ComposeFileNotFound,*'
