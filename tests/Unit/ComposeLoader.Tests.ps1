@@ -92,6 +92,7 @@ services:
         @{ Case = 'broken YAML'; Yaml = "services:`n  web: [unclosed"; Match = 'compose.yaml:\d+' }
         @{ Case = 'a duplicate key'; Yaml = "services:`n  web:`n    image: a`n    image: b"; Match = 'compose.yaml:4:\d+: Duplicate key image' }
         @{ Case = 'a top level that is a list'; Yaml = "- a`n- b"; Match = 'must be a mapping' }
+        @{ Case = 'aliases that expand without bound'; Yaml = "x-a: &a [1,1,1,1,1,1,1,1,1,1]`nx-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]`nx-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]`nx-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]`nx-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]`nx-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]`nx-g: [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]`nservices: {}"; Match = 'more than 1000000 nodes' }
         @{ Case = 'two documents'; Yaml = "services: {}`n---`nservices: {}"; Match = 'one YAML document' }
     ) {
         $e = Get-LoadError { Get-Project $Yaml }

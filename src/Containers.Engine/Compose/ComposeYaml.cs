@@ -37,7 +37,8 @@ internal static class ComposeYaml
             throw Invalid(file, $"{file}: a compose file holds one YAML document, this one holds {stream.Documents.Count}.");
         var root = stream.Documents[0].RootNode;
         if (root is YamlScalarNode { Value: null or "" } && root.Tag.IsEmpty) return NewMap();
-        var value = Convert(root, file, "", 0);
+        int budget = MaxNodes;
+        var value = Convert(root, file, "", 0, ref budget);
         if (value is not OrderedDictionary<string, object?> map)
             throw Invalid(file, $"{file}: the top level of a compose file must be a mapping.");
         return map;
@@ -52,19 +53,28 @@ internal static class ComposeYaml
     internal static ContainersException Invalid(string file, string message, Exception? inner = null)
         => new(ErrorKind.InvalidData, "ComposeFileInvalid", message, file, inner);
 
-    private static object? Convert(YamlNode node, string file, string path, int depth)
+    /// <summary>
+    /// The most nodes one file may expand to. Aliases are expanded into copies, so a few lines of nested
+    /// aliases ("billion laughs") could otherwise ask for more memory than the machine has; compose-go bounds
+    /// the same walk (MaxNodeVisits).
+    /// </summary>
+    internal const int MaxNodes = 1_000_000;
+
+    private static object? Convert(YamlNode node, string file, string path, int depth, ref int budget)
     {
+        if (--budget < 0)
+            throw Invalid(file, $"{file}: the document expands to more than {MaxNodes} nodes (aliases nested too deep?).");
         if (depth > 200) throw Invalid(file, $"{file}: {path}: nesting too deep (an alias cycle?).");
         string tag = node.Tag.IsEmpty ? "" : node.Tag.Value;
         if (tag == "!reset") return Reset.Instance;
         if (tag == "!override")
         {
-            return new Override(ConvertUntagged(node, file, path, depth));
+            return new Override(ConvertUntagged(node, file, path, depth, ref budget));
         }
-        return ConvertUntagged(node, file, path, depth);
+        return ConvertUntagged(node, file, path, depth, ref budget);
     }
 
-    private static object? ConvertUntagged(YamlNode node, string file, string path, int depth)
+    private static object? ConvertUntagged(YamlNode node, string file, string path, int depth, ref int budget)
     {
         switch (node)
         {
@@ -74,7 +84,7 @@ internal static class ComposeYaml
             {
                 var list = new List<object?>(seq.Children.Count);
                 int i = 0;
-                foreach (var c in seq.Children) list.Add(Convert(c, file, $"{path}[{i++}]", depth + 1));
+                foreach (var c in seq.Children) list.Add(Convert(c, file, $"{path}[{i++}]", depth + 1, ref budget));
                 return list;
             }
             case YamlMappingNode m:
@@ -93,7 +103,7 @@ internal static class ComposeYaml
                     }
                     if (map.ContainsKey(key))
                         throw Invalid(file, $"{file}:{k.Start.Line}: {Join(path, key)}: the key is defined twice.");
-                    map[key] = Convert(v, file, Join(path, key), depth + 1);
+                    map[key] = Convert(v, file, Join(path, key), depth + 1, ref budget);
                 }
                 // merge keys: explicit keys win, then the merged mappings in order (the first one wins)
                 foreach (var mv in merges)
@@ -101,7 +111,7 @@ internal static class ComposeYaml
                     IEnumerable<YamlNode> sources = mv is YamlSequenceNode sn ? sn.Children : new[] { mv };
                     foreach (var src in sources)
                     {
-                        if (Convert(src, file, Join(path, "<<"), depth + 1) is not OrderedDictionary<string, object?> sm)
+                        if (Convert(src, file, Join(path, "<<"), depth + 1, ref budget) is not OrderedDictionary<string, object?> sm)
                             throw Invalid(file, $"{file}:{src.Start.Line}: {Join(path, "<<")}: a merge key takes a mapping or a list of mappings.");
                         foreach (var (k, v) in sm)
                             if (!map.ContainsKey(k)) map[k] = v;
