@@ -265,6 +265,12 @@ Describe 'Normalisation of short syntaxes' {
         }
     }
 
+    It 'fails on an invalid ulimit with the path' {
+        $e = Get-LoadError { Get-Project "services:`n  web:`n    image: busybox`n    ulimits:`n      nofile: lots" }
+        $e.FullyQualifiedErrorId | Should -BeLike 'ComposeFileInvalid,*'
+        $e.Exception.Message | Should -Match 'services\.web\.ulimits\.nofile'
+    }
+
     It 'fails on an invalid port with the path' {
         $e = Get-LoadError { Get-Project "services:`n  web:`n    image: busybox`n    ports:`n      - `"80:abc`"" }
         $e.FullyQualifiedErrorId | Should -BeLike 'ComposeFileInvalid,*'

@@ -170,7 +170,24 @@ internal sealed class Canonical(string file, string baseDir)
                     devs[i] = m;
                 }
         if (s.GetValueOrDefault("logging") is Map log) ToStringValues(log, "options");
+        if (s.GetValueOrDefault("ulimits") is Map ulimits)
+            foreach (var (k, v) in ulimits.ToList())
+            {
+                if (v is Map u)
+                {
+                    foreach (string f in new[] { "soft", "hard" })
+                        if (u.ContainsKey(f)) u[f] = Number(u[f], $"{p}.ulimits.{k}.{f}");
+                }
+                else ulimits[k] = Number(v, $"{p}.ulimits.{k}");
+            }
         if (s.GetValueOrDefault("extends") is string ext) s["extends"] = new Map { ["service"] = ext };
+    }
+
+    private long Number(object? v, string path)
+    {
+        if (v is long l) return l;
+        if (v is string s && long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n)) return n;
+        throw Err.Invalid($"{path}: '{ComposeYaml.Text(v)}' is not a whole number.");
     }
 
     private static Map DependsDefaults(Map m)
