@@ -30,7 +30,9 @@
         'Request-ContainerImage', 'Publish-ContainerImage', 'Connect-ContainerRegistry', 'Disconnect-ContainerRegistry',
         'Get-ContainerImageTag',
         # build
-        'ConvertFrom-Dockerfile'
+        'ConvertFrom-Dockerfile',
+        # compose
+        'ConvertFrom-ContainerCompose'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

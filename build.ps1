@@ -64,6 +64,8 @@ function Invoke-Build {
     Write-Host "build: dotnet publish ($Configuration)"
     New-Item -ItemType Directory -Force -Path $ModuleOut | Out-Null
     Invoke-Native dotnet @('publish', (Join-Path $Repo 'src/Containers.Cmdlets/Containers.Cmdlets.csproj'), '-c', $Configuration, '-o', $ModuleOut, '--nologo', '-v', 'q', '-clp:ErrorsOnly')
+    # the compose schema check and its JsonSchema.Net, loaded in a context of their own (PowerShell has another JsonSchema.Net)
+    Invoke-Native dotnet @('publish', (Join-Path $Repo 'src/Containers.ComposeSchema/Containers.ComposeSchema.csproj'), '-c', $Configuration, '-o', (Join-Path $ModuleOut 'compose-schema'), '--nologo', '-v', 'q', '-clp:ErrorsOnly')
     $helperOut = Join-Path $Out 'helper'
     Invoke-Native dotnet @('publish', (Join-Path $Repo 'src/Containers.Helper/Containers.Helper.csproj'), '-c', $Configuration, '-o', $helperOut, '--nologo', '-v', 'q', '-clp:ErrorsOnly')
     Copy-Item -LiteralPath (Join-Path $helperOut 'containers-helper') -Destination $ModuleOut -Force

@@ -95,6 +95,7 @@ public abstract class ContainersCmdlet : PSCmdlet
         ErrorKind.DataLoss => ErrorCategory.InvalidData,
         ErrorKind.Corrupt => ErrorCategory.ReadError,
         ErrorKind.StorageFull => ErrorCategory.ResourceUnavailable,
+        ErrorKind.InvalidData => ErrorCategory.InvalidData,
         _ => ErrorCategory.NotSpecified,
     };
 

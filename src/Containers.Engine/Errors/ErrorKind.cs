@@ -18,4 +18,6 @@ public enum ErrorKind
     /// <summary>The storage root's file system is full or its quota used up (ENOSPC, EDQUOT); ErrorId StorageFull.</summary>
     StorageFull,
     System,
+    /// <summary>Input a user handed in is malformed (a compose file that is not valid YAML or breaks the schema).</summary>
+    InvalidData,
 }
