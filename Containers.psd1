@@ -21,6 +21,8 @@
         'Resume-Container', 'Remove-Container', 'Get-Container', 'Wait-Container', 'Invoke-ContainerCommand',
         'Enter-Container', 'Get-ContainerLog', 'Invoke-ContainerImage', 'Get-ContainerProcess', 'Measure-Container',
         'Export-Container', 'Copy-ContainerItem', 'Rename-Container',
+        # store-wide: events, changes, disk usage, prune
+        'Get-ContainerEvent',
         # volumes
         'New-ContainerVolume', 'Get-ContainerVolume', 'Remove-ContainerVolume',
         # networks

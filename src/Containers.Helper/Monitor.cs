@@ -14,6 +14,7 @@ namespace Containers.Helper;
 internal static unsafe class Monitor
 {
     private static string _dir = "";
+    private static string? _events, _id, _name, _image;
     private static readonly Dictionary<string, string> Status = new();
 
     /// <summary>The argument that makes a spare: a monitor started ahead of need, told its state directory on stdin.</summary>
@@ -82,6 +83,10 @@ internal static unsafe class Monitor
             fcntl(stdinFifo, 4 /* F_SETFL */, 0);
         }
 
+        _events = spec.Get("events");
+        _id = spec.Get("id");
+        _name = spec.Get("name");
+        _image = spec.Get("image");
         string policy = spec.Get("restart") ?? "no";
         long maxRestarts = spec.Num("restart-max", 0);
         string? oomFile = spec.Get("oom-file");
@@ -136,6 +141,7 @@ internal static unsafe class Monitor
                 Status["exitcode"] = execCode.ToString(CultureInfo.InvariantCulture);
                 Status["finishedat"] = Now();
                 WriteStatus();
+                Event("die", ("exitCode", Status["exitcode"]), ("error", err));
                 return 0;
             }
             Status["state"] = "running";
@@ -144,6 +150,8 @@ internal static unsafe class Monitor
             Status["startedat"] = Now();
             Status.Remove("finishedat"); Status.Remove("exitcode"); Status.Remove("oomkilled"); Status.Remove("error");
             WriteStatus();
+            // the first start is recorded by the engine that asked for it; later ones are the restart policy's
+            if (!first) Event("start", ("restartCount", restarts.ToString(CultureInfo.InvariantCulture)));
             if (first)
             {
                 Report("ok " + pid, -1);
@@ -162,6 +170,9 @@ internal static unsafe class Monitor
             Status["oomkilled"] = oom ? "1" : "0";
             Status["finishedat"] = Now();
             Status.Remove("pid"); Status.Remove("pidstart");
+            // recorded here, by the process that reaps the container, so an exit is logged with no pwsh around
+            if (oom) Event("oom");
+            Event("die", ("exitCode", Status["exitcode"]));
             bool stopRequested = File.Exists(Path.Combine(_dir, "stop-requested"));
             bool again = !stopRequested && policy switch
             {
@@ -453,6 +464,20 @@ internal static unsafe class Monitor
         string tmp = Path.Combine(_dir, ".status.tmp");
         File.WriteAllText(tmp, sb.ToString());
         File.Move(tmp, Path.Combine(_dir, "status"), true);
+    }
+
+    /// <summary>
+    /// Appends one event about this container to the root's event log (EventAppend: one O_APPEND write, the
+    /// engine's format); best effort. The name is the one the container had when it was started.
+    /// </summary>
+    private static void Event(string action, params (string Key, string Value)[] attributes)
+    {
+        if (_events is null || _id is null) return;
+        var attrs = new List<KeyValuePair<string, string>>(attributes.Length + 1);
+        if (_image is not null) attrs.Add(new("image", _image));
+        foreach (var (k, v) in attributes) attrs.Add(new(k, v));
+        Containers.Native.Sys.EventAppend.Append(_events, Containers.Native.Sys.EventAppend.Format(
+            DateTime.UtcNow, "container", action, _id, _name, attrs, Containers.Native.Sys.Ids.EffectiveUserId, getpid(), "containers-helper"));
     }
 
     private static int Report(string line, int code)

@@ -344,6 +344,7 @@ public sealed partial class ImageStore
             repos.Names[r.ToString()] = img.Id;
             AtomicFile.WriteJson(RepositoriesPath, repos);
         }
+        Events.EventLog.Record(Root, Model.ContainerEventType.Image, "tag", img.Id, r.ToString());
         return Resolve(img.Id);
     }
 
@@ -357,6 +358,7 @@ public sealed partial class ImageStore
             if (!repos.Names.Remove(r.ToString(), out var id))
                 throw ContainersException.NotFound("ImageTagNotFound", $"No image is tagged '{name}'.", name);
             AtomicFile.WriteJson(RepositoriesPath, repos);
+            Events.EventLog.Record(Root, Model.ContainerEventType.Image, "untag", id, r.ToString());
             return Resolve(id);
         }
     }
@@ -431,6 +433,8 @@ public sealed partial class ImageStore
                 FileSys.FsyncDirectory(Root.Sub("images"));
             }
         }
+        foreach (var n in untagged) Events.EventLog.Record(Root, Model.ContainerEventType.Image, "untag", img.Id, n);
+        if (deleted is not null) Events.EventLog.Record(Root, Model.ContainerEventType.Image, "remove", deleted, untagged.Count > 0 ? untagged[0] : null);
         if (deleted is not null) CollectGarbage();
         return (untagged, deleted);
     }

@@ -151,6 +151,7 @@ public sealed partial class ContainerRuntime
             AtomicFile.WriteJson(Path.Combine(tmp, "config.json"), cfg, durable: false);
             Directory.Move(tmp, DirOf(cfg.Id));
         }
+        Events.EventLog.Record(_root, Model.ContainerEventType.Container, "create", cfg.Id, cfg.Name, ("image", cfg.Image));
         return Get(cfg.Id);
     }
 

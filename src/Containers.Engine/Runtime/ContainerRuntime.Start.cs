@@ -117,6 +117,7 @@ public sealed partial class ContainerRuntime
                 throw StartFailure(dir, c.Name, reason);
             }
             File.Delete(starting);
+            Events.EventLog.Record(_root, Model.ContainerEventType.Container, "start", c.Id, c.Name, ("image", c.Image));
             if (stdinPipe is not null) feed = FeedStdinPipe(stdinPipe, input!, ct);
             hold = fastPath;
             return p;
@@ -303,6 +304,10 @@ public sealed partial class ContainerRuntime
         var (mountPoints, rootfs) = SharedRuntimeDirs();
         w.Add("merged", rootfs);
         w.Add("log", Path.Combine(dir, "ctr.log"));
+        // the monitor records the container's exits and policy restarts in the root's event log
+        w.Add("events", Events.EventLog.PathOf(_root));
+        w.Add("name", c.Name);
+        w.Add("image", c.Image);
         var lowers = Enumerable.Reverse(c.LowerDirs).Prepend(mountPoints).ToList();
         string overlay = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
         if (overlay.Length > 4000) throw ContainersException.Invalid("OverlayOptionsTooLong", "The image has too many layers for one overlay mount.", c.Image);

@@ -24,7 +24,11 @@ public sealed partial class ContainerRuntime
         int sig = force ? 9 : Signals.Parse(signal ?? c.StopSignal);
         var timeout = TimeSpan.FromSeconds(force ? 0 : Math.Max(0, timeoutSeconds ?? c.StopTimeout));
         bool wasPaused = rec.Status == ContainerStatus.Paused;
-        if (rec.Status != ContainerStatus.Restarting) ProcessOps.Signal(rec.Pid, rec.PidStart, sig);
+        if (rec.Status != ContainerStatus.Restarting)
+        {
+            ProcessOps.Signal(rec.Pid, rec.PidStart, sig);
+            Event("kill", c, ("signal", sig.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
         if (wasPaused) { try { Cgroup(id).Thaw(); } catch (IOException) { } File.Delete(Path.Combine(rec.Dir, "paused")); }
         bool Gone()
         {
@@ -49,10 +53,16 @@ public sealed partial class ContainerRuntime
             after.Raw.TryAdd("exitcode", "137");
             after.Raw["finishedat"] = DateTime.UtcNow.ToString("o");
             WriteStatus(after.Dir, after.Raw);
+            // nobody else will record this exit
+            Event("die", c, ("exitCode", after.Raw["exitcode"]));
         }
+        Event("stop", c);
         if (NetworkProvider is not null && c.Network is not ("none" or "host"))
             NetworkProvider.Stopped(NetContext(c, rec.Dir));
     }
+
+    private void Event(string action, ContainerConfig c, params (string, string?)[] attributes)
+        => Events.EventLog.Record(_root, Model.ContainerEventType.Container, action, c.Id, c.Name, [("image", c.Image), .. attributes]);
 
     private static void WriteStatus(string dir, Dictionary<string, string> raw)
         => AtomicFile.WriteAllText(Path.Combine(dir, "status"), string.Concat(raw.Select(kv => kv.Key + "=" + kv.Value + "\n")), durable: false);
@@ -62,6 +72,7 @@ public sealed partial class ContainerRuntime
         var rec = Find(nameOrId);
         Stop(rec.Id, timeoutSeconds, null, false, ct);
         using var p = Start(rec.Id, ct);
+        Event("restart", rec.Config);
         return Get(rec.Id);
     }
 
@@ -99,6 +110,7 @@ public sealed partial class ContainerRuntime
         Directory.Move(rec.Dir, trash);
         ConfigCache.TryRemove(Path.Combine(rec.Dir, "config.json"), out _);
         Trash.Delete(trash);
+        Event("remove", c);
         Trash.SweepOnce(_root);
     }
 
@@ -158,6 +170,7 @@ public sealed partial class ContainerRuntime
             Guard(rec, "pause");
             Cgroup(rec.Id).Freeze();
             File.WriteAllText(Path.Combine(rec.Dir, "paused"), "");
+            Event("pause", rec.Config);
         }
         return Get(rec.Id);
     }
@@ -171,6 +184,7 @@ public sealed partial class ContainerRuntime
             Guard(rec, "resume");
             Cgroup(rec.Id).Thaw();
             File.Delete(Path.Combine(rec.Dir, "paused"));
+            Event("unpause", rec.Config);
         }
         return Get(rec.Id);
     }
@@ -189,8 +203,10 @@ public sealed partial class ContainerRuntime
                 // (torn since it was found: a Corrupt error for this item, never a raw JSON exception)
                 var cfg = AtomicFile.ReadRecord<ContainerConfig>(Path.Combine(rec.Dir, "config.json"), "ContainerRecordCorrupt", "container record")
                     ?? throw ContainersException.NotFound("ContainerNotFound", RuntimeMessages.ContainerNotFound(nameOrId), nameOrId);
+                string oldName = cfg.Name;
                 cfg.Name = newName;
                 AtomicFile.WriteJson(Path.Combine(rec.Dir, "config.json"), cfg);
+                Event("rename", cfg, ("oldName", oldName));
             }
         }
         return Get(rec.Id);
