@@ -24,10 +24,11 @@ public sealed partial class ContainerRuntime
         int sig = force ? 9 : Signals.Parse(signal ?? c.StopSignal);
         var timeout = TimeSpan.FromSeconds(force ? 0 : Math.Max(0, timeoutSeconds ?? c.StopTimeout));
         bool wasPaused = rec.Status == ContainerStatus.Paused;
+        // each kill is recorded before the signal, so it comes before the die the monitor records
         if (rec.Status != ContainerStatus.Restarting)
         {
-            ProcessOps.Signal(rec.Pid, rec.PidStart, sig);
             Event("kill", c, ("signal", sig.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            ProcessOps.Signal(rec.Pid, rec.PidStart, sig);
         }
         if (wasPaused) { try { Cgroup(id).Thaw(); } catch (IOException) { } File.Delete(Path.Combine(rec.Dir, "paused")); }
         bool Gone()
@@ -37,6 +38,7 @@ public sealed partial class ContainerRuntime
         }
         if (!WaitUntil(Gone, timeout, ct))
         {
+            Event("kill", c, ("signal", "9"));
             ProcessOps.Signal(rec.Pid, rec.PidStart, 9);
             if (!WaitUntil(Gone, TimeSpan.FromSeconds(5), ct))
             {
