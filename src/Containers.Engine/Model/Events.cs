@@ -29,3 +29,19 @@ public sealed class ContainerEvent
 
     public override string ToString() => $"{Time:o} {Type.ToString().ToLowerInvariant()} {Action} {Id}{(Name is null ? "" : " (" + Name + ")")}";
 }
+
+/// <summary>What happened to a path in a container's writable layer (docker diff's C, A, D; the same numbers).</summary>
+public enum ContainerChangeKind { Changed = 0, Added = 1, Deleted = 2 }
+
+/// <summary>One changed path of a container's file system, relative to its image (Get-ContainerChange; docker diff).</summary>
+public sealed class ContainerChange
+{
+    /// <summary>The absolute path inside the container.</summary>
+    public required string Path { get; init; }
+    public required ContainerChangeKind Kind { get; init; }
+    public required string ContainerName { get; init; }
+    public required string ContainerId { get; init; }
+
+    /// <summary>docker diff's line: "C /etc".</summary>
+    public override string ToString() => Kind switch { ContainerChangeKind.Added => "A", ContainerChangeKind.Deleted => "D", _ => "C" } + " " + Path;
+}
