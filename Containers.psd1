@@ -22,7 +22,7 @@
         'Enter-Container', 'Get-ContainerLog', 'Invoke-ContainerImage', 'Get-ContainerProcess', 'Measure-Container',
         'Export-Container', 'Copy-ContainerItem', 'Rename-Container',
         # store-wide: events, changes, disk usage, prune
-        'Get-ContainerEvent', 'Get-ContainerChange',
+        'Get-ContainerEvent', 'Get-ContainerChange', 'Get-ContainerDiskUsage', 'Clear-ContainerStore',
         # volumes
         'New-ContainerVolume', 'Get-ContainerVolume', 'Remove-ContainerVolume',
         # networks
