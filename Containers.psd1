@@ -23,6 +23,7 @@
         'Export-Container', 'Copy-ContainerItem', 'Rename-Container',
         # store-wide: events, changes, disk usage, prune
         'Get-ContainerEvent', 'Get-ContainerChange', 'Get-ContainerDiskUsage', 'Clear-ContainerStore',
+        'Set-Container',
         # volumes
         'New-ContainerVolume', 'Get-ContainerVolume', 'Remove-ContainerVolume',
         # networks

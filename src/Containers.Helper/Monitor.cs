@@ -174,6 +174,8 @@ internal static unsafe class Monitor
             if (oom) Event("oom");
             Event("die", ("exitCode", Status["exitcode"]));
             bool stopRequested = File.Exists(Path.Combine(_dir, "stop-requested"));
+            // Set-Container changed the policy while this ran: "<policy> <max>"
+            if (ReadPolicyUpdate() is { } upd) (policy, maxRestarts) = upd;
             bool again = !stopRequested && policy switch
             {
                 "always" or "unless-stopped" => true,
@@ -480,7 +482,17 @@ internal static unsafe class Monitor
             DateTime.UtcNow, "container", action, _id, _name, attrs, Containers.Native.Sys.Ids.EffectiveUserId, getpid(), "containers-helper"));
     }
 
-    private static int Report(string line, int code)
+    private static (string, long)? ReadPolicyUpdate()
+    {
+        try
+        {
+            var parts = File.ReadAllText(Path.Combine(_dir, "restart-policy")).Split(' ');
+            return parts.Length == 2 && long.TryParse(parts[1], out long max) ? (parts[0], max) : null;
+        }
+        catch (IOException) { return null; }
+    }
+
+        private static int Report(string line, int code)
     {
         byte[] b = Encoding.UTF8.GetBytes(line + "\n");
         fixed (byte* p = b) write(1, p, b.Length);

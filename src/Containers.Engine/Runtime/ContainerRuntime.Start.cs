@@ -90,6 +90,7 @@ public sealed partial class ContainerRuntime
             AtomicFile.WriteAllBytes(Path.Combine(dir, "spec"), spec, durable: false);
             File.Delete(Path.Combine(dir, "stop-requested"));
             File.Delete(Path.Combine(dir, "paused"));
+            File.Delete(Path.Combine(dir, RestartPolicyFile)); // the new spec has the stored policy
 
             // kept until the monitor has answered: a pwsh killed in between leaves it, and removal then looks for the
             // monitor by its command line, which names the state directory (a spare rewrites its own to say so)
