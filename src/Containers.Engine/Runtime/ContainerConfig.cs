@@ -50,6 +50,10 @@ public sealed class ContainerCreateOptions
     public List<string> GroupAdd { get; } = new();
     /// <summary>docker's --sysctl: name=value, namespaced ones only.</summary>
     public List<string> Sysctls { get; } = new();
+    /// <summary>docker's --log-opt max-size: the log is rotated when it reaches this many bytes (null: never).</summary>
+    public long? LogMaxSize { get; set; }
+    /// <summary>docker's --log-opt max-file: how many log files are kept, the current one included (default 1 with LogMaxSize).</summary>
+    public int? LogMaxFiles { get; set; }
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -108,6 +112,9 @@ public sealed class ContainerConfig
     public List<string> GroupAdd { get; set; } = new();
     /// <summary>Validated kernel parameters, "name=value" (dotted name), written under the container's /proc/sys at each start.</summary>
     public List<string> Sysctls { get; set; } = new();
+    /// <summary>The monitor rotates ctr.log when it reaches this many bytes (null: never), keeping LogMaxFiles files in all.</summary>
+    public long? LogMaxSize { get; set; }
+    public int LogMaxFiles { get; set; } = 1;
 }
 
 public sealed class MountConfig

@@ -305,6 +305,12 @@ public sealed partial class ContainerRuntime
         var (mountPoints, rootfs) = SharedRuntimeDirs();
         w.Add("merged", rootfs);
         w.Add("log", Path.Combine(dir, "ctr.log"));
+        // size-based rotation by the monitor, which writes the log (docker's max-size and max-file)
+        if (c.LogMaxSize is long maxSize)
+        {
+            w.Add("log-max-size", maxSize.ToString(CultureInfo.InvariantCulture));
+            w.Add("log-max-files", c.LogMaxFiles.ToString(CultureInfo.InvariantCulture));
+        }
         // the monitor records the container's exits and policy restarts in the root's event log
         w.Add("events", Events.EventLog.PathOf(_root));
         w.Add("name", c.Name);
