@@ -21,6 +21,9 @@
         'Resume-Container', 'Remove-Container', 'Get-Container', 'Wait-Container', 'Invoke-ContainerCommand',
         'Enter-Container', 'Get-ContainerLog', 'Invoke-ContainerImage', 'Get-ContainerProcess', 'Measure-Container',
         'Export-Container', 'Copy-ContainerItem', 'Rename-Container',
+        # store-wide: events, changes, disk usage, prune
+        'Get-ContainerEvent', 'Get-ContainerChange', 'Get-ContainerDiskUsage', 'Clear-ContainerStore',
+        'Set-Container',
         # volumes
         'New-ContainerVolume', 'Get-ContainerVolume', 'Remove-ContainerVolume',
         # networks

@@ -14,6 +14,10 @@ namespace Containers.Helper;
 internal static unsafe class Monitor
 {
     private static string _dir = "";
+    private static string? _events, _id, _name, _image;
+    private static string _logPath = "";
+    private static long _logMax, _logSize;
+    private static int _logFiles = 1;
     private static readonly Dictionary<string, string> Status = new();
 
     /// <summary>The argument that makes a spare: a monitor started ahead of need, told its state directory on stdin.</summary>
@@ -77,6 +81,10 @@ internal static unsafe class Monitor
         byte* logPath = NStr.Of(spec.Req("log"));
         int logFd = open(logPath, 0x40 | 1 | 0x400 | 0x80000 /* O_CREAT|O_WRONLY|O_APPEND|O_CLOEXEC */, 0x1a0);
         if (logFd < 0) return Report("error: cannot open the log: errno " + Errno, 1);
+        _logPath = spec.Req("log");
+        _logMax = spec.Num("log-max-size", 0);
+        _logFiles = (int)Math.Clamp(spec.Num("log-max-files", 1), 1, 100);
+        if (_logMax > 0) { try { _logSize = new FileInfo(_logPath).Length; } catch (IOException) { } }
         plan.StdinFd = open(plan.DevNull, 0x80000, 0);
         // run -i: the engine's FIFO is the first process's stdin (only the first: a restart gets /dev/null).
         // Non-blocking open, then blocking reads; the engine holds a writer from before the start.
@@ -89,6 +97,10 @@ internal static unsafe class Monitor
             fcntl(stdinFifo, 4 /* F_SETFL */, 0);
         }
 
+        _events = spec.Get("events");
+        _id = spec.Get("id");
+        _name = spec.Get("name");
+        _image = spec.Get("image");
         string policy = spec.Get("restart") ?? "no";
         long maxRestarts = spec.Num("restart-max", 0);
         string? oomFile = spec.Get("oom-file");
@@ -145,6 +157,7 @@ internal static unsafe class Monitor
                 Status["finishedat"] = Now();
                 EndCgroups();
                 WriteStatus();
+                Event("die", ("exitCode", Status["exitcode"]), ("error", err));
                 return 0;
             }
             Status["state"] = "running";
@@ -153,6 +166,8 @@ internal static unsafe class Monitor
             Status["startedat"] = Now();
             Status.Remove("finishedat"); Status.Remove("exitcode"); Status.Remove("oomkilled"); Status.Remove("error");
             WriteStatus();
+            // the first start is recorded by the engine that asked for it; later ones are the restart policy's
+            if (!first) Event("start", ("restartCount", restarts.ToString(CultureInfo.InvariantCulture)));
             if (first)
             {
                 Report("ok " + pid, -1);
@@ -162,7 +177,7 @@ internal static unsafe class Monitor
                 first = false;
             }
 
-            int status = Supervise(pid, outp[0], errp[0], logFd, buf, line);
+            int status = Supervise(pid, outp[0], errp[0], ref logFd, buf, line);
             // without a PID namespace of its own, the end of the first process does not end the others (they are
             // re-parented to the shared namespace's init): end them, as runc does for such a container
             if (plan.JoinPid) KillCgroup(spec.All("cgroup").FirstOrDefault());
@@ -176,7 +191,12 @@ internal static unsafe class Monitor
             Status["oomkilled"] = oom ? "1" : "0";
             Status["finishedat"] = Now();
             Status.Remove("pid"); Status.Remove("pidstart");
+            // recorded here, by the process that reaps the container, so an exit is logged with no pwsh around
+            if (oom) Event("oom");
+            Event("die", ("exitCode", Status["exitcode"]));
             bool stopRequested = File.Exists(Path.Combine(_dir, "stop-requested"));
+            // Set-Container changed the policy while this ran: "<policy> <max>"
+            if (ReadPolicyUpdate() is { } upd) (policy, maxRestarts) = upd;
             bool again = !stopRequested && policy switch
             {
                 "always" or "unless-stopped" => true,
@@ -272,7 +292,7 @@ internal static unsafe class Monitor
     }
 
     /// <summary>Relays the two pipes into the log until the process is gone; returns its wait status.</summary>
-    private static int Supervise(int pid, int outFd, int errFd, int logFd, byte[] buf, byte[] line)
+    private static int Supervise(int pid, int outFd, int errFd, ref int logFd, byte[] buf, byte[] line)
     {
         int pidfd = PidfdOpen(pid);
         var fds = stackalloc PollFd[3];
@@ -292,8 +312,8 @@ internal static unsafe class Monitor
             if (r < 0) { if (Errno == 4) continue; break; }
             if (r == 0 && !exited) { ReleaseCodePages(); released = true; continue; }
             if (r == 0 && exited) break; // orphaned writers after init died: give up on the pipes
-            if (iOut >= 0 && fds[iOut].Revents != 0) outOpen = Pump(outFd, "stdout", logFd, buf, line);
-            if (iErr >= 0 && fds[iErr].Revents != 0) errOpen = Pump(errFd, "stderr", logFd, buf, line);
+            if (iOut >= 0 && fds[iOut].Revents != 0) outOpen = Pump(outFd, "stdout", ref logFd, buf, line);
+            if (iErr >= 0 && fds[iErr].Revents != 0) errOpen = Pump(errFd, "stderr", ref logFd, buf, line);
             if (iPid >= 0 && fds[iPid].Revents != 0)
             {
                 int st;
@@ -307,7 +327,7 @@ internal static unsafe class Monitor
     }
 
     /// <summary>Reads one chunk and writes it as log records "&lt;time&gt; &lt;stream&gt; F|P &lt;text&gt;" (P = partial line).</summary>
-    private static bool Pump(int fd, string stream, int logFd, byte[] buf, byte[] line)
+    private static bool Pump(int fd, string stream, ref int logFd, byte[] buf, byte[] line)
     {
         nint n;
         fixed (byte* b = buf) n = read(fd, b, buf.Length);
@@ -331,8 +351,44 @@ internal static unsafe class Monitor
             line[len++] = (byte)'\n';
             fixed (byte* l = line) LogWrite(logFd, l, len);
             start = end + 1;
+            _logSize += len;
+            // between two records, never inside one
+            if (_logMax > 0 && _logSize >= _logMax) logFd = RotateLog(logFd);
         }
         return true;
+    }
+
+    /// <summary>
+    /// docker's max-size/max-file: ctr.log becomes ctr.log.1, ctr.log.1 becomes ctr.log.2 and so on, the oldest
+    /// beyond max-file is deleted, and a new ctr.log is opened (with max-file 1, the log is emptied instead).
+    /// Readers follow the rename (Get-ContainerLog reads ctr.log.N ... ctr.log.1, ctr.log). Returns the new
+    /// descriptor; the old one when the rotation failed (the log then grows, rather than losing output).
+    /// </summary>
+    private static int RotateLog(int logFd)
+    {
+        try
+        {
+            if (_logFiles <= 1)
+            {
+                ftruncate(logFd, 0);
+                _logSize = 0;
+                return logFd;
+            }
+            File.Delete(_logPath + "." + (_logFiles - 1).ToString(CultureInfo.InvariantCulture));
+            for (int i = _logFiles - 2; i >= 1; i--)
+            {
+                string from = _logPath + "." + i.ToString(CultureInfo.InvariantCulture);
+                if (File.Exists(from)) File.Move(from, _logPath + "." + (i + 1).ToString(CultureInfo.InvariantCulture), true);
+            }
+            File.Move(_logPath, _logPath + ".1", true);
+        }
+        catch (IOException) { return logFd; }
+        catch (UnauthorizedAccessException) { return logFd; }
+        int fd = open(NStr.Of(_logPath), 0x40 | 1 | 0x400 | 0x80000 /* O_CREAT|O_WRONLY|O_APPEND|O_CLOEXEC */, 0x1a0);
+        if (fd < 0) return logFd;
+        close(logFd);
+        _logSize = 0;
+        return fd;
     }
 
     /// <summary>
@@ -652,7 +708,31 @@ internal static unsafe class Monitor
         }
     }
 
-    private static int Report(string line, int code)
+    /// <summary>
+    /// Appends one event about this container to the root's event log (EventAppend: one O_APPEND write, the
+    /// engine's format); best effort. The name is the one the container had when it was started.
+    /// </summary>
+    private static void Event(string action, params (string Key, string Value)[] attributes)
+    {
+        if (_events is null || _id is null) return;
+        var attrs = new List<KeyValuePair<string, string>>(attributes.Length + 1);
+        if (_image is not null) attrs.Add(new("image", _image));
+        foreach (var (k, v) in attributes) attrs.Add(new(k, v));
+        Containers.Native.Sys.EventAppend.Append(_events, Containers.Native.Sys.EventAppend.Format(
+            DateTime.UtcNow, "container", action, _id, _name, attrs, Containers.Native.Sys.Ids.EffectiveUserId, getpid(), "containers-helper"));
+    }
+
+    private static (string, long)? ReadPolicyUpdate()
+    {
+        try
+        {
+            var parts = File.ReadAllText(Path.Combine(_dir, "restart-policy")).Split(' ');
+            return parts.Length == 2 && long.TryParse(parts[1], out long max) ? (parts[0], max) : null;
+        }
+        catch (IOException) { return null; }
+    }
+
+        private static int Report(string line, int code)
     {
         byte[] b = Encoding.UTF8.GetBytes(line + "\n");
         fixed (byte* p = b) write(1, p, b.Length);

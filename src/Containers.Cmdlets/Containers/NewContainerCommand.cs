@@ -7,7 +7,7 @@ using Containers.Engine.Runtime;
 namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Shared parameters of New-Container and Invoke-ContainerImage.</summary>
-public abstract class ContainerCreateCmdlet : ContainerCmdletBase
+public abstract partial class ContainerCreateCmdlet : ContainerCmdletBase
 {
     protected const string ImageSet = "Image", RootFsSet = "RootFs";
 
@@ -109,6 +109,7 @@ public abstract class ContainerCreateCmdlet : ContainerCmdletBase
             Init = Init, Replace = Replace, StopSignal = StopSignal, StopTimeout = StopTimeout >= 0 ? StopTimeout : null,
             Network = Network is { Length: > 0 } ? string.Join(",", Network) : null, IPAddress = IPAddress,
         };
+        ApplyLogOptions(o);
         o.Ulimits.AddRange(Ulimit ?? []);
         foreach (var f in EnvironmentFile ?? [])
         {

@@ -75,6 +75,14 @@ public sealed partial class ImageStore
     /// </summary>
     public IReadOnlyList<ImageRecord> Import(string path, ImportOptions options, IProgressSink? progress = null, CancellationToken ct = default)
     {
+        var made = ImportAny(path, options, progress, ct);
+        foreach (var img in made)
+            Events.EventLog.Record(Root, Model.ContainerEventType.Image, "import", img.Id, img.Names.Count > 0 ? img.Names[0] : null, ("source", Path.GetFileName(path)));
+        return made;
+    }
+
+    private IReadOnlyList<ImageRecord> ImportAny(string path, ImportOptions options, IProgressSink? progress, CancellationToken ct)
+    {
         progress ??= NullProgressSink.Instance;
         if (!File.Exists(path) && !Directory.Exists(path))
             throw ContainersException.NotFound("ImportPathNotFound", $"The path '{path}' does not exist.", path);

@@ -434,6 +434,7 @@ public sealed partial class ImageStore
             repos.Names[r.ToString()] = img.ManifestDigest;
             AtomicFile.WriteJson(RepositoriesPath, repos);
         }
+        Events.EventLog.Record(Root, Model.ContainerEventType.Image, "tag", img.Id, r.ToString());
         return ByKey(img.ManifestDigest);
     }
 
@@ -447,7 +448,9 @@ public sealed partial class ImageStore
             if (!repos.Names.Remove(r.ToString(), out var key))
                 throw ContainersException.NotFound("ImageTagNotFound", $"No image is tagged '{name}'.", name);
             AtomicFile.WriteJson(RepositoriesPath, repos);
-            return ByKey(key);
+            var untagged = ByKey(key);
+            Events.EventLog.Record(Root, Model.ContainerEventType.Image, "untag", untagged.Id, r.ToString());
+            return untagged;
         }
     }
 
@@ -532,6 +535,8 @@ public sealed partial class ImageStore
                 FileSys.FsyncDirectory(Root.Sub("images"));
             }
         }
+        foreach (var n in untagged) Events.EventLog.Record(Root, Model.ContainerEventType.Image, "untag", img.Id, n);
+        if (deleted is not null) Events.EventLog.Record(Root, Model.ContainerEventType.Image, "remove", deleted, untagged.Count > 0 ? untagged[0] : null);
         if (deleted is not null) CollectGarbage();
         return (untagged, deleted);
     }

@@ -176,6 +176,7 @@ public sealed partial class NetworkManager
                 throw;
             }
         }
+        Events.EventLog.Record(_root, Model.ContainerEventType.Network, "create", rec.Id, rec.Name, ("bridge", rec.Bridge));
         return rec;
     }
 
@@ -256,6 +257,7 @@ public sealed partial class NetworkManager
         }
         BridgeDriver.DeleteBridge(rec.Bridge);
         DeleteFile(NetPath(name));
+        Events.EventLog.Record(_root, Model.ContainerEventType.Network, "remove", rec.Id, rec.Name);
         var rest = LoadAll();
         Firewall.Sync(_root, rest);
         DnsService.Update(_root, rest);
@@ -291,6 +293,7 @@ public sealed partial class NetworkManager
         }
         SaveCtr(c);
         DnsService.Update(_root, LoadAll());
+        Events.EventLog.Record(_root, Model.ContainerEventType.Network, "connect", net.Id, net.Name, ("container", c.ContainerId), ("containerName", c.ContainerName));
         return new ContainerNetworkInfo(net, _root.Path);
     }
 
@@ -307,6 +310,7 @@ public sealed partial class NetworkManager
         c.Networks.Remove(network);
         SaveCtr(c);
         DnsService.Update(_root, LoadAll());
+        Events.EventLog.Record(_root, Model.ContainerEventType.Network, "disconnect", net.Id, net.Name, ("container", c.ContainerId), ("containerName", c.ContainerName));
         return new ContainerNetworkInfo(net, _root.Path);
     }
 

@@ -124,6 +124,8 @@ public static class ImagePuller
             throw;
         }
         progress.Report(new ProgressReport(parent, activity, Messages.PullStatus(total, total), 100, Completed: true));
+        Events.EventLog.Record(root, Model.ContainerEventType.Image, "pull", m.Config.Digest, r.Tag is null ? r.ToString() : r.Name + ":" + r.Tag,
+            ("digest", manifest.Digest));
         return new ImagePullResult(r.Tag is null ? r.ToString() : r.Name + ":" + r.Tag, r.Registry, r.Repository, r.Tag, manifest.Digest, indexDigest, m.Config.Digest,
             ManifestDoc.ConfigPlatform(config), layers.Select(l => l.Digest).ToArray(), diffIds.ToArray(), total + m.Config.Size, downloaded, skipped,
             got.Sum(), sw.Elapsed);

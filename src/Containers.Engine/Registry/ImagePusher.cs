@@ -90,6 +90,7 @@ public static class ImagePusher
         await Task.WhenAll(tasks).ConfigureAwait(false);
         string digest = await client.PutManifestAsync(dest.Repository, dest.Tag ?? dest.Digest ?? manifestDigest, manifest, mediaType, target, ct).ConfigureAwait(false);
         progress.Report(new ProgressReport(parent, activity, Messages.PushStatus(total, total), 100, Completed: true));
+        Events.EventLog.Record(root, Model.ContainerEventType.Image, "push", image.Id, target, ("digest", digest));
         return new ImagePushResult(target, digest, uploaded, skipped, mounted, bytes, sw.Elapsed);
     }
 }

@@ -61,6 +61,10 @@ public sealed class ContainerCreateOptions
     public string? PublishAllAddress { get; set; }
     /// <summary>docker's --device: /dev/host[:/dev/container][:rwm].</summary>
     public List<string> Devices { get; } = new();
+    /// <summary>docker's --log-opt max-size: the log is rotated when it reaches this many bytes (null: never).</summary>
+    public long? LogMaxSize { get; set; }
+    /// <summary>docker's --log-opt max-file: how many log files are kept, the current one included (default 1 with LogMaxSize).</summary>
+    public int? LogMaxFiles { get; set; }
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -126,6 +130,9 @@ public sealed class ContainerConfig
     public string IpcMode { get; set; } = "";
     /// <summary>-Device values as given (validated at creation, looked up on the host at each start).</summary>
     public List<string> Devices { get; set; } = new();
+    /// <summary>The monitor rotates ctr.log when it reaches this many bytes (null: never), keeping LogMaxFiles files in all.</summary>
+    public long? LogMaxSize { get; set; }
+    public int LogMaxFiles { get; set; } = 1;
 }
 
 public sealed class MountConfig

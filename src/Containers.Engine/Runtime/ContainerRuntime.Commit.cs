@@ -21,7 +21,13 @@ public sealed partial class ContainerRuntime
             // like docker commit: freeze the processes so the layer is consistent
             try { Cgroup(rec.Id).Freeze(); paused = true; } catch (IOException) { }
         }
-        try { return store.CommitFromOverlayUpper(Path.Combine(rec.Dir, "upper"), parent, options, ct); }
+        try
+        {
+            var img = store.CommitFromOverlayUpper(Path.Combine(rec.Dir, "upper"), parent, options, ct);
+            Events.EventLog.Record(_root, Model.ContainerEventType.Image, "commit", img.Id, img.Names.Count > 0 ? img.Names[0] : null,
+                ("container", rec.Name), ("containerId", rec.Id));
+            return img;
+        }
         finally { if (paused) { try { Cgroup(rec.Id).Thaw(); } catch (IOException) { } } }
     }
 }

@@ -73,6 +73,12 @@ public sealed partial class ContainerRuntime
         cfg.MemorySwap = o.MemorySwap;
         cfg.Cpus = o.Cpus;
         cfg.PidsLimit = o.PidsLimit;
+        if (o.LogMaxFiles is not null && o.LogMaxSize is null)
+            throw ContainersException.Invalid("LogMaxFilesWithoutMaxSize", "-LogMaxFiles needs -LogMaxSize (docker's max-file needs max-size).", o.LogMaxFiles);
+        if (o.LogMaxSize is < 4096) throw ContainersException.Invalid("InvalidLogMaxSize", "-LogMaxSize must be at least 4 KiB.", o.LogMaxSize);
+        if (o.LogMaxFiles is < 1 or > 100) throw ContainersException.Invalid("InvalidLogMaxFiles", "-LogMaxFiles must be between 1 and 100.", o.LogMaxFiles);
+        cfg.LogMaxSize = o.LogMaxSize;
+        cfg.LogMaxFiles = o.LogMaxFiles ?? 1;
         var ulimits = new Dictionary<string, UlimitSetting>(StringComparer.Ordinal);
         foreach (var spec in o.Ulimits)
         {
@@ -185,6 +191,7 @@ public sealed partial class ContainerRuntime
             AtomicFile.WriteJson(Path.Combine(tmp, "config.json"), cfg, durable: false);
             Directory.Move(tmp, DirOf(cfg.Id));
         }
+        Events.EventLog.Record(_root, Model.ContainerEventType.Container, "create", cfg.Id, cfg.Name, ("image", cfg.Image));
         return Get(cfg.Id);
     }
 

@@ -325,7 +325,10 @@ public sealed partial class ContainerRuntime
                 // the pidfd wakes this thread when the monitor exits; WaitForExit would wait for the runtime's
                 // SIGCHLD thread to reap it and then for a thread-pool continuation. While it runs, the log's new
                 // records are read every few ms (a run that ends at once never waits for a tick)
-                try { ProcessOps.WaitExited(monitor.Id, ct, LiveOutputPollMs, onOutput is null && raw is null ? null : () => Take(log.Drain())); }
+                // a log that rotates (-LogMaxSize) is read while it runs even when nobody watches: a file renamed away
+                // is followed only by a reader that has it open
+                bool rotates = Load(info.Id)?.Config.LogMaxSize is not null;
+                try { ProcessOps.WaitExited(monitor.Id, ct, LiveOutputPollMs, onOutput is null && raw is null && !rotates ? null : () => Take(log.Drain())); }
                 catch (Exception ex)
                 {
                     // Ctrl+C: as docker stops an attached run, with the stop signal and its timeout; what was

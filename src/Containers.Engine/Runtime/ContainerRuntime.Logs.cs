@@ -54,18 +54,87 @@ public sealed partial class ContainerRuntime
         // a read may end inside a UTF-8 sequence the monitor is still writing: the decoder keeps it for the next
         private readonly Decoder _decoder = Encoding.UTF8.GetDecoder();
 
+        // rotated files (-LogMaxSize) still to read before the current one, oldest first; the inode of the file
+        // _fs reads when it is the current one, to notice the monitor's next rotation
+        private readonly Queue<string> _rotated = new();
+        private ulong _ino;
+
         public LogReader(string path) => _path = path;
 
-        public bool Exists => _fs is not null;
+        private bool _listed;
 
-        /// <summary>The entries whose records are complete in what the file holds now.</summary>
+        /// <summary>Queues the rotated files there are now, oldest first: at the first read, so a run that reads its new container's log finds what was rotated before it looked.</summary>
+        private void ListRotated()
+        {
+            _listed = true;
+            string path = _path;
+            var old = new List<(int N, string Path)>();
+            string dir = Path.GetDirectoryName(path)!, name = Path.GetFileName(path);
+            if (Directory.Exists(dir))
+                foreach (var f in Directory.EnumerateFiles(dir, name + ".*"))
+                {
+                    // (the pattern matches the name itself too)
+                    string fn = Path.GetFileName(f);
+                    if (fn.Length > name.Length + 1 && fn[name.Length] == '.'
+                        && int.TryParse(fn.AsSpan(name.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0) old.Add((n, f));
+                }
+            foreach (var (_, f) in old.OrderByDescending(o => o.N)) _rotated.Enqueue(f);
+        }
+
+        public bool Exists => _fs is not null || _rotated.Count > 0;
+
+
+        /// <summary>The entries whose records are complete in what the files hold now (rotated ones first).</summary>
         public List<ContainerLogEntry> Drain()
         {
             var list = new List<ContainerLogEntry>();
-            _fs ??= OpenLog(_path);
-            if (_fs is null) return list;
+            if (!_listed) ListRotated();
+            while (true)
+            {
+                if (_fs is null)
+                {
+                    while (_fs is null && _rotated.Count > 0) _fs = OpenLog(_rotated.Dequeue());
+                    if (_fs is null) (_fs, _ino) = OpenCurrent(_path);
+                    if (_fs is null) return list;
+                }
+                bool current = _ino != 0;
+                // emptied in place (a rotation with one file): start again from its beginning
+                if (current && _fs.Length < _fs.Position) _fs.Position = 0;
+                DrainFile(list);
+                if (!current) { _fs.Dispose(); _fs = null; continue; }
+                // renamed away by a rotation: everything was written to it before the rename, and it is read to
+                // its end now; go on with the new file
+                if (Containers.Native.Sys.LayerFs.TryLstat(_path, out var st) && st.Ino != _ino)
+                {
+                    DrainFile(list);
+                    _fs.Dispose();
+                    _fs = null;
+                    _ino = 0;
+                    (_fs, _ino) = OpenCurrent(_path);
+                    if (_fs is null) return list;
+                    continue;
+                }
+                return list;
+            }
+        }
+
+        private static (FileStream?, ulong) OpenCurrent(string path)
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                if (!Containers.Native.Sys.LayerFs.TryLstat(path, out var before)) return (null, 0);
+                var fs = OpenLog(path);
+                if (fs is null) return (null, 0);
+                if (Containers.Native.Sys.LayerFs.TryLstat(path, out var after) && after.Ino == before.Ino) return (fs, before.Ino);
+                fs.Dispose();
+            }
+            return (null, 0);
+        }
+
+        private void DrainFile(List<ContainerLogEntry> list)
+        {
             int n;
-            while ((n = _fs.Read(_buf, 0, _buf.Length)) > 0)
+            while ((n = _fs!.Read(_buf, 0, _buf.Length)) > 0)
             {
                 _pending.Append(_chars, 0, _decoder.GetChars(_buf, 0, n, _chars, 0));
                 string text = _pending.ToString();
@@ -75,7 +144,6 @@ public sealed partial class ContainerRuntime
                 foreach (var line in text[..last].Split('\n'))
                     if (Parse(line, _partial, _partialTimes) is { } e) list.Add(e);
             }
-            return list;
         }
 
         /// <summary>A stream's last record may be a partial line with no newline after it: emitted when nothing follows.</summary>

@@ -112,6 +112,7 @@ public sealed partial class ContainerRuntime
             AtomicFile.WriteAllBytes(Path.Combine(dir, "spec"), spec, durable: false);
             File.Delete(Path.Combine(dir, "stop-requested"));
             File.Delete(Path.Combine(dir, "paused"));
+            File.Delete(Path.Combine(dir, RestartPolicyFile)); // the new spec has the stored policy
 
             // kept until the monitor has answered: a pwsh killed in between leaves it, and removal then looks for the
             // monitor by its command line, which names the state directory (a spare rewrites its own to say so)
@@ -139,6 +140,7 @@ public sealed partial class ContainerRuntime
                 throw StartFailure(dir, c.Name, reason);
             }
             File.Delete(starting);
+            Events.EventLog.Record(_root, Model.ContainerEventType.Container, "start", c.Id, c.Name, ("image", c.Image));
             if (stdinPipe is not null) feed = FeedStdinPipe(stdinPipe, input!, ct);
             hold = fastPath;
             return p;
@@ -328,6 +330,16 @@ public sealed partial class ContainerRuntime
         var (mountPoints, rootfs) = SharedRuntimeDirs();
         w.Add("merged", rootfs);
         w.Add("log", Path.Combine(dir, "ctr.log"));
+        // size-based rotation by the monitor, which writes the log (docker's max-size and max-file)
+        if (c.LogMaxSize is long maxSize)
+        {
+            w.Add("log-max-size", maxSize.ToString(CultureInfo.InvariantCulture));
+            w.Add("log-max-files", c.LogMaxFiles.ToString(CultureInfo.InvariantCulture));
+        }
+        // the monitor records the container's exits and policy restarts in the root's event log
+        w.Add("events", Events.EventLog.PathOf(_root));
+        w.Add("name", c.Name);
+        w.Add("image", c.Image);
         var lowers = Enumerable.Reverse(c.LowerDirs).Prepend(mountPoints).ToList();
         string overlay = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
         if (overlay.Length > 4000) throw ContainersException.Invalid("OverlayOptionsTooLong", "The image has too many layers for one overlay mount.", c.Image);

@@ -26,7 +26,12 @@ public sealed partial class ContainerRuntime
         int sig = force ? 9 : Signals.Parse(signal ?? c.StopSignal);
         var timeout = TimeSpan.FromSeconds(force ? 0 : Math.Max(0, timeoutSeconds ?? c.StopTimeout));
         bool wasPaused = rec.Status == ContainerStatus.Paused;
-        if (rec.Status != ContainerStatus.Restarting) ProcessOps.Signal(rec.Pid, rec.PidStart, sig);
+        // each kill is recorded before the signal, so it comes before the die the monitor records
+        if (rec.Status != ContainerStatus.Restarting)
+        {
+            Event("kill", c, ("signal", sig.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            ProcessOps.Signal(rec.Pid, rec.PidStart, sig);
+        }
         if (wasPaused) { try { Cgroup(id).Thaw(); } catch (IOException) { } File.Delete(Path.Combine(rec.Dir, "paused")); }
         bool Gone()
         {
@@ -35,6 +40,7 @@ public sealed partial class ContainerRuntime
         }
         if (!WaitUntil(Gone, timeout, ct))
         {
+            Event("kill", c, ("signal", "9"));
             ProcessOps.Signal(rec.Pid, rec.PidStart, 9);
             if (!WaitUntil(Gone, TimeSpan.FromSeconds(5), ct))
             {
@@ -51,10 +57,16 @@ public sealed partial class ContainerRuntime
             after.Raw.TryAdd("exitcode", "137");
             after.Raw["finishedat"] = DateTime.UtcNow.ToString("o");
             WriteStatus(after.Dir, after.Raw);
+            // nobody else will record this exit
+            Event("die", c, ("exitCode", after.Raw["exitcode"]));
         }
+        Event("stop", c);
         if (NetworkProvider is not null && HasOwnNetworks(c.Network))
             NetworkProvider.Stopped(NetContext(c, rec.Dir));
     }
+
+    private void Event(string action, ContainerConfig c, params (string, string?)[] attributes)
+        => Events.EventLog.Record(_root, Model.ContainerEventType.Container, action, c.Id, c.Name, [("image", c.Image), .. attributes]);
 
     private static void WriteStatus(string dir, Dictionary<string, string> raw)
         => AtomicFile.WriteAllText(Path.Combine(dir, "status"), string.Concat(raw.Select(kv => kv.Key + "=" + kv.Value + "\n")), durable: false);
@@ -64,6 +76,7 @@ public sealed partial class ContainerRuntime
         var rec = Find(nameOrId);
         Stop(rec.Id, timeoutSeconds, null, false, ct);
         using var p = Start(rec.Id, ct);
+        Event("restart", rec.Config);
         return Get(rec.Id);
     }
 
@@ -106,6 +119,7 @@ public sealed partial class ContainerRuntime
         Directory.Move(rec.Dir, trash);
         ConfigCache.TryRemove(Path.Combine(rec.Dir, "config.json"), out _);
         Trash.Delete(trash);
+        Event("remove", c);
         Trash.SweepOnce(_root);
         // after the rename: the volumes are no longer in use by this container (docker's --rm takes them too)
         if (volumes || c.AutoRemove) RemoveAnonymousVolumes(c);
@@ -167,6 +181,7 @@ public sealed partial class ContainerRuntime
             Guard(rec, "pause");
             Cgroup(rec.Id).Freeze();
             File.WriteAllText(Path.Combine(rec.Dir, "paused"), "");
+            Event("pause", rec.Config);
         }
         return Get(rec.Id);
     }
@@ -180,6 +195,7 @@ public sealed partial class ContainerRuntime
             Guard(rec, "resume");
             Cgroup(rec.Id).Thaw();
             File.Delete(Path.Combine(rec.Dir, "paused"));
+            Event("unpause", rec.Config);
         }
         return Get(rec.Id);
     }
@@ -198,8 +214,10 @@ public sealed partial class ContainerRuntime
                 // (torn since it was found: a Corrupt error for this item, never a raw JSON exception)
                 var cfg = AtomicFile.ReadRecord<ContainerConfig>(Path.Combine(rec.Dir, "config.json"), "ContainerRecordCorrupt", "container record")
                     ?? throw ContainersException.NotFound("ContainerNotFound", RuntimeMessages.ContainerNotFound(nameOrId), nameOrId);
+                string oldName = cfg.Name;
                 cfg.Name = newName;
                 AtomicFile.WriteJson(Path.Combine(rec.Dir, "config.json"), cfg);
+                Event("rename", cfg, ("oldName", oldName));
             }
         }
         return Get(rec.Id);

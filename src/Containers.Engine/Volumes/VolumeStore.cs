@@ -88,6 +88,7 @@ public sealed class VolumeStore
             NeedsCopyUp = true,
         });
         Directory.Move(tmp, Dir(name));
+        Events.EventLog.Record(_root, Model.ContainerEventType.Volume, "create", name, name);
     }
 
     public ContainerVolumeInfo Get(string name)
@@ -128,6 +129,7 @@ public sealed class VolumeStore
             throw ContainersException.Conflict("VolumeInUse", RuntimeMessages.VolumeInUse(name, string.Join(", ", info.UsedBy)), name);
         string trash = _root.NewTempPath("rmvol");
         Directory.Move(Dir(name), trash);
+        Events.EventLog.Record(_root, Model.ContainerEventType.Volume, "remove", name, name);
         ContainerRuntime.DeleteTree(trash);
     }
 }

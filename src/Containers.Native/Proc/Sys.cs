@@ -48,6 +48,7 @@ internal static unsafe class Sys
     [DllImport(Libc), SuppressGCTransition] public static extern nint write(int fd, byte* buf, nint count);
     [DllImport(Libc), SuppressGCTransition] public static extern nint read(int fd, byte* buf, nint count);
     [DllImport(Libc), SuppressGCTransition] public static extern int dup2(int oldfd, int newfd);
+    [DllImport(Libc), SuppressGCTransition] public static extern int ftruncate(int fd, long length);
     [DllImport(Libc), SuppressGCTransition] public static extern int pipe2(int* fds, int flags);
     [DllImport(Libc), SuppressGCTransition] public static extern int setns(int fd, int nstype);
     [DllImport(Libc), SuppressGCTransition] public static extern int unshare(int flags);
