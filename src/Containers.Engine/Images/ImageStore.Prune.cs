@@ -18,13 +18,16 @@ public sealed partial class ImageStore
         using (StoreLock.Acquire(Root, "images"))
         {
             var repos = ReadRepositories();
-            names = repos.Names.Where(kv => kv.Value == img.Id).Select(kv => kv.Key).ToList();
+            // every record of this image id (one per manifest of its config) and every name that points to one
+            var records = AllMetaQuiet().Where(x => x.Meta.Id == img.Id).ToList();
+            var keys = records.Select(x => Key(x.Meta)).ToHashSet(StringComparer.Ordinal);
+            names = repos.Names.Where(kv => keys.Contains(kv.Value) || kv.Value == img.Id).Select(kv => kv.Key).ToList();
             var inUse = ImagesInUse().GetValueOrDefault(img.Id);
             if (inUse is { Count: > 0 })
                 throw ContainersException.Conflict("ImageInUse", $"The image {img.ShortId} is used by container(s) {string.Join(", ", inUse)}.", id);
             foreach (var n in names) repos.Names.Remove(n);
             if (names.Count > 0) AtomicFile.WriteJson(RepositoriesPath, repos);
-            File.Delete(RecordPath(img.Id));
+            foreach (var f in records.Select(x => x.File)) File.Delete(f);
             FileSys.FsyncDirectory(Root.Sub("images"));
         }
         foreach (var n in names) Events.EventLog.Record(Root, Model.ContainerEventType.Image, "untag", img.Id, n);

@@ -104,7 +104,8 @@ public sealed class StoreMaintenance(StorageRoot root)
             case ContainerStoreKind.Image:
             {
                 var store = new ImageStore(root);
-                var images = store.List();
+                // one row per image id (a config may have several manifests' records): dangling only when none has a name
+                var images = store.List().GroupBy(i => i.Id, StringComparer.Ordinal).Select(g => g.OrderBy(i => i.Dangling).First()).ToList();
                 var used = store.ImagesInUse();
                 var parents = images.Where(i => i.ParentId is not null).Select(i => i.ParentId!).ToHashSet(StringComparer.Ordinal);
                 return images.Where(i => !used.ContainsKey(i.Id) && (allImages || i.Dangling) && !parents.Contains(i.Id) && Old(i.Created))
