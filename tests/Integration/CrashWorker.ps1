@@ -1,12 +1,12 @@
 # A worker of CrashSuite.Tests.ps1: loops over one kind of the engine's operations (-Op) on the shared crash
 # root until the suite kills it with kill -9 at a random moment. Each worker is its own pwsh (the suite starts several at
 # once on the same root, so their operations also race each other). Before every step it writes the step's
-# name to its status file, so the suite knows which operation each kill interrupted.
+# number and name to its status file: the suite kills it a random time into a chosen step and knows which
+# operation each kill interrupted.
 # -Token only marks this process's command line (the suite kills by the PID it started and checks the token).
 param(
     [Parameter(Mandatory)] [string] $Module,
     [Parameter(Mandatory)] [string] $Root,
-    [Parameter(Mandatory)] [string] $Ready,
     [Parameter(Mandatory)] [string] $StatusFile,
     [Parameter(Mandatory)] [string] $Prefix,
     [Parameter(Mandatory)] [ValidateSet('container', 'container-bridge', 'import', 'pull', 'network', 'volume')] [string] $Op,
@@ -17,8 +17,8 @@ param(
 $ErrorActionPreference = 'Continue'
 Import-Module $Module
 $PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = $Root; '*-Container*:Confirm' = $false }
-function Step([string] $Name) { [IO.File]::WriteAllText($StatusFile, "$Op/$Name") }
-[IO.File]::WriteAllText($Ready, '')
+$script:step = 0
+function Step([string] $Name) { [IO.File]::WriteAllText($StatusFile, "$(($script:step++))`t$Op/$Name") }
 for ($i = 0; ; $i++) {
     $n = "$Prefix-$i"
     switch ($Op) {
