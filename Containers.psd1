@@ -30,7 +30,7 @@
         'Request-ContainerImage', 'Publish-ContainerImage', 'Connect-ContainerRegistry', 'Disconnect-ContainerRegistry',
         'Get-ContainerImageTag',
         # build
-        'ConvertFrom-Dockerfile'
+        'Build-ContainerImage', 'ConvertFrom-Dockerfile'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
