@@ -26,6 +26,7 @@ BeforeAll {
     & chmod 0750 "$($script:ctx)/dir/sub"
     & chmod 0640 "$($script:ctx)/b.txt"
     New-Item -ItemType SymbolicLink -Path "$($script:ctx)/link.txt" -Target 'a.txt' | Out-Null
+    New-Item -ItemType SymbolicLink -Path "$($script:ctx)/dir/sub/rel.lnk" -Target 'c.txt' | Out-Null
     # a link in the context pointing at the host's /etc
     New-Item -ItemType SymbolicLink -Path "$($script:ctx)/hostetc" -Target '/etc' | Out-Null
 
@@ -166,7 +167,8 @@ COPY --chown=1000 dir/sub /ownedtree/
 COPY a.txt /escape/
 '@ -Extra @{ Tag = 'copy:1' }
         Run 'copy:1' 'cat /w/renamed.txt /multi/a.txt /multi/b.txt /copied/sub/c.txt' | Should -Be 'alphaalphabetagamma'
-        Run 'copy:1' 'ls /copied; ls /glob; readlink /links/link.txt' | Should -Be "sub`na.txt`nb.txt`nlink.txt`na.txt"
+        # a source that is a link is followed (BuildKit); a link inside a copied directory stays a link
+        Run 'copy:1' 'ls /copied; ls /glob; cat /links/link.txt; echo; test -L /links/link.txt || echo not-a-link; readlink /copied/sub/rel.lnk' | Should -Be "sub`na.txt`nb.txt`nlink.txt`nalpha`nnot-a-link`nc.txt"
         Run 'copy:1' 'stat -c "%a %u %g" /owned /multi/b.txt /copied/sub /ownedtree/c.txt' | Should -Be "600 1000 2000`n640 0 0`n750 0 0`n644 1000 1000"
         # .dockerignore left the key out
         Run 'copy:1' 'test ! -e /copied/secret.key && echo gone' | Should -Be 'gone'
@@ -174,12 +176,55 @@ COPY a.txt /escape/
         @(Get-ChildItem -LiteralPath $script:hostDir -Force) | Should -BeNullOrEmpty
     }
 
+    It 'makes the same COPY trees as podman build --format docker' {
+        if (-not (Test-Prerequisite (Test-Command podman) 'podman builds the same Dockerfile for comparison')) { return }
+        $df = @"
+FROM busybox
+WORKDIR /w
+COPY a.txt renamed.txt
+COPY a.txt b.txt /multi/
+COPY dir /copied
+COPY *.txt /glob/
+COPY link.txt /links/
+COPY --chown=app:staff --chmod=600 a.txt /owned
+COPY --chown=1000 dir/sub /ownedtree/
+COPY dir/sub/ /trail
+COPY a.txt /w/sub/deeper/
+"@
+        Set-Content -LiteralPath "$($script:ctx)/Compare.Dockerfile" -Value $df
+        $list = 'cd / && find w multi copied glob links owned ownedtree trail | sort | while read f; do stat -c "%n %F %a %u %g %s" "$f"; done; readlink links/link.txt; cat w/renamed.txt trail/c.txt'
+        $null = Build-ContainerImage -Path $script:ctx -File "$($script:ctx)/Compare.Dockerfile" -Tag cmp:ours -Network none -Quiet
+        $ours = Run 'cmp:ours' $list
+        $work = Join-Path $script:root 'podman'
+        $p = Get-PodmanArgs $work
+        Export-ContainerImage busybox:latest "$work.tar" -Format DockerArchive
+        $out = & timeout 120 podman @p load -i "$work.tar" 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because "$out"
+        try {
+            $out = & timeout 300 podman @p build --format docker --pull=never --network none -t localhost/cmp:podman -f "$($script:ctx)/Compare.Dockerfile" $script:ctx 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because "$out"
+            $theirs = (& timeout 120 podman @p run --rm --network none localhost/cmp:podman sh -c $list 2>&1) -join "`n"
+            $ours | Should -BeExactly $theirs.TrimEnd()
+        }
+        finally {
+            & timeout 120 podman @p rmi -af *> $null
+            & rm -rf --one-file-system $work (Get-PodmanRunRoot $work) 2>$null
+        }
+    }
+
     It 'never follows a link in the context out of it' {
         $null = Build "FROM busybox`nCOPY hostetc/passwd /stolen" -Extra @{ ErrorAction = 'SilentlyContinue' }
         $script:err[0].FullyQualifiedErrorId | Should -BeLike 'CopySourceNotFound*'
-        # the link itself is copied as a link
-        $null = Build "FROM busybox`nCOPY hostetc /l/" -Extra @{ Tag = 'ctxlink:1' }
-        Run 'ctxlink:1' 'readlink /l/hostetc' | Should -Be '/etc'
+        # a source that is a link is followed inside the context only: /etc is the context's /etc, which it lacks
+        $null = Build "FROM busybox`nCOPY hostetc /l/" -Extra @{ ErrorAction = 'SilentlyContinue' }
+        $script:err[0].FullyQualifiedErrorId | Should -BeLike 'CopySourceNotFound*'
+        # a link to an absolute path that the context has resolves there, not on the host
+        New-Item -ItemType SymbolicLink -Path "$($script:ctx)/abs.lnk" -Target '/a.txt' | Out-Null
+        try {
+            $null = Build "FROM busybox`nCOPY abs.lnk /abs" -Extra @{ Tag = 'ctxlink:1' }
+            Run 'ctxlink:1' 'cat /abs' | Should -Be 'alpha'
+        }
+        finally { Remove-Item -LiteralPath "$($script:ctx)/abs.lnk" }
     }
 
     It 'builds multi-stage images with COPY --from and -Target, skipping stages the target does not need' {

@@ -517,6 +517,9 @@ public sealed class BuildExecutor
         var entries = Entries();
         // the context is walked by descriptor: a name that is a link is copied as a link, and no link on the way is followed
         using var src = RootedFs.Open(_ctx, RootedFs.Resolution.NoSymlinks);
+        // a source that is itself a link is followed, as BuildKit does, but only inside the context (RESOLVE_IN_ROOT:
+        // a link to /etc is the context's /etc); links inside a copied directory stay links
+        using var srcIn = RootedFs.Open(_ctx, RootedFs.Resolution.InRoot);
         foreach (var s0 in sources)
         {
             string s = RootedFs.Clean(s0);
@@ -539,7 +542,28 @@ public sealed class BuildExecutor
                 ct.ThrowIfCancellationRequested();
                 if (ins.Instruction == "ADD" && top.Type == "File" && LooksLikeArchive(src, top.Path))
                     throw ContainersException.Invalid("BuildInstructionNotSupported", $"ADD {top.Path}: extracting a local archive is not supported yet; COPY it and unpack it in a RUN.", top.Path);
-                if (top.Type == "Directory")
+                if (top.Type == "SymbolicLink")
+                {
+                    using var h = TryOpenIn(srcIn, top.Path)
+                        ?? throw ContainersException.NotFound("CopySourceNotFound", $"{ins.Instruction}: '{top.Path}' is a link to '{top.LinkTarget}', which is not in the build context.", top.Path);
+                    var st = RootedFs.Fstat(h, top.Path);
+                    if ((st.Mode & LayerFs.S_IFMT) == LayerFs.S_IFDIR)
+                    {
+                        MakeDirs(dst, destRel, copier.Owner);
+                        using var d = RootedFs.Reopen(h, FileSys.O_RDONLY | FileSys.O_DIRECTORY, top.Path);
+                        using var to = destRel.Length == 0 ? RootedFs.Reopen(dst.Root, FileSys.O_RDONLY | FileSys.O_DIRECTORY) : dst.Open(destRel, FileSys.O_RDONLY | FileSys.O_DIRECTORY);
+                        copier.CopyChildren(d, to, top.Path);
+                    }
+                    else
+                    {
+                        string lname = top.Path.Contains('/') ? top.Path[(top.Path.LastIndexOf('/') + 1)..] : top.Path;
+                        string target = destIsDir ? Join(destRel, lname) : destRel;
+                        using var parent = dst.OpenParent(target, out var n);
+                        copier.CopyTop(h, top.Path, parent, n);
+                        if (chmod is { } m) RootedFs.ChmodAt(parent, n, m, target);
+                    }
+                }
+                else if (top.Type == "Directory")
                 {
                     // a directory's contents go into the destination (docker's rule), as the context lists them after .dockerignore
                     string prefix = top.Path.Length == 0 ? "" : top.Path + "/";
@@ -557,6 +581,12 @@ public sealed class BuildExecutor
                 }
             }
         }
+    }
+
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle? TryOpenIn(RootedFs fs, string path)
+    {
+        try { return fs.TryOpen(path, FileSys.O_PATH, 0, followLast: true); }
+        catch (NativeException) { return null; } // a loop of links, or one to something that cannot be opened
     }
 
     private static string Join(string a, string b) => a.Length == 0 ? b : b.Length == 0 ? a : a + "/" + b;
