@@ -263,6 +263,27 @@ COPY --from=busybox:latest /bin/busybox /copied-busybox
         Get-ContainerImage failed:1 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
+    It 'stopped with Ctrl+C during a RUN, leaves no container, image or staging behind' {
+        $before = Leftovers
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$($script:ModulePath)'; Build-ContainerImage -StorageRoot '$($script:root)' -Path '$($script:ctx)' -Network none -Tag stopped:1 -InlineDockerfile ""FROM busybox``nCOPY a.txt /``nRUN sleep 60""")
+            $async = $ps.BeginInvoke()
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            while (@(Get-Container | Where-Object Status -eq 'Running').Count -eq 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            @(Get-Container | Where-Object Status -eq 'Running').Count | Should -Be 1
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            $ps.Stop()
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 30
+        }
+        finally { $ps.Dispose() }
+        $after = Leftovers
+        $after.Containers | Should -Be $before.Containers
+        $after.Images | Should -Be $before.Images
+        $after.Tmp | Should -Be 0
+        Get-ContainerImage stopped:1 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
     It 'refuses what it cannot build with clear errors' -TestCases @(
         @{ Df = "FROM busybox`nADD http://example.invalid/x /x"; Id = 'AddUrlNotSupported' }
         @{ Df = "FROM nosuchimage:1"; Id = 'ImageNotFound' }
