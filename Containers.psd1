@@ -33,7 +33,7 @@
         'Request-ContainerImage', 'Publish-ContainerImage', 'Connect-ContainerRegistry', 'Disconnect-ContainerRegistry',
         'Get-ContainerImageTag',
         # build
-        'ConvertFrom-Dockerfile',
+        'Build-ContainerImage', 'ConvertFrom-Dockerfile',
         # compose
         'ConvertFrom-ContainerCompose'
     )

@@ -1,0 +1,93 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Text;
+using Containers.Cmdlets.Runtime;
+using Containers.Engine.Build;
+using Containers.Engine.Errors;
+using Containers.Engine.Images;
+
+namespace Containers.Cmdlets.Build;
+
+/// <summary>Build-ContainerImage (docker build): runs a Dockerfile against a build context and returns the image.</summary>
+[Cmdlet("Build", "ContainerImage", SupportsShouldProcess = true, DefaultParameterSetName = FileSet)]
+[OutputType(typeof(ImageRecord))]
+public sealed class BuildContainerImageCommand : ContainerCmdletBase
+{
+    private const string FileSet = "File", InlineSet = "Inline";
+    private readonly StringBuilder _inline = new();
+    private bool _sawInline;
+
+    /// <summary>The build context (a folder); default the current one.</summary>
+    [Parameter(Position = 0)]
+    public string Path { get; set; } = ".";
+
+    /// <summary>The Dockerfile; default Containerfile, then Dockerfile, in the context.</summary>
+    [Parameter(ParameterSetName = FileSet)]
+    [Alias("Dockerfile")]
+    public string? File { get; set; }
+
+    /// <summary>The Dockerfile's text (pipeline strings are joined with newlines).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = InlineSet, ValueFromPipeline = true)]
+    [AllowEmptyString]
+    public string[] InlineDockerfile { get; set; } = [];
+
+    [Parameter] [Alias("t")] public string[]? Tag { get; set; }
+    [Parameter] public Hashtable? BuildArg { get; set; }
+    [Parameter] public string? Target { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(Networks.NetworkNameCompleter))] public string Network { get; set; } = "bridge";
+    [Parameter] public Hashtable? Label { get; set; }
+    [Parameter] public SwitchParameter NoCache { get; set; }
+    [Parameter] public string Platform { get; set; } = "linux/amd64";
+    [Parameter] [Alias("q")] public SwitchParameter Quiet { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName != InlineSet) return;
+        foreach (var s in InlineDockerfile)
+        {
+            if (_sawInline) _inline.Append('\n');
+            _inline.Append(s);
+            _sawInline = true;
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        string ctx = GetUnresolvedProviderPathFromPSPath(Path);
+        if (Platform != "linux/amd64")
+        {
+            WriteError(new ErrorRecord(new NotSupportedException($"Only linux/amd64 images are built; '{Platform}' is not supported."),
+                "PlatformNotSupported", ErrorCategory.InvalidArgument, Platform));
+            return;
+        }
+        var o = new BuildOptions { ContextDir = ctx, Target = Target, Network = Network };
+        foreach (var t in Tag ?? []) o.Tags.Add(t);
+        foreach (var (k, v) in ToDictionary(BuildArg)) o.BuildArgs[k] = v;
+        foreach (var (k, v) in ToDictionary(Label)) o.Labels[k] = v;
+        if (ParameterSetName == InlineSet) o.DockerfileText = _inline.ToString();
+        string what = ParameterSetName == InlineSet ? ctx : (File ?? ctx);
+        if (!ShouldProcess(what, "Build image" + (o.Tags.Count > 0 ? $" '{string.Join("', '", o.Tags)}'" : ""))) return;
+        const int activity = 12;
+        TryItem(what, () =>
+        {
+            if (ParameterSetName != InlineSet)
+                o.DockerfilePath = File is null ? BuildContext.FindDockerfile(ctx) : GetUnresolvedProviderPathFromPSPath(File);
+            var ex = new BuildExecutor(Runtime)
+            {
+                OnStep = s =>
+                {
+                    if (Quiet || Stopping) return;
+                    WriteProgress(new ProgressRecord(activity, "Build-ContainerImage", $"Step {s.Number}/{s.Total}: {s.Text}")
+                    { PercentComplete = Math.Min(100, (s.Number - 1) * 100 / Math.Max(1, s.Total)) });
+                },
+                OnOutput = Quiet ? null : WriteLiveLine,
+            };
+            try { WriteObject(ex.Build(o, CancellationToken)); }
+            finally
+            {
+                if (!Quiet && !Stopping) WriteProgress(new ProgressRecord(activity, "Build-ContainerImage", "Done") { RecordType = ProgressRecordType.Completed });
+            }
+        });
+        base.EndProcessing();
+    }
+}
