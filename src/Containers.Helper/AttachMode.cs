@@ -34,6 +34,11 @@ internal static unsafe class AttachMode
             cfmakeraw(raw);
             tcsetattr(0, 0, raw);
         }
+        // output only (-Tty without -Interactive): the console stays as it is (Ctrl+C still signals the engine,
+        // and a killed relay leaves no raw console behind), so the container terminal's \r\n line ends become \n
+        // again for the console's own output processing to turn back into \r\n, instead of \r\r\n
+        bool unCr = !interactive && isatty(1) == 1;
+        bool heldCr = false;
         int code = 0;
         var fds = stackalloc PollFd[2];
         byte* buf = stackalloc byte[8192];
@@ -55,7 +60,18 @@ internal static unsafe class AttachMode
             if (fds[0].Revents != 0)
             {
                 nint n = read(s, buf, 8192);
-                if (n > 0) { WriteAll(1, buf, n); }
+                if (n > 0 && unCr)
+                {
+                    int o = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        if (heldCr) { heldCr = false; if (buf[i] != (byte)'\n') outb[o++] = (byte)'\r'; }
+                        if (buf[i] == (byte)'\r') { heldCr = true; continue; }
+                        outb[o++] = buf[i];
+                    }
+                    WriteAll(1, outb, o);
+                }
+                else if (n > 0) WriteAll(1, buf, n);
                 else if (!(n < 0 && Errno == 4)) break; // the monitor closed it: the process has ended
             }
             if (stdinOpen && fds[1].Revents != 0)
@@ -81,6 +97,7 @@ internal static unsafe class AttachMode
             }
         }
         if (isTty) tcsetattr(0, 0, saved);
+        if (heldCr) { byte cr = (byte)'\r'; WriteAll(1, &cr, 1); }
         if (code == Detached) { byte* nl = stackalloc byte[2] { (byte)'\r', (byte)'\n' }; WriteAll(1, nl, 2); }
         close(master);
         close(s);

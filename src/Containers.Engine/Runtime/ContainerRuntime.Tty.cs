@@ -85,8 +85,8 @@ public sealed partial class ContainerRuntime
     /// docker attach: a container with a terminal gets this process's console (its input too when it was created
     /// -Interactive) until its process ends or the user detaches (Ctrl+P Ctrl+Q: null); one without a terminal
     /// has its output from now handed to <paramref name="onOutput"/> until it exits. Returns the exit code.
-    /// Cancelling (Ctrl+C) the output of a container without a terminal sends it SIGINT, as docker's
-    /// --sig-proxy does, and ends the attachment.
+    /// Cancelling (Ctrl+C, which an -Interactive terminal passes to the container as a key instead) sends the
+    /// container's process SIGINT, as docker's --sig-proxy does, and ends the attachment.
     /// </summary>
     public int? Attach(string nameOrId, Action<ContainerLogEntry> onOutput, CancellationToken ct = default)
     {
@@ -96,7 +96,14 @@ public sealed partial class ContainerRuntime
         string id = rec.Id;
         if (rec.Config.Tty)
         {
-            if (RelayTerminal(id, rec.Name, rec.Config.Interactive, ct) == AttachDetached) return null;
+            // Ctrl+C reaches this process only when the console is not raw (a container without -Interactive):
+            // SIGINT to the container's process, as docker's --sig-proxy, and the attachment ends
+            try { if (RelayTerminal(id, rec.Name, rec.Config.Interactive, ct) == AttachDetached) return null; }
+            catch (OperationCanceledException)
+            {
+                if (Load(id) is { Pid: > 0 } now) ProcessOps.Signal(now.Pid, now.PidStart, 2 /* SIGINT */);
+                throw;
+            }
             return Wait(id, ContainerStatus.Exited, null, ct).ExitCode;
         }
         using var log = new LogReader(Path.Combine(rec.Dir, "ctr.log"));
