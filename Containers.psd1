@@ -19,7 +19,7 @@
         # containers
         'New-Container', 'Start-Container', 'Stop-Container', 'Restart-Container', 'Suspend-Container',
         'Resume-Container', 'Remove-Container', 'Get-Container', 'Wait-Container', 'Invoke-ContainerCommand',
-        'Enter-Container', 'Get-ContainerLog', 'Invoke-ContainerImage', 'Get-ContainerProcess', 'Measure-Container',
+        'Enter-Container', 'Connect-Container', 'Get-ContainerLog', 'Invoke-ContainerImage', 'Get-ContainerProcess', 'Measure-Container',
         'Export-Container', 'Copy-ContainerItem', 'Rename-Container',
         # store-wide: events, changes, disk usage, prune
         'Get-ContainerEvent', 'Get-ContainerChange', 'Get-ContainerDiskUsage', 'Clear-ContainerStore',

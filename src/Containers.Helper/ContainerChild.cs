@@ -33,7 +33,7 @@ internal sealed unsafe class ChildPlan
 {
     public const int StepNetns = -1, StepCgroup = -2, StepCgroupNs = -3, StepPrivate = -4, StepRootfs = -5,
         StepReadOnly = -6, StepPivot = -7, StepHostname = -8, StepUser = -9, StepCaps = -10, StepCwd = -11,
-        StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15, StepSeccomp = -16, StepSession = -17;
+        StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15, StepSeccomp = -16, StepSession = -17, StepTty = -18;
 
     public int NetNsFd = -1;
     /// <summary>Cloned into a fresh network namespace (network none): the child brings loopback up itself.</summary>
@@ -68,6 +68,8 @@ internal sealed unsafe class ChildPlan
     public byte** Envp;
     public nint[] ExecCandidates = [];
     public int StdinFd = -1, StdoutFd = -1, StderrFd = -1, ErrFd = -1;
+    /// <summary>run -t: the socket the child sends its terminal's master on (Tty.cs); -1 without a terminal.</summary>
+    public int TtySock = -1;
     public byte* DevNull;
 
     /// <summary>
@@ -194,6 +196,7 @@ internal sealed unsafe class ChildPlan
         StepRlimit => "set a resource limit (-Ulimit)",
         StepSeccomp => "load the seccomp filter",
         StepSession => "start a session of its own (setsid)",
+        StepTty => "make the pseudo-terminal (/dev/pts/ptmx)",
         _ => "step " + step,
     };
 }
@@ -268,6 +271,7 @@ internal static unsafe class ContainerChild
         if (p.StdinFd >= 0) dup2(p.StdinFd, 0);
         if (p.StdoutFd >= 0) dup2(p.StdoutFd, 1);
         if (p.StderrFd >= 0) dup2(p.StderrFd, 2);
+        if (p.TtySock >= 0 && Tty.SetUpInChild(p.TtySock) is int ttyErr and not 0) Fail(p, ChildPlan.StepTty, ttyErr);
 
         ApplyRlimits(p);
         // seccomp where runc loads it: without no_new_privs it needs CAP_SYS_ADMIN, so before the capabilities go

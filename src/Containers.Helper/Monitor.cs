@@ -107,6 +107,11 @@ internal static unsafe class Monitor
         string oomKey = spec.Get("oom-key") ?? "oom_kill";
         _oomFile = oomFile;
         _oomKey = oomKey;
+        // run -t: the terminal's master is relayed through a socket in the state directory (Tty.cs)
+        bool tty = spec.Flag("tty");
+        if (tty && (chdir(NStr.Of(_dir)) != 0 || (_attachFd = Tty.Listen()) < 0))
+            return Report("error: cannot make the attach socket: errno " + Errno, 1);
+        int* tsv = stackalloc int[2];
         bool first = true;
         // small buffers: one monitor per running container, and every page it touches is resident
         var buf = new byte[8192];
@@ -122,9 +127,14 @@ internal static unsafe class Monitor
             plan.StdoutFd = outp[1]; plan.StderrFd = errp[1]; plan.ErrFd = sync[1];
             int devNullIn = plan.StdinFd;
             if (stdinFifo >= 0) plan.StdinFd = stdinFifo;
+            if (tty) { Tty.SocketPair(tsv); plan.TtySock = tsv[1]; }
             int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
             close(outp[1]); close(errp[1]); close(sync[1]);
+            if (tty) { close(tsv[1]); plan.TtySock = -1; }
+            // the child sent the master before it exec'd (or failed): it waits in the socket
+            int master = tty && pid > 0 ? Tty.RecvFd(tsv[0]) : -1;
+            if (tty) close(tsv[0]);
             if (stdinFifo >= 0)
             {
                 // only the process holds the read end now: its exit makes the engine's writes fail, not block
@@ -145,6 +155,7 @@ internal static unsafe class Monitor
                 int st;
                 wait4Blocking(pid, &st, 0, null);
                 close(outp[0]); close(errp[0]);
+                if (master >= 0) close(master);
                 string err = $"cannot {plan.Describe(msg[0])}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(msg[1])} (errno {msg[1]})";
                 // the command itself could not be executed: the shell's codes, as docker and podman give them
                 // (127 not found, 126 found but not executable); any other set-up step: 127 as before
@@ -177,7 +188,8 @@ internal static unsafe class Monitor
                 first = false;
             }
 
-            int status = Supervise(pid, outp[0], errp[0], ref logFd, buf, line);
+            int status = master >= 0 ? SuperviseTty(pid, master, outp[0], errp[0], ref logFd, buf, line)
+                : Supervise(pid, outp[0], errp[0], ref logFd, buf, line);
             // without a PID namespace of its own, the end of the first process does not end the others (they are
             // re-parented to the shared namespace's init): end them, as runc does for such a container
             if (plan.JoinPid) KillCgroup(spec.All("cgroup").FirstOrDefault());
@@ -203,7 +215,7 @@ internal static unsafe class Monitor
                 "on-failure" => code != 0 && (maxRestarts <= 0 || restarts < maxRestarts),
                 _ => false,
             };
-            if (!again) { EndCgroups(); WriteStatus(); break; }
+            if (!again) { EndAttach(); EndCgroups(); WriteStatus(); break; }
             restarts++;
             Status["restarts"] = restarts.ToString(CultureInfo.InvariantCulture);
             Status["state"] = "restarting";
@@ -213,7 +225,7 @@ internal static unsafe class Monitor
             for (long waited = 0; waited < delayMs; waited += 50)
             {
                 Sleep(50);
-                if (File.Exists(Path.Combine(_dir, "stop-requested"))) { Status["state"] = "exited"; EndCgroups(); WriteStatus(); return 0; }
+                if (File.Exists(Path.Combine(_dir, "stop-requested"))) { Status["state"] = "exited"; EndAttach(); EndCgroups(); WriteStatus(); return 0; }
             }
         }
         // on a full disk the end and the last lines wait in memory until a stop or removal frees room
@@ -332,6 +344,13 @@ internal static unsafe class Monitor
         nint n;
         fixed (byte* b = buf) n = read(fd, b, buf.Length);
         if (n <= 0) return n < 0 && Errno == 4;
+        LogChunk(n, stream, ref logFd, buf, line);
+        return true;
+    }
+
+    /// <summary>Writes the first <paramref name="n"/> bytes of <paramref name="buf"/> as log records.</summary>
+    private static void LogChunk(nint n, string stream, ref int logFd, byte[] buf, byte[] line)
+    {
         var ts = DateTime.UtcNow;
         int start = 0;
         while (start < n)
@@ -354,6 +373,114 @@ internal static unsafe class Monitor
             _logSize += len;
             // between two records, never inside one
             if (_logMax > 0 && _logSize >= _logMax) logFd = RotateLog(logFd);
+        }
+    }
+
+    /// <summary>The attach socket (run -t), listening in the state directory; -1 without a terminal.</summary>
+    private static int _attachFd = -1;
+
+    /// <summary>The container has ended for good: nobody can attach any more.</summary>
+    private static void EndAttach()
+    {
+        if (_attachFd < 0) return;
+        close(_attachFd);
+        _attachFd = -1;
+        byte* name = NStr.Of(Tty.SocketName);
+        unlink(name);
+    }
+
+    /// <summary>Output read from the terminal before any client attached, handed to the first one (at most 64 KiB).</summary>
+    private const int PendingTtyMax = 64 * 1024;
+
+    /// <summary>
+    /// <see cref="Supervise"/> for a process on a terminal: what the master gives is logged (stdout, as docker
+    /// logs a tty container) and sent to the attached client; what the client sends is written to the master.
+    /// One client at a time (a second one is refused: its connection is closed at once). The client gets the
+    /// master as well, only to set the window size. Ends when the process has exited and the master is drained.
+    /// </summary>
+    private static int SuperviseTty(int pid, int master, int outFd, int errFd, ref int logFd, byte[] buf, byte[] line)
+    {
+        // nothing writes the pipes (the child's 0-2 are the terminal)
+        close(outFd); close(errFd);
+        int pidfd = PidfdOpen(pid);
+        var fds = stackalloc PollFd[4];
+        int client = -1, status = 0;
+        bool exited = false, masterOpen = true, everAttached = false;
+        byte[]? pending = null;
+        int pendingLen = 0;
+        while (masterOpen)
+        {
+            int n = 0;
+            int iM = n; fds[n++] = new PollFd { Fd = master, Events = POLLIN };
+            int iL = -1, iC = -1, iP = -1;
+            if (_attachFd >= 0) { iL = n; fds[n++] = new PollFd { Fd = _attachFd, Events = POLLIN }; }
+            if (client >= 0) { iC = n; fds[n++] = new PollFd { Fd = client, Events = POLLIN }; }
+            if (!exited) { iP = n; fds[n++] = new PollFd { Fd = pidfd, Events = POLLIN }; }
+            // after the exit: what is left on the master, then done (a background process may hold the terminal)
+            int r = poll(fds, (ulong)n, exited ? 100 : -1);
+            if (r < 0) { if (Errno == 4) continue; break; }
+            if (r == 0) break;
+            if ((fds[iM].Revents & (POLLIN | POLLHUP | POLLERR)) != 0)
+            {
+                nint got;
+                fixed (byte* b = buf) got = read(master, b, buf.Length);
+                if (got > 0)
+                {
+                    if (client >= 0) { if (!SendAll(client, buf, (int)got)) { close(client); client = -1; } }
+                    else if (!everAttached)
+                    {
+                        pending ??= new byte[PendingTtyMax];
+                        int take = Math.Min((int)got, PendingTtyMax - pendingLen);
+                        Array.Copy(buf, 0, pending, pendingLen, take);
+                        pendingLen += take;
+                    }
+                    LogChunk(got, "stdout", ref logFd, buf, line);
+                }
+                else if (!(got < 0 && Errno == 4)) masterOpen = false; // EIO: every holder of the terminal has closed it
+            }
+            if (iL >= 0 && fds[iL].Revents != 0)
+            {
+                int c = Tty.Accept(_attachFd);
+                if (c >= 0 && client >= 0) close(c);
+                else if (c >= 0)
+                {
+                    client = c;
+                    everAttached = true;
+                    if (!Tty.SendFd(client, master) || (pendingLen > 0 && !SendAll(client, pending!, pendingLen))) { close(client); client = -1; }
+                    pending = null; pendingLen = 0;
+                }
+            }
+            if (iC >= 0 && fds[iC].Revents != 0)
+            {
+                nint got;
+                fixed (byte* b = buf) got = read(client, b, buf.Length);
+                if (got > 0) { fixed (byte* b = buf) write(master, b, got); }
+                else if (!(got < 0 && Errno == 4)) { close(client); client = -1; }
+            }
+            if (iP >= 0 && fds[iP].Revents != 0)
+            {
+                int st;
+                if (wait4Blocking(pid, &st, 0, null) == pid) status = st;
+                exited = true;
+            }
+        }
+        if (!exited) { int st; wait4Blocking(pid, &st, 0, null); status = st; }
+        // the client sees the end of its connection: the process has ended
+        if (client >= 0) close(client);
+        close(master); close(pidfd);
+        return status;
+    }
+
+    private static bool SendAll(int fd, byte[] data, int len)
+    {
+        int off = 0;
+        while (off < len)
+        {
+            nint w;
+            fixed (byte* b = data) w = Tty.send(fd, b + off, len - off, 0x4000 /* MSG_NOSIGNAL */);
+            if (w < 0 && Errno == 4) continue;
+            if (w <= 0) return false;
+            off += (int)w;
         }
         return true;
     }

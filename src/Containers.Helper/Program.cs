@@ -19,6 +19,8 @@ internal static class Program
                 return Monitor.Run(args);
             case "exec":
                 return ExecMode.Run(args);
+            case "attach":
+                return AttachMode.Run(args);
             case "dns": return Net.DnsServer.Run(args);
             case "proxy": return Net.PortProxy.Run(args);
             default:

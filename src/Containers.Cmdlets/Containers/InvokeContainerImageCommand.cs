@@ -35,6 +35,15 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
     /// </summary>
     [Parameter] public string? OutFile { get; set; }
 
+    /// <summary>
+    /// docker run -i: with -Tty, the console's input goes to the container's terminal; without it, the host's
+    /// redirected standard input is the process's stdin (pipeline input and -InputFile are that already).
+    /// </summary>
+    [Parameter] public SwitchParameter Interactive { get; set; }
+
+    /// <summary>docker run -t: the first process runs on a pseudo-terminal; attached, it is relayed to the console.</summary>
+    [Parameter] public SwitchParameter Tty { get; set; }
+
     // set when the pipeline (or -InputObject) is the input of one container run in EndProcessing
     private StandardInput? _input;
 
@@ -49,8 +58,28 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         if (Detach && OutFile is not null)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("-OutFile is for attached runs, not with -Detach (Get-ContainerLog reads a detached container's output)."),
                 "ConflictingOutput", ErrorCategory.InvalidArgument, OutFile));
+        if (Tty && !Detach && (expected || InputFile is not null))
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Tty relays the console to the container's terminal: -InputObject, pipeline input and -InputFile cannot be used with it."),
+                "ConflictingInput", ErrorCategory.InvalidArgument, InputFile));
+        if (Tty && OutFile is not null)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-OutFile cannot be used with -Tty: a terminal's output goes to the console (and to Get-ContainerLog)."),
+                "ConflictingOutput", ErrorCategory.InvalidArgument, OutFile));
+        if (Interactive && Detach && !Tty)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Interactive with -Detach needs -Tty (docker run -dit): a detached container's input comes from Connect-Container, which relays a terminal."),
+                "ConflictingOptions", ErrorCategory.InvalidArgument, null));
+        if (Interactive && !Tty && !Detach && !expected && InputFile is null)
+        {
+            // docker run -i without -t: the host's standard input, when it is redirected (a console needs -Tty)
+            if (!Console.IsInputRedirected)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Interactive without -Tty reads the input piped to it (or the host's redirected standard input); for a console use -Interactive -Tty."),
+                    "InteractiveNeedsInput", ErrorCategory.InvalidArgument, null));
+            _hostInput = true;
+        }
         if (expected) _input = new StandardInput();
     }
+
+    // -Interactive without -Tty and without pipeline input: the host process's redirected stdin
+    private bool _hostInput;
 
     protected override void ProcessRecord()
     {
@@ -70,6 +99,20 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         if (!ShouldProcess(target, Detach ? "Run container (detached)" : "Run container")) return;
         if (!TryItem(target, EnsureImage)) return;
         var o = BuildOptions();
+        o.Tty = Tty;
+        o.Interactive = Interactive && Tty;
+        if (Tty && !Detach)
+        {
+            TryItem(target, () =>
+            {
+                // the console is the container's terminal until its process ends (or Ctrl+P Ctrl+Q detaches: no result)
+                var r = Runtime.RunTty(o, Remove, CancellationToken);
+                if (r is null) { WriteVerbose($"Detached from the container '{o.Name ?? target}'; it goes on running (Connect-Container attaches again)."); return; }
+                WriteObject(r);
+                if (ErrorOnNonZeroExit) WriteNonZeroExit(r);
+            });
+            return;
+        }
         if (Detach)
         {
             if (Remove) o.AutoRemove = true;
@@ -84,7 +127,8 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         }
         TryItem(target, () =>
         {
-            using var file = input is null && InputFile is not null ? File.OpenRead(GetUnresolvedProviderPathFromPSPath(InputFile)) : null;
+            using var file = input is null && InputFile is not null ? File.OpenRead(GetUnresolvedProviderPathFromPSPath(InputFile))
+                : input is null && _hostInput ? Console.OpenStandardInput() : null;
             // attached: each output line is written as it arrives (information stream), on this thread
             using var output = OutFile is null ? null : OutputFile.Open(this, OutFile);
             var r = Runtime.Run(o, Remove, CancellationToken, Quiet ? null : WriteLiveLine, input ?? file, output);

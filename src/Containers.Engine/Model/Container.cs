@@ -89,6 +89,8 @@ public sealed class ContainerInfo
     /// <summary>Whether its root file system is mounted read-only (-ReadOnly).</summary>
     public bool ReadOnly { get; init; }
     public bool Init { get; init; }
+    /// <summary>Whether its first process runs on a pseudo-terminal (-Tty; Connect-Container attaches to it).</summary>
+    public bool Tty { get; init; }
     public string StopSignal { get; init; } = "SIGTERM";
     /// <summary>Seconds Stop-Container waits after the stop signal before SIGKILL.</summary>
     public int StopTimeout { get; init; } = 10;

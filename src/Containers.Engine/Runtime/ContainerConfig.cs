@@ -33,6 +33,10 @@ public sealed class ContainerCreateOptions
     public List<string> SecurityOptions { get; } = new();
     public Dictionary<string, string> Labels { get; } = new(StringComparer.Ordinal);
     public bool Init { get; set; }
+    /// <summary>docker run -t: the first process runs on a pseudo-terminal (ContainerRuntime.Tty.cs).</summary>
+    public bool Tty { get; set; }
+    /// <summary>docker run -i with -t: an attached console's input goes to the terminal (Connect-Container relays it).</summary>
+    public bool Interactive { get; set; }
     public bool Replace { get; set; }
     public string? StopSignal { get; set; }
     public int? StopTimeout { get; set; }
@@ -107,6 +111,10 @@ public sealed class ContainerConfig
     public string? SeccompProfile { get; set; }
     public Dictionary<string, string> Labels { get; set; } = new();
     public bool Init { get; set; }
+    /// <summary>The first process runs on a pseudo-terminal, relayed by the monitor's attach socket.</summary>
+    public bool Tty { get; set; }
+    /// <summary>An attached console's input goes to the terminal (run -i -t).</summary>
+    public bool Interactive { get; set; }
     public string StopSignal { get; set; } = "SIGTERM";
     public int StopTimeout { get; set; } = 10;
     public string Network { get; set; } = "none";

@@ -99,6 +99,8 @@ public sealed partial class ContainerRuntime
         Security.SecurityOptions.Apply(o.SecurityOptions, cfg);
         cfg.Labels = new Dictionary<string, string>(o.Labels);
         cfg.Init = o.Init;
+        cfg.Tty = o.Tty;
+        cfg.Interactive = o.Interactive && o.Tty;
         cfg.StopSignal = o.StopSignal ?? image?.StopSignal ?? "SIGTERM";
         Signals.Parse(cfg.StopSignal);
         cfg.StopTimeout = o.StopTimeout ?? 10;

@@ -365,6 +365,7 @@ public sealed partial class ContainerRuntime
         AddSeccomp(w, c);
         w.Add("readonly", c.ReadOnly ? "1" : "0");
         w.Add("init", c.Init ? "1" : "0");
+        if (c.Tty) w.Add("tty", "1");
         w.Add("restart", c.RestartPolicy);
         w.Add("restart-max", c.RestartMax.ToString(CultureInfo.InvariantCulture));
         var (oomFile, oomKey) = cg.OomKillCounter;
@@ -375,6 +376,8 @@ public sealed partial class ContainerRuntime
         foreach (var a in c.Args) w.Add("arg", a);
         var env = c.Env.ToList();
         if (!env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal))) env.Add("HOME=" + user.Home);
+        // docker run -t: a terminal type, as docker and podman set it
+        if (c.Tty && !env.Any(e => e.StartsWith("TERM=", StringComparison.Ordinal))) env.Add("TERM=xterm");
         foreach (var e in env) w.Add("env", e);
         foreach (var x in ExecCandidates(c.Args[0], env)) w.Add("exec", x);
         AddMountOps(w, c, dir, cg, joins, devices);

@@ -259,6 +259,7 @@ public sealed partial class ContainerRuntime
             NoNewPrivileges = c.NoNewPrivileges,
             ReadOnly = c.ReadOnly,
             Init = c.Init,
+            Tty = c.Tty,
             StopSignal = c.StopSignal,
             StopTimeout = c.StopTimeout,
             AutoRemove = c.AutoRemove,
