@@ -36,7 +36,7 @@ public static class StorageSpace
                     || io.Message.Contains("Disk quota exceeded", StringComparison.Ordinal)) && !KernelFile(io.Message):
                     return true;
             }
-            if (e is AggregateException { InnerExceptions.Count: 1 } ae && IsFull(ae.InnerExceptions[0])) return true;
+            if (e is AggregateException ae && ae.InnerExceptions.Any(IsFull)) return true;
         }
         return false;
     }
