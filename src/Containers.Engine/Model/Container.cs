@@ -25,6 +25,8 @@ public sealed class ContainerInfo
     public string? ImageId { get; init; }
     public required string[] Command { get; init; }
     public required ContainerStatus Status { get; init; }
+    /// <summary>Its health check's state (None without a check); filled from the monitor's health record.</summary>
+    public Health.HealthStatus Health { get; init; }
     public required DateTime Created { get; init; }
     public DateTime? StartedAt { get; init; }
     public DateTime? FinishedAt { get; init; }

@@ -69,6 +69,10 @@ public sealed class ContainerCreateOptions
     public long? LogMaxSize { get; set; }
     /// <summary>docker's --log-opt max-file: how many log files are kept, the current one included (default 1 with LogMaxSize).</summary>
     public int? LogMaxFiles { get; set; }
+    /// <summary>The health check to run (overrides the image's HEALTHCHECK field by field where set); null = the image's.</summary>
+    public Health.HealthCheckConfig? Health { get; set; }
+    /// <summary>docker's --no-healthcheck: no check, whatever the image says.</summary>
+    public bool NoHealthCheck { get; set; }
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -141,6 +145,8 @@ public sealed class ContainerConfig
     /// <summary>The monitor rotates ctr.log when it reaches this many bytes (null: never), keeping LogMaxFiles files in all.</summary>
     public long? LogMaxSize { get; set; }
     public int LogMaxFiles { get; set; } = 1;
+    /// <summary>The effective health check (image's merged with the options); null = none.</summary>
+    public Health.HealthCheckConfig? Health { get; set; }
 }
 
 public sealed class MountConfig
