@@ -25,7 +25,7 @@ public sealed class TestContainerStoreCommand : ContainersCmdlet
 
     protected override void EndProcessing()
     {
-        bool repair = Repair && ShouldProcess(Root.Path, "Move corrupt records aside (<file>.corrupt-<time>); remove unreferenced blobs, layers, names and temp files; finish what killed starts, removals and monitors left");
+        bool repair = Repair && ShouldProcess(Root.Path, "Move corrupt records aside (<file>.corrupt-<time>); remove unreferenced blobs, layers, names and temp files; finish what killed starts, removals and monitors left; rewrite event logs keeping their good lines (entries of unknown kind are never touched)");
         try
         {
             // every kind of record the root holds (Engine.Runtime.StoreKinds), then what is of no known kind
