@@ -158,6 +158,17 @@ Describe 'Binary xattr values' {
         $ran.Output.Trim() | Should -Be '0000000000000080'
     }
 
+    It 'build: the layer a RUN makes holds them byte for byte' {
+        if (-not (Test-Prerequisite -Condition $Ready -Because 'root, setcap and attr')) { return }
+        New-Item -ItemType Directory "$R/ctx" -Force | Out-Null
+        $img = Build-ContainerImage -Path "$R/ctx" -InlineDockerfile 'FROM xattrbin/bb:1', 'RUN touch /data/sh /data/bin /data/dir' -Tag xattrbin/built:1 -Network none -StorageRoot $R
+        $top = @($img.Layers)[-1]
+        $x = TarXattrs "$R/blobs/sha256/$($top.BlobDigest.Substring(7))"
+        $x['data/sh'] | Should -Be "security.capability=$CapHex"
+        $x['data/bin'] | Should -Be "user.bin=$AllHex"
+        $x['data/dir'] | Should -Be "user.bin=$AllHex"
+    }
+
     It 'the capability works in a run: a non-root user gets cap_setuid from the file, not from /bin/sh' {
         if (-not (Test-Prerequisite -Condition $Ready -Because 'root, setcap and attr')) { return }
         $with = Invoke-ContainerImage xattrbin/bb:1 -Remove -Network none -User 1000 -Command /data/sh, -c, "id -u; $CapEffScript"
