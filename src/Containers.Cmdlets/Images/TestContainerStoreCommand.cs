@@ -32,6 +32,8 @@ public sealed class TestContainerStoreCommand : ContainersCmdlet
             var problems = RunWithProgress((sink, ct) => store.Check(repair, sink, ct));
             // what killed starts, removals and monitors left among the containers
             problems = [.. problems, .. new Engine.Runtime.ContainerRuntime(Root).CheckInterrupted(repair)];
+            // compose project records (Engine/Projects/ProjectStore.Check)
+            problems = [.. problems, .. new Engine.Projects.ProjectStore(Root).Check(repair, new Engine.Projects.ProjectRunner(Root).InUse())];
             if (Quiet) WriteObject(!problems.Any(p => p.Severity == "Error"));
             else foreach (var p in problems) WriteObject(p);
         }
