@@ -534,3 +534,69 @@ volumes: {data: {}}
         }
     }
 }
+
+# The 29 awesome-compose apps need images from Docker Hub (python, node, nginx, mariadb, postgres, ...) that cannot be
+# made here, so none runs its own software. What is exercised is each app's topology as written: its networks,
+# volumes, secrets, binds, depends_on order, network_mode, capabilities, sysctls, ... with every service's image
+# replaced by busybox and its command by a sleep (no build, no health check, no user or working_dir of the missing
+# image); published ports go to free loopback ports. Keys the engine refuses are listed per app.
+Describe 'The awesome-compose apps, with busybox in place of their images' {
+    BeforeDiscovery {
+        . $PSScriptRoot/../common.ps1
+        $dir = Join-Path $script:Fixtures 'compose/awesome-compose'
+        # apps whose files use what the engine does not have: the ErrorId and the key
+        $refused = @{}
+        $script:awesome = @(Get-ChildItem -Directory $dir -ErrorAction SilentlyContinue | ForEach-Object {
+                $f = Get-ChildItem $_.FullName -File | Where-Object Name -match '^compose\.ya?ml$' | Select-Object -First 1
+                if ($f) { @{ App = $_.Name; File = $f.FullName; Refused = $refused[$_.Name] } }
+            })
+    }
+
+    It 'has the 29 apps' {
+        $script:awesome.Count | Should -Be 29
+    }
+
+    It '<App> comes up and goes down' -TestCases $script:awesome {
+        param($App, $File, $Refused)
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $name = "aw$($App -replace '[^a-z0-9]', '')".Substring(0, [Math]::Min(14, 2 + ($App -replace '[^a-z0-9]', '').Length))
+        $proj = ConvertFrom-ContainerCompose -Path $File -ProjectName $name -Profile '*' -WarningAction SilentlyContinue
+        $tree = $proj.ToTree()
+        foreach ($svc in @($tree['services'].Keys)) {
+            $s = $tree['services'][$svc]
+            foreach ($k in 'build', 'healthcheck', 'user', 'working_dir', 'entrypoint', 'pull_policy', 'platform') { [void]$s.Remove($k) }
+            $s['image'] = 'busybox:latest'
+            $s['command'] = @('sh', '-c', "trap 'exit 0' TERM; sleep 1000 & wait")
+            if ($s['depends_on']) { foreach ($d in @($s['depends_on'].Keys)) { $s['depends_on'][$d]['condition'] = 'service_started' } }
+            if ($s['ports']) { foreach ($p in $s['ports']) { $p['host_ip'] = '127.0.0.1'; $p['published'] = "$(Get-FreePort)" } }
+        }
+        $dir = Join-Path $script:root "aw-$name"
+        New-Item -ItemType Directory -Force $dir | Out-Null
+        # JSON is YAML; $$ stays literal through interpolation
+        $json = ($tree | ConvertTo-Json -Depth 30) -replace '\$', '$$$$'
+        Set-Content -LiteralPath "$dir/compose.yaml" -Value $json
+        try {
+            Start-ContainerProject -Path "$dir/compose.yaml" -Profile '*' -ErrorVariable e -ErrorAction SilentlyContinue
+            if ($Refused) {
+                $e[0].FullyQualifiedErrorId | Should -BeLike "$($Refused[0]),*"
+                $e[0].TargetObject | Should -Be $Refused[1]
+                return
+            }
+            $e | Should -BeNullOrEmpty
+            $cs = Get-Container -Project $name
+            foreach ($svc in $proj.Services) {
+                $mine = @($cs | Where-Object { $_.Labels['com.docker.compose.service'] -eq $svc.Name })
+                $want = if ($svc.ContainerName) { @($svc.ContainerName) } else { @(1..([Math]::Max(1, [int]($svc.Deploy.Replicas ?? $svc.Scale ?? 1))) | ForEach-Object { "$name-$($svc.Name)-$_" }) }
+                @($mine.Name | Sort-Object) | Should -Be @($want | Sort-Object) -Because "service $($svc.Name)"
+                $mine.Status | Sort-Object -Unique | Should -Be 'Running' -Because "service $($svc.Name)"
+            }
+            $usedNets = @($proj.Services | Where-Object { -not $_.NetworkMode } | ForEach-Object { $_.Networks.Name }) | Sort-Object -Unique
+            $wantNets = @($proj.Networks | Where-Object { $usedNets -contains $_.Key -and -not $_.External } | ForEach-Object Name) | Sort-Object
+            @((Get-ContainerProject $name).Networks | Sort-Object) | Should -Be $wantNets
+        }
+        finally {
+            Remove-ContainerProject $name -Volumes -Confirm:$false -ErrorAction SilentlyContinue
+            Get-ContainerProject $name -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        }
+    }
+}

@@ -63,6 +63,7 @@ public sealed class GetContainerLogCommand : ContainerCmdletBase
                 .Where(c => Service is not { Length: > 0 } || Service.Contains(c.Labels.GetValueOrDefault(Engine.Projects.ProjectLabels.Service) ?? ""))
                 .Select(c => c.Name).ToList();
             int width = containers.Count == 0 ? 0 : containers.Max(n => n.Length);
+            var runtime = Runtime; // made here: the readers below run on threads of their own
             // one reader per container on its own thread; lines are written here, on the pipeline thread, as they
             // come (without -Follow: all of them, merged by time)
             using var queue = new System.Collections.Concurrent.BlockingCollection<(string Name, ContainerLogEntry Entry)>();
@@ -71,7 +72,7 @@ public sealed class GetContainerLogCommand : ContainerCmdletBase
             foreach (var n in containers)
                 new Thread(() =>
                 {
-                    try { foreach (var e in Runtime.Logs(n, Tail >= 0 ? Tail : null, since, until, Follow, CancellationToken)) queue.Add((n, e)); }
+                    try { foreach (var e in runtime.Logs(n, Tail >= 0 ? Tail : null, since, until, Follow, CancellationToken)) queue.Add((n, e)); }
                     catch (Exception ex) when (ex is not OutOfMemoryException) { if (ex is not OperationCanceledException) errors.Enqueue((n, ex)); }
                     finally { if (Interlocked.Decrement(ref left) == 0) queue.CompleteAdding(); }
                 }) { IsBackground = true }.Start();
