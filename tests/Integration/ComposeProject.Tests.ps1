@@ -545,7 +545,11 @@ Describe 'The awesome-compose apps, with busybox in place of their images' {
         . $PSScriptRoot/../common.ps1
         $dir = Join-Path $script:Fixtures 'compose/awesome-compose'
         # apps whose files use what the engine does not have: the ErrorId and the key
-        $refused = @{}
+        $refused = @{
+            # runtime: io.containerd.wasmedge.v1 (a WebAssembly runtime instead of runc)
+            'wasmedge-kafka-mysql' = @('ComposeKeyNotSupported', 'services.etl.runtime')
+            'wasmedge-mysql-nginx' = @('ComposeKeyNotSupported', 'services.backend.runtime')
+        }
         $script:awesome = @(Get-ChildItem -Directory $dir -ErrorAction SilentlyContinue | ForEach-Object {
                 $f = Get-ChildItem $_.FullName -File | Where-Object Name -match '^compose\.ya?ml$' | Select-Object -First 1
                 if ($f) { @{ App = $_.Name; File = $f.FullName; Refused = $refused[$_.Name] } }
@@ -553,7 +557,8 @@ Describe 'The awesome-compose apps, with busybox in place of their images' {
     }
 
     It 'has the 29 apps' {
-        $script:awesome.Count | Should -Be 29
+        @(Get-ChildItem -Directory (Join-Path $script:Fixtures 'compose/awesome-compose') |
+            Where-Object { Get-ChildItem $_.FullName -File | Where-Object Name -match '^compose\.ya?ml$' }).Count | Should -Be 29
     }
 
     It '<App> comes up and goes down' -TestCases $script:awesome {
