@@ -467,6 +467,61 @@ services:
     }
 }
 
+Describe 'Images: build and pull' {
+    It 'builds a service''s image (named project-service) when missing and with -Build; -Images Local removes it' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $p = New-Project @"
+services:
+  b:
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM busybox:latest
+        ARG WHAT=default
+        RUN echo built-`$`${WHAT} > /built
+      args: {WHAT: arg}
+    command: ["sh", "-c", "$($script:Sleep)"]
+"@
+        try {
+            Start-ContainerProject -Path $p.File
+            (Get-ContainerImage "$($p.Name)-b").Names -join ' ' | Should -Match "(^|/)$($p.Name)-b:latest"
+            (Exec $p.Name b 'cat /built').Output | Should -Be 'built-arg'
+            $id = (Get-Container -Project $p.Name -Service b).Id
+            Start-ContainerProject -Path $p.File
+            (Get-Container -Project $p.Name -Service b).Id | Should -Be $id
+            (Get-Content -Raw $p.File) -replace 'WHAT: arg', 'WHAT: changed' | Set-Content $p.File
+            Start-ContainerProject -Path $p.File -Build
+            (Get-Container -Project $p.Name -Service b).Id | Should -Not -Be $id
+            (Exec $p.Name b 'cat /built').Output | Should -Be 'built-changed'
+            Remove-ContainerProject $p.Name -Images Local -Confirm:$false
+            Get-ContainerImage "$($p.Name)-b" -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            (Get-ContainerImage busybox:latest).Names -join ' ' | Should -Match '(^|/)busybox:latest'
+        }
+        finally { Remove-ContainerProject $p.Name -Confirm:$false -ErrorAction SilentlyContinue }
+    }
+
+    It 'pulls a missing image; pull_policy never fails with ImageNotFound' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $up = $false
+        try { $null = Invoke-WebRequest -Uri http://127.0.0.1:5000/v2/ -TimeoutSec 3 -UseBasicParsing; $up = $true } catch { }
+        if (-not (Test-Prerequisite $up 'the local registry 127.0.0.1:5000 (../shared/anchors/setup.sh) is not running')) { return }
+        $n = New-Project "services:`n  s: {image: 127.0.0.1:5000/busybox:test, pull_policy: never, command: [`"sh`", `"-c`", `"$($script:Sleep)`"]}"
+        Start-ContainerProject -Path $n.File -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -Be 'ImageNotFound,Containers.Cmdlets.Projects.StartContainerProjectCommand'
+        $p = New-Project "services:`n  s: {image: 127.0.0.1:5000/busybox:test, command: [`"sh`", `"-c`", `"$($script:Sleep)`"]}"
+        try {
+            Start-ContainerProject -Path $p.File
+            (Get-Container -Project $p.Name -Service s).Status | Should -Be Running
+            Start-ContainerProject -Path $p.File -Pull
+            (Get-Container -Project $p.Name -Service s).Status | Should -Be Running
+        }
+        finally {
+            Remove-ContainerProject $p.Name -Images All -Confirm:$false -ErrorAction SilentlyContinue
+            Get-ContainerImage 127.0.0.1:5000/busybox:test -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        }
+    }
+}
+
 Describe 'Test-ContainerStore and project records' {
     It 'reports a corrupt project record (ProjectRecordCorrupt) and a leftover record (ProjectEmpty); -Repair deals with both' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
