@@ -95,6 +95,8 @@ volumes:
         (Exec $script:name web 'wget -qO- http://db/').Output | Should -Be 'db-ok'
         $ips = (Get-Container -Project $script:name -Service app).IPAddress | Sort-Object
         $ips.Count | Should -Be 2
+        $r2 = Invoke-ContainerCommand -Project $script:name -Service app -Index 2 -Command hostname -Quiet
+        "$($r2.Output)".Trim() | Should -Be ((Get-Container "$($script:name)-app-2").Hostname)
         $ns = (Exec $script:name web 'nslookup app').Output
         foreach ($ip in $ips) { $ns | Should -Match ([regex]::Escape($ip)) }
     }
@@ -327,6 +329,28 @@ services:
             Get-Container -Project $q.Name -Service app | Should -BeNullOrEmpty
         }
         finally { Remove-ContainerProject $q.Name -Confirm:$false -ErrorAction SilentlyContinue }
+    }
+
+    It 'restarts a dependent with restart: true when its dependency is recreated, and leaves it otherwise' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $p = New-Project @"
+services:
+  db: {image: busybox:latest, command: ["sh", "-c", "$($script:Sleep)"], environment: {V: "1"}}
+  app: {image: busybox:latest, command: ["sh", "-c", "$($script:Sleep)"], depends_on: {db: {condition: service_started, restart: true}}}
+  other: {image: busybox:latest, command: ["sh", "-c", "$($script:Sleep)"], depends_on: [db]}
+"@
+        try {
+            Start-ContainerProject -Path $p.File
+            $app = Get-Container -Project $p.Name -Service app
+            $other = Get-Container -Project $p.Name -Service other
+            (Get-Content -Raw $p.File) -replace 'V: "1"', 'V: "2"' | Set-Content $p.File
+            Start-ContainerProject -Path $p.File
+            $app2 = Get-Container -Project $p.Name -Service app
+            $app2.Id | Should -Be $app.Id
+            $app2.StartedAt | Should -BeGreaterThan $app.StartedAt
+            (Get-Container -Project $p.Name -Service other).StartedAt | Should -Be $other.StartedAt
+        }
+        finally { Remove-ContainerProject $p.Name -Confirm:$false -ErrorAction SilentlyContinue }
     }
 
     It 'fails with ComposeDependencyNoHealthCheck when service_healthy waits for a service without a health check' {
