@@ -35,7 +35,8 @@
         # build
         'Build-ContainerImage', 'ConvertFrom-Dockerfile',
         # compose
-        'ConvertFrom-ContainerCompose'
+        'ConvertFrom-ContainerCompose', 'Start-ContainerProject', 'Stop-ContainerProject', 'Restart-ContainerProject',
+        'Remove-ContainerProject', 'Get-ContainerProject'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

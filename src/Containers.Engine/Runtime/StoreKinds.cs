@@ -71,6 +71,13 @@ public static class StoreKinds
             Entries = [EventLog.FileName, EventLog.FileName + ".1", "." + EventLog.FileName + ".tmp-*", "." + EventLog.FileName + ".1.tmp-*"],
             Check = c => EventLogCheck.Check(c.Root, c.Repair),
         },
+        new StoreKind
+        {
+            // compose projects (Engine/Projects): project.json and the files of environment/inline secrets
+            Name = "Projects",
+            Entries = ["projects"],
+            Check = c => new Projects.ProjectStore(c.Root).Check(c.Repair, new Projects.ProjectRunner(c.Root).InUse()),
+        },
         new StoreKind { Name = "Runtime", Entries = ["runtime"], CheckedBy = "none: mount points and a cache of compiled seccomp programs, remade as needed" },
         new StoreKind { Name = "Temp", Entries = ["tmp"], CheckedBy = "Images (leftovers of interrupted work); Containers (unfinished removals)" },
         new StoreKind { Name = "Locks", Entries = ["locks"], CheckedBy = "none: flock files, free when no process holds them" },
