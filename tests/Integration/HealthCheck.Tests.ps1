@@ -187,6 +187,21 @@ HEALTHCHECK --interval=200ms --timeout=5s --retries=2 CMD test -e /tmp/ok
         (Wait-Container hc-img -Condition Healthy -Timeout 60).Health | Should -Be 'Healthy'
     }
 
+    It 'runs a shell-form check with the image''s SHELL, as docker does' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        Build-ContainerImage -Path $script:ctx -Tag health/shell:1 -Network none -InlineDockerfile @"
+FROM $($script:img)
+SHELL ["/bin/echo", "via-shell"]
+HEALTHCHECK --interval=200ms CMD hello
+"@ | Out-Null
+        Invoke-ContainerImage health/shell:1 -Name hc-shell -Detach -Network none -Command sleep, 600 | Out-Null
+        $h = Wait-Container hc-shell -Condition Healthy -Timeout 60
+        $h.HealthLog[0].Output | Should -Be "via-shell hello`n"
+        # a -HealthCommand line given at the run uses it too (docker: the container's Shell)
+        Invoke-ContainerImage health/shell:1 -Name hc-shell2 -Detach -Network none -HealthCommand 'bye' -HealthInterval $script:ms200 -Command sleep, 600 | Out-Null
+        (Wait-Container hc-shell2 -Condition Healthy -Timeout 60).HealthLog[0].Output | Should -Be "via-shell bye`n"
+    }
+
     It 'is switched off by -NoHealthCheck and by -HealthCommand NONE' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         (New-Container health/checked:1 -Name hc-img-off1 -Network none -NoHealthCheck -Command true).Health | Should -Be 'None'

@@ -100,7 +100,7 @@ public static class HealthChecks
         return ["CMD", .. command];
     }
 
-    /// <summary>The argv the monitor runs for a test (CMD-SHELL through the container's shell, /bin/sh -c unless the image says otherwise).</summary>
+    /// <summary>The argv the monitor runs for a test (CMD-SHELL through the image's SHELL, /bin/sh -c when it has none, as docker runs it).</summary>
     public static List<string> Argv(HealthCheckConfig c, IReadOnlyList<string>? shell)
     {
         if (c.Test[0] == "CMD") return c.Test.Skip(1).ToList();

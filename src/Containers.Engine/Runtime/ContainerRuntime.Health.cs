@@ -16,7 +16,7 @@ public sealed partial class ContainerRuntime
     private static void AddHealthCheck(SpecWriter w, ContainerConfig c, List<string> env)
     {
         var h = c.Health!;
-        var argv = HealthChecks.Argv(h, null);
+        var argv = HealthChecks.Argv(h, c.HealthShell);
         foreach (var a in argv) w.Add("hc-arg", a);
         foreach (var x in ExecCandidates(argv[0], env)) w.Add("hc-exec", x);
         w.Add("hc-interval", HealthChecks.Ms(h.Interval ?? HealthChecks.DefaultInterval));
@@ -89,7 +89,7 @@ public sealed partial class ContainerRuntime
         var h = rec.Config.Health
             ?? throw ContainersException.Invalid("ContainerHasNoHealthCheck", $"The container '{rec.Name}' has no health check (its image has no HEALTHCHECK and none was given with -HealthCommand).", rec.Name);
         var timeout = h.Timeout ?? HealthChecks.DefaultTimeout;
-        var psi = PrepareExec(rec, new ExecOptions { Command = HealthChecks.Argv(h, null).ToArray() });
+        var psi = PrepareExec(rec, new ExecOptions { Command = HealthChecks.Argv(h, rec.Config.HealthShell).ToArray() });
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
         psi.RedirectStandardInput = true;
