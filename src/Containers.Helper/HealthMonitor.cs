@@ -260,8 +260,13 @@ internal sealed unsafe class HealthMonitor
             return;
         }
         // the helper reports the command's host pid once it has forked it (or closes the pipe having failed)
+        // (bounded by the check's timeout: a helper frozen on joining a container paused just now must not stop the
+        // monitor's loop; it is killed at the deadline like a check that hangs)
         int innerPid = 0;
-        if (ReadFull(pidp[0], (byte*)&innerPid, 4) == 4 && innerPid > 0)
+        var pfd = new PollFd { Fd = pidp[0], Events = POLLIN };
+        int ready;
+        while ((ready = poll(&pfd, 1, (int)Math.Min(_timeout, int.MaxValue))) < 0 && Errno == 4) { }
+        if (ready > 0 && ReadFull(pidp[0], (byte*)&innerPid, 4) == 4 && innerPid > 0)
         {
             _innerPid = innerPid;
             _innerFd = PidfdOpen(innerPid);
