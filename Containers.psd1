@@ -20,7 +20,7 @@
         'New-Container', 'Start-Container', 'Stop-Container', 'Restart-Container', 'Suspend-Container',
         'Resume-Container', 'Remove-Container', 'Get-Container', 'Wait-Container', 'Invoke-ContainerCommand',
         'Enter-Container', 'Connect-Container', 'Get-ContainerLog', 'Invoke-ContainerImage', 'Get-ContainerProcess', 'Measure-Container',
-        'Export-Container', 'Copy-ContainerItem', 'Rename-Container',
+        'Export-Container', 'Copy-ContainerItem', 'Rename-Container', 'Invoke-ContainerHealthCheck',
         # store-wide: events, changes, disk usage, prune
         'Get-ContainerEvent', 'Get-ContainerChange', 'Get-ContainerDiskUsage', 'Clear-ContainerStore',
         'Set-Container',

@@ -113,6 +113,7 @@ public abstract partial class ContainerCreateCmdlet : ContainerCmdletBase
             Network = Network is { Length: > 0 } ? string.Join(",", Network) : null, IPAddress = IPAddress,
         };
         ApplyLogOptions(o);
+        ApplyHealthOptions(o);
         o.Ulimits.AddRange(Ulimit ?? []);
         foreach (var f in EnvironmentFile ?? [])
         {

@@ -395,6 +395,7 @@ public sealed partial class ContainerRuntime
         if (c.Tty && !env.Any(e => e.StartsWith("TERM=", StringComparison.Ordinal))) env.Add("TERM=xterm");
         foreach (var e in env) w.Add("env", e);
         foreach (var x in ExecCandidates(c.Args[0], env)) w.Add("exec", x);
+        if (c.Health is not null) AddHealthCheck(w, c, env);
         AddMountOps(w, c, dir, cg, joins, devices);
         // a working directory that does not exist is made, after the mounts (it may lie in a volume), as docker
         // does; the image's WORKDIR itself is given to the container's user (podman's rule; its parents stay
