@@ -33,7 +33,7 @@ public sealed partial class ImageStore
         Layers = new LayerStore(root, Blobs);
     }
 
-    private sealed class ImageMeta
+    internal sealed class ImageMeta
     {
         public string Id { get; set; } = "";
         public string ManifestDigest { get; set; } = "";
@@ -45,7 +45,7 @@ public sealed partial class ImageStore
         public DateTime Loaded { get; set; }
     }
 
-    private sealed class Repositories
+    internal sealed class Repositories
     {
         /// <summary>2: names point at manifest digests (record keys); absent (0): at config digests (image ids), the old form.</summary>
         public int Version { get; set; }

@@ -84,6 +84,8 @@ public static class Json
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        // the records of a run from compile-time metadata (JsonContexts.cs), the rest by reflection
+        TypeInfoResolver = StateJsonContext.WithReflectionFallback(),
     };
 
     /// <summary>For OCI documents: keep property names as written, indent nothing.</summary>
