@@ -28,13 +28,29 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
     [Parameter]
     public SwitchParameter Dangling { get; set; }
 
+    /// <summary>Only images whose recorded base name now resolves to another image (base tracking).</summary>
+    [Parameter(ParameterSetName = NameSet)]
+    public SwitchParameter Outdated { get; set; }
+
+    /// <summary>With -Outdated: ask each base's registry what its name points at, instead of the local store.</summary>
+    [Parameter(ParameterSetName = NameSet)]
+    public SwitchParameter Remote { get; set; }
+
     private ImageStore? _store;
     private List<ImageRecord>? _rows;
+    private Dictionary<string, Engine.Build.OutdatedImage>? _outdated;
 
     protected override void ProcessRecord()
     {
         _store ??= new ImageStore(Root);
-        _rows ??= _store.List().SelectMany(i => i.Names.Count == 0 ? [i] : i.Names.Select(i.AsRow)).ToList();
+        if ((Outdated || Remote) && _outdated is null)
+        {
+            var u = new Engine.Build.ImageUpdater(new Engine.Runtime.ContainerRuntime(Root));
+            _outdated = u.Outdated(Remote, null, e => WriteFailure(e, e.Target ?? ""), CancellationToken)
+                .ToDictionary(o => o.Image.ManifestDigest, StringComparer.Ordinal);
+        }
+        _rows ??= _store.List().Where(i => _outdated is null || _outdated.ContainsKey(i.ManifestDigest))
+            .SelectMany(i => i.Names.Count == 0 ? [i] : i.Names.Select(i.AsRow)).ToList();
         IEnumerable<ImageRecord> sel = _rows;
         if (Dangling) sel = sel.Where(i => i.Dangling);
         if (ParameterSetName == IdSet)
@@ -45,22 +61,38 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
                 var m = sel.Where(i => i.Id[7..].StartsWith(hex, StringComparison.OrdinalIgnoreCase)).ToList();
                 if (m.Count == 0)
                     WriteFailure(ContainersException.NotFound("ImageNotFound", $"No image has the id '{id}'.", id), id);
-                WriteObject(m, true);
+                WriteRows(m);
             }
             return;
         }
         if (Name is null || Name.Length == 0)
         {
-            WriteObject(sel, true);
+            WriteRows(sel);
             return;
         }
         foreach (var n in Name)
         {
             var found = Match(sel, n).ToList();
-            // a wildcard that matches nothing is no error (PowerShell's convention); a literal name is
-            if (found.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(n))
+            // a wildcard that matches nothing is no error (PowerShell's convention); a literal name is (with
+            // -Outdated only when no such image exists at all: an up-to-date one is simply not listed)
+            if (found.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(n) && (_outdated is null || _store.TryResolve(n) is null))
                 WriteFailure(ContainersException.NotFound("ImageNotFound", _store.NotFoundMessage(n), n), n);
-            WriteObject(found, true);
+            WriteRows(found);
+        }
+    }
+
+    /// <summary>Rows as they are; with -Outdated each carries BaseName, BaseDigest (built on) and CurrentBaseDigest.</summary>
+    private void WriteRows(IEnumerable<ImageRecord> rows)
+    {
+        foreach (var r in rows)
+        {
+            if (_outdated is null || !_outdated.TryGetValue(r.ManifestDigest, out var o)) { WriteObject(r); continue; }
+            var p = PSObject.AsPSObject(r);
+            p.Properties.Add(new PSNoteProperty("BaseName", o.BaseName));
+            p.Properties.Add(new PSNoteProperty("BaseDigest", o.BaseDigest));
+            p.Properties.Add(new PSNoteProperty("CurrentBaseDigest", o.CurrentBaseDigest));
+            p.Properties.Add(new PSNoteProperty("BaseSource", o.Source));
+            WriteObject(p);
         }
     }
 

@@ -533,6 +533,8 @@ public sealed partial class ImageStore
             {
                 foreach (var f in deleteFiles) File.Delete(f);
                 FileSys.FsyncDirectory(Root.Sub("images"));
+                // a removed image's build recipe goes with it (keyed by manifest, like the record)
+                foreach (var f in deleteFiles) new Build.RecipeStore(Root).Delete(Digest.Sha256Prefix + Path.GetFileNameWithoutExtension(f));
             }
         }
         foreach (var n in untagged) Events.EventLog.Record(Root, Model.ContainerEventType.Image, "untag", img.Id, n);
