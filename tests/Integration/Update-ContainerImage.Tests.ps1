@@ -152,9 +152,10 @@ Describe 'Base tracking and Update-ContainerImage' {
             "Get-ContainerImage -Outdated -StorageRoot '$script:root' | ForEach-Object { `$_.Reference + ' ' + `$_.BaseDigest }; " +
             "`$u = [Containers.Engine.Build.ImageUpdater]::new([Containers.Engine.Runtime.ContainerRuntime]::new([Containers.Engine.State.StorageRoot]::Resolve('$script:root'))); " +
             "`$u.Plan([string[]]@('app'), `$true, `$false, `$false, `$null) | ForEach-Object { 'step ' + `$_.Image }"
-        # a new process, as the Test-ContainerStore tests start one (dotnet runs pwsh.dll here)
+        # a new process of the pwsh this test runs in (under `dotnet pwsh`: dotnet .../pwsh.dll), as the crash suite starts its workers
         $exe = (Get-Process -Id $PID).Path
-        $pre = if ((Split-Path $exe -Leaf) -like 'dotnet*') { @([Environment]::GetCommandLineArgs()[0]) } else { @() }
+        $self = [IO.File]::ReadAllText("/proc/$PID/cmdline").Split([char]0)
+        $pre = @(if ((Split-Path $exe -Leaf) -like 'dotnet*') { if ($self.Count -gt 1 -and $self[1] -like '*pwsh.dll') { $self[1] } else { 'pwsh' } })
         $out = & $exe @pre -NoProfile -NonInteractive -Command $cmd
         $LASTEXITCODE | Should -Be 0
         @($out) | Should -Be @("app:latest $($script:v2.ManifestDigest)", 'step app:latest', 'step app2:latest')

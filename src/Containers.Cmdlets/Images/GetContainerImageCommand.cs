@@ -38,19 +38,14 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
 
     private ImageStore? _store;
     private List<ImageRecord>? _rows;
-    private Dictionary<string, Engine.Build.OutdatedImage>? _outdated;
+    private Engine.Build.ImageUpdater? _updater;
+    // -Outdated: manifest digest -> what was found (null: not outdated), asked only for the images a name selects
+    private readonly Dictionary<string, Engine.Build.OutdatedImage?> _outdated = new(StringComparer.Ordinal);
 
     protected override void ProcessRecord()
     {
         _store ??= new ImageStore(Root);
-        if ((Outdated || Remote) && _outdated is null)
-        {
-            var u = new Engine.Build.ImageUpdater(new Engine.Runtime.ContainerRuntime(Root));
-            _outdated = u.Outdated(Remote, null, e => WriteFailure(e, e.Target ?? ""), CancellationToken)
-                .ToDictionary(o => o.Image.ManifestDigest, StringComparer.Ordinal);
-        }
-        _rows ??= _store.List().Where(i => _outdated is null || _outdated.ContainsKey(i.ManifestDigest))
-            .SelectMany(i => i.Names.Count == 0 ? [i] : i.Names.Select(i.AsRow)).ToList();
+        _rows ??= _store.List().SelectMany(i => i.Names.Count == 0 ? [i] : i.Names.Select(i.AsRow)).ToList();
         IEnumerable<ImageRecord> sel = _rows;
         if (Dangling) sel = sel.Where(i => i.Dangling);
         if (ParameterSetName == IdSet)
@@ -75,7 +70,7 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
             var found = Match(sel, n).ToList();
             // a wildcard that matches nothing is no error (PowerShell's convention); a literal name is (with
             // -Outdated only when no such image exists at all: an up-to-date one is simply not listed)
-            if (found.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(n) && (_outdated is null || _store.TryResolve(n) is null))
+            if (found.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(n))
                 WriteFailure(ContainersException.NotFound("ImageNotFound", _store.NotFoundMessage(n), n), n);
             WriteRows(found);
         }
@@ -84,9 +79,22 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
     /// <summary>Rows as they are; with -Outdated each carries BaseName, BaseDigest (built on) and CurrentBaseDigest.</summary>
     private void WriteRows(IEnumerable<ImageRecord> rows)
     {
-        foreach (var r in rows)
+        var list = rows.ToList();
+        if (Outdated || Remote)
         {
-            if (_outdated is null || !_outdated.TryGetValue(r.ManifestDigest, out var o)) { WriteObject(r); continue; }
+            var ask = list.Where(r => !_outdated.ContainsKey(r.ManifestDigest)).DistinctBy(r => r.ManifestDigest).ToList();
+            if (ask.Count > 0)
+            {
+                _updater ??= new Engine.Build.ImageUpdater(new Engine.Runtime.ContainerRuntime(Root));
+                var hits = _updater.Outdated(Remote, null, e => WriteFailure(e, e.Target ?? ""), CancellationToken, ask);
+                foreach (var r in ask) _outdated[r.ManifestDigest] = null;
+                foreach (var h in hits) _outdated[h.Image.ManifestDigest] = h;
+            }
+        }
+        foreach (var r in list)
+        {
+            if (!(Outdated || Remote)) { WriteObject(r); continue; }
+            if (_outdated.GetValueOrDefault(r.ManifestDigest) is not { } o) continue;
             var p = PSObject.AsPSObject(r);
             p.Properties.Add(new PSNoteProperty("BaseName", o.BaseName));
             p.Properties.Add(new PSNoteProperty("BaseDigest", o.BaseDigest));

@@ -100,12 +100,12 @@ public sealed class ImageUpdater(ContainerRuntime runtime)
     /// A base name that resolves to nothing is not outdated, and untagged images are left out. Failures to reach a
     /// registry go to <paramref name="onError"/>.
     /// </summary>
-    public IReadOnlyList<OutdatedImage> Outdated(bool remote, RegistryOptions? options, Action<ContainersException>? onError, CancellationToken ct)
+    public IReadOnlyList<OutdatedImage> Outdated(bool remote, RegistryOptions? options, Action<ContainersException>? onError, CancellationToken ct, IEnumerable<ImageRecord>? only = null)
     {
         var result = new List<OutdatedImage>();
-        var remoteDigests = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var remoteDigests = _remoteDigests;
         // an untagged image is left out: an update leaves the image it replaced untagged, and nothing names it any more
-        foreach (var img in _store.List().Where(i => !i.Dangling).DistinctBy(i => i.ManifestDigest))
+        foreach (var img in (only ?? _store.List()).Where(i => !i.Dangling).DistinctBy(i => i.ManifestDigest))
         {
             ct.ThrowIfCancellationRequested();
             var b = BaseOf(img);
@@ -131,6 +131,9 @@ public sealed class ImageUpdater(ContainerRuntime runtime)
         }
         return result;
     }
+
+    /// <summary>What each base name pointed at in its registry (null: the request failed), asked once per updater.</summary>
+    private readonly Dictionary<string, string?> _remoteDigests = new(StringComparer.Ordinal);
 
     /// <summary>The manifest digest a name points at in its registry (this platform's manifest of an index).</summary>
     public static string RemoteDigest(string name, RegistryOptions options, CancellationToken ct)
