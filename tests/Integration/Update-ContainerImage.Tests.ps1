@@ -241,6 +241,17 @@ Describe 'Base tracking and Update-ContainerImage' {
         $g.Count | Should -Be 1
         $g[0].Repaired | Should -BeTrue
         Test-Path -LiteralPath $path | Should -BeFalse
+        # a prune of dangling images takes their recipes too
+        $a = Build-ContainerImage -Path $script:appCtx -InlineDockerfile "FROM localhost/base`nLABEL v=1" -Tag pruned -Network none -Quiet
+        $b = Build-ContainerImage -Path $script:appCtx -InlineDockerfile "FROM localhost/base`nLABEL v=2" -Tag pruned -Network none -Quiet
+        $pa = Join-Path $script:root "recipes/$($a.ManifestDigest.Substring(7)).json"
+        $pb = Join-Path $script:root "recipes/$($b.ManifestDigest.Substring(7)).json"
+        Test-Path -LiteralPath $pa | Should -BeTrue
+        Clear-ContainerStore -Kind Image -Confirm:$false -StorageRoot $script:root | Out-Null
+        Get-ContainerImage -Id $a.Id -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Test-Path -LiteralPath $pa | Should -BeFalse
+        Test-Path -LiteralPath $pb | Should -BeTrue
+        @(Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -like 'Recipe*') | Should -BeNullOrEmpty
     }
 }
 

@@ -68,7 +68,7 @@ public sealed class UpdateContainerImageCommand : ContainerCmdletBase
                 continue;
             }
             if (step.ContextChanged)
-                WriteWarning($"The build context of '{step.Image}' changed since it was built; the rebuild uses what is there now.");
+                WriteWarning($"The build context of '{step.Image}' changed since it was built; the rebuild reads the context as it is now (and the Dockerfile as recorded).");
             if (step.Action == "Rebase" && step.HasRunLayers)
                 WriteWarning($"'{step.Image}' has RUN steps of its own; they ran against the old base and are kept as they are (a package installed by RUN is not updated and may not match the new base's package database). Rebuild it when that matters.");
             bool ok = TryItem(step.Image, () =>
