@@ -126,7 +126,6 @@ public sealed partial class ImageStore
             if (repair) Layers.Remove(l);
             Add("LayerUnreferenced", "Garbage", l, "No image uses this layer.", repair);
         }
-        problems.AddRange(CheckRecipes(repair));
         var tmp = Root.Sub("tmp");
         if (Directory.Exists(tmp))
             foreach (var e in Directory.EnumerateFileSystemEntries(tmp))

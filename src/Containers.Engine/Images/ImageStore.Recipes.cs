@@ -7,13 +7,13 @@ namespace Containers.Engine.Images;
 public sealed partial class ImageStore
 {
     /// <summary>
-    /// Test-ContainerStore's look at the build recipes (recipes/&lt;manifest hex&gt;.json): one that does not parse is
+    /// Test-ContainerStore's look at the build recipes (the store kind Recipes) (recipes/&lt;manifest hex&gt;.json): one that does not parse is
     /// an Error (RecipeRecordCorrupt; -Repair moves it aside, and the image stays: it is only no longer updatable from
     /// its recipe); one whose image is gone is Garbage (RecipeUnreferenced; -Repair deletes it, but not while an image
     /// record is unreadable or set aside, since it may be that image's). A recipe references no blob or layer, so it
     /// never keeps or frees anything the garbage collection decides on.
     /// </summary>
-    private List<StoreProblem> CheckRecipes(bool repair)
+    public List<StoreProblem> CheckRecipes(bool repair)
     {
         var found = new List<StoreProblem>();
         var recipes = new RecipeStore(Root);
@@ -46,6 +46,9 @@ public sealed partial class ImageStore
                 continue;
             }
             if (r is null || keys.Contains(digest)) continue;
+            // a build may have registered its image (and then written this recipe) since the records were read
+            try { if (ReadMetaByKey(digest) is not null) continue; }
+            catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { continue; }
             bool delete = repair && unreadable.Count == 0;
             if (delete) recipes.Delete(digest);
             found.Add(new StoreProblem
