@@ -33,7 +33,7 @@
         'Request-ContainerImage', 'Publish-ContainerImage', 'Connect-ContainerRegistry', 'Disconnect-ContainerRegistry',
         'Get-ContainerImageTag',
         # build
-        'Build-ContainerImage', 'ConvertFrom-Dockerfile',
+        'Build-ContainerImage', 'ConvertFrom-Dockerfile', 'Update-ContainerImage',
         # compose
         'ConvertFrom-ContainerCompose', 'Start-ContainerProject', 'Stop-ContainerProject', 'Restart-ContainerProject',
         'Remove-ContainerProject', 'Get-ContainerProject'

@@ -533,6 +533,8 @@ public sealed partial class ImageStore
             {
                 foreach (var f in deleteFiles) File.Delete(f);
                 FileSys.FsyncDirectory(Root.Sub("images"));
+                // a removed image's build recipe goes with it (keyed by manifest, like the record)
+                foreach (var k in records.Where(x => deleteFiles.Contains(x.File)).Select(x => Key(x.Meta))) new Build.RecipeStore(Root).Delete(k);
             }
         }
         foreach (var n in untagged) Events.EventLog.Record(Root, Model.ContainerEventType.Image, "untag", img.Id, n);

@@ -63,6 +63,13 @@ public static class StoreKinds
             Entries = ["containers"],
             Check = c => new ContainerRuntime(c.Root).CheckInterrupted(c.Repair),
         },
+        new StoreKind
+        {
+            // Build-ContainerImage's recipes, for base tracking (Update-ContainerImage)
+            Name = "Recipes",
+            Entries = ["recipes"],
+            Check = c => new ImageStore(c.Root).CheckRecipes(c.Repair),
+        },
         new StoreKind { Name = "Networks", Entries = ["networks"], CheckedBy = "Images (records parse); Containers (what killed starts left)" },
         new StoreKind { Name = "Volumes", Entries = ["volumes"], CheckedBy = "Images (records parse)" },
         new StoreKind
