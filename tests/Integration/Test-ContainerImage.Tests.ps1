@@ -186,3 +186,39 @@ Describe 'Test-ContainerImage' {
         @($f.Rule) | Should -Be @('NoHealthcheck')
     }
 }
+
+Describe 'The warning for a container that runs as root on the host' {
+    BeforeEach {
+        if (-not (Test-Prerequisite $script:IsRoot 'containers are created as root')) { Set-ItResult -Skipped -Because 'not root' }
+    }
+
+    It 'warns for an image without USER and says how to avoid it' {
+        $c = New-Container busybox:latest -Name audit-warn-1 -Command true -WarningVariable w -WarningAction SilentlyContinue
+        $c | Should -Not -BeNullOrEmpty
+        $w.Count | Should -Be 1
+        "$($w[0])" | Should -Match '-User'
+        "$($w[0])" | Should -Match 'root on the host'
+        $w = $null
+        New-Container audit/root:1 -Name audit-warn-2 -Command true -Privileged -WarningVariable w -WarningAction SilentlyContinue | Out-Null
+        $w.Count | Should -Be 1
+        "$($w[0])" | Should -Match 'Privileged'
+    }
+
+    It 'does not warn with -User, for an image with a non-root USER, nor when -WarningAction silences it' {
+        $w = $null
+        New-Container busybox:latest -Name audit-warn-3 -Command true -User 1000 -WarningVariable w | Out-Null
+        $w.Count | Should -Be 0
+        New-Container audit/clean:1 -Name audit-warn-4 -Command true -WarningVariable w | Out-Null
+        $w.Count | Should -Be 0
+        $out = New-Container busybox:latest -Name audit-warn-5 -Command true -WarningAction SilentlyContinue 3>&1
+        @($out | Where-Object { $_ -is [System.Management.Automation.WarningRecord] }).Count | Should -Be 0
+        New-Container audit/clean:1 -Name audit-warn-6 -Command true -User 0 -WarningVariable w -WarningAction SilentlyContinue | Out-Null
+        $w.Count | Should -Be 1
+    }
+
+    It 'warns from Invoke-ContainerImage too' {
+        $r = Invoke-ContainerImage busybox:latest -Remove -Network none -Quiet -Command true -WarningVariable w -WarningAction SilentlyContinue
+        $r.ExitCode | Should -Be 0
+        $w.Count | Should -Be 1
+    }
+}
