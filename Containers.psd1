@@ -16,6 +16,7 @@
         # images
         'Import-ContainerImage', 'Export-ContainerImage', 'Get-ContainerImage', 'Remove-ContainerImage',
         'Add-ContainerImageTag', 'Remove-ContainerImageTag', 'Get-ContainerImageHistory', 'New-ContainerImage',
+        'Test-ContainerImage',
         # containers
         'New-Container', 'Start-Container', 'Stop-Container', 'Restart-Container', 'Suspend-Container',
         'Resume-Container', 'Remove-Container', 'Get-Container', 'Wait-Container', 'Invoke-ContainerCommand',

@@ -100,6 +100,7 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         if (!ShouldProcess(target, Detach ? "Run container (detached)" : "Run container")) return;
         if (!TryItem(target, EnsureImage)) return;
         Engine.Diagnostics.StepTimes.Mark("cmdlet.ensure-image");
+        WarnIfRootOnHost();
         var o = BuildOptions();
         Engine.Diagnostics.StepTimes.Mark("cmdlet.options");
         o.Tty = Tty;

@@ -167,6 +167,7 @@ public sealed class NewContainerCommand : ContainerCreateCmdlet
         string target = ParameterSetName == ImageSet ? Image : RootFs;
         if (!ShouldProcess(target, "Create container" + (Name is null ? "" : $" '{Name}'"))) return;
         if (!TryItem(target, EnsureImage)) return;
+        WarnIfRootOnHost();
         ContainerCreateOptions o;
         try { o = BuildOptions(); }
         catch (IOException ex) { Fail(ex, target); return; }

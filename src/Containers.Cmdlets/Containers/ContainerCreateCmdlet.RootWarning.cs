@@ -1,0 +1,31 @@
+using System.Management.Automation;
+using Containers.Engine.Audit;
+using Containers.Engine.Images;
+
+namespace Containers.Cmdlets.Runtime;
+
+public abstract partial class ContainerCreateCmdlet
+{
+    /// <summary>
+    /// Warns when the container's process will be root without a user namespace (root in the container is root
+    /// on the host): the effective user (-User, else the image's USER) is root and the container shares the
+    /// host's user namespace (-Privileged, -UserNamespace Host, or no -UserNamespace where the engine has no other).
+    /// -WarningAction SilentlyContinue hides it. Never fails the creation.
+    /// </summary>
+    protected void WarnIfRootOnHost()
+    {
+        if (ParameterSetName != ImageSet) return;
+        var bound = MyInvocation.BoundParameters;
+        if (!Privileged && bound.TryGetValue("UserNamespace", out var ns) && ns?.ToString() is { Length: > 0 } mode && !mode.Equals("Host", StringComparison.OrdinalIgnoreCase)) return;
+        string? user = User;
+        if (string.IsNullOrEmpty(user))
+        {
+            try { user = new ImageStore(Root).TryResolve(Image)?.Config.Config?.User; }
+            catch (Exception) { return; }   // the creation itself reports a store problem
+        }
+        if (!ImageAuditor.RunsAsRoot(user)) return;
+        WriteWarning($"The container of '{Image}' runs as root{(Privileged ? " with -Privileged" : "")} in the host's user namespace: root in the container is root on the host. "
+            + "Run it as an unprivileged user with -User <uid>[:<gid>] (or give the image a USER), or in a user namespace (-UserNamespace Auto where the engine offers it); "
+            + "Test-ContainerImage lists what else the image needs. -WarningAction SilentlyContinue hides this warning.");
+    }
+}
