@@ -98,6 +98,7 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         string target = ParameterSetName == ImageSet ? Image : RootFs;
         if (!ShouldProcess(target, Detach ? "Run container (detached)" : "Run container")) return;
         if (!TryItem(target, EnsureImage)) return;
+        if (!TryItem(target, EnsureSubordinateIds)) return;
         var o = BuildOptions();
         o.Tty = Tty;
         o.Interactive = Interactive && Tty;

@@ -6,6 +6,7 @@ using Containers.Engine.Errors;
 using Containers.Engine.Networking;
 using Containers.Engine.State;
 using Containers.Engine.Volumes;
+using Containers.Engine.UserNamespaces;
 
 namespace Containers.Engine.Runtime;
 
@@ -85,7 +86,11 @@ public sealed partial class ContainerRuntime
         var devices = c.Devices.Select(Devices.Resolve).ToList();
         if (c.Privileged) devices.InsertRange(0, Devices.HostDevices());
         res.Devices.AddRange(devices.Select(d => d.Rule));
-        try { cg.Create(res); }
+        try
+        {
+            cg.Create(res);
+            if (c.IdRange is UserNamespaces.IdRange r) UserNamespaceSetup.DelegateCgroup(cg, r);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw ContainersException.System("CgroupSetupFailed", RuntimeMessages.StartFailed(c.Name, ex.Message), c.Name, ex);
@@ -104,6 +109,7 @@ public sealed partial class ContainerRuntime
             }
             // --network container:X uses X's files (mounted from its state directory), as docker shares them
             if (!IsContainerMode(c.Network)) WriteEtcFiles(c, dir, net);
+            if (c.IdRange is UserNamespaces.IdRange range) UserNamespaceSetup.PrepareStart(this, rec, range, IsContainerMode(c.Network));
 
             var spec = BuildSpec(c, dir, cg, joins, devices);
             if (restarts > 0) spec = [.. spec, .. Encoding.UTF8.GetBytes("restarts=" + restarts.ToString(CultureInfo.InvariantCulture) + "\0")];
@@ -327,6 +333,7 @@ public sealed partial class ContainerRuntime
     {
         var w = new SpecWriter();
         w.Add("id", c.Id);
+        if (c.IdRange is UserNamespaces.IdRange ur) w.Add("userns", $"{ur.Start}:{ur.Count}");
         var (mountPoints, rootfs) = SharedRuntimeDirs();
         w.Add("merged", rootfs);
         w.Add("log", Path.Combine(dir, "ctr.log"));
@@ -466,19 +473,30 @@ public sealed partial class ContainerRuntime
     private void AddMountOps(SpecWriter w, ContainerConfig c, string dir, ICgroupManager cg, Joins joins, List<Devices.Node> devices)
     {
         const ulong chr = 0x2000;
+        // in a user namespace of its own the child cannot make device nodes nor resolve host paths (the storage
+        // root is not its range's to enter): host sources are detached bind clones the monitor makes (flag 16),
+        // device nodes binds of the host's, as runc does for user namespaces
+        bool userns = c.IdRange is not null;
+        int hf = userns ? 16 : 0;
+        void Node(string path, ulong mode, ulong rdev, string hostPath)
+        {
+            if (!userns) { w.Op("mknod", 0, path, n1: mode, n2: rdev); return; }
+            w.Op("touch", 0, path);
+            w.Op("mount", 16, hostPath, path, "", "", MS_BIND);
+        }
         w.Op("mkdir", 0, "/proc", n1: 0x1ed);
         w.Op("mount", 0, "proc", "/proc", "proc", n1: MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev", n1: 0x1ed);
         w.Op("mount", 0, "tmpfs", "/dev", "tmpfs", "mode=755,size=65536k", MS_NOSUID | MS_STRICTATIME);
         foreach (var (n, maj, min) in new[] { ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0) })
-            w.Op("mknod", 0, "/dev/" + n, n1: chr | 0x1b6, n2: (ulong)((maj << 8) | min));
+            Node("/dev/" + n, chr | 0x1b6, (ulong)((maj << 8) | min), "/dev/" + n);
         // -Device and -Privileged: the host's node (type, numbers, mode); the default ones above are not made twice
         var made = new HashSet<string>(StringComparer.Ordinal) { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx" };
         foreach (var d in devices)
         {
             if (!made.Add(d.Path)) continue;
             MkdirP(w, Path.GetDirectoryName(d.Path)!);
-            w.Op("mknod", 0, d.Path, n1: (d.Type == 'c' ? chr : 0x6000UL) | d.Mode, n2: d.Rdev);
+            Node(d.Path, (d.Type == 'c' ? chr : 0x6000UL) | d.Mode, d.Rdev, d.HostPath);
         }
         w.Op("symlink", 0, "/proc/self/fd", "/dev/fd");
         w.Op("symlink", 0, "/proc/self/fd/0", "/dev/stdin");
@@ -491,19 +509,20 @@ public sealed partial class ContainerRuntime
         // POSIX shared memory lives in /dev/shm: -Ipc host shares the host's, as docker does. (-Ipc container:X
         // cannot share X's: X's /dev/shm is a tmpfs mounted inside X's own mount namespace, and the kernel does not
         // bind a mount of another namespace; docker keeps it on the host for that)
-        if (c.IpcMode == "host") w.Op("mount", 0, "/dev/shm", "/dev/shm", "", "", MS_BIND | MS_REC);
+        if (c.IpcMode == "host") w.Op("mount", hf, "/dev/shm", "/dev/shm", "", "", MS_BIND | MS_REC);
         else w.Op("mount", 0, "shm", "/dev/shm", "tmpfs", "mode=1777,size=" + (c.ShmSize is long shm ? shm.ToString(CultureInfo.InvariantCulture) : "65536k"), MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev/mqueue", n1: 0x1ed);
         w.Op("mount", 2, "mqueue", "/dev/mqueue", "mqueue", "", MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/sys", n1: 0x1ed);
-        w.Op("mount", 0, "sysfs", "/sys", "sysfs", "", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        // user namespace: the network namespace is the host user namespace's, so the monitor mounts sysfs for it
+        w.Op("mount", hf, "sysfs", "/sys", "sysfs", "", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
         AddCgroupFsOps(w, cg);
         w.Op("mkdir", 0, "/etc", n1: 0x1ed);
         string etcDir = IsContainerMode(c.Network) ? DirOf(c.Network[ContainerModePrefix.Length..]) : dir;
         foreach (var f in new[] { "hosts", "hostname", "resolv.conf" })
         {
             w.Op("touch", 2, "/etc/" + f);
-            w.Op("mount", 0, Path.Combine(etcDir, f), "/etc/" + f, "", "", MS_BIND);
+            w.Op("mount", hf, Path.Combine(etcDir, f), "/etc/" + f, "", "", MS_BIND);
         }
         var volumes = new VolumeStore(_root);
         foreach (var m in c.Mounts)
@@ -522,7 +541,7 @@ public sealed partial class ContainerRuntime
                         w.Op("touch", 0, m.Destination);
                     }
                     else MkdirP(w, m.Destination);
-                    w.Op("mount", 0, src, m.Destination, "", "", MS_BIND | MS_REC);
+                    w.Op("mount", userns && m.IdMap ? 32 : hf, src, m.Destination, "", "", MS_BIND | MS_REC);
                     if (m.ReadOnly) w.Op("mount", 0, "", m.Destination, "", "", MS_BIND | MS_REMOUNT | MS_RDONLY);
                     break;
             }
@@ -539,7 +558,7 @@ public sealed partial class ContainerRuntime
             foreach (var (p, isDir) in MaskedPaths)
             {
                 if (isDir) w.Op("mount", 1, "tmpfs", p, "tmpfs", "size=0", MS_RDONLY);
-                else w.Op("mount", 1, "/dev/null", p, "", "", MS_BIND);
+                else w.Op("mount", 1 | hf, "/dev/null", p, "", "", MS_BIND);
             }
             foreach (var p in ReadOnlyPaths)
             {

@@ -119,6 +119,8 @@ public sealed partial class ContainerRuntime
         Directory.Move(rec.Dir, trash);
         ConfigCache.TryRemove(Path.Combine(rec.Dir, "config.json"), out _);
         Trash.Delete(trash);
+        // its id range goes back to the pool (the host table and the root's record): no file of it is in use any more
+        if (c.IdRange is not null) UserNamespaces.IdRanges.Free(_root, c.Id);
         Event("remove", c);
         Trash.SweepOnce(_root);
         // after the rename: the volumes are no longer in use by this container (docker's --rm takes them too)

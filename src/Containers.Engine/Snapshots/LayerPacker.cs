@@ -20,15 +20,18 @@ public static class LayerPacker
     /// <paramref name="skipped"/> (a file that shrinks is padded with zeros, one that grows is cut, as
     /// its tar header already gave the size).
     /// </summary>
-    public static void PackDirectory(string dir, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null)
+    public static void PackDirectory(string dir, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null,
+        Func<(int Uid, int Gid), (int Uid, int Gid)>? mapIds = null)
     {
         using var root = FileSys.OpenHandle(dir, FileSys.O_RDONLY | FileSys.O_DIRECTORY);
-        PackDirectory(root, output, overlayUpper, ct, skipped);
+        PackDirectory(root, output, overlayUpper, ct, skipped, mapIds);
     }
 
     /// <summary>Packs the directory an O_RDONLY descriptor holds (a container's root as a <see cref="RootedFs"/> has it).</summary>
-    internal static void PackDirectory(SafeFileHandle root, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null)
+    internal static void PackDirectory(SafeFileHandle root, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null,
+        Func<(int Uid, int Gid), (int Uid, int Gid)>? mapIds = null)
     {
+        _mapIds = mapIds;
         using (var w = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
         {
             var links = new Dictionary<(ulong, ulong), string>();
@@ -123,14 +126,18 @@ public static class LayerPacker
 
     private const int O_NOCTTY = 0x100;
 
+    /// <summary>The owner map of the current pack (a user namespace's upper directory: its range's ids back to the container's).</summary>
+    [ThreadStatic] private static Func<(int Uid, int Gid), (int Uid, int Gid)>? _mapIds;
+
     private static DateTimeOffset Mtime(LayerFs.Stat st) => DateTimeOffset.FromUnixTimeSeconds(st.Mtime.Sec).AddTicks(st.Mtime.Nsec / 100);
 
     private static TarEntry Entry(TarEntryType t, string name, Dictionary<string, string>? xattrs, LayerFs.Stat st, DateTimeOffset mtime, string? link)
     {
         TarEntry e = xattrs is { Count: > 0 } ? new PaxTarEntry(t, name, xattrs) : new GnuTarEntry(t, name);
         e.Mode = (UnixFileMode)(st.Mode & 0xFFF);
-        e.Uid = (int)st.Uid;
-        e.Gid = (int)st.Gid;
+        var (uid, gid) = _mapIds is null ? ((int)st.Uid, (int)st.Gid) : _mapIds(((int)st.Uid, (int)st.Gid));
+        e.Uid = uid;
+        e.Gid = gid;
         e.ModificationTime = mtime;
         if (link is not null) e.LinkName = link;
         return e;

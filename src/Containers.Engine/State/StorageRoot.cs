@@ -68,7 +68,10 @@ public sealed class StorageRoot
         if (_laidOut && Directory.Exists(Path)) return;
         try
         {
+            // a root laid out now is new: it gets the settings record that makes Auto its default user namespace
+            bool isNew = !Directory.Exists(System.IO.Path.Combine(Path, "containers"));
             Directory.CreateDirectory(Path);
+            if (isNew) UserNamespaces.HostSettings.InitializeNewRoot(Path);
             foreach (var d in new[] { "blobs/sha256", "layers", "l", "images", "containers", "volumes", "networks", "tmp", "locks" })
                 Directory.CreateDirectory(System.IO.Path.Combine(Path, d));
             File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
