@@ -87,8 +87,8 @@ internal static unsafe class Monitor
                 ContainerChild.LoopbackUp();
                 plan.NewNet = false;
             }
-            string? prepErr = UserNamespace.Prepare(plan);
-            if (prepErr is not null) return Report("error: user namespace: " + prepErr, 1);
+            string? sysErr = UserNamespace.WriteNetSysctls(spec);
+            if (sysErr is not null) return Report("error: " + sysErr, 1);
         }
 
         byte* logPath = NStr.Of(spec.Req("log"));
@@ -142,12 +142,25 @@ internal static unsafe class Monitor
             int devNullIn = plan.StdinFd;
             if (stdinFifo >= 0) plan.StdinFd = stdinFifo;
             if (tty) { Tty.SocketPair(tsv); plan.TtySock = tsv[1]; }
-            if (plan.UserNs) { Tty.SocketPair(usv); plan.UserSock = usv[1]; }
+            if (plan.UserNs)
+            {
+                // the detached mounts live only from here to the clone: the monitor holds no host mount afterwards
+                string? prepErr = UserNamespace.Prepare(plan);
+                if (prepErr is not null)
+                {
+                    close(outp[0]); close(errp[0]); close(sync[0]); close(outp[1]); close(errp[1]); close(sync[1]);
+                    if (tty) { close(tsv[0]); close(tsv[1]); }
+                    return Finish(first, "error: user namespace: " + prepErr, 1);
+                }
+                Tty.SocketPair(usv);
+                plan.UserSock = usv[1];
+            }
             int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0)
                 | (plan.UserNs ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
             if (plan.UserNs)
             {
+                UserNamespace.ClosePrepared(plan);
                 close(usv[1]);
                 string? usErr = pid > 0 ? UserNamespace.SetUp(pid, plan, spec, usv[0]) : null;
                 close(usv[0]);

@@ -38,7 +38,7 @@ internal static unsafe class UserNamespace
         for (int i = 0; i < p.Ops.Length; i++)
         {
             ref ChildOp op = ref p.Ops[i];
-            if ((op.Flags & 16) == 0 || op.Fd > 0) continue;
+            if ((op.Flags & 16) == 0) continue;
             int fd;
             if (op.C != null && NStr.Len(op.C) == 5 && Eq(op.C, sysfs))
             {
@@ -53,6 +53,38 @@ internal static unsafe class UserNamespace
                 return $"cannot prepare the mount of {p.OpNames[i]}: errno {Errno}";
             }
             op.Fd = fd;
+        }
+        return null;
+    }
+
+    /// <summary>Monitor, after the clone: the child has its copies; the monitor keeps no descriptor of a host mount.</summary>
+    public static void ClosePrepared(ChildPlan p)
+    {
+        for (int i = 0; i < p.Ops.Length; i++)
+        {
+            ref ChildOp op = ref p.Ops[i];
+            if ((op.Flags & 16) == 0) continue;
+            if (op.Fd > 0) close(op.Fd);
+            op.Fd = 0;
+        }
+    }
+
+    /// <summary>
+    /// -Sysctl net.*: written by the monitor in the container's network namespace (which the host's user namespace
+    /// owns, so the container's root may not), once per monitor: the namespace and its values outlive restarts.
+    /// </summary>
+    public static string? WriteNetSysctls(Spec spec)
+    {
+        foreach (var kv in spec.All("netsysctl"))
+        {
+            int eq = kv.IndexOf('=');
+            string path = "/proc/sys/" + kv[..eq], value = kv[(eq + 1)..];
+            try { File.WriteAllText(path, value); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                string why = ex is FileNotFoundException or DirectoryNotFoundException ? "No such file or directory (errno 2)" : ex.Message;
+                return $"cannot write {value} {path}: {why}";
+            }
         }
         return null;
     }

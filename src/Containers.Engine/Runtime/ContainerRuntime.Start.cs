@@ -470,6 +470,21 @@ public sealed partial class ContainerRuntime
         w.Op("mount", 0, "", "/sys/fs/cgroup", "", "", MS_REMOUNT | ro);
     }
 
+    /// <summary>
+    /// A net.* value the monitor writes for a user-namespaced container: net.ipv4.ping_group_range holds group ids,
+    /// which the kernel reads in the writer's user namespace, so the container's ids become its range's host ids
+    /// (what the container's root would have written, and what it reads back).
+    /// </summary>
+    private static string HostSysctlValue(ContainerConfig c, string name, string value)
+    {
+        if (name != "net.ipv4.ping_group_range" || c.IdRange is not UserNamespaces.IdRange r) return value;
+        var parts = value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length != 2 || !long.TryParse(parts[0], out long lo) || !long.TryParse(parts[1], out long hi)) return value;
+        lo = Math.Clamp(lo, 0, r.Count - 1);
+        hi = Math.Clamp(hi, 0, r.Count - 1);
+        return $"{r.ToHost(lo)} {r.ToHost(hi)}";
+    }
+
     private void AddMountOps(SpecWriter w, ContainerConfig c, string dir, ICgroupManager cg, Joins joins, List<Devices.Node> devices)
     {
         const ulong chr = 0x2000;
@@ -478,6 +493,7 @@ public sealed partial class ContainerRuntime
         // device nodes binds of the host's, as runc does for user namespaces
         bool userns = c.IdRange is not null;
         int hf = userns ? 16 : 0;
+        // (the default nodes are world-readable and writable; -Device implies the host's user namespace)
         void Node(string path, ulong mode, ulong rdev, string hostPath)
         {
             if (!userns) { w.Op("mknod", 0, path, n1: mode, n2: rdev); return; }
@@ -551,7 +567,10 @@ public sealed partial class ContainerRuntime
         foreach (var s in c.Sysctls)
         {
             int eq = s.IndexOf('=');
-            w.Op("write", 0, s[(eq + 1)..], "/proc/sys/" + s[..eq].Replace('.', '/'));
+            // user namespace: the network namespace is the host user namespace's, so its parameters are not the
+            // container root's to write; the monitor writes them from inside that namespace before the clone
+            if (userns && s.StartsWith("net.", StringComparison.Ordinal)) w.Add("netsysctl", s[..eq].Replace('.', '/') + "=" + HostSysctlValue(c, s[..eq], s[(eq + 1)..]));
+            else w.Op("write", 0, s[(eq + 1)..], "/proc/sys/" + s[..eq].Replace('.', '/'));
         }
         if (!c.Privileged)
         {
