@@ -62,7 +62,8 @@ Describe 'The default of a root' {
         (New-Container $script:img -Name priv -Privileged -Command true).UserNamespace | Should -Be 'Host'
         (New-Container $script:img -Name pidhost -Pid host -Command true).UserNamespace | Should -Be 'Host'
         (New-Container $script:img -Name devhost -Device /dev/null:/dev/hostnull -Command true).UserNamespace | Should -Be 'Host'
-        Remove-Container opt-out, priv, pidhost, devhost
+        (New-Container $script:img -Name nethost -Network host -Command true).UserNamespace | Should -Be 'Host'
+        Remove-Container opt-out, priv, pidhost, devhost, nethost
     }
     It 'refuses KeepId (rootless only) and :idmap without a user namespace' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
@@ -81,7 +82,7 @@ Describe 'Auto' {
             $ids = StatusIds (Get-Container ids1).Pid
             $ids.Uid | ForEach-Object { $_ | Should -Be $r.Start }
             $ids.Gid | ForEach-Object { $_ | Should -Be $r.Start }
-            $o = (Invoke-ContainerCommand ids1 -Command sh, -c, 'id -u; cat /proc/self/uid_map').Output -split "`n"
+            $o = (Invoke-ContainerCommand ids1 -Command sh, -c, 'id -u; cat /proc/self/uid_map').Output.Trim() -split "`n"
             $o[0].Trim() | Should -Be '0'
             ($o[1].Trim() -split '\s+') | Should -Be @('0', "$($r.Start)", '65536')
             # an exec joins the user namespace: it too is the range's
@@ -145,7 +146,7 @@ Describe 'Auto' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $r = Invoke-ContainerImage $script:img -Remove -Init -ReadOnly -Network bridge -Command sh, -c, 'echo x > /dev/null && head -c 4 /dev/urandom | wc -c; ls /sys/class/net | sort | tr "\n" " "; echo; cat /proc/1/cmdline | tr "\0" " "; echo; touch /nope 2>/dev/null || echo ro; test -d /sys/fs/cgroup && echo cg'
         $r.ExitCode | Should -Be 0
-        $lines = $r.Output -split "`n"
+        $lines = $r.Output.Trim() -split "`n"
         $lines[0].Trim() | Should -Be '4'
         $lines[1] | Should -Match 'eth0'
         $lines[1] | Should -Match 'lo'
@@ -175,7 +176,7 @@ Describe 'Files of a user-namespaced container' {
         $r = Range volc
         Start-Container volc
         Wait-Container volc | Out-Null
-        (Get-ContainerLog volc | ForEach-Object Text) | Should -Be @('0:0', '0:0', '0:0')
+        (Get-ContainerLog volc | ForEach-Object Message) | Should -Be @('0:0', '0:0', '0:0')
         $data = (Get-ContainerVolume usernsvol).Mountpoint
         if (-not $data) { $data = Join-Path $script:root 'volumes/usernsvol/_data' }
         (& stat -c '%u:%g' $data) | Should -Be "$($r.Start):$($r.Start)"
@@ -191,14 +192,14 @@ Describe 'Files of a user-namespaced container' {
             Set-Content "$($script:work)/$d/a" 'a'
         }
         $probe = 'stat -c "%u:%g" /b/a; echo x > /b/new 2>/dev/null && echo wrote || echo denied'
-        $plain = (Invoke-ContainerImage $script:img -Remove -Volume "$($script:work)/plain:/b" -Command sh, -c, $probe).Output -split "`n"
+        $plain = (Invoke-ContainerImage $script:img -Remove -Volume "$($script:work)/plain:/b" -Command sh, -c, $probe).Output.Trim() -split "`n"
         $plain | Should -Be @('65534:65534', 'denied')
-        $idm = (Invoke-ContainerImage $script:img -Remove -Volume "$($script:work)/idmap:/b:idmap" -Command sh, -c, $probe).Output -split "`n"
+        $idm = (Invoke-ContainerImage $script:img -Remove -Volume "$($script:work)/idmap:/b:idmap" -Command sh, -c, $probe).Output.Trim() -split "`n"
         $idm | Should -Be @('0:0', 'wrote')
         (& stat -c '%u:%g' "$($script:work)/idmap/new") | Should -Be '0:0'
         $c = Invoke-ContainerImage $script:img -Name uchown -Volume "$($script:work)/chown:/b:U" -Command sh, -c, $probe
         $r = Range uchown
-        ($c.Output -split "`n") | Should -Be @('0:0', 'wrote')
+        ($c.Output.Trim() -split "`n") | Should -Be @('0:0', 'wrote')
         (& stat -c '%u:%g' "$($script:work)/chown/a") | Should -Be "$($r.Start):$($r.Start)"
         (& stat -c '%u:%g' "$($script:work)/chown/new") | Should -Be "$($r.Start):$($r.Start)"
         Remove-Container uchown
@@ -213,7 +214,7 @@ Describe 'Files of a user-namespaced container' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $c = Invoke-ContainerImage $script:img -Name files -Command sh, -c, 'mkdir /made && echo y > /made/y && chown 1000:1000 /made/y'
         $r = Range files
-        $upper = Join-Path $script:root "containers/$($c.Id)/upper"
+        $upper = Join-Path $script:root "containers/$($c.ContainerId)/upper"
         (& stat -c '%u:%g' "$upper/made") | Should -Be "$($r.Start):$($r.Start)"
         (& stat -c '%u:%g' "$upper/made/y") | Should -Be "$($r.Start + 1000):$($r.Start + 1000)"
         # export
@@ -233,10 +234,10 @@ Describe 'Files of a user-namespaced container' {
         (& stat -c '%u:%g' "$upper/made/in.txt") | Should -Be "$($r.Start):$($r.Start)"
         # commit: the layer holds container ids; a container of it in the host's user namespace sees them as they are
         $img = New-ContainerImage -Container files -Name userns/committed:1
-        $o = (Invoke-ContainerImage userns/committed:1 -Remove -UserNamespace Host -Command stat, -c, '%u:%g %n', /made, /made/y, /made/in.txt).Output -split "`n"
+        $o = (Invoke-ContainerImage userns/committed:1 -Remove -UserNamespace Host -Command stat, -c, '%u:%g %n', /made, /made/y, /made/in.txt).Output.Trim() -split "`n"
         $o | Should -Be @('0:0 /made', '1000:1000 /made/y', '0:0 /made/in.txt')
         # and one in a user namespace sees them as the container that made them did
-        $o2 = (Invoke-ContainerImage userns/committed:1 -Remove -Command stat, -c, '%u:%g %n', /made, /made/y).Output -split "`n"
+        $o2 = (Invoke-ContainerImage userns/committed:1 -Remove -Command stat, -c, '%u:%g %n', /made, /made/y).Output.Trim() -split "`n"
         $o2 | Should -Be @('0:0 /made', '1000:1000 /made/y')
         Remove-Container files
         Remove-ContainerImage userns/committed:1 | Out-Null
@@ -274,7 +275,7 @@ Describe 'The image test set under Auto' {
     It 'runs busybox unchanged: a shell, a user, a working directory, an HTTP server over a published port' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $r = Invoke-ContainerImage $script:img -Remove -User 1000 -WorkingDirectory /tmp -Command sh, -c, 'id -u; pwd; echo hi > f && cat f'
-        ($r.Output -split "`n") | Should -Be @('1000', '/tmp', 'hi')
+        ($r.Output.Trim() -split "`n") | Should -Be @('1000', '/tmp', 'hi')
         $port = Get-Random -Minimum 20000 -Maximum 30000
         $c = Invoke-ContainerImage $script:img -Detach -Name web -Port "127.0.0.1:$($port):80" -Command httpd, -f, -p, 80, -h, /srv
         try {
@@ -294,7 +295,7 @@ Describe 'The image test set under Auto' {
         if (-not (Test-Prerequisite ($null -ne $deb) 'the local registry 127.0.0.1:5000 with debian:bookworm (../shared/anchors/setup.sh, started by the test task)')) { return }
         $r = Invoke-ContainerImage 127.0.0.1:5000/debian:bookworm -Remove -Command bash, -c, 'id -u; dpkg -s bash | grep -c Status; su -s /bin/sh nobody -c "id -un"; touch /root/x && ls -ln /root/x | cut -d" " -f3,4; cat /proc/self/uid_map | tr -s " "'
         $r.ExitCode | Should -Be 0
-        $lines = $r.Output -split "`n"
+        $lines = $r.Output.Trim() -split "`n"
         $lines[0] | Should -Be '0'
         $lines[1] | Should -Be '1'
         $lines[2] | Should -Be 'nobody'

@@ -179,9 +179,9 @@ public sealed partial class ContainerRuntime
         // container's root could not mount /proc or manage IPC; -Device: the host's node is root's (devtmpfs has no
         // idmapped mounts and a user namespace may not mknod), so root inside could not open it. Like -Privileged,
         // these mean the host's user namespace (docker's rule for userns-remap)
-        bool needsHost = cfg.PidMode.Length > 0 || cfg.IpcMode.Length > 0 || cfg.Devices.Count > 0;
+        bool needsHost = cfg.PidMode.Length > 0 || cfg.IpcMode.Length > 0 || cfg.Devices.Count > 0 || cfg.Network == "host";
         if (needsHost && o.UserNamespace is UserNamespaces.UserNamespaceMode.Private)
-            throw ContainersException.Invalid("UserNamespaceConflict", "-UserNamespace Private cannot share the host's or another container's PID or IPC namespace (-Pid, -Ipc) nor give host devices (-Device); give -UserNamespace Host.", cfg.Name);
+            throw ContainersException.Invalid("UserNamespaceConflict", "-UserNamespace Private cannot share the host's network namespace or the host's or another container's PID or IPC namespace (-Network host, -Pid, -Ipc) nor give host devices (-Device); give -UserNamespace Host.", cfg.Name);
         var (usermode, uswarn) = UserNamespaces.UserNamespaceSupport.Resolve(_root, o.UserNamespace, o.Privileged || needsHost);
         UserNamespaces.IdRange? pool = null;
         if (usermode != UserNamespaces.UserNamespaceMode.Host)

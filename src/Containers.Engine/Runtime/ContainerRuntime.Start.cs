@@ -572,6 +572,16 @@ public sealed partial class ContainerRuntime
             if (userns && s.StartsWith("net.", StringComparison.Ordinal)) w.Add("netsysctl", s[..eq].Replace('.', '/') + "=" + HostSysctlValue(c, s[..eq], s[(eq + 1)..]));
             else w.Op("write", 0, s[(eq + 1)..], "/proc/sys/" + s[..eq].Replace('.', '/'));
         }
+        // user namespace: the network namespace is the host user namespace's, so binding a port below 1024 and ICMP
+        // sockets would need capabilities the container's root has not there. Docker's defaults since 20.10 make
+        // both unprivileged in a container's own network namespace; set unless -Sysctl gave them
+        if (userns && c.IdRange is UserNamespaces.IdRange nr && !IsContainerMode(c.Network) && c.Network != "host")
+        {
+            if (!c.Sysctls.Any(s => s.StartsWith("net.ipv4.ip_unprivileged_port_start=", StringComparison.Ordinal)))
+                w.Add("netsysctl", "net/ipv4/ip_unprivileged_port_start=0");
+            if (!c.Sysctls.Any(s => s.StartsWith("net.ipv4.ping_group_range=", StringComparison.Ordinal)))
+                w.Add("netsysctl", $"net/ipv4/ping_group_range={nr.Start} {(long)nr.Start + nr.Count - 1}");
+        }
         if (!c.Privileged)
         {
             foreach (var (p, isDir) in MaskedPaths)
