@@ -176,7 +176,7 @@ Describe 'Files of a user-namespaced container' {
         $r = Range volc
         Start-Container volc
         Wait-Container volc | Out-Null
-        (Get-ContainerLog volc | ForEach-Object Message) | Should -Be @('0:0', '0:0', '0:0')
+        (Get-ContainerLog volc | ForEach-Object { "$_".Trim() }) | Should -Be @('0:0', '0:0', '0:0')
         $data = (Get-ContainerVolume usernsvol).Mountpoint
         if (-not $data) { $data = Join-Path $script:root 'volumes/usernsvol/_data' }
         (& stat -c '%u:%g' $data) | Should -Be "$($r.Start):$($r.Start)"

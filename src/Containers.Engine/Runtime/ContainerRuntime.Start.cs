@@ -202,6 +202,10 @@ public sealed partial class ContainerRuntime
                 ? ContainersException.NotFound("ContainerCommandNotFound", RuntimeMessages.StartFailed(name, reason), name)
                 : new ContainersException(ErrorKind.Unauthorized, "ContainerCommandNotExecutable", RuntimeMessages.StartFailed(name, reason), name);
         }
+        // the monitor's user-namespace set-up (maps, idmapped layers, the overlay over them): its own ErrorId, so a
+        // file system or kernel without idmapped mounts is told apart (-UserNamespace Host runs it without)
+        if (reason.StartsWith("user namespace: ", StringComparison.Ordinal))
+            return ContainersException.System("UserNamespaceSetupFailed", RuntimeMessages.StartFailed(name, reason) + " (-UserNamespace Host runs it in the host's user namespace.)", name);
         return ContainersException.System("ContainerStartFailed", RuntimeMessages.StartFailed(name, reason), name);
     }
 
@@ -587,7 +591,8 @@ public sealed partial class ContainerRuntime
             foreach (var (p, isDir) in MaskedPaths)
             {
                 if (isDir) w.Op("mount", 1, "tmpfs", p, "tmpfs", "size=0", MS_RDONLY);
-                else w.Op("mount", 1 | hf, "/dev/null", p, "", "", MS_BIND);
+                // user namespace: a bind of the container's own /dev/null (already the host's node), not one more host clone
+                else w.Op("mount", userns ? 1 | 4 : 1, "/dev/null", p, "", "", MS_BIND);
             }
             foreach (var p in ReadOnlyPaths)
             {

@@ -43,11 +43,15 @@ public static class IdRanges
         return l;
     }
 
-    private static void Save(List<Allocation> all)
+    /// <summary>
+    /// Durable when a range is taken (a power loss must not give the ids of a container whose files hold them to
+    /// another); a freed range may be lost to a power loss (it stays taken until Test-ContainerStore -Repair).
+    /// </summary>
+    private static void Save(List<Allocation> all, bool durable = true)
     {
         var sb = new StringBuilder();
         foreach (var a in all) sb.Append(CultureInfo.InvariantCulture, $"{a.Range.Start} {a.Range.Count} {a.Root} {a.Id}\n");
-        AtomicFile.WriteAllBytes(HostTable, Encoding.UTF8.GetBytes(sb.ToString()), durable: true);
+        AtomicFile.WriteAllBytes(HostTable, Encoding.UTF8.GetBytes(sb.ToString()), durable);
     }
 
     private static T Locked<T>(Func<T> f)
@@ -106,7 +110,8 @@ public static class IdRanges
     private static void WriteRecord(StorageRoot root, string id, IdRange r)
     {
         Directory.CreateDirectory(root.Sub("userns"));
-        AtomicFile.WriteAllBytes(RecordPath(root, id), Encoding.UTF8.GetBytes($"{r.Start} {r.Count}\n"), durable: true);
+        // the host table is the one that must survive a power loss; the root's record is its copy for Test-ContainerStore
+        AtomicFile.WriteAllBytes(RecordPath(root, id), Encoding.UTF8.GetBytes($"{r.Start} {r.Count}\n"), durable: false);
     }
 
     /// <summary>Frees a container's range (host table and root record); nothing when it has none.</summary>
@@ -117,7 +122,7 @@ public static class IdRanges
         {
             var all = List();
             int n = all.RemoveAll(a => a.Root == root.Path && a.Id == id);
-            if (n > 0) Save(all);
+            if (n > 0) Save(all, durable: false);
             try { File.Delete(RecordPath(root, id)); } catch (IOException) { }
             return true;
         });

@@ -42,13 +42,14 @@ internal static class UserNamespaceSetup
                 if (File.Exists(p)) FileSys.Lchown(p, root, root);
             }
         var volumes = new VolumeStore(rt.Root);
-        var user = UserResolver.Resolve(rec.Config, rec.Dir);
+        UserResolver.Ids? user = null;
         foreach (var m in rec.Config.Mounts)
         {
             if (m.Type is not ("volume" or "bind")) continue;
             string src = m.Type == "volume" ? volumes.DataPath(m.Source) : m.Source;
             if (m.Chown)
             {
+                user ??= UserResolver.Resolve(rec.Config, rec.Dir);
                 ChownTree(src, r.ToHost(user.Uid), r.ToHost(user.Gid));
                 continue;
             }
