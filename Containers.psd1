@@ -12,7 +12,7 @@
     TypesToProcess       = @('Containers.Types.ps1xml')
     CmdletsToExport      = @(
         # host and store
-        'Get-ContainerHost', 'Test-ContainerStore',
+        'Get-ContainerHost', 'Set-ContainerHostConfiguration', 'Test-ContainerStore',
         # images
         'Import-ContainerImage', 'Export-ContainerImage', 'Get-ContainerImage', 'Remove-ContainerImage',
         'Add-ContainerImageTag', 'Remove-ContainerImageTag', 'Get-ContainerImageHistory', 'New-ContainerImage',

@@ -14,7 +14,10 @@ namespace Containers.Helper;
 internal unsafe struct ChildOp
 {
     public int Kind;   // 1 mount, 2 mkdir, 3 mknod, 4 symlink, 5 touch, 6 write (A into the existing file)
-    public int Flags;  // 1 ignore ENOENT, 2 ignore any error, 4 the mount source is a container path, 8 chown what mkdir made to N2
+    // 1 ignore ENOENT, 2 ignore any error, 4 the mount source is a container path, 8 chown what mkdir made to N2,
+    // 16 the source is a detached mount the monitor made before the clone (a bind clone of the host path A, or with
+    // C "sysfs" a new sysfs), 32 the same made idmapped after the clone and sent to the child (user namespace)
+    public int Flags;
     /// <summary>mount: source (a host path, or with flag 4 a container path); symlink: the link's target text; write: the text.</summary>
     public byte* A;
     /// <summary>The container path the step works on, relative to the root ("." is the root itself).</summary>
@@ -23,6 +26,8 @@ internal unsafe struct ChildOp
     public byte* Parent, Base;
     public byte* C, D;
     public ulong N1, N2;
+    /// <summary>Flags 16 and 32: the detached mount the child attaches.</summary>
+    public int Fd;
 }
 
 /// <summary>
@@ -33,7 +38,8 @@ internal sealed unsafe class ChildPlan
 {
     public const int StepNetns = -1, StepCgroup = -2, StepCgroupNs = -3, StepPrivate = -4, StepRootfs = -5,
         StepReadOnly = -6, StepPivot = -7, StepHostname = -8, StepUser = -9, StepCaps = -10, StepCwd = -11,
-        StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15, StepSeccomp = -16, StepSession = -17, StepTty = -18;
+        StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15, StepSeccomp = -16, StepSession = -17, StepTty = -18,
+        StepUserNs = -19;
 
     public int NetNsFd = -1;
     /// <summary>Cloned into a fresh network namespace (network none): the child brings loopback up itself.</summary>
@@ -71,6 +77,15 @@ internal sealed unsafe class ChildPlan
     /// <summary>run -t: the socket the child sends its terminal's master on (Tty.cs); -1 without a terminal.</summary>
     public int TtySock = -1;
     public byte* DevNull;
+    /// <summary>
+    /// A user namespace of its own (UserNamespace.cs): cloned with CLONE_NEWUSER; the monitor writes the maps, joins
+    /// the cgroups, applies the limits and sends the idmapped root (and idmapped binds) over <see cref="UserSock"/>.
+    /// </summary>
+    public bool UserNs;
+    public uint IdStart, IdCount;
+    public int UserSock = -1;
+    public int OverlayFd = -1;
+    public string? OverlaySpec;
 
     /// <summary>
     /// PID 1 of an -Init container is a clone of the monitor, so its command line would be the monitor's
@@ -167,6 +182,7 @@ internal sealed unsafe class ChildPlan
         p.Envp = NStr.Array(s.All("env"));
         p.ExecCandidates = s.All("exec").Select(c => (nint)NStr.Of(c)).ToArray();
         p.DevNull = NStr.Of("/dev/null");
+        UserNamespace.FromSpec(p, s);
         return p;
     }
 
@@ -197,6 +213,7 @@ internal sealed unsafe class ChildPlan
         StepSeccomp => "load the seccomp filter",
         StepSession => "start a session of its own (setsid)",
         StepTty => "make the pseudo-terminal (/dev/pts/ptmx)",
+        StepUserNs => "receive the user namespace's mounts from the monitor",
         _ => "step " + step,
     };
 }
@@ -218,6 +235,8 @@ internal static unsafe class ContainerChild
         ulong none = 0;
         sigprocmask(2 /* SIG_SETMASK */, &none, null);
         for (int sig = 1; sig < 65; sig++) if (sig != SIGKILL && sig != SIGSTOP) signal(sig, 0);
+        // user namespace: wait until the monitor has written the maps and sent the idmapped mounts
+        if (p.UserNs && !UserNamespace.Receive(p)) Fail(p, ChildPlan.StepUserNs, Errno);
         // its own session and process group, as runc and crun make it: a signal the container sends to its
         // process group (kill 0, an Apache stop) or session must not reach the monitor
         if (setsid() < 0) Fail(p, ChildPlan.StepSession, Errno);
@@ -226,7 +245,8 @@ internal static unsafe class ContainerChild
         if (p.NetNsFd >= 0 && setns(p.NetNsFd, (int)CLONE_NEWNET) != 0) Fail(p, ChildPlan.StepNetns, Errno);
         if (p.NewNet && !LoopbackUp()) Fail(p, ChildPlan.StepNetns, Errno);
         byte zero = (byte)'0';
-        for (int i = 0; i < p.CgroupProcs.Length; i++)
+        // (user namespace: the monitor has moved it into the cgroups already; the files are not the child's to write)
+        for (int i = 0; i < (p.UserNs ? 0 : p.CgroupProcs.Length); i++)
         {
             int fd = open((byte*)p.CgroupProcs[i], 1 /* O_WRONLY */, 0);
             if (fd < 0 || write(fd, &zero, 1) != 1) Fail(p, ChildPlan.StepCgroup, Errno);
@@ -238,7 +258,8 @@ internal static unsafe class ContainerChild
         byte* dot = stackalloc byte[2] { (byte)'.', 0 };
         byte* overlay = stackalloc byte[8] { (byte)'o', (byte)'v', (byte)'e', (byte)'r', (byte)'l', (byte)'a', (byte)'y', 0 };
         if (mount(null, slash, null, MS_REC | MS_PRIVATE, null) != 0) Fail(p, ChildPlan.StepPrivate, Errno);
-        int r = p.OverlayData != null
+        int r = p.UserNs ? MountApi.Attach(p.OverlayFd, -1, p.Root)
+            : p.OverlayData != null
             ? mount(overlay, p.Root, overlay, 0, p.OverlayData)
             : mount(p.BindRoot, p.Root, null, MS_BIND | MS_REC, null);
         if (r != 0) Fail(p, ChildPlan.StepRootfs, Errno);
@@ -246,6 +267,9 @@ internal static unsafe class ContainerChild
         // every container path from here on is resolved inside this descriptor of the new root
         int rootFd = open(p.Root, AtSys.O_PATH | AtSys.O_DIRECTORY | AtSys.O_CLOEXEC, 0);
         if (rootFd < 0) Fail(p, ChildPlan.StepRootfs, Errno);
+        // user namespace: become the container's root (the first id of the range) now, so what the steps make is
+        // owned by it; from here no host path is resolved (the storage root is not the range's to enter)
+        if (p.UserNs && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)) Fail(p, ChildPlan.StepUser, Errno);
         byte* srcPath = stackalloc byte[32];
         byte* dstPath = stackalloc byte[32];
         for (int i = 0; i < p.Ops.Length; i++)
@@ -261,10 +285,11 @@ internal static unsafe class ContainerChild
                 Fail(p, i, e);
             }
         }
+        if (fchdir(rootFd) != 0) Fail(p, ChildPlan.StepPivot, Errno);
         close(rootFd);
-        if (p.ReadOnly && mount(null, p.Root, null, MS_REMOUNT | MS_BIND | MS_RDONLY, null) != 0) Fail(p, ChildPlan.StepReadOnly, Errno);
+        if (p.ReadOnly && mount(null, dot, null, MS_REMOUNT | MS_BIND | MS_RDONLY, null) != 0) Fail(p, ChildPlan.StepReadOnly, Errno);
 
-        if (chdir(p.Root) != 0 || PivotRoot(dot, dot) != 0 || umount2(dot, MNT_DETACH) != 0 || chdir(slash) != 0)
+        if (PivotRoot(dot, dot) != 0 || umount2(dot, MNT_DETACH) != 0 || chdir(slash) != 0)
             Fail(p, ChildPlan.StepPivot, Errno);
         if (sethostname(p.Hostname, NStr.Len(p.Hostname)) != 0) Fail(p, ChildPlan.StepHostname, Errno);
 
@@ -273,7 +298,7 @@ internal static unsafe class ContainerChild
         if (p.StderrFd >= 0) dup2(p.StderrFd, 2);
         if (p.TtySock >= 0 && Tty.SetUpInChild(p.TtySock) is int ttyErr and not 0) Fail(p, ChildPlan.StepTty, ttyErr);
 
-        ApplyRlimits(p);
+        if (!p.UserNs) ApplyRlimits(p); // user namespace: the monitor raised them (CAP_SYS_RESOURCE is the host's)
         // seccomp where runc loads it: without no_new_privs it needs CAP_SYS_ADMIN, so before the capabilities go
         if (!p.NoNewPrivs && SeccompFilter.Load(p.Seccomp) != 0) Fail(p, ChildPlan.StepSeccomp, Errno);
         SetUserAndCaps(p);
@@ -312,6 +337,14 @@ internal static unsafe class ContainerChild
         {
             int dst = AtSys.OpenInRoot(rootFd, op.Rel, AtSys.O_PATH);
             if (dst < 0) return -1;
+            if ((op.Flags & 48) != 0)
+            {
+                int arc = MountApi.Attach(op.Fd, dst, null);
+                int aerr = Errno;
+                close(dst);
+                *__errno_location() = aerr;
+                return arc;
+            }
             int src = -1;
             byte* source = op.A;
             if ((op.Flags & 4) != 0)

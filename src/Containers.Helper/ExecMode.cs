@@ -47,6 +47,14 @@ internal static unsafe class ExecMode
             nsFds[i] = open(NStr.Of($"/proc/{target}/ns/{Namespaces[i]}"), 0x80000, 0);
             if (nsFds[i] < 0) { Console.Error.WriteLine($"exec: the container is not running (cannot open its {Namespaces[i]} namespace)"); return 126; }
         }
+        // a container in a user namespace of its own: joined last, after the namespaces it owns (and the network
+        // namespace, which the host's owns) were joined with the host's privileges
+        int userNs = -1;
+        if (spec.Flag("userns"))
+        {
+            userNs = open(NStr.Of($"/proc/{target}/ns/user"), 0x80000, 0);
+            if (userNs < 0) { Console.Error.WriteLine("exec: the container is not running (cannot open its user namespace)"); return 126; }
+        }
         bool tty = spec.Flag("tty");
         bool detach = spec.Flag("detach");
         int master = -1, slave = -1;
@@ -94,6 +102,7 @@ internal static unsafe class ExecMode
             }
             for (int i = 0; i < nsFds.Length; i++)
                 if (setns(nsFds[i], NsFlags[i]) != 0) ChildFail(plan, ChildPlan.StepNetns - 100 - i);
+            if (userNs >= 0 && setns(userNs, (int)CLONE_NEWUSER) != 0) ChildFail(plan, ChildPlan.StepUserNs);
             int inner = Clone((ulong)SIGCHLD);
             if (inner == 0)
             {

@@ -79,6 +79,19 @@ internal static unsafe class Monitor
         // and the clone makes no new one
         string? nsErr = EnterNamespace(spec.Get("pidns"), CLONE_NEWPID, ref plan.JoinPid) ?? EnterNamespace(spec.Get("ipcns"), CLONE_NEWIPC, ref plan.JoinIpc);
         if (nsErr is not null) return Report("error: " + nsErr, 1);
+        if (plan.UserNs)
+        {
+            // the network namespace stays the host user namespace's (the engine's bridge set it up from outside):
+            // for network none the monitor makes it rather than the clone, so sysfs can be mounted for it here
+            if (plan.NewNet)
+            {
+                if (unshare((int)CLONE_NEWNET) != 0) return Report("error: network namespace: unshare: errno " + Errno, 1);
+                ContainerChild.LoopbackUp();
+                plan.NewNet = false;
+            }
+            string? sysErr = UserNamespace.WriteNetSysctls(spec);
+            if (sysErr is not null) return Report("error: " + sysErr, 1);
+        }
 
         byte* logPath = NStr.Of(spec.Req("log"));
         int logFd = open(logPath, 0x40 | 1 | 0x400 | 0x80000 /* O_CREAT|O_WRONLY|O_APPEND|O_CLOEXEC */, 0x1a0);
@@ -121,6 +134,7 @@ internal static unsafe class Monitor
         int* outp = stackalloc int[2];
         int* errp = stackalloc int[2];
         int* sync = stackalloc int[2];
+        int* usv = stackalloc int[2];
         int* msg = stackalloc int[2];
         while (true)
         {
@@ -130,8 +144,45 @@ internal static unsafe class Monitor
             int devNullIn = plan.StdinFd;
             if (stdinFifo >= 0) plan.StdinFd = stdinFifo;
             if (tty) { Tty.SocketPair(tsv); plan.TtySock = tsv[1]; }
-            int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0) | (ulong)SIGCHLD);
+            if (plan.UserNs)
+            {
+                // the detached mounts live only from here to the clone: the monitor holds no host mount afterwards
+                string? prepErr = UserNamespace.Prepare(plan);
+                if (prepErr is not null)
+                {
+                    close(outp[0]); close(errp[0]); close(sync[0]); close(outp[1]); close(errp[1]); close(sync[1]);
+                    if (tty) { close(tsv[0]); close(tsv[1]); }
+                    return Finish(first, "error: user namespace: " + prepErr, 1);
+                }
+                Tty.SocketPair(usv);
+                plan.UserSock = usv[1];
+            }
+            int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0)
+                | (plan.UserNs ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
+            if (plan.UserNs)
+            {
+                UserNamespace.ClosePrepared(plan);
+                close(usv[1]);
+                string? usErr = pid > 0 ? UserNamespace.SetUp(pid, plan, spec, usv[0]) : null;
+                close(usv[0]);
+                if (usErr is not null)
+                {
+                    kill(pid, SIGKILL);
+                    int kst;
+                    wait4Blocking(pid, &kst, 0, null);
+                    close(outp[0]); close(errp[0]); close(sync[0]); close(outp[1]); close(errp[1]); close(sync[1]);
+                    if (tty) { close(tsv[0]); close(tsv[1]); }
+                    if (first) return Finish(true, "error: user namespace: " + usErr, 1);
+                    Status["error"] = "user namespace: " + usErr;
+                    Status["state"] = "exited";
+                    Status["exitcode"] = "127";
+                    Status["finishedat"] = Now();
+                    EndCgroups();
+                    WriteStatus();
+                    return 0;
+                }
+            }
             close(outp[1]); close(errp[1]); close(sync[1]);
             if (tty) { close(tsv[1]); plan.TtySock = -1; }
             // the child sent the master before it exec'd (or failed): it waits in the socket

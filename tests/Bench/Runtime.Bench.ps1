@@ -54,6 +54,22 @@ Write-BenchLine 'run true: seccomp default vs unconfined' $ours 'ours, seccomp=u
 # issue 15: run-to-exit on the default bridge network beside network none (goal: ratio at most 2)
 $oursBridge = Get-Median $times['bridge'].ToArray()
 Write-BenchLine 'run true on the default network' $oursBridge 'ours, network none' $ours
+# user namespace (the default of a new root, as this bench's) vs the host's, interleaved: what the clone with
+# CLONE_NEWUSER, the maps, the idmapped layers and the overlay made by the monitor cost a run (goal: within 2 ms)
+$ns = @{ Auto = [System.Collections.Generic.List[double]]::new(); Host = [System.Collections.Generic.List[double]]::new() }
+for ($i = 0; $i -lt $runs; $i++) {
+    foreach ($mode in $(if ($i % 2) { 'Auto', 'Host' } else { 'Host', 'Auto' })) {
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        $r = Invoke-ContainerImage bench-busybox:1 -Command true -Network none -Remove -StorageRoot $root -UserNamespace $mode
+        $sw.Stop()
+        if ($r.ExitCode -ne 0) { throw "bench: true exited with $($r.ExitCode) ($mode)" }
+        $ns[$mode].Add($sw.Elapsed.TotalMilliseconds)
+    }
+}
+$nsAuto = Get-Median $ns['Auto'].ToArray()
+$nsHost = Get-Median $ns['Host'].ToArray()
+"runtime: start-to-exit in a user namespace of its own (Auto) {0:N2} ms, in the host's (Host) {1:N2} ms, difference {2:N2} ms" -f $nsAuto, $nsHost, ($nsAuto - $nsHost)
+Write-BenchLine 'start-to-exit Auto vs Host' $nsAuto 'ours, -UserNamespace Host' $nsHost
 $peers = Invoke-AnchorBench 'crun_run_bundle|podman_run_crun_netnone|docker_run_netnone' -Runs ([math]::Min($runs, 20))
 foreach ($p in 'crun_run_bundle', 'podman_run_crun_netnone', 'docker_run_netnone') {
     if ($peers.ContainsKey($p)) { Write-BenchLine 'run true (Invoke-ContainerImage -Remove)' $ours $p $peers[$p] }

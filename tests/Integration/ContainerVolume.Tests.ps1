@@ -58,7 +58,9 @@ Describe 'Bind mounts' {
     }
     It 'shows host files and writes through' {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
-        $r = Invoke-ContainerImage -RootFs $script:rootfs -Volume "$($script:hostDir):/mnt/h" -Command sh, -c, 'cat /mnt/h/hello.txt; echo back > /mnt/h/out.txt' -Remove
+        # the host's user namespace: the directory is the host root's, which a user-namespaced root may not write
+        # (UserNamespace.Tests.ps1 covers binds under Auto, :idmap and :U)
+        $r = Invoke-ContainerImage -RootFs $script:rootfs -UserNamespace Host -Volume "$($script:hostDir):/mnt/h" -Command sh, -c, 'cat /mnt/h/hello.txt; echo back > /mnt/h/out.txt' -Remove
         $r.Output.Trim() | Should -Be 'from-host'
         Get-Content (Join-Path $script:hostDir 'out.txt') | Should -Be 'back'
     }

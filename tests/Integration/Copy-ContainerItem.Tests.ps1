@@ -97,7 +97,9 @@ Describe 'Copy-ContainerItem basics' {
     ) {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
         $n = 'cpown' + [Guid]::NewGuid().ToString('N').Substring(0, 6)
-        $p = @{ RootFs = $script:rootfs; Name = $n; Command = 'true' }
+        # the host's user namespace: this reads the owners in the writable layer on the host, which a user namespace
+        # shifts into its range (UserNamespace.Tests.ps1 covers copies under Auto)
+        $p = @{ RootFs = $script:rootfs; Name = $n; Command = 'true'; UserNamespace = 'Host' }
         if ($User) { $p.User = $User }
         $null = New-Container @p
         $d = New-WorkDir 'own'
@@ -147,7 +149,8 @@ Describe 'Copy-ContainerItem matches podman cp' {
         try { $theirs = Get-Tree "$mnt/tmp/src" } finally { & podman @pm umount cpcmp *> $null; & podman @pm rm -f cpcmp *> $null; Remove-PodmanStore "$d/pm" }
         # ours
         $n = 'cpcmp' + [Guid]::NewGuid().ToString('N').Substring(0, 6)
-        $p = @{ RootFs = $script:rootfs; Name = $n; Command = 'true' }
+        # the host's user namespace, as podman's default: the writable layer is compared on the host (ids unshifted)
+        $p = @{ RootFs = $script:rootfs; Name = $n; Command = 'true'; UserNamespace = 'Host' }
         if ($User) { $p.User = $User }
         $null = New-Container @p
         Copy-ContainerItem $n "$d/src" /tmp/src -ToContainer

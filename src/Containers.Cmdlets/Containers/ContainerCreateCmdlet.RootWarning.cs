@@ -15,8 +15,9 @@ public abstract partial class ContainerCreateCmdlet
     protected void WarnIfRootOnHost()
     {
         if (ParameterSetName != ImageSet) return;
-        var bound = MyInvocation.BoundParameters;
-        if (!Privileged && bound.TryGetValue("UserNamespace", out var ns) && ns?.ToString() is { Length: > 0 } mode && !mode.Equals("Host", StringComparison.OrdinalIgnoreCase)) return;
+        // the mode the container will get: -UserNamespace, else the root's default (Set-ContainerHostConfiguration)
+        var mode = UserNamespace ?? Engine.UserNamespaces.HostSettings.Load(Root).DefaultMode;
+        if (!Privileged && mode != Engine.UserNamespaces.UserNamespaceMode.Host) return;
         string? user = User;
         if (string.IsNullOrEmpty(user))
         {
@@ -25,7 +26,7 @@ public abstract partial class ContainerCreateCmdlet
         }
         if (!ImageAuditor.RunsAsRoot(user)) return;
         WriteWarning($"The container of '{Image}' runs as root{(Privileged ? " with -Privileged" : "")} in the host's user namespace: root in the container is root on the host. "
-            + "Run it as an unprivileged user with -User <uid>[:<gid>] (or give the image a USER), or in a user namespace (-UserNamespace Auto where the engine offers it); "
+            + "Run it as an unprivileged user with -User <uid>[:<gid>] (or give the image a USER), or in a user namespace (-UserNamespace Auto, or Set-ContainerHostConfiguration -DefaultUserNamespace Auto for every container of the root); "
             + "Test-ContainerImage lists what else the image needs. -WarningAction SilentlyContinue hides this warning.");
     }
 }

@@ -99,6 +99,7 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         string target = ParameterSetName == ImageSet ? Image : RootFs;
         if (!ShouldProcess(target, Detach ? "Run container (detached)" : "Run container")) return;
         if (!TryItem(target, EnsureImage)) return;
+        if (!TryItem(target, EnsureSubordinateIds)) return;
         Engine.Diagnostics.StepTimes.Mark("cmdlet.ensure-image");
         WarnIfRootOnHost();
         var o = BuildOptions();

@@ -96,6 +96,38 @@ public abstract partial class ContainerCreateCmdlet : ContainerCmdletBase
     [Parameter] [ArgumentCompleter(typeof(NamespaceModeCompleter))] public string? Pid { get; set; }
     /// <summary>docker's --ipc: host, or container:&lt;name|id&gt; to share another running container's IPC namespace and /dev/shm.</summary>
     [Parameter] [ArgumentCompleter(typeof(NamespaceModeCompleter))] public string? Ipc { get; set; }
+    /// <summary>podman's --userns: Host, Auto (a range of 65536 host ids of its own; Host with a warning where unavailable) or Private (the same, or an error); default the storage root's (Set-ContainerHostConfiguration).</summary>
+    [Parameter] public Containers.Engine.UserNamespaces.UserNamespaceMode? UserNamespace { get; set; }
+
+    private int _pipelineThread;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _warnings = new();
+
+    /// <summary>Warnings the engine gave on another thread, written now.</summary>
+    protected void FlushWarnings()
+    {
+        while (_warnings.TryDequeue(out var w)) WriteWarning(w);
+    }
+
+    private void Warn(string message)
+    {
+        if (System.Environment.CurrentManagedThreadId == _pipelineThread) WriteWarning(message);
+        else _warnings.Enqueue(message);
+    }
+
+    /// <summary>
+    /// Auto's first use on a host without the system user of the id ranges: made now, after ShouldProcess (as docker
+    /// makes dockremap); declined, the container falls back to the host's user namespace with a warning.
+    /// </summary>
+    protected void EnsureSubordinateIds()
+    {
+        var mode = UserNamespace ?? Containers.Engine.UserNamespaces.HostSettings.Load(Root).DefaultMode;
+        if (Privileged || mode is Containers.Engine.UserNamespaces.UserNamespaceMode.Host or Containers.Engine.UserNamespaces.UserNamespaceMode.KeepId) return;
+        if (Containers.Engine.UserNamespaces.SubordinateIds.Find() is not null) return;
+        if (Containers.Engine.UserNamespaces.UserNamespaceSupport.RootProblem(Root) is not null) return;
+        if (!ShouldProcess(Containers.Engine.UserNamespaces.SubordinateIds.UserName,
+            "Create the system user and its subordinate id ranges (/etc/subuid, /etc/subgid) for user namespaces")) return;
+        Containers.Engine.UserNamespaces.SubordinateIds.Create();
+    }
 
     protected ContainerCreateOptions BuildOptions()
     {
@@ -153,6 +185,9 @@ public abstract partial class ContainerCreateCmdlet : ContainerCmdletBase
         o.Devices.AddRange(Device ?? []);
         o.PublishAllAddress = PublishAllAddress;
         o.Ipc = Ipc;
+        o.UserNamespace = UserNamespace;
+        _pipelineThread = System.Environment.CurrentManagedThreadId;
+        o.Warning = Warn;
         return o;
     }
 }
@@ -167,10 +202,12 @@ public sealed class NewContainerCommand : ContainerCreateCmdlet
         string target = ParameterSetName == ImageSet ? Image : RootFs;
         if (!ShouldProcess(target, "Create container" + (Name is null ? "" : $" '{Name}'"))) return;
         if (!TryItem(target, EnsureImage)) return;
+        if (!TryItem(target, EnsureSubordinateIds)) return;
         WarnIfRootOnHost();
         ContainerCreateOptions o;
         try { o = BuildOptions(); }
         catch (IOException ex) { Fail(ex, target); return; }
         TryItem(target, () => WriteObject(Runtime.Create(o, CancellationToken)));
+        FlushWarnings();
     }
 }

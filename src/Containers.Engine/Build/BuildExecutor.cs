@@ -332,9 +332,9 @@ public sealed class BuildExecutor
 
     private IReadOnlyList<string> LayerPaths(Stage st) => Current(st) is { } img ? _store.GetLayerPaths(img) : [];
 
-    private void AddLayer(Stage st, string dir, bool overlayUpper, CancellationToken ct)
+    private void AddLayer(Stage st, string dir, bool overlayUpper, CancellationToken ct, Func<(int Uid, int Gid), (int Uid, int Gid)>? mapIds = null)
     {
-        st.Layers.Add(_store.AddBuildLayer(dir, overlayUpper, st.Config, ct));
+        st.Layers.Add(_store.AddBuildLayer(dir, overlayUpper, st.Config, ct, mapIds));
         st.Dirty = true;
     }
 
@@ -432,7 +432,7 @@ public sealed class BuildExecutor
                     $"{Where(raw)}: RUN {string.Join(" ", ins.Arguments)} failed with exit code {r.ExitCode}." + (r.Error.Length > 0 ? " " + r.Error.TrimEnd() : ""), Where(raw));
             string upper = _rt.UpperDirOf(name);
             bool empty = !Directory.EnumerateFileSystemEntries(upper).Any();
-            if (!empty) AddLayer(st, upper, true, ct);
+            if (!empty) AddLayer(st, upper, true, ct, _rt.IdMapOf(name));
             History(st, "RUN " + (ins.IsJson ? JsonSerializer.Serialize(cmd, Json) : string.Join(" ", cmd)) + " # buildkit", empty);
         }
         finally

@@ -69,6 +69,12 @@ public static class HostProbe
             StorageBytes = DirectoryBytes(root.Path),
             HelperPath = helperPath,
             EngineVersion = typeof(HostProbe).Assembly.GetName().Version?.ToString() ?? "0.0",
+            DefaultUserNamespace = UserNamespaces.HostSettings.Load(root).DefaultMode.ToString(),
+            UserNamespaceUser = UserNamespaces.SubordinateIds.Find() is null ? null : UserNamespaces.SubordinateIds.UserName,
+            SubordinateIds = UserNamespaces.SubordinateIds.Find()?.Uids.ToString(),
+            UserNamespaceProblem = UserNamespaces.UserNamespaceSupport.RootProblem(root)
+                ?? (UserNamespaces.SubordinateIds.Find() is null ? $"the system user {UserNamespaces.SubordinateIds.UserName} and its subordinate ids do not exist yet (made on first use)" : null),
+            IdRangesInUse = UserNamespaces.IdRanges.List().Count(a => a.Root == root.Path),
         };
     }
 

@@ -11,7 +11,7 @@ public sealed partial class ImageStore
     /// staging tree a COPY made) into a layer, stores and unpacks it, and returns its diff ID (added to
     /// <paramref name="config"/>'s rootfs) and the descriptor for the manifest.
     /// </summary>
-    public Descriptor AddBuildLayer(string dir, bool overlayUpper, ImageConfig config, CancellationToken ct = default)
+    public Descriptor AddBuildLayer(string dir, bool overlayUpper, ImageConfig config, CancellationToken ct = default, Func<(int Uid, int Gid), (int Uid, int Gid)>? mapIds = null)
     {
         using var write = BeginWrite(ct);
         string tmp = Root.NewTempPath("buildlayer");
@@ -22,7 +22,7 @@ public sealed partial class ImageStore
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             using (var hs = new HashingWriteStream(fs))
             {
-                LayerPacker.PackDirectory(dir, hs, overlayUpper, ct);
+                LayerPacker.PackDirectory(dir, hs, overlayUpper, ct, null, mapIds);
                 hs.Flush();
                 digest = hs.Digest;
                 size = hs.BytesWritten;

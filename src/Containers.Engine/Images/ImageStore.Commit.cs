@@ -12,7 +12,7 @@ public sealed partial class ImageStore
     /// OCI whiteouts), stores and unpacks it, and makes an image on top of <paramref name="parent"/> whose
     /// record remembers the parent's id (so the engine can tell which images need a rebuild).
     /// </summary>
-    public ImageRecord CommitFromOverlayUpper(string upperDir, ImageRecord parent, CommitOptions options, CancellationToken ct = default)
+    public ImageRecord CommitFromOverlayUpper(string upperDir, ImageRecord parent, CommitOptions options, CancellationToken ct = default, Func<(int Uid, int Gid), (int Uid, int Gid)>? mapIds = null)
     {
         if (!Directory.Exists(upperDir))
             throw ContainersException.NotFound("UpperDirNotFound", $"The container's upper directory '{upperDir}' does not exist.", upperDir);
@@ -27,7 +27,7 @@ public sealed partial class ImageStore
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             using (var hs = new HashingWriteStream(fs))
             {
-                LayerPacker.PackDirectory(upperDir, hs, overlayUpper: true, ct);
+                LayerPacker.PackDirectory(upperDir, hs, overlayUpper: true, ct, null, mapIds);
                 hs.Flush();
                 digest = hs.Digest;
                 size = hs.BytesWritten;

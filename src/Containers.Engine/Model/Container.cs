@@ -93,6 +93,10 @@ public sealed class ContainerInfo
     /// <summary>The capabilities its processes have (Docker's default set, with -CapabilityAdd/-Drop and -Privileged applied).</summary>
     public string[] Capabilities { get; init; } = [];
     public bool Privileged { get; init; }
+    /// <summary>Host, or Auto/Private: its own user namespace (docker inspect's HostConfig.UsernsMode).</summary>
+    public string UserNamespace { get; init; } = "Host";
+    /// <summary>The host ids its user namespace maps 0..65535 onto ("first-last"), or null in the host's.</summary>
+    public string? IdRange { get; init; }
     public bool NoNewPrivileges { get; init; }
     /// <summary>Whether its root file system is mounted read-only (-ReadOnly).</summary>
     public bool ReadOnly { get; init; }

@@ -25,4 +25,14 @@ public sealed class ContainerHostInfo
     public required long StorageBytes { get; init; }
     public required string HelperPath { get; init; }
     public required string EngineVersion { get; init; }
+    /// <summary>The user namespace of containers made without -UserNamespace (the root's settings record): Host or Auto.</summary>
+    public string DefaultUserNamespace { get; init; } = "Host";
+    /// <summary>The system user whose subordinate ids Auto containers use, or null when it does not exist yet.</summary>
+    public string? UserNamespaceUser { get; init; }
+    /// <summary>That user's subordinate uid range ("first-last"), or null.</summary>
+    public string? SubordinateIds { get; init; }
+    /// <summary>Why Auto falls back to Host on this root (kernel, file system, rights), or null when it can be given.</summary>
+    public string? UserNamespaceProblem { get; init; }
+    /// <summary>Id ranges allocated to this root's containers.</summary>
+    public int IdRangesInUse { get; init; }
 }

@@ -73,6 +73,10 @@ public sealed class ContainerCreateOptions
     public Health.HealthCheckConfig? Health { get; set; }
     /// <summary>docker's --no-healthcheck: no check, whatever the image says.</summary>
     public bool NoHealthCheck { get; set; }
+    /// <summary>-UserNamespace (podman's --userns); null = the storage root's default (Set-ContainerHostConfiguration).</summary>
+    public UserNamespaces.UserNamespaceMode? UserNamespace { get; set; }
+    /// <summary>Where a warning goes (Auto fell back to Host); the cmdlet writes it.</summary>
+    public Action<string>? Warning { get; set; }
 }
 
 /// <summary>The persisted, validated configuration of one container (config.json in its state directory).</summary>
@@ -149,6 +153,14 @@ public sealed class ContainerConfig
     public Health.HealthCheckConfig? Health { get; set; }
     /// <summary>The image's SHELL, kept only for a CMD-SHELL health check, which runs with it (docker's rule); null = /bin/sh -c.</summary>
     public List<string>? HealthShell { get; set; }
+    /// <summary>"Host", or "Auto"/"Private": a user namespace of its own mapping 0..IdRangeCount-1 onto IdRangeStart.. (UserNamespaces/).</summary>
+    public string UserNamespace { get; set; } = "Host";
+    public uint? IdRangeStart { get; set; }
+    public uint IdRangeCount { get; set; }
+
+    /// <summary>The container's id range, or null in the host's user namespace.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public UserNamespaces.IdRange? IdRange => IdRangeStart is uint s ? new UserNamespaces.IdRange(s, IdRangeCount) : null;
 }
 
 public sealed class MountConfig
@@ -164,4 +176,8 @@ public sealed class MountConfig
     public bool NoCopy { get; set; }
     /// <summary>Bind propagation (private, rprivate, shared, rshared, slave, rslave); null = rprivate.</summary>
     public string? Propagation { get; set; }
+    /// <summary>podman's :idmap: the bind is an idmapped mount through the container's user namespace (host 0 is root inside).</summary>
+    public bool IdMap { get; set; }
+    /// <summary>podman's :U: the source is chowned (recursively) to the container's user as the host sees it, at each start.</summary>
+    public bool Chown { get; set; }
 }

@@ -79,6 +79,18 @@ public sealed partial class ContainerRuntime
         }
         // veth pairs of removed containers the kernel was to delete with their namespace and has not (deferred teardown)
         problems.AddRange(new Networking.NetworkManager(_root).CheckDeferredTeardown(repair));
+        // id ranges (user namespaces) of containers that are gone: a removal killed between the rename and the free,
+        // or a creation killed after the allocation
+        foreach (var (id, range) in UserNamespaces.IdRanges.Orphans(_root, id => Directory.Exists(DirOf(id))))
+        {
+            if (repair) UserNamespaces.IdRanges.Free(_root, id);
+            problems.Add(new StoreProblem
+            {
+                Kind = "IdRangeOrphan", Severity = "Error", Target = UserNamespaces.IdRanges.RecordPath(_root, id), Repaired = repair,
+                Message = repair ? $"The id range {range} of the removed container {id} was still allocated; freed."
+                    : $"The id range {range} is allocated to the container {id}, which no longer exists; -Repair frees it.",
+            });
+        }
         string tmp = _root.Sub("tmp");
         if (Directory.Exists(tmp))
         {

@@ -23,7 +23,8 @@ public sealed partial class ContainerRuntime
         }
         try
         {
-            var img = store.CommitFromOverlayUpper(Path.Combine(rec.Dir, "upper"), parent, options, ct);
+            // a user namespace's writable layer holds its range's ids: the layer gets the container's (0 for its root)
+            var img = store.CommitFromOverlayUpper(Path.Combine(rec.Dir, "upper"), parent, options, ct, ToContainerIds(rec.Config));
             Events.EventLog.Record(_root, Model.ContainerEventType.Image, "commit", img.Id, img.Names.Count > 0 ? img.Names[0] : null,
                 ("container", rec.Name), ("containerId", rec.Id));
             return img;

@@ -177,6 +177,33 @@ public sealed partial class ContainerRuntime
             cfg.Mounts.Add(new MountConfig { Type = "volume", Source = VolumeStore.NewAnonymousName(), Destination = dest, Anonymous = true });
         }
 
+        // -UserNamespace (or the root's default): Auto and Private take a range of host ids below (UserNamespaces/)
+        // -Pid or -Ipc host or container:X: the namespace to share is owned by another user namespace, in which this
+        // container's root could not mount /proc or manage IPC; -Device: the host's node is root's (devtmpfs has no
+        // idmapped mounts and a user namespace may not mknod), so root inside could not open it. Like -Privileged,
+        // these mean the host's user namespace (docker's rule for userns-remap)
+        bool needsHost = cfg.PidMode.Length > 0 || cfg.IpcMode.Length > 0 || cfg.Devices.Count > 0 || cfg.Network == "host";
+        if (needsHost && o.UserNamespace is UserNamespaces.UserNamespaceMode.Private)
+            throw ContainersException.Invalid("UserNamespaceConflict", "-UserNamespace Private cannot share the host's network namespace or the host's or another container's PID or IPC namespace (-Network host, -Pid, -Ipc) nor give host devices (-Device); give -UserNamespace Host.", cfg.Name);
+        var (usermode, uswarn) = UserNamespaces.UserNamespaceSupport.Resolve(_root, o.UserNamespace, o.Privileged || needsHost);
+        UserNamespaces.IdRange? pool = null;
+        if (usermode != UserNamespaces.UserNamespaceMode.Host)
+        {
+            pool = UserNamespaces.SubordinateIds.Find()?.Uids;
+            if (pool is null)
+            {
+                string why = $"the system user {UserNamespaces.SubordinateIds.UserName} has no subordinate ids (Set-ContainerHostConfiguration -DefaultUserNamespace Auto, or New-Container with -UserNamespace Auto and -Confirm, makes them)";
+                if (usermode == UserNamespaces.UserNamespaceMode.Private)
+                    throw ContainersException.System("SubordinateIdsMissing", $"A user namespace of its own cannot be given: {why}.", UserNamespaces.SubordinateIds.UserName);
+                usermode = UserNamespaces.UserNamespaceMode.Host;
+                uswarn = $"The container runs in the host's user namespace (root inside is root on the host): {why}.";
+            }
+        }
+        if (uswarn is not null) o.Warning?.Invoke(uswarn);
+        cfg.UserNamespace = usermode.ToString();
+        if (cfg.Mounts.Any(m => m.IdMap || m.Chown) && usermode == UserNamespaces.UserNamespaceMode.Host)
+            throw ContainersException.Invalid("MountNeedsUserNamespace", "The :idmap and :U volume options map ids into the container's user namespace; this container runs in the host's (-UserNamespace Host, -Privileged, or Auto unavailable).", cfg.Name);
+
         using (StoreLock.Acquire(_root, "containers", true, null, ct))
         {
             if (name.Length == 0) name = NewName();
@@ -193,6 +220,14 @@ public sealed partial class ContainerRuntime
             string tmp = _root.NewTempPath("ctr");
             Directory.CreateDirectory(Path.Combine(tmp, "upper"));
             Directory.CreateDirectory(Path.Combine(tmp, "work"));
+            if (pool is UserNamespaces.IdRange p)
+            {
+                var range = UserNamespaces.IdRanges.Allocate(_root, cfg.Id, p);
+                cfg.IdRangeStart = range.Start;
+                cfg.IdRangeCount = range.Count;
+                // the overlay's root directory is the upper one: the container's root owns it (its files are the range's on disk)
+                Containers.Native.Sys.FileSys.Lchown(Path.Combine(tmp, "upper"), (int)range.Start, (int)range.Start);
+            }
             AtomicFile.WriteJson(Path.Combine(tmp, "config.json"), cfg, durable: false);
             Directory.Move(tmp, DirOf(cfg.Id));
         }
@@ -224,12 +259,14 @@ public sealed partial class ContainerRuntime
             return new MountConfig { Type = "volume", Source = VolumeStore.NewAnonymousName(), Destination = Path.GetFullPath(spec), Anonymous = true };
         if (parts.Length is < 2 or > 3 || parts[0].Length == 0 || !parts[1].StartsWith('/'))
             throw ContainersException.Invalid("InvalidVolumeSpec", RuntimeMessages.BadVolume(spec), spec);
-        bool ro = false;
+        bool ro = false, idmap = false, chown = false;
         if (parts.Length == 3)
         {
             foreach (var opt in parts[2].Split(','))
             {
                 if (opt == "ro") ro = true;
+                else if (opt == "idmap") idmap = true;
+                else if (opt == "U") chown = true;
                 else if (opt is not ("rw" or "z" or "Z")) throw ContainersException.Invalid("InvalidVolumeSpec", RuntimeMessages.BadVolume(spec), spec);
             }
         }
@@ -238,10 +275,10 @@ public sealed partial class ContainerRuntime
         {
             string src = Path.GetFullPath(parts[0]);
             if (!Path.Exists(src)) throw ContainersException.NotFound("BindSourceNotFound", RuntimeMessages.BindSourceMissing(src), src);
-            return new MountConfig { Type = "bind", Source = src, Destination = dest, ReadOnly = ro };
+            return new MountConfig { Type = "bind", Source = src, Destination = dest, ReadOnly = ro, IdMap = idmap, Chown = chown };
         }
         VolumeStore.ValidateName(parts[0]);
-        return new MountConfig { Type = "volume", Source = parts[0], Destination = dest, ReadOnly = ro };
+        return new MountConfig { Type = "volume", Source = parts[0], Destination = dest, ReadOnly = ro, IdMap = idmap, Chown = chown };
     }
 
     /// <summary>Two mounts on one container path: refused as docker refuses them ("Duplicate mount point").</summary>

@@ -42,6 +42,8 @@ public sealed partial class ContainerRuntime
         var w = new SpecWriter();
         w.Add("pid", rec.Pid.ToString(CultureInfo.InvariantCulture));
         foreach (var f in Cgroup(c.Id).ProcsFiles) w.Add("cgroup", f);
+        // a container in a user namespace of its own: the exec joins it too (ExecMode joins it last)
+        if (c.IdRange is not null) w.Add("userns", "1");
         AddRlimits(w, c);
         w.Add("uid", user.Uid.ToString(CultureInfo.InvariantCulture));
         w.Add("gid", user.Gid.ToString(CultureInfo.InvariantCulture));

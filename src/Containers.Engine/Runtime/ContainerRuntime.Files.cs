@@ -66,7 +66,7 @@ public sealed partial class ContainerRuntime
             Guard(rec, "export");
             WithRoot(rec, preferLive: false, writable: false, fs =>
             {
-                LayerPacker.PackDirectory(fs.Root, output, overlayUpper: false, ct, r => skipped.Add("/" + r));
+                LayerPacker.PackDirectory(fs.Root, output, overlayUpper: false, ct, r => skipped.Add("/" + r), ToContainerIds(rec.Config));
                 return true;
             });
         }
@@ -83,7 +83,8 @@ public sealed partial class ContainerRuntime
     {
         var rec = Find(nameOrId);
         var skipped = new List<string>();
-        var copier = new TreeCopier { Skipped = skipped.Add, Ct = ct };
+        // a user namespace's files: its writable layer holds the range's ids; out they go as the container sees them
+        var copier = new TreeCopier { Skipped = skipped.Add, Ct = ct, MapIds = ToContainerIds(rec.Config) };
         WithRoot(rec, preferLive: true, writable: false, fs =>
         {
             string clean = RootedFs.Clean(containerPath);
@@ -154,7 +155,11 @@ public sealed partial class ContainerRuntime
         {
             if (!live) { rec = Load(rec.Id)!; live = IsLive(rec); }
             var ids = UserResolver.Resolve(rec.Config, rec.Dir);
-            var copier = new TreeCopier { Owner = ((int)ids.Uid, (int)ids.Gid), Skipped = skipped.Add, Ct = ct };
+            var copier = new TreeCopier
+            {
+                Owner = ((int)ids.Uid, (int)ids.Gid), Skipped = skipped.Add, Ct = ct,
+                MapIds = rec.Config.IdRange is UserNamespaces.IdRange r ? o => (r.ToHost(o.Uid), r.ToHost(o.Gid)) : null,
+            };
             WithRoot(rec, preferLive: true, writable: !live, fs =>
             {
                 Copy(() =>
@@ -200,6 +205,16 @@ public sealed partial class ContainerRuntime
     {
         RootedFs.MkdirAt(parent, name, 0x1ed, name, existOk: true);
         return RootedFs.OpenAt(parent, name, FileSys.O_RDONLY | FileSys.O_DIRECTORY, 0, name);
+    }
+
+    /// <summary>
+    /// A user namespace's host ids back to the container's: the range's ids become 0..65535; others (the image's
+    /// layers, read on the host without the idmapping) are kept as they are.
+    /// </summary>
+    internal static Func<(int Uid, int Gid), (int Uid, int Gid)>? ToContainerIds(ContainerConfig c)
+    {
+        if (c.IdRange is not UserNamespaces.IdRange r) return null;
+        return o => (r.Contains(o.Uid) ? r.ToContainer(o.Uid) : o.Uid, r.Contains(o.Gid) ? r.ToContainer(o.Gid) : o.Gid);
     }
 
     private static bool EndsWithSlash(string p) => p.EndsWith('/') || p.EndsWith("/.", StringComparison.Ordinal);

@@ -6,6 +6,7 @@ using Containers.Engine.Errors;
 using Containers.Engine.Networking;
 using Containers.Engine.State;
 using Containers.Engine.Volumes;
+using Containers.Engine.UserNamespaces;
 
 namespace Containers.Engine.Runtime;
 
@@ -88,7 +89,11 @@ public sealed partial class ContainerRuntime
         var devices = c.Devices.Select(Devices.Resolve).ToList();
         if (c.Privileged) devices.InsertRange(0, Devices.HostDevices());
         res.Devices.AddRange(devices.Select(d => d.Rule));
-        try { cg.Create(res); }
+        try
+        {
+            cg.Create(res);
+            if (c.IdRange is UserNamespaces.IdRange r) UserNamespaceSetup.DelegateCgroup(cg, r);
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw ContainersException.System("CgroupSetupFailed", RuntimeMessages.StartFailed(c.Name, ex.Message), c.Name, ex);
@@ -114,6 +119,7 @@ public sealed partial class ContainerRuntime
             // --network container:X uses X's files (mounted from its state directory), as docker shares them
             if (!IsContainerMode(c.Network)) WriteEtcFiles(c, dir, net);
             Diagnostics.StepTimes.Mark("start.etc-files");
+            if (c.IdRange is UserNamespaces.IdRange range) UserNamespaceSetup.PrepareStart(this, rec, range, IsContainerMode(c.Network));
 
             var spec = BuildSpec(c, dir, cg, joins, devices);
             if (restarts > 0) spec = [.. spec, .. Encoding.UTF8.GetBytes("restarts=" + restarts.ToString(CultureInfo.InvariantCulture) + "\0")];
@@ -211,6 +217,10 @@ public sealed partial class ContainerRuntime
                 ? ContainersException.NotFound("ContainerCommandNotFound", RuntimeMessages.StartFailed(name, reason), name)
                 : new ContainersException(ErrorKind.Unauthorized, "ContainerCommandNotExecutable", RuntimeMessages.StartFailed(name, reason), name);
         }
+        // the monitor's user-namespace set-up (maps, idmapped layers, the overlay over them): its own ErrorId, so a
+        // file system or kernel without idmapped mounts is told apart (-UserNamespace Host runs it without)
+        if (reason.StartsWith("user namespace: ", StringComparison.Ordinal))
+            return ContainersException.System("UserNamespaceSetupFailed", RuntimeMessages.StartFailed(name, reason) + " (-UserNamespace Host runs it in the host's user namespace.)", name);
         return ContainersException.System("ContainerStartFailed", RuntimeMessages.StartFailed(name, reason), name);
     }
 
@@ -342,6 +352,7 @@ public sealed partial class ContainerRuntime
     {
         var w = new SpecWriter();
         w.Add("id", c.Id);
+        if (c.IdRange is UserNamespaces.IdRange ur) w.Add("userns", $"{ur.Start}:{ur.Count}");
         var (mountPoints, rootfs) = SharedRuntimeDirs();
         w.Add("merged", rootfs);
         w.Add("log", Path.Combine(dir, "ctr.log"));
@@ -479,22 +490,49 @@ public sealed partial class ContainerRuntime
         w.Op("mount", 0, "", "/sys/fs/cgroup", "", "", MS_REMOUNT | ro);
     }
 
+    /// <summary>
+    /// A net.* value the monitor writes for a user-namespaced container: net.ipv4.ping_group_range holds group ids,
+    /// which the kernel reads in the writer's user namespace, so the container's ids become its range's host ids
+    /// (what the container's root would have written, and what it reads back).
+    /// </summary>
+    private static string HostSysctlValue(ContainerConfig c, string name, string value)
+    {
+        if (name != "net.ipv4.ping_group_range" || c.IdRange is not UserNamespaces.IdRange r) return value;
+        var parts = value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length != 2 || !long.TryParse(parts[0], out long lo) || !long.TryParse(parts[1], out long hi)) return value;
+        lo = Math.Clamp(lo, 0, r.Count - 1);
+        hi = Math.Clamp(hi, 0, r.Count - 1);
+        return $"{r.ToHost(lo)} {r.ToHost(hi)}";
+    }
+
     private void AddMountOps(SpecWriter w, ContainerConfig c, string dir, ICgroupManager cg, Joins joins, List<Devices.Node> devices)
     {
         const ulong chr = 0x2000;
+        // in a user namespace of its own the child cannot make device nodes nor resolve host paths (the storage
+        // root is not its range's to enter): host sources are detached bind clones the monitor makes (flag 16),
+        // device nodes binds of the host's, as runc does for user namespaces
+        bool userns = c.IdRange is not null;
+        int hf = userns ? 16 : 0;
+        // (the default nodes are world-readable and writable; -Device implies the host's user namespace)
+        void Node(string path, ulong mode, ulong rdev, string hostPath)
+        {
+            if (!userns) { w.Op("mknod", 0, path, n1: mode, n2: rdev); return; }
+            w.Op("touch", 0, path);
+            w.Op("mount", 16, hostPath, path, "", "", MS_BIND);
+        }
         w.Op("mkdir", 0, "/proc", n1: 0x1ed);
         w.Op("mount", 0, "proc", "/proc", "proc", n1: MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev", n1: 0x1ed);
         w.Op("mount", 0, "tmpfs", "/dev", "tmpfs", "mode=755,size=65536k", MS_NOSUID | MS_STRICTATIME);
         foreach (var (n, maj, min) in new[] { ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0) })
-            w.Op("mknod", 0, "/dev/" + n, n1: chr | 0x1b6, n2: (ulong)((maj << 8) | min));
+            Node("/dev/" + n, chr | 0x1b6, (ulong)((maj << 8) | min), "/dev/" + n);
         // -Device and -Privileged: the host's node (type, numbers, mode); the default ones above are not made twice
         var made = new HashSet<string>(StringComparer.Ordinal) { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx" };
         foreach (var d in devices)
         {
             if (!made.Add(d.Path)) continue;
             MkdirP(w, Path.GetDirectoryName(d.Path)!);
-            w.Op("mknod", 0, d.Path, n1: (d.Type == 'c' ? chr : 0x6000UL) | d.Mode, n2: d.Rdev);
+            Node(d.Path, (d.Type == 'c' ? chr : 0x6000UL) | d.Mode, d.Rdev, d.HostPath);
         }
         w.Op("symlink", 0, "/proc/self/fd", "/dev/fd");
         w.Op("symlink", 0, "/proc/self/fd/0", "/dev/stdin");
@@ -507,19 +545,20 @@ public sealed partial class ContainerRuntime
         // POSIX shared memory lives in /dev/shm: -Ipc host shares the host's, as docker does. (-Ipc container:X
         // cannot share X's: X's /dev/shm is a tmpfs mounted inside X's own mount namespace, and the kernel does not
         // bind a mount of another namespace; docker keeps it on the host for that)
-        if (c.IpcMode == "host") w.Op("mount", 0, "/dev/shm", "/dev/shm", "", "", MS_BIND | MS_REC);
+        if (c.IpcMode == "host") w.Op("mount", hf, "/dev/shm", "/dev/shm", "", "", MS_BIND | MS_REC);
         else w.Op("mount", 0, "shm", "/dev/shm", "tmpfs", "mode=1777,size=" + (c.ShmSize is long shm ? shm.ToString(CultureInfo.InvariantCulture) : "65536k"), MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev/mqueue", n1: 0x1ed);
         w.Op("mount", 2, "mqueue", "/dev/mqueue", "mqueue", "", MS_NOSUID | MS_NODEV | MS_NOEXEC);
         w.Op("mkdir", 0, "/sys", n1: 0x1ed);
-        w.Op("mount", 0, "sysfs", "/sys", "sysfs", "", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        // user namespace: the network namespace is the host user namespace's, so the monitor mounts sysfs for it
+        w.Op("mount", hf, "sysfs", "/sys", "sysfs", "", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
         AddCgroupFsOps(w, cg);
         w.Op("mkdir", 0, "/etc", n1: 0x1ed);
         string etcDir = IsContainerMode(c.Network) ? DirOf(c.Network[ContainerModePrefix.Length..]) : dir;
         foreach (var f in new[] { "hosts", "hostname", "resolv.conf" })
         {
             w.Op("touch", 2, "/etc/" + f);
-            w.Op("mount", 0, Path.Combine(etcDir, f), "/etc/" + f, "", "", MS_BIND);
+            w.Op("mount", hf, Path.Combine(etcDir, f), "/etc/" + f, "", "", MS_BIND);
         }
         var volumes = new VolumeStore(_root);
         foreach (var m in c.Mounts)
@@ -538,7 +577,7 @@ public sealed partial class ContainerRuntime
                         w.Op("touch", 0, m.Destination);
                     }
                     else MkdirP(w, m.Destination);
-                    w.Op("mount", 0, src, m.Destination, "", "", MS_BIND | MS_REC);
+                    w.Op("mount", userns && m.IdMap ? 32 : hf, src, m.Destination, "", "", MS_BIND | MS_REC);
                     if (m.ReadOnly) w.Op("mount", 0, "", m.Destination, "", "", MS_BIND | MS_REMOUNT | MS_RDONLY);
                     break;
             }
@@ -548,14 +587,28 @@ public sealed partial class ContainerRuntime
         foreach (var s in c.Sysctls)
         {
             int eq = s.IndexOf('=');
-            w.Op("write", 0, s[(eq + 1)..], "/proc/sys/" + s[..eq].Replace('.', '/'));
+            // user namespace: the network namespace is the host user namespace's, so its parameters are not the
+            // container root's to write; the monitor writes them from inside that namespace before the clone
+            if (userns && s.StartsWith("net.", StringComparison.Ordinal)) w.Add("netsysctl", s[..eq].Replace('.', '/') + "=" + HostSysctlValue(c, s[..eq], s[(eq + 1)..]));
+            else w.Op("write", 0, s[(eq + 1)..], "/proc/sys/" + s[..eq].Replace('.', '/'));
+        }
+        // user namespace: the network namespace is the host user namespace's, so binding a port below 1024 and ICMP
+        // sockets would need capabilities the container's root has not there. Docker's defaults since 20.10 make
+        // both unprivileged in a container's own network namespace; set unless -Sysctl gave them
+        if (userns && c.IdRange is UserNamespaces.IdRange nr && !IsContainerMode(c.Network) && c.Network != "host")
+        {
+            if (!c.Sysctls.Any(s => s.StartsWith("net.ipv4.ip_unprivileged_port_start=", StringComparison.Ordinal)))
+                w.Add("netsysctl", "net/ipv4/ip_unprivileged_port_start=0");
+            if (!c.Sysctls.Any(s => s.StartsWith("net.ipv4.ping_group_range=", StringComparison.Ordinal)))
+                w.Add("netsysctl", $"net/ipv4/ping_group_range={nr.Start} {(long)nr.Start + nr.Count - 1}");
         }
         if (!c.Privileged)
         {
             foreach (var (p, isDir) in MaskedPaths)
             {
                 if (isDir) w.Op("mount", 1, "tmpfs", p, "tmpfs", "size=0", MS_RDONLY);
-                else w.Op("mount", 1, "/dev/null", p, "", "", MS_BIND);
+                // user namespace: a bind of the container's own /dev/null (already the host's node), not one more host clone
+                else w.Op("mount", userns ? 1 | 4 : 1, "/dev/null", p, "", "", MS_BIND);
             }
             foreach (var p in ReadOnlyPaths)
             {

@@ -127,6 +127,8 @@ public sealed partial class ContainerRuntime
         ConfigCache.TryRemove(Path.Combine(rec.Dir, "config.json"), out _);
         Trash.Delete(trash);
         Diagnostics.StepTimes.Mark("remove.rename");
+        // its id range goes back to the pool (the host table and the root's record): no file of it is in use any more
+        if (c.IdRange is not null) UserNamespaces.IdRanges.Free(_root, c.Id);
         Event("remove", c);
         Diagnostics.StepTimes.Mark("remove.event");
         Trash.SweepOnce(_root);

@@ -32,7 +32,9 @@ public sealed partial class ContainerRuntime
                     catch (NativeException e) when (e.Errno == Errno.ELOOP) { src = null; } // a link loop in the image: nothing to copy
                     if (src is null) return false; // nothing (or not a directory) there in the image
                     using var _ = src;
-                    new TreeCopier().CopyChildren(src, data, m.Destination);
+                    // a user namespace's volume: the image's ids as the container sees them, on disk in its range
+                    new TreeCopier { MapIds = c.IdRange is UserNamespaces.IdRange r ? o => (r.ToHost(o.Uid), r.ToHost(o.Gid)) : null }
+                        .CopyChildren(src, data, m.Destination);
                     return true;
                 }));
             }

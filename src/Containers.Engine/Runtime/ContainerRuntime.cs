@@ -263,6 +263,8 @@ public sealed partial class ContainerRuntime
             PidsLimit = c.PidsLimit is > 0 ? c.PidsLimit : null,
             Capabilities = Capabilities.NamesOf(c.Capabilities),
             Privileged = c.Privileged,
+            UserNamespace = c.UserNamespace,
+            IdRange = c.IdRange?.ToString(),
             NoNewPrivileges = c.NoNewPrivileges,
             ReadOnly = c.ReadOnly,
             Init = c.Init,

@@ -12,8 +12,10 @@ namespace Containers.Engine.Runtime;
 internal static class Devices
 {
     /// <summary>One device to make: container path, type ('c' or 'b'), raw dev_t, mode bits, cgroup permissions.</summary>
-    internal readonly record struct Node(string Path, char Type, ulong Rdev, uint Mode, string Permissions)
+    internal readonly record struct Node(string Path, char Type, ulong Rdev, uint Mode, string Permissions, string? Host = null)
     {
+        /// <summary>The host's node (a user-namespaced container binds it rather than making one).</summary>
+        public string HostPath => Host ?? Path;
         public DeviceRule Rule => new(Type, LayerFs.Major(Rdev), LayerFs.Minor(Rdev), Permissions);
     }
 
@@ -43,7 +45,7 @@ internal static class Devices
         uint type = st.Mode & LayerFs.S_IFMT;
         if (type is not (LayerFs.S_IFCHR or LayerFs.S_IFBLK))
             throw ContainersException.Invalid("NotADevice", $"'{host}' is not a character or block device.", host);
-        return new Node(ctr, type == LayerFs.S_IFCHR ? 'c' : 'b', st.Rdev, st.Mode & 0xFFF, perms);
+        return new Node(ctr, type == LayerFs.S_IFCHR ? 'c' : 'b', st.Rdev, st.Mode & 0xFFF, perms, real);
     }
 
     /// <summary>Directories of the host's /dev that hold no device to give (docker's list) or are the container's own.</summary>

@@ -85,6 +85,14 @@ public static class StoreKinds
             Entries = ["projects"],
             Check = c => new Projects.ProjectStore(c.Root).Check(c.Repair, new Projects.ProjectRunner(c.Root).InUse()),
         },
+        new StoreKind
+        {
+            // user namespaces: each Auto container's id range (userns/<id>; orphans found and freed by the Containers
+            // check) and the root's settings record (Set-ContainerHostConfiguration)
+            Name = "UserNamespaces",
+            Entries = ["userns", UserNamespaces.HostSettings.FileName, "." + UserNamespaces.HostSettings.FileName + ".tmp*", UserNamespaces.HostSettings.FileName + ".corrupt-*"],
+            CheckedBy = "Containers (IdRangeOrphan); the settings record is read with a corrupt one set aside",
+        },
         new StoreKind { Name = "Runtime", Entries = ["runtime"], CheckedBy = "none: mount points and a cache of compiled seccomp programs, remade as needed" },
         new StoreKind { Name = "Temp", Entries = ["tmp"], CheckedBy = "Images (leftovers of interrupted work); Containers (unfinished removals)" },
         new StoreKind { Name = "Locks", Entries = ["locks"], CheckedBy = "none: flock files, free when no process holds them" },

@@ -16,6 +16,14 @@ internal sealed class TreeCopier
 {
     /// <summary>Owner of everything made (copy in, as podman: the container's user); null keeps the source's.</summary>
     public (int Uid, int Gid)? Owner { get; init; }
+    /// <summary>Applied to every owner written (a user namespace's shift: into its range on the way in, back out of it on the way out).</summary>
+    public Func<(int Uid, int Gid), (int Uid, int Gid)>? MapIds { get; init; }
+
+    private (int, int) OwnerOf(LayerFs.Stat st)
+    {
+        var o = Owner ?? ((int)st.Uid, (int)st.Gid);
+        return MapIds is null ? o : MapIds(o);
+    }
     public Action<string>? Skipped { get; init; }
     public CancellationToken Ct { get; init; }
 
@@ -142,7 +150,7 @@ internal sealed class TreeCopier
     {
         MakeRoom(dstDir, name, what);
         RootedFs.SymlinkAt(target, dstDir, name, what);
-        var (uid, gid) = Owner ?? ((int)st.Uid, (int)st.Gid);
+        var (uid, gid) = OwnerOf(st);
         RootedFs.ChownAt(dstDir, name, uid, gid, what);
         RootedFs.UtimesAt(dstDir, name, st.Mtime.Sec, st.Mtime.Nsec, what);
     }
@@ -159,7 +167,7 @@ internal sealed class TreeCopier
     /// <summary>Owner, then mode (chown clears set-id bits), then times: of a name in a directory, or of the descriptor itself ("").</summary>
     private void SetMeta(SafeFileHandle dir, string name, LayerFs.Stat st, string what)
     {
-        var (uid, gid) = Owner ?? ((int)st.Uid, (int)st.Gid);
+        var (uid, gid) = OwnerOf(st);
         RootedFs.ChownAt(dir, name, uid, gid, what);
         RootedFs.ChmodAt(dir, name, st.Mode & 0xFFF, what);
         RootedFs.UtimesAt(dir, name, st.Mtime.Sec, st.Mtime.Nsec, what);

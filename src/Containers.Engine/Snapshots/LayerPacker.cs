@@ -19,15 +19,18 @@ public static class LayerPacker
     /// <paramref name="skipped"/> (a file that shrinks is padded with zeros, one that grows is cut, as
     /// its tar header already gave the size).
     /// </summary>
-    public static void PackDirectory(string dir, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null)
+    public static void PackDirectory(string dir, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null,
+        Func<(int Uid, int Gid), (int Uid, int Gid)>? mapIds = null)
     {
         using var root = FileSys.OpenHandle(dir, FileSys.O_RDONLY | FileSys.O_DIRECTORY);
-        PackDirectory(root, output, overlayUpper, ct, skipped);
+        PackDirectory(root, output, overlayUpper, ct, skipped, mapIds);
     }
 
     /// <summary>Packs the directory an O_RDONLY descriptor holds (a container's root as a <see cref="RootedFs"/> has it).</summary>
-    internal static void PackDirectory(SafeFileHandle root, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null)
+    internal static void PackDirectory(SafeFileHandle root, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null,
+        Func<(int Uid, int Gid), (int Uid, int Gid)>? mapIds = null)
     {
+        _mapIds = mapIds;
         var o = new Out(output);
         using (o.W)
         {
@@ -108,7 +111,7 @@ public static class LayerPacker
                 if (links.TryGetValue((st.Dev, st.Ino), out var first))
                 {
                     if (xattrs is not null)
-                        PaxEntryWriter.Write(w.Stream, TarEntryType.HardLink, entryName, first, st.Mode, st.Uid, st.Gid, st.Mtime.Sec, 0, 0, 0, xattrs, null);
+                        PaxEntryWriter.Write(w.Stream, TarEntryType.HardLink, entryName, first, st.Mode, (uint)Owner(st).Uid, (uint)Owner(st).Gid, st.Mtime.Sec, 0, 0, 0, xattrs, null);
                     else w.Write(Entry(TarEntryType.HardLink, entryName, st, mtime, first));
                     continue;
                 }
@@ -119,7 +122,7 @@ public static class LayerPacker
             {
                 // raw PAX records: the values' bytes as they are (TarWriter would write them as UTF-8 strings)
                 using var fs = et == TarEntryType.RegularFile ? new FileStream(fd!, FileAccess.Read, 1 << 16) : null;
-                PaxEntryWriter.Write(w.Stream, et, entryName, target, st.Mode, st.Uid, st.Gid, st.Mtime.Sec,
+                PaxEntryWriter.Write(w.Stream, et, entryName, target, st.Mode, (uint)Owner(st).Uid, (uint)Owner(st).Gid, st.Mtime.Sec,
                     et == TarEntryType.RegularFile ? st.Size : 0, dev ? LayerFs.Major(st.Rdev) : 0, dev ? LayerFs.Minor(st.Rdev) : 0,
                     xattrs, fs is null ? null : new ExactLengthStream(fs, st.Size));
             }
@@ -150,14 +153,21 @@ public static class LayerPacker
 
     private const int O_NOCTTY = 0x100;
 
+    /// <summary>The owner map of the current pack (a user namespace's upper directory: its range's ids back to the container's).</summary>
+    [ThreadStatic] private static Func<(int Uid, int Gid), (int Uid, int Gid)>? _mapIds;
+
     private static DateTimeOffset Mtime(LayerFs.Stat st) => DateTimeOffset.FromUnixTimeSeconds(st.Mtime.Sec).AddTicks(st.Mtime.Nsec / 100);
+
+    /// <summary>The owner an entry is written with: the file's, mapped back to the container's ids when packing a user namespace's tree.</summary>
+    private static (int Uid, int Gid) Owner(LayerFs.Stat st) => _mapIds is null ? ((int)st.Uid, (int)st.Gid) : _mapIds(((int)st.Uid, (int)st.Gid));
 
     private static TarEntry Entry(TarEntryType t, string name, LayerFs.Stat st, DateTimeOffset mtime, string? link)
     {
         TarEntry e = new GnuTarEntry(t, name);
         e.Mode = (UnixFileMode)(st.Mode & 0xFFF);
-        e.Uid = (int)st.Uid;
-        e.Gid = (int)st.Gid;
+        var (uid, gid) = Owner(st);
+        e.Uid = uid;
+        e.Gid = gid;
         e.ModificationTime = mtime;
         if (link is not null) e.LinkName = link;
         return e;

@@ -42,6 +42,7 @@ internal static unsafe class Sys
     [DllImport(Libc), SuppressGCTransition] public static extern int mknod(byte* path, uint mode, ulong dev);
     [DllImport(Libc), SuppressGCTransition] public static extern int symlink(byte* target, byte* linkpath);
     [DllImport(Libc), SuppressGCTransition] public static extern int chdir(byte* path);
+    [DllImport(Libc), SuppressGCTransition] public static extern int fchdir(int fd);
     [DllImport(Libc), SuppressGCTransition] public static extern int chmod(byte* path, uint mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int open(byte* path, int flags, int mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int close(int fd);

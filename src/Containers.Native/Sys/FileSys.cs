@@ -18,6 +18,15 @@ internal static partial class FileSys
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int flock_(int fd, int op);
 
+    [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int lchown_(string path, int uid, int gid);
+
+    /// <summary>lchown(2) of an engine-owned path (never one inside a container's tree: those go through RootedFs).</summary>
+    public static void Lchown(string path, int uid, int gid)
+    {
+        if (lchown_(path, uid, gid) != 0) throw new NativeException("lchown", Marshal.GetLastPInvokeError(), path);
+    }
+
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int fsync_(int fd);
 

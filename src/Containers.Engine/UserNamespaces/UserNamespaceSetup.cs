@@ -1,0 +1,71 @@
+using Containers.Engine.Cgroups;
+using Containers.Engine.Runtime;
+using Containers.Engine.Volumes;
+using Containers.Native.Sys;
+
+namespace Containers.Engine.UserNamespaces;
+
+/// <summary>
+/// The host-side work a start of a user-namespaced container needs before its monitor runs: what the container's
+/// root must own (its cgroup, its /etc files, a new volume's root, :U sources). The clone, the maps and the
+/// idmapped mounts are the helper's (src/Containers.Helper/UserNamespace.cs).
+/// </summary>
+internal static class UserNamespaceSetup
+{
+    /// <summary>
+    /// Delegates the container's cgroup to its root, as the kernel's delegation model asks: the directory and its
+    /// cgroup.procs (v1: tasks too; v2: cgroup.subtree_control and cgroup.threads) owned by the range's first id, so
+    /// the container can make sub-cgroups and move its processes between them; its limits stay the host's.
+    /// </summary>
+    public static void DelegateCgroup(ICgroupManager cg, IdRange r)
+    {
+        foreach (var procs in cg.ProcsFiles)
+        {
+            string dir = Path.GetDirectoryName(procs)!;
+            FileSys.Lchown(dir, (int)r.Start, (int)r.Start);
+            foreach (var f in new[] { "cgroup.procs", "tasks", "cgroup.subtree_control", "cgroup.threads" })
+            {
+                string p = Path.Combine(dir, f);
+                if (File.Exists(p)) FileSys.Lchown(p, (int)r.Start, (int)r.Start);
+            }
+        }
+    }
+
+    public static void PrepareStart(ContainerRuntime rt, ContainerRuntime.Record rec, IdRange r, bool sharedEtc)
+    {
+        int root = (int)r.Start;
+        // /etc/hosts, /etc/hostname, /etc/resolv.conf: the container's root may edit them, as without a user namespace
+        if (!sharedEtc)
+            foreach (var f in new[] { "hosts", "hostname", "resolv.conf" })
+            {
+                string p = Path.Combine(rec.Dir, f);
+                if (File.Exists(p)) FileSys.Lchown(p, root, root);
+            }
+        var volumes = new VolumeStore(rt.Root);
+        UserResolver.Ids? user = null;
+        foreach (var m in rec.Config.Mounts)
+        {
+            if (m.Type is not ("volume" or "bind")) continue;
+            string src = m.Type == "volume" ? volumes.DataPath(m.Source) : m.Source;
+            if (m.Chown)
+            {
+                user ??= UserResolver.Resolve(rec.Config, rec.Dir);
+                ChownTree(src, r.ToHost(user.Uid), r.ToHost(user.Gid));
+                continue;
+            }
+            // a named volume's root that is still the engine's (new, or seeded) becomes the container's root's;
+            // what a container of another range or of the host's user namespace made in it keeps its owner
+            if (m.Type == "volume" && !m.IdMap && LayerFs.TryLstat(src, out var st) && st.Uid == 0 && st.Gid == 0)
+                FileSys.Lchown(src, root, root);
+        }
+    }
+
+    /// <summary>podman's :U: the tree's owner becomes the container user's host ids; links are changed, never followed.</summary>
+    internal static void ChownTree(string path, int uid, int gid)
+    {
+        FileSys.Lchown(path, uid, gid);
+        if (!LayerFs.TryLstat(path, out var st) || (st.Mode & LayerFs.S_IFMT) != LayerFs.S_IFDIR) return;
+        foreach (var e in Directory.EnumerateFileSystemEntries(path))
+            ChownTree(e, uid, gid);
+    }
+}

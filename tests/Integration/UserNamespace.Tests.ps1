@@ -1,0 +1,310 @@
+# User namespaces (-UserNamespace Host|Auto|Private, the root's default): root in the container is an unprivileged
+# range of host ids. Real containers as root on a fresh root set to Auto (new roots default to Host until Auto costs
+# no more than Host: docs/SECURITY.md); the ranges come from the
+# pscontainers user's subordinate ids (/etc/subuid), made on first use. Compared with podman --userns=auto where
+# podman defines the behaviour.
+BeforeAll {
+    . $PSScriptRoot/../common.ps1
+    $script:root = New-TestStorageRoot 'userns'
+    $script:rootfs = New-BusyboxRootFs (Join-Path $script:root 'rootfs')
+    foreach ($a in 'unshare', 'chown', 'nsenter') { New-Item -ItemType SymbolicLink -Force -Path "$($script:rootfs)/bin/$a" -Target busybox | Out-Null }
+    New-Item -ItemType Directory -Force -Path "$($script:rootfs)/srv" | Out-Null
+    Set-Content -LiteralPath "$($script:rootfs)/srv/seed.txt" -Value 'seed' -NoNewline
+    $PSDefaultParameterValues = @{ '*-Container*:StorageRoot' = $script:root; 'Invoke-ContainerImage:StorageRoot' = $script:root; 'Get-ContainerHost:StorageRoot' = $script:root }
+    $script:img = 'userns/bb:1'
+    $script:work = Join-Path $script:TestBase ('userns-work-' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+    New-Item -ItemType Directory -Force -Path $script:work | Out-Null
+    if ($script:IsRoot) { Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name $script:img -StorageRoot $script:root | Out-Null }
+    # what a new root has (no settings record: Host), read before this root is set to Auto for the rest of the file
+    $script:newRootDefault = (Get-ContainerHost -StorageRoot $script:root).DefaultUserNamespace
+    if ($script:IsRoot) { Set-ContainerHostConfiguration -StorageRoot $script:root -DefaultUserNamespace Auto }
+    function script:Range([string] $Name) {
+        $r = (Get-Container $Name).IdRange
+        $f = $r -split '-'
+        [pscustomobject]@{ Start = [long]$f[0]; End = [long]$f[1] }
+    }
+    function script:StatusIds([int] $ProcessId) {
+        $uid = (Get-Content "/proc/$ProcessId/status" | Where-Object { $_ -like 'Uid:*' }) -split '\s+' | Select-Object -Skip 1
+        $gid = (Get-Content "/proc/$ProcessId/status" | Where-Object { $_ -like 'Gid:*' }) -split '\s+' | Select-Object -Skip 1
+        [pscustomobject]@{ Uid = [long[]]$uid; Gid = [long[]]$gid }
+    }
+}
+AfterAll {
+    if ($script:root) { Remove-TestStorageRoot $script:root }
+    if ($script:work -and (Test-Path $script:work)) { & rm -rf --one-file-system $script:work }
+}
+
+Describe 'The default of a root' {
+    It 'is Host for a new root; once set to Auto, reported by Get-ContainerHost with the system user and its ranges' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $script:newRootDefault | Should -Be 'Host'
+        $h = Get-ContainerHost
+        $h.DefaultUserNamespace | Should -Be 'Auto'
+        $c = New-Container $script:img -Name default-ns -Command true
+        $c.UserNamespace | Should -Be 'Auto'
+        $c.IdRange | Should -Match '^\d+-\d+$'
+        $h = Get-ContainerHost
+        $h.UserNamespaceUser | Should -Be 'pscontainers'
+        $h.SubordinateIds | Should -Match '^\d+-\d+$'
+        (Get-Content /etc/subuid) -match '^pscontainers:' | Should -Not -BeNullOrEmpty
+        $h.IdRangesInUse | Should -BeGreaterOrEqual 1
+        Remove-Container default-ns
+    }
+    It 'is changed by Set-ContainerHostConfiguration (-WhatIf changes nothing) and -UserNamespace Host opts out' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        Set-ContainerHostConfiguration -StorageRoot $script:root -DefaultUserNamespace Host -WhatIf
+        (Get-ContainerHost).DefaultUserNamespace | Should -Be 'Auto'
+        try {
+            (Set-ContainerHostConfiguration -StorageRoot $script:root -DefaultUserNamespace Host -PassThru).DefaultUserNamespace | Should -Be 'Host'
+            (New-Container $script:img -Name host-default -Command true).UserNamespace | Should -Be 'Host'
+            (New-Container $script:img -Name auto-asked -UserNamespace Auto -Command true).UserNamespace | Should -Be 'Auto'
+        }
+        finally {
+            Set-ContainerHostConfiguration -StorageRoot $script:root -DefaultUserNamespace Auto
+            Remove-Container host-default, auto-asked -ErrorAction SilentlyContinue
+        }
+        (New-Container $script:img -Name opt-out -UserNamespace Host -Command true).IdRange | Should -BeNullOrEmpty
+        (New-Container $script:img -Name priv -Privileged -Command true).UserNamespace | Should -Be 'Host'
+        (New-Container $script:img -Name pidhost -Pid host -Command true).UserNamespace | Should -Be 'Host'
+        (New-Container $script:img -Name devhost -Device /dev/null:/dev/hostnull -Command true).UserNamespace | Should -Be 'Host'
+        (New-Container $script:img -Name nethost -Network host -Command true).UserNamespace | Should -Be 'Host'
+        Remove-Container opt-out, priv, pidhost, devhost, nethost
+    }
+    It 'refuses KeepId (rootless only) and :idmap without a user namespace' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        { New-Container $script:img -UserNamespace KeepId -Command true -ErrorAction Stop } | Should -Throw -ErrorId 'UserNamespaceKeepIdRootless,Containers.Cmdlets.Runtime.NewContainerCommand'
+        { New-Container $script:img -UserNamespace Host -Volume "$($script:work):/w:idmap" -Command true -ErrorAction Stop } | Should -Throw -ErrorId 'MountNeedsUserNamespace,Containers.Cmdlets.Runtime.NewContainerCommand'
+    }
+}
+
+Describe 'Auto' {
+    It 'runs the container''s processes as host ids inside its range (read from the host), root inside' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = Invoke-ContainerImage $script:img -Detach -Name ids1 -Command sleep, 300
+        try {
+            $r = Range ids1
+            ($r.End - $r.Start + 1) | Should -Be 65536
+            $ids = StatusIds (Get-Container ids1).Pid
+            $ids.Uid | ForEach-Object { $_ | Should -Be $r.Start }
+            $ids.Gid | ForEach-Object { $_ | Should -Be $r.Start }
+            $o = (Invoke-ContainerCommand ids1 -Command sh, -c, 'id -u; cat /proc/self/uid_map').Output.Trim() -split "`n"
+            $o[0].Trim() | Should -Be '0'
+            ($o[1].Trim() -split '\s+') | Should -Be @('0', "$($r.Start)", '65536')
+            # an exec joins the user namespace: it too is the range's
+            $null = Invoke-ContainerCommand ids1 -Detach -Command sleep, 30
+            $execPid = $null
+            for ($i = 0; $i -lt 40 -and -not $execPid; $i++) {
+                $execPid = (Get-ContainerProcess ids1 | Where-Object { $_.Command -match 'sleep 30' } | Select-Object -First 1).HostPid
+                if (-not $execPid) { Start-Sleep -Milliseconds 50 }
+            }
+            $execPid | Should -Not -BeNullOrEmpty
+            (StatusIds $execPid).Uid[0] | Should -Be $r.Start
+            # -User 1000: the range's 1000th id
+            $u = Invoke-ContainerImage $script:img -Detach -Name ids-user -User 1000:1000 -Command sleep, 300
+            $ur = Range ids-user
+            (StatusIds (Get-Container ids-user).Pid).Uid[0] | Should -Be ($ur.Start + 1000)
+        }
+        finally { Remove-Container ids1, ids-user -Force -ErrorAction SilentlyContinue }
+    }
+    It 'gives two containers disjoint ranges' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $a = New-Container $script:img -Name rng-a -Command true
+        $b = New-Container $script:img -Name rng-b -Command true
+        $ra = Range rng-a; $rb = Range rng-b
+        ($ra.End -lt $rb.Start -or $rb.End -lt $ra.Start) | Should -BeTrue
+        Remove-Container rng-a, rng-b
+    }
+    It 'leaves a host root-only file bind-mounted in unreadable to the container''s root' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $secret = Join-Path $script:work 'secret'
+        Set-Content -LiteralPath $secret -Value 'host-secret'; & chmod 600 $secret
+        $r = Invoke-ContainerImage $script:img -Remove -Volume "$($secret):/s" -Command sh, -c, 'id -u; cat /s 2>&1; echo rc=$?'
+        $r.Output | Should -Match '(?m)^0$'
+        $r.Output | Should -Not -Match 'host-secret'
+        $r.Output | Should -Match 'rc=1'
+        # the same file in the host's user namespace: root reads it (the difference is the user namespace)
+        (Invoke-ContainerImage $script:img -Remove -UserNamespace Host -Volume "$($secret):/s" -Command cat, /s).Output.Trim() | Should -Be 'host-secret'
+    }
+    It 'makes unshare and mount fail, as podman --userns=auto does' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $script = 'unshare -U true 2>/dev/null; echo unshare=$?; mount -t tmpfs none /mnt 2>/dev/null; echo mount=$?; unshare -m true 2>/dev/null; echo unshare-m=$?'
+        $r = Invoke-ContainerImage $script:img -Remove -Command sh, -c, $script
+        $r.Output | Should -Match 'unshare=1'
+        $r.Output | Should -Match 'mount=(1|255)'
+        $r.Output | Should -Match 'unshare-m=1'
+        if (Test-Command podman) {
+            $tar = Join-Path $script:work 'rootfs.tar'
+            & tar -C $script:rootfs -cf $tar . 2>&1 | Out-Null
+            $tag = "localhost/pscontainers-userns:$PID"
+            & timeout 120 podman import --quiet $tar $tag 2>&1 | Out-Null
+            try {
+                $p = (& timeout 120 podman run --rm --network none --userns=auto $tag sh -c $script 2>&1) -join "`n"
+                if ($p -match 'unshare=') {
+                    # podman's default seccomp profile and capability set, like ours, leave a namespaced root without them
+                    ($p -split "`n" | Where-Object { $_ -like 'unshare*' }) | Should -Be ($r.Output -split "`n" | Where-Object { $_ -like 'unshare*' })
+                }
+            }
+            finally { & timeout 60 podman rmi -f $tag 2>&1 | Out-Null }
+        }
+    }
+    It 'works with /dev, /proc, /sys, the cgroup, a bridge network, -Init and a read-only root' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $r = Invoke-ContainerImage $script:img -Remove -Init -ReadOnly -Network bridge -Command sh, -c, 'echo x > /dev/null && head -c 4 /dev/urandom | wc -c; ls /sys/class/net | sort | tr "\n" " "; echo; cat /proc/1/cmdline | tr "\0" " "; echo; touch /nope 2>/dev/null || echo ro; test -d /sys/fs/cgroup && echo cg'
+        $r.ExitCode | Should -Be 0
+        $lines = $r.Output.Trim() -split "`n"
+        $lines[0].Trim() | Should -Be '4'
+        $lines[1] | Should -Match 'eth0'
+        $lines[1] | Should -Match 'lo'
+        $lines[2] | Should -Match '^init'
+        $r.Output | Should -Match '(?m)^ro$'
+        $r.Output | Should -Match '(?m)^cg$'
+    }
+    It 'delegates the container''s cgroup to its root' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = Invoke-ContainerImage $script:img -Detach -Name cgdel -Command sleep, 300
+        try {
+            $r = Range cgdel
+            $procs = @(Get-Content "/proc/$((Get-Container cgdel).Pid)/cgroup" | ForEach-Object { ($_ -split ':', 3)[2] } | Where-Object { $_ -like "*$($c.Id)*" } | Select-Object -Unique)
+            $procs.Count | Should -BeGreaterThan 0
+            $dirs = foreach ($p in $procs) { Get-ChildItem /sys/fs/cgroup -Directory | ForEach-Object { Join-Path $_.FullName $p.TrimStart('/') } | Where-Object { Test-Path $_ } }
+            @($dirs).Count | Should -BeGreaterThan 0
+            foreach ($d in $dirs) { (& stat -c '%u' $d) | Should -Be "$($r.Start)" }
+        }
+        finally { Remove-Container cgdel -Force }
+    }
+}
+
+Describe 'Files of a user-namespaced container' {
+    It 'owns a named volume''s files with its range on the host, and seeds a new volume shifted' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container $script:img -Name volc -Volume usernsvol:/srv -Command sh, -c, 'echo made > /srv/made.txt; stat -c "%u:%g" /srv /srv/seed.txt /srv/made.txt'
+        $r = Range volc
+        Start-Container volc
+        Wait-Container volc | Out-Null
+        (Get-ContainerLog volc | ForEach-Object { "$_".Trim() }) | Should -Be @('0:0', '0:0', '0:0')
+        $data = (Get-ContainerVolume usernsvol).Mountpoint
+        if (-not $data) { $data = Join-Path $script:root 'volumes/usernsvol/_data' }
+        (& stat -c '%u:%g' $data) | Should -Be "$($r.Start):$($r.Start)"
+        (& stat -c '%u:%g' (Join-Path $data 'made.txt')) | Should -Be "$($r.Start):$($r.Start)"
+        (& stat -c '%u:%g' (Join-Path $data 'seed.txt')) | Should -Be "$($r.Start):$($r.Start)"
+        Remove-Container volc
+        Remove-ContainerVolume usernsvol
+    }
+    It 'keeps a bind''s host owners, maps them with :idmap and chowns the source with :U (podman''s options)' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        foreach ($d in 'plain', 'idmap', 'chown') {
+            New-Item -ItemType Directory -Force "$($script:work)/$d" | Out-Null
+            Set-Content "$($script:work)/$d/a" 'a'
+        }
+        $probe = 'stat -c "%u:%g" /b/a; echo x > /b/new 2>/dev/null && echo wrote || echo denied'
+        $plain = (Invoke-ContainerImage $script:img -Remove -Volume "$($script:work)/plain:/b" -Command sh, -c, $probe).Output.Trim() -split "`n"
+        $plain | Should -Be @('65534:65534', 'denied')
+        $idm = (Invoke-ContainerImage $script:img -Remove -Volume "$($script:work)/idmap:/b:idmap" -Command sh, -c, $probe).Output.Trim() -split "`n"
+        $idm | Should -Be @('0:0', 'wrote')
+        (& stat -c '%u:%g' "$($script:work)/idmap/new") | Should -Be '0:0'
+        $c = Invoke-ContainerImage $script:img -Name uchown -Volume "$($script:work)/chown:/b:U" -Command sh, -c, $probe
+        $r = Range uchown
+        ($c.Output.Trim() -split "`n") | Should -Be @('0:0', 'wrote')
+        (& stat -c '%u:%g' "$($script:work)/chown/a") | Should -Be "$($r.Start):$($r.Start)"
+        (& stat -c '%u:%g' "$($script:work)/chown/new") | Should -Be "$($r.Start):$($r.Start)"
+        Remove-Container uchown
+        if (Test-Command podman) {
+            # podman's :U gives the source the container's root as the host sees it, as ours does
+            New-Item -ItemType Directory -Force "$($script:work)/pm" | Out-Null
+            $pu = (& timeout 120 podman run --rm --network none --userns=auto -v "$($script:work)/pm:/b:U" docker.io/library/busybox:latest stat -c '%u' /b 2>$null)
+            if ($LASTEXITCODE -eq 0) { "$pu".Trim() | Should -Be '0' }
+        }
+    }
+    It 'shows container ids (0) in a commit, an export, a copy out and a copy in of files made in the container' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = Invoke-ContainerImage $script:img -Name files -Command sh, -c, 'mkdir /made && echo y > /made/y && chown 1000:1000 /made/y'
+        $r = Range files
+        $upper = Join-Path $script:root "containers/$($c.ContainerId)/upper"
+        (& stat -c '%u:%g' "$upper/made") | Should -Be "$($r.Start):$($r.Start)"
+        (& stat -c '%u:%g' "$upper/made/y") | Should -Be "$($r.Start + 1000):$($r.Start + 1000)"
+        # export
+        $tar = Join-Path $script:work 'files.tar'
+        Export-Container files -Path $tar
+        $list = & tar -tvf $tar --numeric-owner | Where-Object { $_ -match 'made' }
+        ($list | Where-Object { $_ -match 'made/$' }) | Should -Match ' 0/0 '
+        ($list | Where-Object { $_ -match 'made/y$' }) | Should -Match ' 1000/1000 '
+        # copy out
+        $out = Join-Path $script:work 'y-out'
+        Copy-ContainerItem files /made/y $out
+        (& stat -c '%u:%g' $out) | Should -Be '1000:1000'
+        # copy in: the container's root as the container sees it, its range on the host
+        $in = Join-Path $script:work 'in.txt'
+        Set-Content $in 'in'
+        Copy-ContainerItem files $in /made/in.txt -ToContainer
+        (& stat -c '%u:%g' "$upper/made/in.txt") | Should -Be "$($r.Start):$($r.Start)"
+        # commit: the layer holds container ids; a container of it in the host's user namespace sees them as they are
+        $img = New-ContainerImage -Container files -Name userns/committed:1
+        $o = (Invoke-ContainerImage userns/committed:1 -Remove -UserNamespace Host -Command stat, -c, '%u:%g %n', /made, /made/y, /made/in.txt).Output.Trim() -split "`n"
+        $o | Should -Be @('0:0 /made', '1000:1000 /made/y', '0:0 /made/in.txt')
+        # and one in a user namespace sees them as the container that made them did
+        $o2 = (Invoke-ContainerImage userns/committed:1 -Remove -Command stat, -c, '%u:%g %n', /made, /made/y).Output.Trim() -split "`n"
+        $o2 | Should -Be @('0:0 /made', '1000:1000 /made/y')
+        Remove-Container files
+        Remove-ContainerImage userns/committed:1 | Out-Null
+    }
+}
+
+Describe 'Ranges' {
+    It 'are freed on removal, kept across sessions, and an orphan is found and freed by Test-ContainerStore -Repair' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = New-Container $script:img -Name keep -Command true
+        $range = (Get-Container keep).IdRange
+        # a new session (another pwsh) sees the same range and allocates another for its own container
+        $other = & dotnet pwsh -NoProfile -Command "Import-Module '$($script:ModulePath)'; (Get-Container keep -StorageRoot '$($script:root)').IdRange; (New-Container '$($script:img)' -Name keep2 -Command true -StorageRoot '$($script:root)').IdRange"
+        $other[0] | Should -Be $range
+        $other[1] | Should -Not -Be $range
+        $table = Get-Content /var/lib/pscontainers-userns/ranges
+        ($table | Where-Object { $_ -like "* $($script:root) $($c.Id)" }) | Should -Not -BeNullOrEmpty
+        Remove-Container keep, keep2
+        $table = Get-Content /var/lib/pscontainers-userns/ranges -ErrorAction SilentlyContinue
+        ($table | Where-Object { $_ -like "* $($script:root) $($c.Id)" }) | Should -BeNullOrEmpty
+        Test-Path (Join-Path $script:root "userns/$($c.Id)") | Should -BeFalse
+        # an orphan: the container's directory went without the engine
+        $o = New-Container $script:img -Name orphan -Command true
+        & rm -rf (Join-Path $script:root "containers/$($o.Id)")
+        $found = Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -eq 'IdRangeOrphan'
+        $found | Should -Not -BeNullOrEmpty
+        $fixed = Test-ContainerStore -StorageRoot $script:root -Repair | Where-Object Kind -eq 'IdRangeOrphan'
+        $fixed.Repaired | Should -Contain $true
+        (Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -eq 'IdRangeOrphan') | Should -BeNullOrEmpty
+        ((Get-Content /var/lib/pscontainers-userns/ranges -ErrorAction SilentlyContinue) | Where-Object { $_ -like "* $($o.Id)" }) | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'The image test set under Auto' {
+    It 'runs busybox unchanged: a shell, a user, a working directory, an HTTP server over a published port' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $r = Invoke-ContainerImage $script:img -Remove -User 1000 -WorkingDirectory /tmp -Command sh, -c, 'id -u; pwd; echo hi > f && cat f'
+        ($r.Output.Trim() -split "`n") | Should -Be @('1000', '/tmp', 'hi')
+        $port = Get-Random -Minimum 20000 -Maximum 30000
+        $c = Invoke-ContainerImage $script:img -Detach -Name web -Port "127.0.0.1:$($port):80" -Command httpd, -f, -p, 80, -h, /srv
+        try {
+            $got = $null
+            for ($i = 0; $i -lt 50 -and -not $got; $i++) {
+                try { $got = (Invoke-WebRequest "http://127.0.0.1:$port/seed.txt" -TimeoutSec 2 -UseBasicParsing).Content } catch { Start-Sleep -Milliseconds 100 }
+            }
+            $got | Should -Be 'seed'
+            (Get-Container web).UserNamespace | Should -Be 'Auto'
+        }
+        finally { Remove-Container web -Force }
+    }
+    It 'runs debian unchanged (apt''s sandbox user, dpkg, su)' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $deb = $null
+        try { $deb = Request-ContainerImage 127.0.0.1:5000/debian:bookworm -StorageRoot $script:root -ErrorAction Stop } catch { }
+        if (-not (Test-Prerequisite ($null -ne $deb) 'the local registry 127.0.0.1:5000 with debian:bookworm (../shared/anchors/setup.sh, started by the test task)')) { return }
+        $r = Invoke-ContainerImage 127.0.0.1:5000/debian:bookworm -Remove -Command bash, -c, 'id -u; dpkg -s bash | grep -c Status; su -s /bin/sh nobody -c "id -un"; touch /root/x && ls -ln /root/x | cut -d" " -f3,4; cat /proc/self/uid_map | tr -s " "'
+        $r.ExitCode | Should -Be 0
+        $lines = $r.Output.Trim() -split "`n"
+        $lines[0] | Should -Be '0'
+        $lines[1] | Should -Be '1'
+        $lines[2] | Should -Be 'nobody'
+        $lines[3] | Should -Be '0 0'
+        $lines[4].Trim() | Should -Match '^0 \d+ 65536$'
+    }
+}
