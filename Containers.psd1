@@ -33,7 +33,7 @@
         'Request-ContainerImage', 'Publish-ContainerImage', 'Connect-ContainerRegistry', 'Disconnect-ContainerRegistry',
         'Get-ContainerImageTag',
         # build
-        'Build-ContainerImage', 'ConvertFrom-Dockerfile',
+        'Build-ContainerImage', 'ConvertFrom-Dockerfile', 'Remove-ContainerBuildCache',
         # compose
         'ConvertFrom-ContainerCompose'
     )

@@ -60,7 +60,7 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
                 "PlatformNotSupported", ErrorCategory.InvalidArgument, Platform));
             return;
         }
-        var o = new BuildOptions { ContextDir = ctx, Target = Target, Network = Network };
+        var o = new BuildOptions { ContextDir = ctx, Target = Target, Network = Network, NoCache = NoCache };
         foreach (var t in Tag ?? []) o.Tags.Add(t);
         foreach (var (k, v) in ToDictionary(BuildArg)) o.BuildArgs[k] = v;
         foreach (var (k, v) in ToDictionary(Label)) o.Labels[k] = v;
@@ -77,8 +77,10 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
                 OnStep = s =>
                 {
                     if (Quiet || Stopping) return;
-                    WriteProgress(new ProgressRecord(activity, "Build-ContainerImage", $"Step {s.Number}/{s.Total}: {s.Text}")
+                    WriteProgress(new ProgressRecord(activity, "Build-ContainerImage", $"Step {s.Number}/{s.Total}: {(s.Cached ? "(cached) " : "")}{s.Text}")
                     { PercentComplete = Math.Min(100, (s.Number - 1) * 100 / Math.Max(1, s.Total)) });
+                    // each step as an object (not shown by default): -InformationVariable tells which came from the cache
+                    WriteInformation(s, ["BuildStep"]);
                 },
                 OnOutput = Quiet ? null : WriteLiveLine,
             };

@@ -23,19 +23,21 @@ public sealed class BuildOptions
     /// <summary>The network of RUN containers: none, host, or a network's name (bridge).</summary>
     public string Network { get; set; } = "bridge";
     public Dictionary<string, string> Labels { get; } = new(StringComparer.Ordinal);
+    /// <summary>Execute every step (the results are still stored in the cache for the next build).</summary>
+    public bool NoCache { get; set; }
 }
 
 /// <summary>A step as the progress shows it.</summary>
-public sealed record BuildStep(int Number, int Total, string Text);
+public sealed record BuildStep(int Number, int Total, string Text, bool Cached = false);
 
 /// <summary>
 /// Runs a parsed Dockerfile: FROM a local image (or scratch), RUN in a build container of the runtime whose
 /// writable layer becomes a layer, COPY/ADD computed on the host through <see cref="RootedFs"/> (no container),
 /// the metadata instructions on the config, multi-stage with -Target (stages the target does not need are not
 /// built). Every build container, staging tree and intermediate image is removed when the build ends, failed or
-/// cancelled. No cache yet.
+/// cancelled. Each step's result is cached (BuildExecutor.Cache.cs).
 /// </summary>
-public sealed class BuildExecutor
+public sealed partial class BuildExecutor
 {
     public const string BaseNameAnnotation = "org.opencontainers.image.base.name";
     public const string BaseDigestAnnotation = "org.opencontainers.image.base.digest";
@@ -63,6 +65,7 @@ public sealed class BuildExecutor
         public required DockerfileVariables.Scope Scope;
         public string? BaseName, BaseDigest, BaseId;
         public bool Dirty;                    // layers added since Image was registered
+        public string Key = "";               // the build cache key of the last step
         public ImageContainerConfig C => Config.Config!;
     }
 
@@ -103,8 +106,24 @@ public sealed class BuildExecutor
                 foreach (var ins in def.Instructions)
                 {
                     ct.ThrowIfCancellationRequested();
-                    OnStep?.Invoke(new BuildStep(++n, total, ins.Original));
-                    try { Execute(doc, st, ins, ct); }
+                    if (ins.Instruction is "ARG" or "ENV") st.Scope.Apply(ins);
+                    string key = "", parentKey = st.Key;
+                    try
+                    {
+                        var expanded = st.Scope.ExpandInstruction(ins);
+                        key = StepKey(doc, st, ins, expanded);
+                        if (!o.NoCache && _store.LookupBuildCache(key) is { } hit)
+                        {
+                            Adopt(st, hit);
+                            st.Key = key;
+                            OnStep?.Invoke(new BuildStep(++n, total, ins.Original, Cached: true));
+                            continue;
+                        }
+                        OnStep?.Invoke(new BuildStep(++n, total, ins.Original));
+                        Execute(doc, st, ins, expanded, ct);
+                        st.Key = key;
+                        Remember(st, key, parentKey, ins);
+                    }
                     catch (ContainersException e) when (e.Message.Contains($"line {ins.StartLine}") is false && e.ErrorId != "BuildStepFailed")
                     {
                         throw new ContainersException(e.Kind, e.ErrorId, $"{Where(ins)}: {ins.Instruction}: {e.Message}", e.Target ?? Where(ins), e);
@@ -115,7 +134,8 @@ public sealed class BuildExecutor
             }
             var fin = last!;
             foreach (var (k, v) in o.Labels) { fin.C.Labels ??= new(); fin.C.Labels[k] = v; }
-            fin.Config.Created = DateTime.UtcNow;
+            // the time of the last step: a rebuild whose steps all come from the cache gives the same image id
+            fin.Config.Created = fin.Config.History is { Count: > 0 } hist && hist[^1].Created is { } lastStep ? lastStep : DateTime.UtcNow;
             var ann = new Dictionary<string, string>(StringComparer.Ordinal);
             if (fin.BaseName is not null) ann[BaseNameAnnotation] = fin.BaseName;
             if (fin.BaseDigest is not null) ann[BaseDigestAnnotation] = fin.BaseDigest;
@@ -164,7 +184,7 @@ public sealed class BuildExecutor
         {
             var parent = _done[p];
             var cfg = ImageConfig.Parse(parent.Config.ToJsonBytes());
-            var s = new Stage { Def = def, Config = cfg, Scope = vars.NewStage(EnvPairs(cfg.Config!.Env)), BaseName = parent.BaseName, BaseDigest = parent.BaseDigest, BaseId = parent.BaseId };
+            var s = new Stage { Def = def, Config = cfg, Scope = vars.NewStage(EnvPairs(cfg.Config!.Env)), BaseName = parent.BaseName, BaseDigest = parent.BaseDigest, BaseId = parent.BaseId, Key = parent.Key };
             s.Layers.AddRange(parent.Layers);
             s.Image = parent.Image;
             s.Dirty = parent.Dirty;
@@ -173,7 +193,7 @@ public sealed class BuildExecutor
         if (name == "scratch")
         {
             var cfg = new ImageConfig { Config = new ImageContainerConfig(), History = [] };
-            return new Stage { Def = def, Config = cfg, Scope = vars.NewStage() };
+            return new Stage { Def = def, Config = cfg, Scope = vars.NewStage(), Key = FromKey(null) };
         }
         var img = _store.TryResolve(name)
             ?? throw ContainersException.NotFound("ImageNotFound", $"FROM {name} (line {def.StartLine}): {_store.NotFoundMessage(name)}", name);
@@ -183,7 +203,7 @@ public sealed class BuildExecutor
         c.Config ??= new ImageContainerConfig();
         c.History ??= [];
         c.Extra = null;
-        var st = new Stage { Def = def, Config = c, Scope = vars.NewStage(EnvPairs(c.Config.Env)), Image = img, BaseName = name, BaseDigest = img.ManifestDigest, BaseId = img.Id };
+        var st = new Stage { Def = def, Config = c, Scope = vars.NewStage(EnvPairs(c.Config.Env)), Image = img, BaseName = name, BaseDigest = img.ManifestDigest, BaseId = img.Id, Key = FromKey(img.Id) };
         st.Layers.AddRange(_store.LayerDescriptors(img));
         // ONBUILD triggers of the base are not run yet; they are dropped from the new image as docker does
         st.C.OnBuild = null;
@@ -202,10 +222,9 @@ public sealed class BuildExecutor
     private void History(Stage st, string createdBy, bool empty)
         => st.Config.History!.Add(new HistoryEntry { Created = DateTime.UtcNow, CreatedBy = createdBy, Comment = "buildkit.dockerfile.v0", EmptyLayer = empty ? true : null });
 
-    private void Execute(DockerfileDocument doc, Stage st, DockerfileInstruction raw, CancellationToken ct)
+    /// <summary>One step; ARG and ENV were applied to the scope and <paramref name="ins"/> is <paramref name="raw"/> expanded in it.</summary>
+    private void Execute(DockerfileDocument doc, Stage st, DockerfileInstruction raw, DockerfileInstruction ins, CancellationToken ct)
     {
-        if (raw.Instruction is "ARG" or "ENV") st.Scope.Apply(raw);
-        var ins = st.Scope.ExpandInstruction(raw);
         var c = st.C;
         switch (ins.Instruction)
         {
