@@ -18,13 +18,14 @@ public sealed partial class BuildExecutor
     /// <summary>The key of a stage's FROM: the base image's id (its config digest names its layers), or scratch.</summary>
     private static string FromKey(string? imageId) => ImageStore.BuildCacheKey(["v1", "FROM", imageId ?? "scratch"]);
 
-    private string StepKey(DockerfileDocument doc, Stage st, DockerfileInstruction raw, DockerfileInstruction ins)
+    private string StepKey(DockerfileDocument doc, Stage st, DockerfileInstruction raw, DockerfileInstruction ins, CancellationToken ct)
     {
         var parts = new List<string> { "v1", st.Key, raw.Instruction, raw.Original, ins.IsJson ? "json" : "shell" };
         foreach (var f in ins.Flags) parts.Add("flag " + f);
         foreach (var a in ins.Arguments) parts.Add("arg " + a);
         foreach (var (k, v) in ins.Pairs) parts.Add("pair " + k + "=" + v);
-        foreach (var h in raw.Heredocs) parts.Add($"heredoc {h.Name} {h.Expand} {h.Chomp} {h.FileDescriptor}\n{h.Content}");
+        // heredocs as expanded (a COPY <<EOF body with $VAR changes with the variable)
+        foreach (var h in ins.Heredocs) parts.Add($"heredoc {h.Name} {h.Expand} {h.Chomp} {h.FileDescriptor}\n{h.Content}");
         switch (ins.Instruction)
         {
             case "RUN":
@@ -39,7 +40,15 @@ public sealed partial class BuildExecutor
                     if (FindStage(doc, from, st.Def.Index) is { } i) parts.Add("from-stage " + _done[i].Key);
                     else parts.Add("from-image " + (_store.TryResolve(from)?.Id ?? from));
                 }
-                else parts.Add("sources " + SourcesDigest(ins.Arguments.Take(Math.Max(0, ins.Arguments.Count - 1))));
+                else
+                {
+                    var sources = ins.Arguments.Take(Math.Max(0, ins.Arguments.Count - 1)).ToList();
+                    // ADD of a URL: its content (downloaded now, once per build) is the source
+                    if (ins.Instruction == "ADD")
+                        foreach (var u in sources.Where(IsUrl))
+                            parts.Add("url " + u + " " + FileContentDigest(Download(u, ins.GetFlag("checksum"), ct)));
+                    parts.Add("sources " + SourcesDigest(sources.Where(x => !(ins.Instruction == "ADD" && IsUrl(x)) && HeredocSource(ins, x) is null)));
+                }
                 break;
         }
         return ImageStore.BuildCacheKey(parts);
@@ -87,6 +96,12 @@ public sealed partial class BuildExecutor
             h.AppendData(Encoding.UTF8.GetBytes(line.ToString()));
         }
         return Digest.FromHash(h.GetHashAndReset());
+    }
+
+    private static string FileContentDigest(string file)
+    {
+        using var fs = File.OpenRead(file);
+        return Digest.FromHash(SHA256.HashData(fs));
     }
 
     private static string FileDigest(RootedFs ctx, string path)
