@@ -235,4 +235,47 @@ ADD notes.gz /notes.gz
         @($iv | Where-Object { $_.Tags -contains 'BuildStep' } | ForEach-Object MessageData | Where-Object Cached).Count | Should -Be 0
         Run $img.Id 'cat /seen' | Should -Be 'changed'
     }
+
+    It 'makes the same trees and config as podman build --format docker for RUN --mount, ADD archives and ONBUILD' {
+        if (-not (Test-Prerequisite (Test-Command podman) 'podman builds the same Dockerfiles for comparison')) { return }
+        # what podman 4.3.1 (buildah 1.28) supports: cache, tmpfs, secret and bind mounts, ADD of a local archive,
+        # ONBUILD triggers; podman leaves the mount points in the image (BuildKit and we remove them), so the
+        # comparison lists what the steps made
+        Set-Content -LiteralPath "$($script:ctx)/Parent.Dockerfile" -Value "FROM busybox`nONBUILD RUN echo from-trigger > /trig`nONBUILD COPY src/a.txt /trig-copy`nENV P=1"
+        Set-Content -LiteralPath "$($script:ctx)/Child.Dockerfile" -Value @'
+FROM parent:cmp
+RUN --mount=type=cache,target=/var/cache/cmp echo x >> /var/cache/cmp/f && cat /var/cache/cmp/f > /cache-ran
+RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/f && cat /scratch/f > /tmpfs-ran
+RUN --mount=type=secret,id=token cat /run/secrets/token > /secret-copy
+RUN --mount=type=bind,source=src,target=/mnt/src cat /mnt/src/a.txt /mnt/src/sub/c.txt > /bound
+ADD arch.tar.gz /x/
+ADD --chmod=0640 notes.gz /notes.gz
+CMD ["sh"]
+'@
+        $list = 'cd / && for f in trig trig-copy cache-ran tmpfs-ran secret-copy bound notes.gz $(find x | sort); do stat -c "%n %F %a %u %g %s" "$f"; done; cat trig trig-copy cache-ran tmpfs-ran secret-copy bound; readlink x/pkg/link'
+        $cfg = { param($c) "Env=$($c.Env -join ',') Cmd=$($c.Cmd -join ',') OnBuild=$(@($c.OnBuild).Count) User=$($c.User) WorkingDir=$($c.WorkingDir)" }
+        Build-ContainerImage -Path $script:ctx -File "$($script:ctx)/Parent.Dockerfile" -Tag parent:cmp -Network none -Quiet | Out-Null
+        $img = Build-ContainerImage -Path $script:ctx -File "$($script:ctx)/Child.Dockerfile" -Tag child:cmp -Network none -Quiet -Secret "id=token,src=$($script:secretFile)"
+        $ours = Run 'child:cmp' $list
+        $oursCfg = & $cfg $img.Config.Config
+        $work = Join-Path $script:root 'podman'
+        $p = Get-PodmanArgs $work
+        Export-ContainerImage busybox:latest "$work.tar" -Format DockerArchive
+        $out = & timeout 120 podman @p load -i "$work.tar" 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because "$out"
+        try {
+            $out = & timeout 300 podman @p build --format docker --pull=never --network none -t localhost/parent:cmp -f "$($script:ctx)/Parent.Dockerfile" $script:ctx 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because "$out"
+            $out = & timeout 300 podman @p build --format docker --pull=never --network none --secret "id=token,src=$($script:secretFile)" -t localhost/child:cmp -f "$($script:ctx)/Child.Dockerfile" $script:ctx 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because "$out"
+            $theirs = (& timeout 120 podman @p run --rm --network none localhost/child:cmp sh -c $list 2>&1) -join "`n"
+            $ours | Should -BeExactly $theirs.TrimEnd()
+            $theirsCfg = & $cfg ((& podman @p image inspect localhost/child:cmp | ConvertFrom-Json)[0].Config)
+            $oursCfg | Should -BeExactly $theirsCfg
+        }
+        finally {
+            & timeout 120 podman @p rmi -af *> $null
+            & rm -rf --one-file-system $work (Get-PodmanRunRoot $work) 2>$null
+        }
+    }
 }
