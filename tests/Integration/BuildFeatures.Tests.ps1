@@ -152,6 +152,12 @@ COPY --link src/a.txt /linked.txt
         Run 'cachemount:2' 'cat /seen' | Should -Be "run-1`nrun-2"
         @(LayerPaths $img | Where-Object { $_ -like 'var/cache*' }) | Should -BeNullOrEmpty
         Run 'cachemount:2' 'test ! -e /var/cache/app && echo absent' | Should -Be 'absent'
+        # Get-ContainerDiskUsage counts the directory; Remove-ContainerBuildCache -All deletes it
+        (Get-ContainerDiskUsage -Kind BuildCache).Size | Should -BeGreaterThan 0
+        $removed = @(Remove-ContainerBuildCache -All -Confirm:$false | Where-Object Name -eq 'cache mount /var/cache/app')
+        $removed.Count | Should -Be 1
+        Build $df -Extra @{ Tag = 'cachemount:3'; BuildArg = @{ N = '3' } } | Out-Null
+        Run 'cachemount:3' 'cat /seen' | Should -Be 'run-3'
     }
 
     It 'mounts a tmpfs for one RUN, leaving nothing of it in the layer' {
@@ -242,16 +248,18 @@ ADD notes.gz /notes.gz
         # ONBUILD triggers; podman leaves the mount points in the image (BuildKit and we remove them), so the
         # comparison lists what the steps made
         Set-Content -LiteralPath "$($script:ctx)/Parent.Dockerfile" -Value "FROM busybox`nONBUILD RUN echo from-trigger > /trig`nONBUILD COPY src/a.txt /trig-copy`nENV P=1"
-        Set-Content -LiteralPath "$($script:ctx)/Child.Dockerfile" -Value @'
+        # podman keeps cache mounts outside its --root (buildah's cache directory): a fresh id each run
+        $cacheId = 'cmp-' + [guid]::NewGuid().ToString('N').Substring(0, 12)
+        Set-Content -LiteralPath "$($script:ctx)/Child.Dockerfile" -Value (@'
 FROM parent:cmp
-RUN --mount=type=cache,target=/var/cache/cmp echo x >> /var/cache/cmp/f && cat /var/cache/cmp/f > /cache-ran
+RUN --mount=type=cache,id=CACHEID,target=/var/cache/cmp echo x >> /var/cache/cmp/f && cat /var/cache/cmp/f > /cache-ran
 RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/f && cat /scratch/f > /tmpfs-ran
 RUN --mount=type=secret,id=token cat /run/secrets/token > /secret-copy
 RUN --mount=type=bind,source=src,target=/mnt/src cat /mnt/src/a.txt /mnt/src/sub/c.txt > /bound
 ADD arch.tar.gz /x/
 ADD --chmod=0640 notes.gz /notes.gz
 CMD ["sh"]
-'@
+'@).Replace('CACHEID', $cacheId)
         $list = 'cd / && for f in trig trig-copy cache-ran tmpfs-ran secret-copy bound notes.gz $(find x | sort); do stat -c "%n %F %a %u %g %s" "$f"; done; cat trig trig-copy cache-ran tmpfs-ran secret-copy bound; readlink x/pkg/link'
         $cfg = { param($c) "Env=$($c.Env -join ',') Cmd=$($c.Cmd -join ',') OnBuild=$(@($c.OnBuild).Count) User=$($c.User) WorkingDir=$($c.WorkingDir)" }
         Build-ContainerImage -Path $script:ctx -File "$($script:ctx)/Parent.Dockerfile" -Tag parent:cmp -Network none -Quiet | Out-Null
@@ -277,5 +285,19 @@ CMD ["sh"]
             & timeout 120 podman @p rmi -af *> $null
             & rm -rf --one-file-system $work (Get-PodmanRunRoot $work) 2>$null
         }
+    }
+
+    It 'gives the same image id for two builds of the same input with -SourceDateEpoch' {
+        $df = "FROM busybox`nCOPY src/ /src/`nRUN echo built > /built && mkdir -p /d/e && touch /d/e/f`nWORKDIR /newdir`nCMD [`"true`"]"
+        $a = Build $df -Extra @{ SourceDateEpoch = 1700000000; NoCache = $true }
+        Start-Sleep -Milliseconds 1100
+        $b = Build $df -Extra @{ SourceDateEpoch = 1700000000; NoCache = $true }
+        $b.Id | Should -Be $a.Id
+        @($b.LayerDiffIds) | Should -Be @($a.LayerDiffIds)
+        $b.Config.Created.ToUniversalTime() | Should -Be ([DateTimeOffset]::FromUnixTimeSeconds(1700000000).UtcDateTime)
+        Run $b.Id 'stat -c %Y /built /d/e/f /newdir' | Should -Be "1700000000`n1700000000`n1700000000"
+        # without it the times are the build's: another id
+        $c = Build $df -Extra @{ NoCache = $true }
+        $c.Id | Should -Not -Be $a.Id
     }
 }

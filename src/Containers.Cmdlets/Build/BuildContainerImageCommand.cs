@@ -42,6 +42,8 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
     [Parameter] [Alias("q")] public SwitchParameter Quiet { get; set; }
     /// <summary>Build secrets for RUN --mount=type=secret: id=NAME,src=FILE (or id=NAME,env=VARIABLE), as docker build --secret.</summary>
     [Parameter] public string[]? Secret { get; set; }
+    /// <summary>SOURCE_DATE_EPOCH (Unix seconds): reproducible builds, the same input gives the same image id.</summary>
+    [Parameter] [ValidateRange(0, long.MaxValue)] public long SourceDateEpoch { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -64,6 +66,7 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
             return;
         }
         var o = new BuildOptions { ContextDir = ctx, Target = Target, Network = Network, NoCache = NoCache };
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(SourceDateEpoch))) o.SourceDateEpoch = SourceDateEpoch;
         foreach (var t in Tag ?? []) o.Tags.Add(t);
         foreach (var (k, v) in ToDictionary(BuildArg)) o.BuildArgs[k] = v;
         foreach (var (k, v) in ToDictionary(Label)) o.Labels[k] = v;

@@ -61,6 +61,17 @@ public sealed class RemoveContainerBuildCacheCommand : ContainersCmdlet
             });
         }
         if (removedAny) TryItem(root.Path, () => store.CollectGarbage());
+        // -All: the RUN --mount=type=cache directories too (docker builder prune -a drops them with the rest)
+        if (All && createdBefore is null && usedBefore is null)
+            foreach (var (id, dir, bytes) in store.ListCacheMounts())
+            {
+                if (Stopping || !ShouldProcess($"build cache mount '{id}'", "Remove")) continue;
+                TryItem(id, () =>
+                {
+                    ImageStore.RemoveCacheMount(dir);
+                    WriteObject(new ContainerPruneResult { Kind = ContainerStoreKind.BuildCache, Id = System.IO.Path.GetFileName(dir), Name = "cache mount " + id, ReclaimedBytes = bytes });
+                });
+            }
     }
 
     /// <summary>A Go duration (24h, 90m, 1h30m, 10s) back from now, or (for until) a time or Unix seconds.</summary>

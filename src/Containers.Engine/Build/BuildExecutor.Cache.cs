@@ -16,7 +16,7 @@ namespace Containers.Engine.Build;
 public sealed partial class BuildExecutor
 {
     /// <summary>The key of a stage's FROM: the base image's id (its config digest names its layers), or scratch.</summary>
-    private static string FromKey(string? imageId) => ImageStore.BuildCacheKey(["v1", "FROM", imageId ?? "scratch"]);
+    private string FromKey(string? imageId) => ImageStore.BuildCacheKey(["v1", "FROM", imageId ?? "scratch", "epoch " + (_o.SourceDateEpoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "")]);
 
     private string StepKey(DockerfileDocument doc, Stage st, DockerfileInstruction raw, DockerfileInstruction ins, CancellationToken ct)
     {

@@ -97,3 +97,30 @@ public sealed partial class BuildExecutor
         return rules.IsExcluded(rel);
     }
 }
+
+public sealed partial class BuildExecutor
+{
+    /// <summary>-SourceDateEpoch: every name of a new layer's tree newer than the epoch gets the epoch as its times (never through a link; children before their directory).</summary>
+    private static void ClampTimes(string dir, long epoch)
+    {
+        using var fs = RootedFs.Open(dir, RootedFs.Resolution.NoSymlinks);
+        using var root = RootedFs.Reopen(fs.Root, FileSys.O_RDONLY | FileSys.O_DIRECTORY);
+        Clamp(root, "", epoch);
+        if (RootedFs.Fstat(root, dir).Mtime.Sec > epoch) RootedFs.UtimesAt(root, "", epoch, 0, dir);
+    }
+
+    private static void Clamp(Microsoft.Win32.SafeHandles.SafeFileHandle dir, string rel, long epoch)
+    {
+        foreach (var (name, _) in RootedFs.ReadDir(dir, rel))
+        {
+            string r = rel.Length == 0 ? name : rel + "/" + name;
+            if (!RootedFs.TryStatAt(dir, name, out var st, r)) continue;
+            if ((st.Mode & LayerFs.S_IFMT) == LayerFs.S_IFDIR)
+            {
+                using var sub = RootedFs.OpenAt(dir, name, FileSys.O_RDONLY | FileSys.O_DIRECTORY, 0, r);
+                Clamp(sub, r, epoch);
+            }
+            if (st.Mtime.Sec > epoch || (st.Mtime.Sec == epoch && st.Mtime.Nsec != 0)) RootedFs.UtimesAt(dir, name, epoch, 0, r);
+        }
+    }
+}

@@ -27,6 +27,8 @@ public sealed class BuildOptions
     public bool NoCache { get; set; }
     /// <summary>Build secrets by id: the file each one is read from (RUN --mount=type=secret).</summary>
     public Dictionary<string, string> Secrets { get; } = new(StringComparer.Ordinal);
+    /// <summary>SOURCE_DATE_EPOCH: history and config times, and the times of the files of the new layers, clamped to it (Unix seconds).</summary>
+    public long? SourceDateEpoch { get; set; }
 }
 
 /// <summary>A step as the progress shows it.</summary>
@@ -140,7 +142,7 @@ public sealed partial class BuildExecutor
             var fin = last!;
             foreach (var (k, v) in o.Labels) { fin.C.Labels ??= new(); fin.C.Labels[k] = v; }
             // the time of the last step: a rebuild whose steps all come from the cache gives the same image id
-            fin.Config.Created = fin.Config.History is { Count: > 0 } hist && hist[^1].Created is { } lastStep ? lastStep : DateTime.UtcNow;
+            fin.Config.Created = fin.Config.History is { Count: > 0 } hist && hist[^1].Created is { } lastStep ? lastStep : Now();
             var ann = new Dictionary<string, string>(StringComparer.Ordinal);
             if (fin.BaseName is not null) ann[BaseNameAnnotation] = fin.BaseName;
             if (fin.BaseDigest is not null) ann[BaseDigestAnnotation] = fin.BaseDigest;
@@ -219,6 +221,8 @@ public sealed partial class BuildExecutor
         return st;
     }
 
+    private DateTime Now() => _o.SourceDateEpoch is { } e ? DateTimeOffset.FromUnixTimeSeconds(e).UtcDateTime : DateTime.UtcNow;
+
     private static IEnumerable<KeyValuePair<string, string>> EnvPairs(List<string>? env)
     {
         foreach (var e in env ?? [])
@@ -229,7 +233,7 @@ public sealed partial class BuildExecutor
     }
 
     private void History(Stage st, string createdBy, bool empty)
-        => st.Config.History!.Add(new HistoryEntry { Created = DateTime.UtcNow, CreatedBy = createdBy, Comment = "buildkit.dockerfile.v0", EmptyLayer = empty ? true : null });
+        => st.Config.History!.Add(new HistoryEntry { Created = Now(), CreatedBy = createdBy, Comment = "buildkit.dockerfile.v0", EmptyLayer = empty ? true : null });
 
     /// <summary>One step; ARG and ENV were applied to the scope and <paramref name="ins"/> is <paramref name="raw"/> expanded in it.</summary>
     private void Execute(DockerfileDocument doc, Stage st, DockerfileInstruction raw, DockerfileInstruction ins, CancellationToken ct)
@@ -360,6 +364,7 @@ public sealed partial class BuildExecutor
 
     private void AddLayer(Stage st, string dir, bool overlayUpper, CancellationToken ct)
     {
+        if (_o.SourceDateEpoch is { } epoch) ClampTimes(dir, epoch);
         st.Layers.Add(_store.AddBuildLayer(dir, overlayUpper, st.Config, ct));
         st.Dirty = true;
     }

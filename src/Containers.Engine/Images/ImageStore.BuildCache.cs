@@ -206,4 +206,23 @@ public sealed partial class ImageStore
             add("BuildCacheEntryBroken", "Error", f, $"The build cache entry for '{e.Step}' cannot be used: {missing}." + (repair ? " It was deleted." : " -Repair deletes it."), repair);
         }
     }
+
+    /// <summary>The RUN --mount=type=cache directories (&lt;root&gt;/buildcache-mounts/&lt;hex of id&gt;/): each one's id, directory and bytes.</summary>
+    public IReadOnlyList<(string Id, string Dir, long Bytes)> ListCacheMounts()
+    {
+        var dir = Root.Sub("buildcache-mounts");
+        if (!Directory.Exists(dir)) return [];
+        var list = new List<(string, string, long)>();
+        foreach (var d in Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal))
+        {
+            string id;
+            try { id = File.ReadAllText(Path.Combine(d, "id")); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { id = Path.GetFileName(d); }
+            list.Add((id, d, Runtime.StoreMaintenance.TreeBytes(d)));
+        }
+        return list;
+    }
+
+    /// <summary>Deletes a cache mount directory (its contents were written by RUN steps: removed without following a link).</summary>
+    public static void RemoveCacheMount(string dir) => Snapshots.LayerStore.RemoveTree(dir);
 }

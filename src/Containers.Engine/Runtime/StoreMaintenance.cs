@@ -194,10 +194,13 @@ public sealed class StoreMaintenance(StorageRoot root)
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var d in all.SelectMany(e => e.DiffIds))
             if (seen.Add(d) && store.Layers.Has(d)) size += store.Layers.SizeOf(d);
+        // RUN --mount=type=cache directories count as entries of their own (never active: no image holds them)
+        var mounts = store.ListCacheMounts();
+        long mountBytes = mounts.Sum(m => m.Bytes);
         return new ContainerDiskUsage
         {
-            Kind = ContainerStoreKind.BuildCache, Count = all.Count, Active = all.Count(e => e.InUse),
-            Size = size, Reclaimable = store.BuildCacheExclusiveBytes(all, all),
+            Kind = ContainerStoreKind.BuildCache, Count = all.Count + mounts.Count, Active = all.Count(e => e.InUse),
+            Size = size + mountBytes, Reclaimable = store.BuildCacheExclusiveBytes(all, all) + mountBytes,
         };
     }
 
