@@ -20,7 +20,7 @@
         'New-Container', 'Start-Container', 'Stop-Container', 'Restart-Container', 'Suspend-Container',
         'Resume-Container', 'Remove-Container', 'Get-Container', 'Wait-Container', 'Invoke-ContainerCommand',
         'Enter-Container', 'Connect-Container', 'Get-ContainerLog', 'Invoke-ContainerImage', 'Get-ContainerProcess', 'Measure-Container',
-        'Export-Container', 'Copy-ContainerItem', 'Rename-Container',
+        'Export-Container', 'Copy-ContainerItem', 'Rename-Container', 'Invoke-ContainerHealthCheck',
         # store-wide: events, changes, disk usage, prune
         'Get-ContainerEvent', 'Get-ContainerChange', 'Get-ContainerDiskUsage', 'Clear-ContainerStore',
         'Set-Container',
@@ -33,9 +33,10 @@
         'Request-ContainerImage', 'Publish-ContainerImage', 'Connect-ContainerRegistry', 'Disconnect-ContainerRegistry',
         'Get-ContainerImageTag',
         # build
-        'Build-ContainerImage', 'ConvertFrom-Dockerfile', 'Remove-ContainerBuildCache',
+        'Build-ContainerImage', 'ConvertFrom-Dockerfile', 'Remove-ContainerBuildCache', 'Update-ContainerImage',
         # compose
-        'ConvertFrom-ContainerCompose'
+        'ConvertFrom-ContainerCompose', 'Start-ContainerProject', 'Stop-ContainerProject', 'Restart-ContainerProject',
+        'Remove-ContainerProject', 'Get-ContainerProject'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

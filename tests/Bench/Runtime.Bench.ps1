@@ -9,22 +9,51 @@ $img = Import-ContainerImage -LiteralPath $bb.FullName -Name bench-busybox:1 -St
 # warm the session before timing: .NET re-JITs a method at tier 1 after 30 calls, in the background, so the
 # first few dozen runs share the CPU with the JIT
 1..30 | ForEach-Object { $null = Invoke-ContainerImage bench-busybox:1 -Command true -Network none -Remove -StorageRoot $root }
+# and on the default bridge network (what docker run does without flags), whose first run makes the network
+1..5 | ForEach-Object { $null = Invoke-ContainerImage bench-busybox:1 -Command true -Remove -StorageRoot $root }
 # with seccomp (Docker's default profile, the default) and without (seccomp=unconfined), interleaved so both
-# see the same machine; the difference is what the filter costs a run (compile is cached: none of it here)
-$times = @{ default = [System.Collections.Generic.List[double]]::new(); unconfined = [System.Collections.Generic.List[double]]::new() }
+# see the same machine; the difference is what the filter costs a run (compile is cached: none of it here); the
+# default network in the same rotation (issue 15: at most twice network none). Each run's steps are timed by the
+# engine (StepTimes) for the breakdown printed below.
+$modes = 'default', 'unconfined', 'bridge'
+$times = @{}; $steps = @{}
+foreach ($m in $modes) { $times[$m] = [System.Collections.Generic.List[double]]::new(); $steps[$m] = [ordered]@{} }
+$stepTimes = [Containers.Engine.Diagnostics.StepTimes]
+$stepTimes::Enabled = $true
 for ($i = 0; $i -lt $runs; $i++) {
-    foreach ($mode in $(if ($i % 2) { 'default', 'unconfined' } else { 'unconfined', 'default' })) {
+    $order = @($modes); if ($i % 2) { [array]::Reverse($order) }
+    foreach ($mode in $order) {
+        $null = $stepTimes::Take()
         $sw = [System.Diagnostics.Stopwatch]::StartNew()
-        $r = Invoke-ContainerImage bench-busybox:1 -Command true -Network none -Remove -StorageRoot $root -SecurityOption $(if ($mode -eq 'unconfined') { 'seccomp=unconfined' } else { @() })
+        $r = if ($mode -eq 'bridge') { Invoke-ContainerImage bench-busybox:1 -Command true -Remove -StorageRoot $root }
+        else { Invoke-ContainerImage bench-busybox:1 -Command true -Network none -Remove -StorageRoot $root -SecurityOption $(if ($mode -eq 'unconfined') { 'seccomp=unconfined' } else { @() }) }
         $sw.Stop()
         if ($r.ExitCode -ne 0) { throw "bench: true exited with $($r.ExitCode)" }
         $times[$mode].Add($sw.Elapsed.TotalMilliseconds)
+        foreach ($st in $stepTimes::Take()) {
+            if (-not $steps[$mode].Contains($st.Step)) { $steps[$mode][$st.Step] = [System.Collections.Generic.List[double]]::new() }
+            $steps[$mode][$st.Step].Add($st.Milliseconds)
+        }
     }
+}
+$stepTimes::Enabled = $false
+# where a run's time goes: the median of each step the engine marks (cmdlet, create, start, network, wait, removal),
+# network none beside the default network; what no step covers is PowerShell's binding and pipeline
+"runtime: step medians (ms)      network none   default network"
+$allSteps = [System.Collections.Generic.List[string]]::new()
+foreach ($m in 'default', 'bridge') { foreach ($k in $steps[$m].Keys) { if (-not $allSteps.Contains($k)) { $allSteps.Add($k) } } }
+foreach ($k in $allSteps) {
+    $a = if ($steps['default'].Contains($k)) { '{0,10:N3}' -f (Get-Median $steps['default'][$k].ToArray()) } else { '{0,10}' -f '-' }
+    $b = if ($steps['bridge'].Contains($k)) { '{0,10:N3}' -f (Get-Median $steps['bridge'][$k].ToArray()) } else { '{0,10}' -f '-' }
+    "runtime:   {0,-26} {1}     {2}" -f $k, $a, $b
 }
 $ours = Get-Median $times['default'].ToArray()
 $oursUnconfined = Get-Median $times['unconfined'].ToArray()
 "runtime: run-to-exit with seccomp (Docker's default profile) {0:N2} ms, without (seccomp=unconfined) {1:N2} ms, filter costs {2:N2} ms" -f $ours, $oursUnconfined, ($ours - $oursUnconfined)
 Write-BenchLine 'run true: seccomp default vs unconfined' $ours 'ours, seccomp=unconfined' $oursUnconfined
+# issue 15: run-to-exit on the default bridge network beside network none (goal: ratio at most 2)
+$oursBridge = Get-Median $times['bridge'].ToArray()
+Write-BenchLine 'run true on the default network' $oursBridge 'ours, network none' $ours
 $peers = Invoke-AnchorBench 'crun_run_bundle|podman_run_crun_netnone|docker_run_netnone' -Runs ([math]::Min($runs, 20))
 foreach ($p in 'crun_run_bundle', 'podman_run_crun_netnone', 'docker_run_netnone') {
     if ($peers.ContainsKey($p)) { Write-BenchLine 'run true (Invoke-ContainerImage -Remove)' $ours $p $peers[$p] }
@@ -87,6 +116,7 @@ if ((Get-Command crun, hyperfine -ErrorAction SilentlyContinue).Count -eq 2 -and
     }
     if ($crunTimes.Count -eq 2) {
         "runtime: crun run (Docker's caps, 6 namespaces, a cgroup): with Docker's profile {0:N2} ms, without {1:N2} ms, filter costs {2:N2} ms" -f $crunTimes['seccomp'], $crunTimes['unconfined'], ($crunTimes['seccomp'] - $crunTimes['unconfined'])
+        # issue 15: warm run-to-exit with network none beside crun run of the matching bundle (goal: ratio at most 1.0)
         Write-BenchLine 'run true, seccomp (crun same profile)' $ours 'crun run, Docker profile' $crunTimes['seccomp']
         Write-BenchLine 'run true, unconfined (crun none)' $oursUnconfined 'crun run, no seccomp' $crunTimes['unconfined']
     }

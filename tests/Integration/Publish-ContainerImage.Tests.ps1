@@ -74,3 +74,53 @@ Describe 'Publish-ContainerImage' {
         "$($err[0].CategoryInfo.Category)" | Should -Be 'ObjectNotFound'
     }
 }
+
+Describe 'Publish-ContainerImage of an image pulled through a multi-platform index' {
+    BeforeAll {
+        # regclient's testrepo v2: an OCI index of linux/amd64, linux/arm64 and linux/arm/v7
+        $script:Multi = Join-Path $Fixtures 'images/regclient/testdata/testrepo'
+        Copy-TestImage "oci:$($Multi):v2" "docker://$Addr/multi:v2" $Reg -All
+        function script:RegistryDigest([string] $Ref) {
+            $raw = & skopeo inspect --raw --tls-verify=false "docker://$Ref"
+            $LASTEXITCODE | Should -Be 0
+            'sha256:' + [Convert]::ToHexStringLower([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes(($raw -join "`n"))))
+        }
+    }
+
+    It 'pushes the platform manifest alone, with a warning, when only one platform was pulled (as docker does)' {
+        $r1 = New-TestStorageRoot 'push-one'
+        try {
+            $pulled = Request-ContainerImage "$Addr/multi:v2" -Platform linux/amd64 -StorageRoot $r1
+            $pulled.IndexDigest | Should -Not -BeNullOrEmpty
+            $p = Publish-ContainerImage "$Addr/multi:v2" "$Addr/one:1" -StorageRoot $r1 -WarningVariable w -WarningAction SilentlyContinue
+            $p.Digest | Should -Be $pulled.Digest
+            RegistryDigest "$Addr/one:1" | Should -Be $pulled.Digest
+            "$w" | Should -Match ([regex]::Escape($pulled.IndexDigest))
+            "$w" | Should -Match 'only 1 of the 3 manifests'
+        }
+        finally { Remove-TestStorageRoot $r1 }
+    }
+
+    It 'pushes the index with every platform manifest when all of them are local, so the digest is kept' {
+        $r2 = New-TestStorageRoot 'push-all'
+        try {
+            $pulls = foreach ($pf in 'linux/arm64', 'linux/arm/v7', 'linux/amd64') { Request-ContainerImage "$Addr/multi:v2" -Platform $pf -StorageRoot $r2 }
+            $index = $pulls[0].IndexDigest
+            @($pulls.IndexDigest | Select-Object -Unique) | Should -Be @($index)
+            $p = Publish-ContainerImage "$Addr/multi:v2" "$Addr/all:1" -StorageRoot $r2 -WarningVariable w
+            $w | Should -BeNullOrEmpty
+            $p.Digest | Should -Be $index
+            RegistryDigest "$Addr/all:1" | Should -Be $index
+            # every platform manifest is there by digest, and pulls back
+            foreach ($m in $pulls) { RegistryDigest "$Addr/all@$($m.Digest)" | Should -Be $m.Digest }
+            $r3 = New-TestStorageRoot 'push-all-back'
+            try {
+                $back = Request-ContainerImage "$Addr/all:1" -Platform linux/arm64 -StorageRoot $r3
+                $back.IndexDigest | Should -Be $index
+                $back.Digest | Should -Be $pulls[0].Digest
+            }
+            finally { Remove-TestStorageRoot $r3 }
+        }
+        finally { Remove-TestStorageRoot $r2 }
+    }
+}

@@ -20,6 +20,12 @@ public sealed class GetContainerCommand : ContainerCmdletBase
     [Parameter] public Hashtable? Label { get; set; }
     [Parameter] [SupportsWildcards] public string? Image { get; set; }
 
+    /// <summary>Only the containers of this compose project (its com.docker.compose.project label), all states.</summary>
+    [Parameter] [ValidateNotNullOrEmpty] public string? Project { get; set; }
+
+    /// <summary>With -Project: only the containers of these services.</summary>
+    [Parameter] [ValidateNotNullOrEmpty] public string[]? Service { get; set; }
+
     protected override void ProcessRecord()
     {
         IReadOnlyList<ContainerInfo> list;
@@ -34,7 +40,9 @@ public sealed class GetContainerCommand : ContainerCmdletBase
             foreach (var c in list)
             {
                 if (pattern is not null && !(wp!.IsMatch(c.Name) || c.Id.StartsWith(pattern, StringComparison.Ordinal))) continue;
-                bool filtered = Status is { Length: > 0 } || All || explicitName;
+                if (Project is not null && (!c.Labels.TryGetValue(Engine.Projects.ProjectLabels.Project, out var cp) || cp != Project)) continue;
+                if (Service is { Length: > 0 } && (!c.Labels.TryGetValue(Engine.Projects.ProjectLabels.Service, out var cs) || !Service.Contains(cs))) continue;
+                bool filtered = Status is { Length: > 0 } || All || explicitName || Project is not null;
                 if (!filtered && c.Status is not (ContainerStatus.Running or ContainerStatus.Paused or ContainerStatus.Restarting)) continue;
                 if (Status is { Length: > 0 } && !Status.Contains(c.Status)) continue;
                 if (labels.Any(kv => !c.Labels.TryGetValue(kv.Key, out var v) || (kv.Value.Length > 0 && v != kv.Value))) continue;

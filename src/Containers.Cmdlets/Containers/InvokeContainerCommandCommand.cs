@@ -7,16 +7,32 @@ using Containers.Engine.Runtime;
 namespace Containers.Cmdlets.Runtime;
 
 /// <summary>Invoke-ContainerCommand (exec): runs a command in a running container; returns its output and exit code.</summary>
-[Cmdlet(VerbsLifecycle.Invoke, "ContainerCommand", SupportsShouldProcess = true)]
+[Cmdlet(VerbsLifecycle.Invoke, "ContainerCommand", SupportsShouldProcess = true, DefaultParameterSetName = "Name")]
 [OutputType(typeof(ContainerProcessResult))]
 public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")]
     [Alias("Id", "ContainerName", "ContainerId")]
     [ArgumentCompleter(typeof(ContainerNameCompleter))]
     public string Name { get; set; } = "";
 
-    [Parameter(Mandatory = true, Position = 1)]
+    /// <summary>The compose project whose service's container runs the command (docker compose exec).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "Project")]
+    [ValidateNotNullOrEmpty]
+    public string Project { get; set; } = "";
+
+    /// <summary>With -Project: the service.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "Project")]
+    [ValidateNotNullOrEmpty]
+    public string Service { get; set; } = "";
+
+    /// <summary>With -Project: which of the service's containers (its number; default 1).</summary>
+    [Parameter(ParameterSetName = "Project")]
+    [ValidateRange(1, int.MaxValue)]
+    public int Index { get; set; } = 1;
+
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Name")]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Project")]
     [Alias("ArgumentList")]
     public string[] Command { get; set; } = [];
 
@@ -55,7 +71,7 @@ public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
         if (Detach && OutFile is not null)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("-OutFile is for attached commands, not with -Detach."),
                 "ConflictingOutput", ErrorCategory.InvalidArgument, OutFile));
-        if (!StandardInput.Expected(this, "Name")) return;
+        if (!StandardInput.Expected(this, "Name", "Project")) return;
         if (InputFile is not null)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("-InputObject (or pipeline input) and -InputFile cannot be used together."),
                 "ConflictingInput", ErrorCategory.InvalidArgument, InputFile));
@@ -76,6 +92,13 @@ public sealed class InvokeContainerCommandCommand : ContainerCmdletBase
 
     private void Exec(Stream? input)
     {
+        if (ParameterSetName == "Project" && !TryItem(Project, () =>
+            {
+                var cs = new Engine.Projects.ProjectRunner(Root).Containers(Project, Service);
+                var c = cs.FirstOrDefault(x => x.Labels.GetValueOrDefault(Engine.Projects.ProjectLabels.Number) == Index.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    ?? throw Engine.Errors.ContainersException.NotFound("ContainerNotFound", $"Service '{Service}' of project '{Project}' has no container number {Index}.", Service);
+                Name = c.Name;
+            })) return;
         if (!ShouldProcess(Name, $"Run '{string.Join(' ', Command)}'")) return;
         TryItem(Name, () =>
         {

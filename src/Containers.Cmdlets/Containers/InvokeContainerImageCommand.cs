@@ -49,6 +49,7 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
 
     protected override void BeginProcessing()
     {
+        Engine.Diagnostics.StepTimes.Mark("begin cmdlet");
         base.BeginProcessing();
         bool expected = StandardInput.Expected(this, "Image", "RootFs");
         string? conflict = Detach && (expected || InputFile is not null) ? "-InputObject, pipeline input and -InputFile are for attached runs, not with -Detach."
@@ -98,7 +99,9 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         string target = ParameterSetName == ImageSet ? Image : RootFs;
         if (!ShouldProcess(target, Detach ? "Run container (detached)" : "Run container")) return;
         if (!TryItem(target, EnsureImage)) return;
+        Engine.Diagnostics.StepTimes.Mark("cmdlet.ensure-image");
         var o = BuildOptions();
+        Engine.Diagnostics.StepTimes.Mark("cmdlet.options");
         o.Tty = Tty;
         o.Interactive = Interactive && Tty;
         if (Tty && !Detach)
@@ -133,6 +136,7 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
             using var output = OutFile is null ? null : OutputFile.Open(this, OutFile);
             var r = Runtime.Run(o, Remove, CancellationToken, Quiet ? null : WriteLiveLine, input ?? file, output);
             WriteObject(r);
+            Engine.Diagnostics.StepTimes.Mark("cmdlet.write");
             if (ErrorOnNonZeroExit) WriteNonZeroExit(r);
         });
     }

@@ -29,6 +29,9 @@ public abstract partial class ContainerCreateCmdlet : ContainerCmdletBase
     protected void EnsureImage()
     {
         if (ParameterSetName != ImageSet) return;
+        // an image in the store needs no pull (the default policy): no worker thread to draw progress from, whose
+        // start and hand-back cost a run several milliseconds on a busy machine
+        if (Pull == PullPolicy.Missing && new global::Containers.Engine.Images.ImageStore(Root).TryResolve(Image) is not null) return;
         RunWithProgress((sink, ct) => global::Containers.Engine.Registry.RegistryService.EnsureImage(
             Root, Image, Pull, global::Containers.Engine.Registry.RegistryOptions.Default, sink, ct));
     }
@@ -110,6 +113,7 @@ public abstract partial class ContainerCreateCmdlet : ContainerCmdletBase
             Network = Network is { Length: > 0 } ? string.Join(",", Network) : null, IPAddress = IPAddress,
         };
         ApplyLogOptions(o);
+        ApplyHealthOptions(o);
         o.Ulimits.AddRange(Ulimit ?? []);
         foreach (var f in EnvironmentFile ?? [])
         {

@@ -3,7 +3,7 @@ using Containers.Engine.Model;
 
 namespace Containers.Cmdlets.Runtime;
 
-/// <summary>Wait-Container: waits until containers have exited (default) or are running.</summary>
+/// <summary>Wait-Container: waits until containers have exited (default), are running, or are healthy or unhealthy (their health check's verdict).</summary>
 [Cmdlet(VerbsLifecycle.Wait, "Container")]
 [OutputType(typeof(ContainerInfo))]
 public sealed class WaitContainerCommand : ContainerCmdletBase
@@ -13,7 +13,7 @@ public sealed class WaitContainerCommand : ContainerCmdletBase
     [ArgumentCompleter(typeof(ContainerNameCompleter))]
     public string[] Name { get; set; } = [];
 
-    [Parameter] [ValidateSet("Exited", "Running")] public string Condition { get; set; } = "Exited";
+    [Parameter] [ValidateSet("Exited", "Running", "Healthy", "Unhealthy")] public string Condition { get; set; } = "Exited";
 
     /// <summary>Seconds; -1 waits for ever.</summary>
     [Parameter] [ValidateRange(-1, int.MaxValue)] public int Timeout { get; set; } = -1;
@@ -21,7 +21,15 @@ public sealed class WaitContainerCommand : ContainerCmdletBase
     protected override void ProcessRecord()
     {
         var cond = Condition == "Running" ? ContainerStatus.Running : ContainerStatus.Exited;
+        TimeSpan? timeout = Timeout < 0 ? null : TimeSpan.FromSeconds(Timeout);
         foreach (var n in Name)
-            TryItem(n, () => WriteObject(Runtime.Wait(n, cond, Timeout < 0 ? null : TimeSpan.FromSeconds(Timeout), CancellationToken)));
+        {
+            if (Condition is "Healthy" or "Unhealthy")
+            {
+                var target = Condition == "Healthy" ? Engine.Health.HealthStatus.Healthy : Engine.Health.HealthStatus.Unhealthy;
+                TryItem(n, () => WriteObject(Runtime.WaitHealth(n, target, timeout, CancellationToken)));
+            }
+            else TryItem(n, () => WriteObject(Runtime.Wait(n, cond, timeout, CancellationToken)));
+        }
     }
 }

@@ -28,8 +28,19 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
     [Parameter]
     public SwitchParameter Dangling { get; set; }
 
+    /// <summary>Only images whose recorded base name now resolves to another image (base tracking).</summary>
+    [Parameter(ParameterSetName = NameSet)]
+    public SwitchParameter Outdated { get; set; }
+
+    /// <summary>With -Outdated: ask each base's registry what its name points at, instead of the local store.</summary>
+    [Parameter(ParameterSetName = NameSet)]
+    public SwitchParameter Remote { get; set; }
+
     private ImageStore? _store;
     private List<ImageRecord>? _rows;
+    private Engine.Build.ImageUpdater? _updater;
+    // -Outdated: manifest digest -> what was found (null: not outdated), asked only for the images a name selects
+    private readonly Dictionary<string, Engine.Build.OutdatedImage?> _outdated = new(StringComparer.Ordinal);
 
     protected override void ProcessRecord()
     {
@@ -45,22 +56,51 @@ public sealed class GetContainerImageCommand : ContainersCmdlet
                 var m = sel.Where(i => i.Id[7..].StartsWith(hex, StringComparison.OrdinalIgnoreCase)).ToList();
                 if (m.Count == 0)
                     WriteFailure(ContainersException.NotFound("ImageNotFound", $"No image has the id '{id}'.", id), id);
-                WriteObject(m, true);
+                WriteRows(m);
             }
             return;
         }
         if (Name is null || Name.Length == 0)
         {
-            WriteObject(sel, true);
+            WriteRows(sel);
             return;
         }
         foreach (var n in Name)
         {
             var found = Match(sel, n).ToList();
-            // a wildcard that matches nothing is no error (PowerShell's convention); a literal name is
+            // a wildcard that matches nothing is no error (PowerShell's convention); a literal name is (with
+            // -Outdated only when no such image exists at all: an up-to-date one is simply not listed)
             if (found.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(n))
                 WriteFailure(ContainersException.NotFound("ImageNotFound", _store.NotFoundMessage(n), n), n);
-            WriteObject(found, true);
+            WriteRows(found);
+        }
+    }
+
+    /// <summary>Rows as they are; with -Outdated each carries BaseName, BaseDigest (built on) and CurrentBaseDigest.</summary>
+    private void WriteRows(IEnumerable<ImageRecord> rows)
+    {
+        var list = rows.ToList();
+        if (Outdated || Remote)
+        {
+            var ask = list.Where(r => !_outdated.ContainsKey(r.ManifestDigest)).DistinctBy(r => r.ManifestDigest).ToList();
+            if (ask.Count > 0)
+            {
+                _updater ??= new Engine.Build.ImageUpdater(new Engine.Runtime.ContainerRuntime(Root));
+                var hits = _updater.Outdated(Remote, null, e => WriteFailure(e, e.Target ?? ""), CancellationToken, ask);
+                foreach (var r in ask) _outdated[r.ManifestDigest] = null;
+                foreach (var h in hits) _outdated[h.Image.ManifestDigest] = h;
+            }
+        }
+        foreach (var r in list)
+        {
+            if (!(Outdated || Remote)) { WriteObject(r); continue; }
+            if (_outdated.GetValueOrDefault(r.ManifestDigest) is not { } o) continue;
+            var p = PSObject.AsPSObject(r);
+            p.Properties.Add(new PSNoteProperty("BaseName", o.BaseName));
+            p.Properties.Add(new PSNoteProperty("BaseDigest", o.BaseDigest));
+            p.Properties.Add(new PSNoteProperty("CurrentBaseDigest", o.CurrentBaseDigest));
+            p.Properties.Add(new PSNoteProperty("BaseSource", o.Source));
+            WriteObject(p);
         }
     }
 

@@ -25,13 +25,11 @@ public sealed class TestContainerStoreCommand : ContainersCmdlet
 
     protected override void EndProcessing()
     {
-        bool repair = Repair && ShouldProcess(Root.Path, "Move corrupt records aside (<file>.corrupt-<time>); remove unreferenced blobs, layers, names and temp files; finish what killed starts, removals and monitors left");
-        var store = new ImageStore(Root);
+        bool repair = Repair && ShouldProcess(Root.Path, "Move corrupt records aside (<file>.corrupt-<time>); remove unreferenced blobs, layers, names and temp files; finish what killed starts, removals and monitors left; rewrite event logs keeping their good lines (entries of unknown kind are never touched)");
         try
         {
-            var problems = RunWithProgress((sink, ct) => store.Check(repair, sink, ct));
-            // what killed starts, removals and monitors left among the containers
-            problems = [.. problems, .. new Engine.Runtime.ContainerRuntime(Root).CheckInterrupted(repair)];
+            // every kind of record the root holds (Engine.Runtime.StoreKinds), then what is of no known kind
+            var problems = RunWithProgress((sink, ct) => Engine.Runtime.StoreKinds.CheckAll(Root, repair, sink, ct));
             if (Quiet) WriteObject(!problems.Any(p => p.Severity == "Error"));
             else foreach (var p in problems) WriteObject(p);
         }

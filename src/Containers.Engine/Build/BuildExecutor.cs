@@ -148,6 +148,8 @@ public sealed partial class BuildExecutor
             if (fin.BaseDigest is not null) ann[BaseDigestAnnotation] = fin.BaseDigest;
             var img = _store.RegisterBuiltImage(fin.Layers, fin.Config, o.Tags, fin.BaseId, ann);
             _intermediates.Remove(img.Id);
+            // the recipe (Dockerfile, context, args, base) beside the image: Update-ContainerImage rebuilds from it
+            RecipeStore.Record(_rt.Root, img, o, text, fin.BaseName, fin.BaseDigest);
             return _store.TryResolve(img.Id) ?? img;
         }
         finally { Cleanup(); }

@@ -29,6 +29,7 @@ public sealed partial class ImageStore
             if (names.Count > 0) AtomicFile.WriteJson(RepositoriesPath, repos);
             foreach (var f in records.Select(x => x.File)) File.Delete(f);
             FileSys.FsyncDirectory(Root.Sub("images"));
+            foreach (var k in keys) new Build.RecipeStore(Root).Delete(k); // their build recipes go with them
         }
         foreach (var n in names) Events.EventLog.Record(Root, Model.ContainerEventType.Image, "untag", img.Id, n);
         Events.EventLog.Record(Root, Model.ContainerEventType.Image, "remove", img.Id, names.Count > 0 ? names[0] : null);

@@ -33,7 +33,7 @@ public sealed partial class ImageStore
         Layers = new LayerStore(root, Blobs);
     }
 
-    private sealed class ImageMeta
+    internal sealed class ImageMeta
     {
         public string Id { get; set; } = "";
         public string ManifestDigest { get; set; } = "";
@@ -45,7 +45,7 @@ public sealed partial class ImageStore
         public DateTime Loaded { get; set; }
     }
 
-    private sealed class Repositories
+    internal sealed class Repositories
     {
         /// <summary>2: names point at manifest digests (record keys); absent (0): at config digests (image ids), the old form.</summary>
         public int Version { get; set; }
@@ -533,6 +533,8 @@ public sealed partial class ImageStore
             {
                 foreach (var f in deleteFiles) File.Delete(f);
                 FileSys.FsyncDirectory(Root.Sub("images"));
+                // a removed image's build recipe goes with it (keyed by manifest, like the record)
+                foreach (var k in records.Where(x => deleteFiles.Contains(x.File)).Select(x => Key(x.Meta))) new Build.RecipeStore(Root).Delete(k);
             }
         }
         foreach (var n in untagged) Events.EventLog.Record(Root, Model.ContainerEventType.Image, "untag", img.Id, n);

@@ -27,6 +27,12 @@ public sealed class ContainerInfo
     public required ContainerStatus Status { get; init; }
     /// <summary>Its health check's state (None without a check); filled from the monitor's health record.</summary>
     public Health.HealthStatus Health { get; init; }
+    /// <summary>Consecutive failed checks counted toward unhealthy (docker's FailingStreak).</summary>
+    public int HealthFailingStreak { get; init; }
+    /// <summary>The last results of its health check (at most five, oldest first; docker's State.Health.Log).</summary>
+    public Health.HealthCheckResult[] HealthLog { get; init; } = [];
+    /// <summary>The effective health check (the image's HEALTHCHECK merged with -Health*); null when it has none.</summary>
+    public Health.HealthCheckConfig? HealthCheck { get; init; }
     public required DateTime Created { get; init; }
     public DateTime? StartedAt { get; init; }
     public DateTime? FinishedAt { get; init; }

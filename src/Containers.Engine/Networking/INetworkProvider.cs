@@ -18,6 +18,25 @@ public sealed class ContainerNetworkContext
     public required string StateDirectory { get; init; }
     public required IReadOnlyList<NetworkRequest> Networks { get; init; }
     public required IReadOnlyList<PortRequest> Ports { get; init; }
+    /// <summary>
+    /// Teardown only: the caller releases the network namespace right after (unmounts its pin, and nothing else holds
+    /// it), so the kernel deletes the container's veth pairs with the namespace. Teardown then records them as
+    /// releasing and returns without waiting for the deletion (25-40 ms of the kernel's per veth here).
+    /// </summary>
+    public bool NamespaceReleased { get; init; }
+
+    /// <summary>
+    /// Setup only: a netlink socket already bound to the namespace (the one that pinned it), for the first endpoint's
+    /// configuration inside, which then needs no thread to join the namespace; taken once, disposed by the taker.
+    /// </summary>
+    internal Containers.Native.Netlink.NetlinkSocket? InsideNetlink { get; set; }
+
+    internal Containers.Native.Netlink.NetlinkSocket? TakeInsideNetlink()
+    {
+        var s = InsideNetlink;
+        InsideNetlink = null;
+        return s;
+    }
 }
 
 /// <summary>One network endpoint as configured.</summary>
@@ -57,6 +76,9 @@ public interface INetworkProvider
     /// <summary>Called when the container stops for good (not between restarts by its monitor): release ports held for it.</summary>
     void Stopped(ContainerNetworkContext context);
 
-    /// <summary>Removes everything made for the container: veths, addresses, rules, DNS entries; idempotent.</summary>
+    /// <summary>
+    /// Removes everything made for the container: veths, addresses, rules, DNS entries; idempotent. With
+    /// <see cref="ContainerNetworkContext.NamespaceReleased"/> the veth pairs go with the namespace (deferred teardown).
+    /// </summary>
     void Teardown(ContainerNetworkContext context);
 }

@@ -11,6 +11,7 @@ public sealed partial class NetworkManager
     public NetworkSetupResult Setup(ContainerNetworkContext ctx, CancellationToken ct)
     {
         using var l = Lock(ct);
+        Diagnostics.StepTimes.Mark("net.lock");
         var requests = ctx.Networks.Count == 0 ? [new NetworkRequest(DefaultNetworkName, [])] : ctx.Networks;
         if (requests.Any(r => r.Network == "none")) return new NetworkSetupResult();
         var c = LoadCtr(ctx.ContainerId);
@@ -20,6 +21,7 @@ public sealed partial class NetworkManager
         if (firstTime) c.PortRequests = ctx.Ports.ToList();
         bool proxyAlive = HelperProcess.IsAlive(c.ProxyPid, PortProxy.Mode, ctx.ContainerId);
         if (!proxyAlive) PortProxy.Validate(c.PortRequests);
+        Diagnostics.StepTimes.Mark("net.load-ctr");
 
         // The records are written once, after the plumbing: nothing is saved for an endpoint that failed, and the
         // lock is held throughout, so no other process can hand out the addresses picked here meanwhile.
@@ -31,6 +33,8 @@ public sealed partial class NetworkManager
                 var net = Load(name);
                 if (net is null && name == DefaultNetworkName) net = CreateLocked(new NetworkCreateOptions { Name = name }, true);
                 if (net is null) throw ContainersException.NotFound("NetworkNotFound", Messages.NetworkNotFound(name), name);
+                // the deferred teardowns of earlier removals: links gone free their addresses (saved with this start's record)
+                FinishReleases(net, wait: false);
                 var ep = net.Endpoints.FirstOrDefault(e => e.ContainerId == ctx.ContainerId);
                 bool isNew = ep is null;
                 if (ep is null)
@@ -41,12 +45,14 @@ public sealed partial class NetworkManager
                 ep.ContainerName = ctx.ContainerName;
                 created.Add((net, ep, isNew));
             }
+            Diagnostics.StepTimes.Mark("net.load+allocate");
             bool routed = false;
             foreach (var (net, ep, _) in created)
             {
-                BridgeDriver.Attach(net, ep, ctx.NetNsPath, defaultRoute: !routed && !net.Internal);
+                BridgeDriver.Attach(net, ep, ctx.NetNsPath, defaultRoute: !routed && !net.Internal, ctx.TakeInsideNetlink());
                 routed |= !net.Internal;
             }
+            Diagnostics.StepTimes.Mark("net.attach");
             if (c.PortRequests.Count > 0 && !proxyAlive)
             {
                 var target = created.FirstOrDefault(x => !x.Net.Internal).Ep ?? created[0].Ep;
@@ -67,8 +73,11 @@ public sealed partial class NetworkManager
         foreach (var (net, ep, _) in created) { ep.Active = true; Save(net, durable: false); }
         c.Running = true;
         SaveCtr(c);
+        Diagnostics.StepTimes.Mark("net.save");
         var all = LoadAll();
+        Diagnostics.StepTimes.Mark("net.loadall");
         DnsService.Update(_root, all);
+        Diagnostics.StepTimes.Mark("net.dns");
 
         var nets = created.Select(x => x.Net).ToList();
         var dnsServers = nets.Where(n => n.DnsEnabled).Select(n => n.Gateway).Distinct().ToList();
@@ -118,6 +127,7 @@ public sealed partial class NetworkManager
     public void Teardown(ContainerNetworkContext ctx)
     {
         using var l = Lock();
+        Diagnostics.StepTimes.Mark("teardown.lock");
         var c = LoadCtr(ctx.ContainerId);
         if (c is not null) PortProxy.Stop(c.ProxyPid, ctx.ContainerId);
         var all = LoadAll();
@@ -127,13 +137,25 @@ public sealed partial class NetworkManager
             if (mine.Count == 0) continue;
             foreach (var e in mine)
             {
-                try { BridgeDriver.Detach(e); } catch (ContainersException) { }
+                // the namespace goes right after: the kernel deletes the pair with it, and the record says so until
+                // the next operation sees it gone (NetworkManager.Releasing.cs); otherwise deleted here
+                if (ctx.NamespaceReleased)
+                    n.Releasing.Add(new ReleasingEndpoint { ContainerId = e.ContainerId, HostInterface = e.HostInterface, IPv4Address = e.IPv4Address, IPv6Address = e.IPv6Address, Since = DateTime.UtcNow });
+                else { try { BridgeDriver.Detach(e); } catch (ContainersException) { } }
+                Diagnostics.StepTimes.Mark("teardown.detach");
                 n.Endpoints.Remove(e);
             }
-            Save(n);
+            Diagnostics.StepTimes.Mark("teardown.finish");
+            FinishReleases(n, wait: false);
+            Diagnostics.StepTimes.Mark("teardown.finish-releases");
+            // not synced when deferred: the addresses stay taken by the releasing record anyway, and the next
+            // operation's write of this record carries the release further (see docs/NETWORKING.md, Teardown)
+            Save(n, durable: !ctx.NamespaceReleased);
         }
         DeleteFile(CtrPath(ctx.ContainerId));
+        Diagnostics.StepTimes.Mark("teardown.save");
         DnsService.Update(_root, all);
+        Diagnostics.StepTimes.Mark("teardown.dns");
     }
 
     /// <summary>The published ports of a container as bound (empty when it has none or is unknown).</summary>

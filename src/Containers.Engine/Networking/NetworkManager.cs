@@ -255,6 +255,8 @@ public sealed partial class NetworkManager
             try { BridgeDriver.Detach(e); } catch (ContainersException) { }
             if (LoadCtr(e.ContainerId) is { } c) { c.Networks.Remove(name); SaveCtr(c); }
         }
+        // removed containers' veths the kernel is still deleting: nothing of the network may stay behind
+        FinishReleases(rec, wait: true);
         BridgeDriver.DeleteBridge(rec.Bridge);
         DeleteFile(NetPath(name));
         Events.EventLog.Record(_root, Model.ContainerEventType.Network, "remove", rec.Id, rec.Name);
@@ -333,6 +335,8 @@ public sealed partial class NetworkManager
             Aliases = req.Aliases.Where(a => !string.IsNullOrWhiteSpace(a)).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
             HostInterface = "pv" + _root.ScopeId + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(c.ContainerId + "/" + net.Id)), 0, 4).ToLowerInvariant()[..7],
         };
+        ReleaseAddressNow(net, req.IPv4Address);
+        ReleaseAddressNow(net, req.IPv6Address);
         ep.IPv4Address = PickAddress(net, subnet, net.IPRange is null ? subnet : IpNetwork.Parse(net.IPRange, ""), net.Gateway, req.IPv4Address, e => e.IPv4Address);
         if (net.IPv6Subnet is not null)
         {
@@ -347,7 +351,10 @@ public sealed partial class NetworkManager
 
     private static string PickAddress(NetworkRecord net, IpNetwork subnet, IpNetwork range, string gateway, string? wanted, Func<EndpointRecord, string?> sel)
     {
-        var used = net.Endpoints.Select(sel).Where(a => a is not null).Select(a => IpNetwork.ToNumber(IPAddress.Parse(a!))).ToHashSet();
+        // a deferred teardown's addresses are taken until its veth is gone (the same address and MAC on two ports)
+        var used = net.Endpoints.Select(sel)
+            .Concat(net.Releasing.Select(r => sel(new EndpointRecord { IPv4Address = r.IPv4Address, IPv6Address = r.IPv6Address })))
+            .Where(a => a is not null).Select(a => IpNetwork.ToNumber(IPAddress.Parse(a!))).ToHashSet();
         UInt128 gw = IpNetwork.ToNumber(IPAddress.Parse(gateway));
         if (!string.IsNullOrEmpty(wanted))
         {

@@ -19,6 +19,22 @@ public sealed class NetworkRecord
     public List<string> DnsUpstream { get; set; } = new();
     public DateTime Created { get; set; }
     public List<EndpointRecord> Endpoints { get; set; } = new();
+    /// <summary>
+    /// Endpoints of removed containers whose veth pair the kernel is still deleting (deferred teardown, see
+    /// docs/NETWORKING.md): their addresses stay taken until the next operation on the network sees the link gone.
+    /// </summary>
+    public List<ReleasingEndpoint> Releasing { get; set; } = new();
+}
+
+/// <summary>A removed container's endpoint whose veth pair is being deleted by the kernel (the record of a deferred teardown).</summary>
+public sealed class ReleasingEndpoint
+{
+    public string ContainerId { get; set; } = "";
+    public string HostInterface { get; set; } = "";
+    public string? IPv4Address { get; set; }
+    public string? IPv6Address { get; set; }
+    /// <summary>When the teardown was deferred (UTC).</summary>
+    public DateTime Since { get; set; }
 }
 
 /// <summary>One container's endpoint on a network: its persistent addresses and DNS names.</summary>

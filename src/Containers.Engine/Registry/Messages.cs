@@ -39,6 +39,10 @@ internal static class Messages
     public static string LocalImageNotFound(string s) => $"No local image named '{s}'.";
     public static string NotLoggedIn(string reg) => $"There is no stored login for registry '{reg}'.";
     public static string RepositoryWithTag(string r) => $"'{r}' names a tag or digest; give only the repository (e.g. localhost:5000/app).";
+    public static string IndexIncomplete(string source, string index, int have, int count, string platform, string manifest) =>
+        $"'{source}' was pulled through the multi-platform index {index}, but only {have} of the {count} manifests it lists are in the local store: " +
+        $"pushing the {platform} manifest {manifest} alone (as docker does), so the pushed name gets that digest, not the index's. " +
+        "Pull the other platforms too (Request-ContainerImage -Platform) to push the whole index.";
     public static string SelectedPlatform(object t, string p, string d) => $"{t}: selected {p} manifest {d}.";
 
     public static string PullActivity(object t) => $"Pulling {t}";

@@ -147,6 +147,8 @@ public sealed class ContainerConfig
     public int LogMaxFiles { get; set; } = 1;
     /// <summary>The effective health check (image's merged with the options); null = none.</summary>
     public Health.HealthCheckConfig? Health { get; set; }
+    /// <summary>The image's SHELL, kept only for a CMD-SHELL health check, which runs with it (docker's rule); null = /bin/sh -c.</summary>
+    public List<string>? HealthShell { get; set; }
 }
 
 public sealed class MountConfig

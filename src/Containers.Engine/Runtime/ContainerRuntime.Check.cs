@@ -11,7 +11,8 @@ public sealed partial class ContainerRuntime
     /// Test-ContainerStore: one finding per container (<c>InterruptedStart</c>: helper processes of a container
     /// that is not running, its cgroup directories, the start marker; <c>MonitorLost</c>: a container whose
     /// monitor died while it ran), cgroup directories of no container (<c>CgroupOrphan</c>), and removed
-    /// containers' files a killed session left in tmp/ (<c>RemovalUnfinished</c>). With <paramref name="repair"/>
+    /// containers' files a killed session left in tmp/ (<c>RemovalUnfinished</c>), veth pairs of removed containers still
+    /// there after their deferred teardown (<c>DeferredTeardown</c>). With <paramref name="repair"/>
     /// each is finished as the next operation on the container would (the lost container's restart policy
     /// included). A container whose lock is held is being worked on and is skipped.
     /// </summary>
@@ -76,6 +77,8 @@ public sealed partial class ContainerRuntime
                 Message = done ? "A cgroup of no container of this root; removed (its processes killed)." : "A cgroup of no container of this root; -Repair removes it (its processes are killed).",
             });
         }
+        // veth pairs of removed containers the kernel was to delete with their namespace and has not (deferred teardown)
+        problems.AddRange(new Networking.NetworkManager(_root).CheckDeferredTeardown(repair));
         string tmp = _root.Sub("tmp");
         if (Directory.Exists(tmp))
         {

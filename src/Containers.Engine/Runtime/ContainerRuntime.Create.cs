@@ -104,6 +104,9 @@ public sealed partial class ContainerRuntime
         cfg.StopSignal = o.StopSignal ?? image?.StopSignal ?? "SIGTERM";
         Signals.Parse(cfg.StopSignal);
         cfg.StopTimeout = o.StopTimeout ?? 10;
+        // docker merges the image's HEALTHCHECK with --health-* field by field; NONE or --no-healthcheck: none
+        cfg.Health = Health.HealthChecks.Effective(Health.HealthChecks.FromImage(image?.Healthcheck), o.Health, o.NoHealthCheck);
+        if (cfg.Health?.Test[0] == "CMD-SHELL" && image?.Shell is { Length: > 0 } shell) cfg.HealthShell = shell.ToList();
         // Like Docker, a container without -Network joins the default bridge network.
         if (!IsContainerMode(cfg.Network))
             cfg.Network = string.IsNullOrEmpty(o.Network) ? (NetworkProvider is null ? "none" : Networking.NetworkManager.DefaultNetworkName) : o.Network;

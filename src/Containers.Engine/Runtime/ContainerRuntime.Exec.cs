@@ -281,11 +281,13 @@ public sealed partial class ContainerRuntime
     /// it is then neither shown nor in the result's Output.</param>
     public ContainerProcessResult Run(ContainerCreateOptions o, bool remove, CancellationToken ct = default, Action<ContainerLogEntry>? onOutput = null, Stream? input = null, Stream? stdout = null)
     {
+        Diagnostics.StepTimes.Mark("run.enter");
         // -Remove of an attached run is done here once the output is read (AutoRemove is the detached kind,
         // which the next listing removes); a restart policy would never let it end
         if (remove && !string.IsNullOrWhiteSpace(o.RestartPolicy) && ParseRestart(o.RestartPolicy).Item1 != "no")
             throw ContainersException.Invalid("ConflictingOptions", RuntimeMessages.RemoveWithRestart(ParseRestart(o.RestartPolicy).Item1), o.RestartPolicy);
         var info = Create(o, ct);
+            Diagnostics.StepTimes.Mark("run.create");
         IDisposable hold = Cgroups.CgroupFs.NoHold.Instance;
         try
         {
@@ -337,12 +339,14 @@ public sealed partial class ContainerRuntime
                     if (ex is not OperationCanceledException && !ct.IsCancellationRequested) throw;
                 }
             }
+            Diagnostics.StepTimes.Mark("run.wait-exit");
             feed.GetAwaiter().GetResult();
             var rec = Load(info.Id)!;
             var final = ToInfo(rec);
             // the last records (and a partial last line) are read after the exit: the monitor wrote them before it exited
             Take(log.Drain());
             Take(log.Leftovers());
+            Diagnostics.StepTimes.Mark("run.status+log");
             return new ContainerProcessResult
             {
                 ContainerId = info.Id, ContainerName = info.Name, ExitCode = final.ExitCode ?? -1,
@@ -352,6 +356,7 @@ public sealed partial class ContainerRuntime
         finally
         {
             if (remove) Remove(info.Id, true, true, CancellationToken.None);
+            Diagnostics.StepTimes.Mark("run.remove");
             hold.Dispose();
         }
     }

@@ -71,14 +71,17 @@ public sealed partial class ContainerRuntime
 
         // the room a later stop or removal needs on a full disk (one stat when it is there already)
         StorageSpace.Ensure(_root);
+        Diagnostics.StepTimes.Mark("start.reserve");
         // the containers whose namespaces this one joins must run now (JoinedContainerNotRunning), before anything is set up
         var joins = new Joins(
             IsContainerMode(c.Network) ? JoinTarget(c, c.Network, "network") : 0,
             IsContainerMode(c.PidMode) ? JoinTarget(c, c.PidMode, "PID") : 0,
             IsContainerMode(c.IpcMode) ? JoinTarget(c, c.IpcMode, "IPC") : 0);
+            Diagnostics.StepTimes.Mark("start.joins");
         // compiled (or taken from the cache) before anything is set up, so a profile that fails leaves nothing behind
         Security.SecurityOptions.SeccompProgram(c, SeccompCacheDir);
         SeedVolumes(rec);
+        Diagnostics.StepTimes.Mark("start.seccomp+volumes");
         var cg = Cgroup(c.Id);
         var res = new CgroupResources { MemoryBytes = c.Memory, MemorySwapBytes = c.MemorySwap, Cpus = c.Cpus, PidsLimit = c.PidsLimit, AllowAllDevices = c.Privileged };
         // -Device (and -Privileged's host devices): looked up now, made in /dev by the child, allowed in the device cgroup
@@ -93,17 +96,24 @@ public sealed partial class ContainerRuntime
         // after the mkdirs: the hold's first migration waits for a grace period holding the kernel's cgroup
         // mutex, which every cgroup mkdir needs too
         var fastPath = Cgroups.CgroupFs.HoldMigrationFastPath();
+        Diagnostics.StepTimes.Mark("start.cgroup");
         StdinPipe? stdinPipe = null;
         try
         {
             NetworkSetupResult? net = null;
             if (HasOwnNetworks(c.Network) && NetworkProvider is not null)
             {
-                EnsureNetNs(dir);
-                net = NetworkProvider.Setup(NetContext(c, dir), ct);
+                var inside = EnsureNetNs(dir);
+                Diagnostics.StepTimes.Mark("start.netns-pin");
+                var ctx = NetContext(c, dir);
+                ctx.InsideNetlink = inside;
+                try { net = NetworkProvider.Setup(ctx, ct); }
+                finally { ctx.TakeInsideNetlink()?.Dispose(); }
+                Diagnostics.StepTimes.Mark("start.net-setup");
             }
             // --network container:X uses X's files (mounted from its state directory), as docker shares them
             if (!IsContainerMode(c.Network)) WriteEtcFiles(c, dir, net);
+            Diagnostics.StepTimes.Mark("start.etc-files");
 
             var spec = BuildSpec(c, dir, cg, joins, devices);
             if (restarts > 0) spec = [.. spec, .. Encoding.UTF8.GetBytes("restarts=" + restarts.ToString(CultureInfo.InvariantCulture) + "\0")];
@@ -113,6 +123,7 @@ public sealed partial class ContainerRuntime
             File.Delete(Path.Combine(dir, "stop-requested"));
             File.Delete(Path.Combine(dir, "paused"));
             File.Delete(Path.Combine(dir, RestartPolicyFile)); // the new spec has the stored policy
+            Diagnostics.StepTimes.Mark("start.spec");
 
             // kept until the monitor has answered: a pwsh killed in between leaves it, and removal then looks for the
             // monitor by its command line, which names the state directory (a spare rewrites its own to say so)
@@ -129,7 +140,9 @@ public sealed partial class ContainerRuntime
                 }
             }
             string? line = p.StandardOutput.ReadLine();
+            Diagnostics.StepTimes.Mark("start.monitor-answer");
             SpareMonitors.Replenish();
+            Diagnostics.StepTimes.Mark("start.spare-replenish");
             if (line is null || !line.StartsWith("ok ", StringComparison.Ordinal))
             {
                 string err = p.StandardError.ReadToEnd().Trim();
@@ -141,6 +154,7 @@ public sealed partial class ContainerRuntime
             }
             File.Delete(starting);
             Events.EventLog.Record(_root, Model.ContainerEventType.Container, "start", c.Id, c.Name, ("image", c.Image));
+            Diagnostics.StepTimes.Mark("start.event");
             if (stdinPipe is not null) feed = FeedStdinPipe(stdinPipe, input!, ct);
             hold = fastPath;
             return p;
@@ -153,8 +167,9 @@ public sealed partial class ContainerRuntime
         }
     }
 
-    private ContainerNetworkContext NetContext(ContainerConfig c, string dir) => new()
+    private ContainerNetworkContext NetContext(ContainerConfig c, string dir, bool namespaceReleased = false) => new()
     {
+        NamespaceReleased = namespaceReleased,
         ContainerId = c.Id,
         ContainerName = c.Name,
         Hostname = c.Hostname,
@@ -172,10 +187,10 @@ public sealed partial class ContainerRuntime
         network.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>Creates and pins the network namespace before the first start (for the network provider); in this process, no helper spawned.</summary>
-    private static void EnsureNetNs(string dir)
+    private static Containers.Native.Netlink.NetlinkSocket? EnsureNetNs(string dir)
     {
         string path = Path.Combine(dir, "netns");
-        try { Containers.Native.Netlink.NetNs.Pin(path); }
+        try { return Containers.Native.Netlink.NetNs.Pin(path); }
         catch (Containers.Native.Sys.NativeException ex)
         {
             throw ContainersException.System("NetworkNamespaceFailed", "Cannot create the container's network namespace: " + ex.Message, path, ex);
@@ -380,6 +395,7 @@ public sealed partial class ContainerRuntime
         if (c.Tty && !env.Any(e => e.StartsWith("TERM=", StringComparison.Ordinal))) env.Add("TERM=xterm");
         foreach (var e in env) w.Add("env", e);
         foreach (var x in ExecCandidates(c.Args[0], env)) w.Add("exec", x);
+        if (c.Health is not null) AddHealthCheck(w, c, env);
         AddMountOps(w, c, dir, cg, joins, devices);
         // a working directory that does not exist is made, after the mounts (it may lie in a volume), as docker
         // does; the image's WORKDIR itself is given to the container's user (podman's rule; its parents stay

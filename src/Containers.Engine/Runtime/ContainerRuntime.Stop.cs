@@ -104,22 +104,31 @@ public sealed partial class ContainerRuntime
 
     private void RemoveLocked(Record rec, bool volumes = false)
     {
+    Diagnostics.StepTimes.Mark("remove.find+lock+load");
         var c = rec.Config;
         // a monitor killed mid-start can leave the first process running: the cgroup finds it
         var cg = Cgroup(c.Id);
         if (MonitorMayBeAlive(rec)) KillHelpersOf(rec.Dir);
+        Diagnostics.StepTimes.Mark("remove.helpers");
         if (NetworkProvider is not null && HasOwnNetworks(c.Network))
-            NetworkProvider.Teardown(NetContext(c, rec.Dir));
+            NetworkProvider.Teardown(NetContext(c, rec.Dir, namespaceReleased: true));
+        Diagnostics.StepTimes.Mark("remove.net-teardown");
+        // the pin is the namespace's last reference (the container's processes are gone): the kernel deletes it,
+        // and the veth pairs in it, in its own worker; nothing here waits for that (deferred teardown)
         string netns = Path.Combine(rec.Dir, "netns");
         if (File.Exists(netns)) while (ProcessOps.Unmount(netns)) { }
         foreach (var leftover in new[] { "merged", "export" }) ProcessOps.Unmount(Path.Combine(rec.Dir, leftover));
+        Diagnostics.StepTimes.Mark("remove.unmounts");
         cg.Destroy();
+        Diagnostics.StepTimes.Mark("remove.cgroup");
         // the rename is the removal; the files go on a background thread (see Trash)
         string trash = _root.NewTempPath(Trash.Prefix);
         Directory.Move(rec.Dir, trash);
         ConfigCache.TryRemove(Path.Combine(rec.Dir, "config.json"), out _);
         Trash.Delete(trash);
+        Diagnostics.StepTimes.Mark("remove.rename");
         Event("remove", c);
+        Diagnostics.StepTimes.Mark("remove.event");
         Trash.SweepOnce(_root);
         // after the rename: the volumes are no longer in use by this container (docker's --rm takes them too)
         if (volumes || c.AutoRemove) RemoveAnonymousVolumes(c);

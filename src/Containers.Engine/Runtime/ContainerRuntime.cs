@@ -211,8 +211,15 @@ public sealed partial class ContainerRuntime
         int? exit = r.Status == ContainerStatus.Exited
             ? (d.TryGetValue("exitcode", out var e) && int.TryParse(e, out int ec) ? ec : (d.ContainsKey("state") ? -1 : null))
             : null;
+        var (health, healthRec) = HealthOf(r);
+        // a container that has stopped is no longer healthy (docker reports its last check's container unhealthy)
+        if (health != Health.HealthStatus.None && r.Status == ContainerStatus.Exited && d.ContainsKey("state")) health = Health.HealthStatus.Unhealthy;
         return new ContainerInfo
         {
+            Health = health,
+            HealthFailingStreak = healthRec?.FailingStreak ?? 0,
+            HealthLog = healthRec?.Log.ToArray() ?? [],
+            HealthCheck = c.Health,
             Id = c.Id,
             Name = c.Name,
             Image = c.Image,

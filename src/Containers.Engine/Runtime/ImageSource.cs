@@ -11,6 +11,10 @@ public sealed class RuntimeImage
     public string? WorkingDir { get; init; }
     public string? User { get; init; }
     public string? StopSignal { get; init; }
+    /// <summary>The image's HEALTHCHECK (docker's JSON form), if any.</summary>
+    public System.Text.Json.JsonElement? Healthcheck { get; init; }
+    /// <summary>The image's SHELL (the health check's CMD-SHELL runs with it), if any.</summary>
+    public string[]? Shell { get; init; }
     /// <summary>The image's VOLUME paths (each gets an anonymous volume unless a mount covers it).</summary>
     public string[]? Volumes { get; init; }
     /// <summary>The image's EXPOSE ports, "80/tcp".</summary>
@@ -45,6 +49,8 @@ internal sealed class StoreImageSource : IRuntimeImageSource
             WorkingDir = cfg?.WorkingDir,
             User = cfg?.User,
             StopSignal = cfg?.StopSignal,
+            Healthcheck = cfg?.Healthcheck,
+            Shell = cfg?.Shell?.ToArray(),
             Volumes = cfg?.Volumes?.Keys.ToArray(),
             ExposedPorts = cfg?.ExposedPorts?.Keys.ToArray(),
             LayerPaths = store.GetLayerPaths(img),

@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.Text;
 using Containers.Native.Sys;
 using Microsoft.Win32.SafeHandles;
 
@@ -29,20 +28,34 @@ public static class LayerPacker
     /// <summary>Packs the directory an O_RDONLY descriptor holds (a container's root as a <see cref="RootedFs"/> has it).</summary>
     internal static void PackDirectory(SafeFileHandle root, Stream output, bool overlayUpper, CancellationToken ct = default, Action<string>? skipped = null)
     {
-        using (var w = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
+        var o = new Out(output);
+        using (o.W)
         {
             var links = new Dictionary<(ulong, ulong), string>();
-            Walk(w, root, "", overlayUpper, links, skipped, ct);
+            Walk(o, root, "", overlayUpper, links, skipped, ct);
         }
-        // TarWriter writes nothing at all, not even the end-of-archive blocks, when it wrote no entry; an empty
-        // directory (a container that changed nothing, committed) must still be a tar: two zero blocks, as docker's
-        if (RootedFs.ReadDir(root, "").Count == 0) output.Write(new byte[1024]);
+        // TarWriter writes nothing at all, not even the end-of-archive blocks, when it wrote no entry itself (an
+        // empty directory: a container that changed nothing, committed; or only entries with xattrs, which
+        // PaxEntryWriter wrote): the archive must still end with two zero blocks, as docker's
+        if (!o.WriterUsed) output.Write(new byte[1024]);
+    }
+
+    /// <summary>
+    /// Where entries go: TarWriter for entries without xattrs, <see cref="PaxEntryWriter"/> (raw PAX records, so
+    /// binary values stay byte-exact) for those with some. Both write straight to the stream, in order.
+    /// </summary>
+    private sealed class Out(Stream stream)
+    {
+        public readonly TarWriter W = new(stream, TarEntryFormat.Pax, leaveOpen: true);
+        public readonly Stream Stream = stream;
+        public bool WriterUsed;
+        public void Write(TarEntry e) { W.WriteEntry(e); WriterUsed = true; }
     }
 
     /// <summary>The errors a name gives when it vanished or was replaced between listing it and opening it.</summary>
     private static bool Changed(NativeException e) => e.Errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP or Errno.EINVAL or Errno.ENXIO;
 
-    private static void Walk(TarWriter w, SafeFileHandle dir, string rel, bool overlay, Dictionary<(ulong, ulong), string> links, Action<string>? skipped, CancellationToken ct)
+    private static void Walk(Out w, SafeFileHandle dir, string rel, bool overlay, Dictionary<(ulong, ulong), string> links, Action<string>? skipped, CancellationToken ct)
     {
         var names = RootedFs.ReadDir(dir, rel).Select(e => e.Name).ToList();
         names.Sort(StringComparer.Ordinal);
@@ -56,7 +69,7 @@ public static class LayerPacker
             {
                 string wh = rel.Length == 0 ? ".wh." + name : rel + "/.wh." + name;
                 var e = new PaxTarEntry(TarEntryType.RegularFile, wh) { ModificationTime = Mtime(st), Mode = (UnixFileMode)0x1a4 };
-                w.WriteEntry(e);
+                w.Write(e);
                 continue;
             }
             TarEntryType et = type switch
@@ -94,28 +107,42 @@ public static class LayerPacker
             {
                 if (links.TryGetValue((st.Dev, st.Ino), out var first))
                 {
-                    w.WriteEntry(Entry(TarEntryType.HardLink, entryName, xattrs, st, mtime, first));
+                    if (xattrs is not null)
+                        PaxEntryWriter.Write(w.Stream, TarEntryType.HardLink, entryName, first, st.Mode, st.Uid, st.Gid, st.Mtime.Sec, 0, 0, 0, xattrs, null);
+                    else w.Write(Entry(TarEntryType.HardLink, entryName, st, mtime, first));
                     continue;
                 }
                 links[(st.Dev, st.Ino)] = r;
             }
-            var entry = Entry(et, entryName, xattrs, st, mtime, target);
-            if (et is TarEntryType.CharacterDevice or TarEntryType.BlockDevice && entry is PosixTarEntry pe)
+            bool dev = et is TarEntryType.CharacterDevice or TarEntryType.BlockDevice;
+            if (xattrs is not null)
             {
-                pe.DeviceMajor = (int)LayerFs.Major(st.Rdev);
-                pe.DeviceMinor = (int)LayerFs.Minor(st.Rdev);
+                // raw PAX records: the values' bytes as they are (TarWriter would write them as UTF-8 strings)
+                using var fs = et == TarEntryType.RegularFile ? new FileStream(fd!, FileAccess.Read, 1 << 16) : null;
+                PaxEntryWriter.Write(w.Stream, et, entryName, target, st.Mode, st.Uid, st.Gid, st.Mtime.Sec,
+                    et == TarEntryType.RegularFile ? st.Size : 0, dev ? LayerFs.Major(st.Rdev) : 0, dev ? LayerFs.Minor(st.Rdev) : 0,
+                    xattrs, fs is null ? null : new ExactLengthStream(fs, st.Size));
             }
-            if (et == TarEntryType.RegularFile)
+            else
             {
-                using var fs = new FileStream(fd!, FileAccess.Read, 1 << 16);
-                entry.DataStream = new ExactLengthStream(fs, st.Size);
-                w.WriteEntry(entry);
+                var entry = Entry(et, entryName, st, mtime, target);
+                if (dev && entry is PosixTarEntry pe)
+                {
+                    pe.DeviceMajor = (int)LayerFs.Major(st.Rdev);
+                    pe.DeviceMinor = (int)LayerFs.Minor(st.Rdev);
+                }
+                if (et == TarEntryType.RegularFile)
+                {
+                    using var fs = new FileStream(fd!, FileAccess.Read, 1 << 16);
+                    entry.DataStream = new ExactLengthStream(fs, st.Size);
+                    w.Write(entry);
+                }
+                else w.Write(entry);
             }
-            else w.WriteEntry(entry);
             if (et == TarEntryType.Directory)
             {
                 if (opaque)
-                    w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, r + "/.wh..wh..opq") { ModificationTime = mtime, Mode = (UnixFileMode)0x1a4 });
+                    w.Write(new PaxTarEntry(TarEntryType.RegularFile, r + "/.wh..wh..opq") { ModificationTime = mtime, Mode = (UnixFileMode)0x1a4 });
                 Walk(w, fd!, r, overlay, links, skipped, ct);
             }
         }
@@ -125,9 +152,9 @@ public static class LayerPacker
 
     private static DateTimeOffset Mtime(LayerFs.Stat st) => DateTimeOffset.FromUnixTimeSeconds(st.Mtime.Sec).AddTicks(st.Mtime.Nsec / 100);
 
-    private static TarEntry Entry(TarEntryType t, string name, Dictionary<string, string>? xattrs, LayerFs.Stat st, DateTimeOffset mtime, string? link)
+    private static TarEntry Entry(TarEntryType t, string name, LayerFs.Stat st, DateTimeOffset mtime, string? link)
     {
-        TarEntry e = xattrs is { Count: > 0 } ? new PaxTarEntry(t, name, xattrs) : new GnuTarEntry(t, name);
+        TarEntry e = new GnuTarEntry(t, name);
         e.Mode = (UnixFileMode)(st.Mode & 0xFFF);
         e.Uid = (int)st.Uid;
         e.Gid = (int)st.Gid;
@@ -136,13 +163,14 @@ public static class LayerPacker
         return e;
     }
 
-    private static Dictionary<string, string>? Xattrs(SafeFileHandle dir, string name, string rel, bool overlay, out bool opaque)
+    /// <summary>The entry's xattrs as (name, value bytes), sorted by name, minus overlayfs' own; null when none.</summary>
+    private static List<(string Name, byte[] Value)>? Xattrs(SafeFileHandle dir, string name, string rel, bool overlay, out bool opaque)
     {
         opaque = false;
         string[] names;
         try { names = RootedFs.ListXattrAt(dir, name, rel); } catch (NativeException) { return null; }
         if (names.Length == 0) return null;
-        Dictionary<string, string>? d = null;
+        List<(string Name, byte[] Value)>? d = null;
         foreach (var n in names)
         {
             byte[]? val;
@@ -153,8 +181,9 @@ public static class LayerPacker
                 continue;
             }
             if (val is null) continue;
-            (d ??= new())["SCHILY.xattr." + n] = Encoding.UTF8.GetString(val);
+            (d ??= []).Add((n, val));
         }
+        d?.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         return d;
     }
 

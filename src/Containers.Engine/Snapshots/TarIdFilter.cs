@@ -11,7 +11,8 @@ namespace Containers.Engine.Snapshots;
 /// length) or in a GNU base-256 header field (replaced by octal zero, checksum recomputed), hands the reader
 /// 0 and records the real id for that entry (<see cref="IdsOf"/>, by the entry's ordinal among the entries
 /// the reader returns). An id of 2^32-1 or more (which chown would read as "unchanged") is refused
-/// (LayerOwnerInvalid). Everything else passes unchanged, so the blob's digest and diffID are computed on
+/// (LayerOwnerInvalid). SCHILY.xattr.* values are kept as bytes (<see cref="XattrsOf"/>) and handed to the
+/// reader as zeros of the same length. Everything else passes unchanged, so the blob's digest and diffID are computed on
 /// the original bytes upstream.
 /// </summary>
 internal sealed class TarIdFilter : Stream
@@ -164,7 +165,13 @@ internal sealed class TarIdFilter : Stream
                 else if (key == "size" && long.TryParse(Encoding.ASCII.GetString(val), out long s)) _nextSize = s;
                 else if (key == "path") _nextPath = Encoding.UTF8.GetString(val);
                 else if (key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal))
+                {
                     (_nextXattrs ??= []).Add((Encoding.UTF8.GetString(rec[..eq])["SCHILY.xattr.".Length..], val.ToArray()));
+                    // the unpacker takes the bytes kept here; TarReader gets a value of the same length that it
+                    // cannot misread (it decodes values as UTF-8, and a newline or NUL in a binary value must
+                    // not disturb how it splits the records that follow: path, size)
+                    val.Fill((byte)'0');
+                }
             }
             pos += len;
         }

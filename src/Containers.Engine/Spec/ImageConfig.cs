@@ -70,6 +70,8 @@ public static class SpecJson
         WriteIndented = false,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        // the image's configuration and manifest from compile-time metadata (State/JsonContexts.cs), the rest by reflection
+        TypeInfoResolver = State.SpecJsonContext.WithReflectionFallback(),
     };
 
     public static T Parse<T>(ReadOnlySpan<byte> json) where T : class

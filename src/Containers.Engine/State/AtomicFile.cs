@@ -24,6 +24,21 @@ public static class AtomicFile
         if (durable) FileSys.FsyncDirectory(dir);
     }
 
+    /// <summary>
+    /// Atomic for readers (they see the old or the new file) but not across a crash of the machine, after which it
+    /// may read empty: for files such a crash makes moot (a running server's config). The new file is swapped in
+    /// (RENAME_EXCHANGE) and the old one deleted, which costs ext4 no early write-back of the new data as a rename over
+    /// an existing file does.
+    /// </summary>
+    public static void ReplaceVolatile(string path, ReadOnlySpan<byte> data)
+    {
+        string dir = Path.GetDirectoryName(path)!;
+        string tmp = Path.Combine(dir, "." + Path.GetFileName(path) + ".tmp-" + Environment.ProcessId + "-" + Environment.CurrentManagedThreadId);
+        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None)) fs.Write(data);
+        if (FileSys.Exchange(tmp, path)) File.Delete(tmp);
+        else FileSys.Rename(tmp, path);
+    }
+
     public static void WriteAllText(string path, string text, bool durable = true)
         => WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(text), durable);
 
@@ -69,6 +84,8 @@ public static class Json
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        // the records of a run from compile-time metadata (JsonContexts.cs), the rest by reflection
+        TypeInfoResolver = StateJsonContext.WithReflectionFallback(),
     };
 
     /// <summary>For OCI documents: keep property names as written, indent nothing.</summary>

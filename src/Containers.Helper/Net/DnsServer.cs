@@ -9,8 +9,9 @@ namespace Containers.Helper.Net;
 /// containers-helper dns &lt;config&gt;: the per-root DNS server. Answers A/AAAA for container names and aliases
 /// on each network's gateway address (port 53, UDP), NXDOMAIN for unknown single-label names and names under
 /// the network's domain, forwards the rest to the network's upstreams (none on internal networks). Re-reads
-/// its config when the engine asks on the control socket after rewriting it (and, as a fallback, when the file
-/// changed, before each answer and every second); exits when the config has listed no network for 5 s.
+/// its config when the engine asks on the control socket after rewriting it, and when the file changed, before
+/// each answer and every second; listens on every network the config lists, and exits when it has listed no
+/// container for 5 s.
 /// </summary>
 internal static class DnsServer
 {
@@ -36,7 +37,6 @@ internal static class DnsServer
 
     private static string _path = "";
     private static Config _cfg = new();
-    private static (DateTime, long) _stamp;
     private static readonly Dictionary<IPAddress, Socket> Sockets = new();
 
     public static int Run(string[] args)
@@ -112,16 +112,20 @@ internal static class DnsServer
         return any;
     }
 
-    /// <summary>Re-reads the config if it changed; false when the server should exit.</summary>
+    /// <summary>
+    /// Re-reads the config if it changed (its generation line differs: the engine may rewrite it several times within
+    /// one tick of the file system's clock, and no longer waits for an answer when only names changed); false when
+    /// the server should exit: no container's names to serve.
+    /// </summary>
     private static bool Reload(bool force = false)
     {
-        FileInfo fi = new(_path);
-        if (!fi.Exists) return false;
-        var stamp = (fi.LastWriteTimeUtc, fi.Length);
-        if (stamp == _stamp && !force) return _cfg.ByName.Count > 0;
         string[] lines;
-        try { lines = File.ReadAllLines(_path); } catch (IOException) { return true; }
-        _stamp = stamp;
+        try { lines = File.ReadAllLines(_path); }
+        catch (FileNotFoundException) { return false; }
+        catch (DirectoryNotFoundException) { return false; }
+        catch (IOException) { return true; }
+        long gen = lines.Length > 0 && lines[0].StartsWith("G ", StringComparison.Ordinal) && long.TryParse(lines[0].AsSpan(2), out long g) ? g : -1;
+        if (!force && gen >= 0 && gen == _cfg.Generation) return _cfg.BySource.Count > 0;
         var cfg = new Config();
         var byCtr = new Dictionary<string, (List<IPAddress> Ips, List<Net> Nets)>(StringComparer.Ordinal);
         foreach (var line in lines)
@@ -165,7 +169,7 @@ internal static class DnsServer
             }
             catch (SocketException ex) { Log($"cannot listen on {a}:53: {ex.Message}"); s.Dispose(); }
         }
-        return cfg.ByName.Count > 0;
+        return cfg.BySource.Count > 0;
     }
 
     private static void Log(string text)

@@ -20,10 +20,15 @@ internal static partial class NetNs
     [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
     private static partial int setns_(int fd, int nstype);
 
-    /// <summary>Pins a new network namespace at <paramref name="path"/>; nothing to do when one is pinned there already.</summary>
-    public static void Pin(string path)
+    /// <summary>
+    /// Pins a new network namespace at <paramref name="path"/>; nothing to do when one is pinned there already. Returns a
+    /// netlink socket bound to the new namespace (loopback is up already), which spares the caller's configuration a
+    /// second thread that joins it; null when it was pinned already.
+    /// </summary>
+    public static NetlinkSocket? Pin(string path)
     {
         Exception? error = null;
+        NetlinkSocket? inside = null;
         var t = new Thread(() =>
         {
             int self = -1;
@@ -34,11 +39,11 @@ internal static partial class NetNs
                 if (unshare_(Nl.CLONE_NEWNET) != 0) throw NativeException.Last("unshare(CLONE_NEWNET)", path);
                 try
                 {
-                    using (var rt = new RtNetlink(NetlinkSocket.Open()))
-                    {
-                        int lo = rt.LinkIndex("lo");
-                        if (lo != 0) rt.SetLink(lo, up: true);
-                    }
+                    // a netlink socket stays bound to the namespace it was made in: kept for the caller
+                    inside = NetlinkSocket.Open();
+                    var rt = new RtNetlink(inside);
+                    int lo = rt.LinkIndex("lo");
+                    if (lo != 0) rt.SetLink(lo, up: true);
                     FileSys.Close(FileSys.Open(path, FileSys.O_RDONLY | FileSys.O_CREAT, 0x1a4));
                     ProcessOps.Mount("/proc/thread-self/ns/net", path, null, MS_BIND, null);
                 }
@@ -53,7 +58,8 @@ internal static partial class NetNs
         }, 256 * 1024) { IsBackground = true, Name = "netns-pin" };
         t.Start();
         t.Join();
-        if (error is not null) throw error;
+        if (error is not null) { inside?.Dispose(); throw error; }
+        return inside;
     }
 
     /// <summary>True when <paramref name="path"/> is a network namespace (a pinned one: nsfs bind mount).</summary>

@@ -78,15 +78,21 @@ internal sealed partial class RtNetlink : IDisposable
     /// Creates a veth pair: <paramref name="hostName"/> here and <paramref name="peerName"/> created directly in the
     /// namespace given by <paramref name="peerNetnsFd"/>.
     /// </summary>
-    public void CreateVethPair(string hostName, string peerName, int peerNetnsFd, byte[]? peerMac = null, int mtu = 0)
+    /// <remarks>
+    /// With <paramref name="master"/> and <paramref name="up"/> the one request also enslaves the host side to that
+    /// bridge and sets it up, which would otherwise be two more round trips (the peer is set up by the caller).
+    /// </remarks>
+    public void CreateVethPair(string hostName, string peerName, int peerNetnsFd, byte[]? peerMac = null, int mtu = 0, int master = 0, bool up = false)
     {
+        uint flags = up ? Nl.IFF_UP : 0;
         var m = new NetlinkMessage(Nl.RTM_NEWLINK, Nl.NLM_F_REQUEST | Nl.NLM_F_ACK | Nl.NLM_F_CREATE | Nl.NLM_F_EXCL)
-            .IfInfo(Nl.AF_UNSPEC, 0).Attr(Nl.IFLA_IFNAME, hostName);
+            .IfInfo(Nl.AF_UNSPEC, 0, flags, flags).Attr(Nl.IFLA_IFNAME, hostName);
         if (mtu > 0) m.Attr(Nl.IFLA_MTU, (uint)mtu);
+        if (master > 0) m.Attr(Nl.IFLA_MASTER, (uint)master);
         m.BeginNest(Nl.IFLA_LINKINFO).Attr(Nl.IFLA_INFO_KIND, "veth")
             .BeginNest(Nl.IFLA_INFO_DATA)
             .BeginNest(Nl.VETH_INFO_PEER)
-            .IfInfo(Nl.AF_UNSPEC, 0)
+            .IfInfo(Nl.AF_UNSPEC, 0) // the peer cannot be set up in this request: veth_open fails (ENOTCONN) until the pair is linked
             .Attr(Nl.IFLA_IFNAME, peerName);
         if (peerMac is not null) m.Attr(Nl.IFLA_ADDRESS, peerMac);
         if (peerNetnsFd >= 0) m.Attr(Nl.IFLA_NET_NS_FD, (uint)peerNetnsFd);

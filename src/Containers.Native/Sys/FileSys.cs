@@ -27,6 +27,9 @@ internal static partial class FileSys
     [LibraryImport("libc", EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int rename_(string from, string to);
 
+    [LibraryImport("libc", EntryPoint = "renameat2", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int renameat2_(int olddirfd, string from, int newdirfd, string to, uint flags);
+
     /// <summary>Opens a file and returns the fd (O_CLOEXEC added).</summary>
     public static int Open(string path, int flags, int mode = 0x1a4 /* 0644 */)
     {
@@ -90,4 +93,12 @@ internal static partial class FileSys
     {
         if (rename_(from, to) != 0) throw NativeException.Last("rename", from + " -> " + to);
     }
+
+    /// <summary>
+    /// Swaps two existing names atomically (renameat2 RENAME_EXCHANGE); false when the kernel or file system cannot, or
+    /// <paramref name="to"/> does not exist. Unlike a rename over an existing file, it does not make ext4 start the
+    /// new file's write-back first (auto_da_alloc, 0.5-4 ms here), so it is for files a crash of the machine makes
+    /// moot anyway: after one the new file may read empty.
+    /// </summary>
+    public static bool Exchange(string from, string to) => renameat2_(-100 /* AT_FDCWD */, from, -100, to, 2 /* RENAME_EXCHANGE */) == 0;
 }

@@ -30,42 +30,76 @@ internal static class BridgeDriver
         });
     }
 
-    public static void DeleteBridge(string name) => Wrap("delete " + name, () => { using var rt = RtNetlink.Host(); rt.DeleteLink(name); });
+    public static void DeleteBridge(string name) => DeleteLink(name);
 
-    /// <summary>Creates the endpoint's veth pair (container side directly in the namespace), addresses and routes (idempotent).</summary>
-    public static void Attach(NetworkRecord n, EndpointRecord e, string netnsPath, bool defaultRoute)
+    /// <summary>Deletes a link of the host by name (a veth's host side takes its peer with it); idempotent.</summary>
+    public static void DeleteLink(string name) => Wrap("delete " + name, () => { using var rt = RtNetlink.Host(); rt.DeleteLink(name); });
+
+    /// <summary>Whether the host has a link of that name.</summary>
+    public static bool LinkExists(string name)
     {
-        Wrap($"endpoint {e.HostInterface} -> {e.Interface}", () =>
+        bool found = false;
+        Wrap("link " + name, () => { using var rt = RtNetlink.Host(); found = rt.LinkIndex(name) != 0; });
+        return found;
+    }
+
+    /// <summary>
+    /// Creates the endpoint's veth pair (container side directly in the namespace), addresses and routes (idempotent).
+    /// A new pair is made with its host side up and on the bridge in one request; the container side is configured through
+    /// <paramref name="inside"/> when given (a socket bound to the namespace, taken over: its loopback is up), else
+    /// through a socket a short-lived thread opens in the namespace.
+    /// </summary>
+    public static void Attach(NetworkRecord n, EndpointRecord e, string netnsPath, bool defaultRoute, NetlinkSocket? inside = null)
+    {
+        bool loUp = inside is not null;
+        try
         {
-            using var rt = RtNetlink.Host();
-            int bridge = rt.LinkIndex(n.Bridge);
-            if (bridge == 0) { EnsureBridge(n); bridge = rt.LinkIndex(n.Bridge); }
-            int nsfd = FileSys.Open(netnsPath, FileSys.O_RDONLY);
-            try
+            Wrap($"endpoint {e.HostInterface} -> {e.Interface}", () =>
             {
-                using var inside = new RtNetlink(NetlinkSocket.OpenIn(nsfd, netnsPath));
-                if (rt.LinkIndex(e.HostInterface) == 0)
+                using var rt = RtNetlink.Host();
+                int bridge = rt.LinkIndex(n.Bridge);
+                if (bridge == 0) { EnsureBridge(n); bridge = rt.LinkIndex(n.Bridge); }
+                Diagnostics.StepTimes.Mark("attach.bridge-index");
+                int nsfd = FileSys.Open(netnsPath, FileSys.O_RDONLY);
+                try
                 {
-                    // A stale container-side link of the same name (e.g. after a crash) would make creation fail.
-                    inside.DeleteLink(e.Interface);
-                    rt.CreateVethPair(e.HostInterface, e.Interface, nsfd, ParseMac(e.MacAddress));
+                    using var ins = new RtNetlink(inside ?? NetlinkSocket.OpenIn(nsfd, netnsPath));
+                    inside = null;
+                    Diagnostics.StepTimes.Mark("attach.open-inside");
+                    if (rt.LinkIndex(e.HostInterface) == 0)
+                    {
+                        var mac = ParseMac(e.MacAddress);
+                        try { rt.CreateVethPair(e.HostInterface, e.Interface, nsfd, mac, master: bridge, up: true); }
+                        catch (NativeException ex) when (ex.Errno == Errno.EEXIST)
+                        {
+                            // a stale container-side link of the same name (e.g. after a crash) made creation fail
+                            ins.DeleteLink(e.Interface);
+                            rt.CreateVethPair(e.HostInterface, e.Interface, nsfd, mac, master: bridge, up: true);
+                        }
+                    }
+                    else rt.SetLink(rt.LinkIndex(e.HostInterface), up: true, master: bridge);
+                    Diagnostics.StepTimes.Mark("attach.veth");
+                    if (!loUp)
+                    {
+                        int lo = ins.LinkIndex("lo");
+                        if (lo != 0) ins.SetLink(lo, up: true);
+                    }
+                    int idx = ins.LinkIndex(e.Interface);
+                    if (e.IPv4Address is not null) ins.AddAddress(idx, IPAddress.Parse(e.IPv4Address), IpNetwork.Parse(n.Subnet, "subnet").PrefixLength);
+                    if (e.IPv6Address is not null) ins.AddAddress(idx, IPAddress.Parse(e.IPv6Address), IpNetwork.Parse(n.IPv6Subnet!, "IPv6 subnet").PrefixLength);
+                    ins.SetLink(idx, up: true);
+                    Diagnostics.StepTimes.Mark("attach.addresses");
+                    if (defaultRoute && !n.Internal)
+                    {
+                        ins.AddDefaultRoute(IPAddress.Parse(n.Gateway), idx);
+                        if (e.IPv6Address is not null && n.IPv6Gateway is not null) ins.AddDefaultRoute(IPAddress.Parse(n.IPv6Gateway), idx);
+                    }
+                    Diagnostics.StepTimes.Mark("attach.routes");
                 }
-                int host = rt.LinkIndex(e.HostInterface);
-                rt.SetLink(host, up: true, master: bridge);
-                int lo = inside.LinkIndex("lo");
-                if (lo != 0) inside.SetLink(lo, up: true);
-                int idx = inside.LinkIndex(e.Interface);
-                if (e.IPv4Address is not null) inside.AddAddress(idx, IPAddress.Parse(e.IPv4Address), IpNetwork.Parse(n.Subnet, "subnet").PrefixLength);
-                if (e.IPv6Address is not null) inside.AddAddress(idx, IPAddress.Parse(e.IPv6Address), IpNetwork.Parse(n.IPv6Subnet!, "IPv6 subnet").PrefixLength);
-                inside.SetLink(idx, up: true);
-                if (defaultRoute && !n.Internal)
-                {
-                    inside.AddDefaultRoute(IPAddress.Parse(n.Gateway), idx);
-                    if (e.IPv6Address is not null && n.IPv6Gateway is not null) inside.AddDefaultRoute(IPAddress.Parse(n.IPv6Gateway), idx);
-                }
-            }
-            finally { FileSys.Close(nsfd); }
-        });
+                finally { FileSys.Close(nsfd); }
+            });
+        }
+        finally { inside?.Dispose(); }
     }
 
     /// <summary>Deletes the endpoint's veth pair (deleting the host side removes both ends); idempotent.</summary>
