@@ -34,7 +34,7 @@
         'Request-ContainerImage', 'Publish-ContainerImage', 'Connect-ContainerRegistry', 'Disconnect-ContainerRegistry',
         'Get-ContainerImageTag',
         # build
-        'Build-ContainerImage', 'ConvertFrom-Dockerfile', 'Update-ContainerImage',
+        'Build-ContainerImage', 'ConvertFrom-Dockerfile', 'Remove-ContainerBuildCache', 'Update-ContainerImage',
         # compose
         'ConvertFrom-ContainerCompose', 'Start-ContainerProject', 'Stop-ContainerProject', 'Restart-ContainerProject',
         'Remove-ContainerProject', 'Get-ContainerProject'

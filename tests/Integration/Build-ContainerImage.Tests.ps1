@@ -285,7 +285,7 @@ COPY --from=busybox:latest /bin/busybox /copied-busybox
     }
 
     It 'refuses what it cannot build with clear errors' -TestCases @(
-        @{ Df = "FROM busybox`nADD http://example.invalid/x /x"; Id = 'AddUrlNotSupported' }
+        @{ Df = "FROM busybox`nADD git@example.invalid:x/y.git /x"; Id = 'AddUrlNotSupported' }
         @{ Df = "FROM nosuchimage:1"; Id = 'ImageNotFound' }
         @{ Df = "FROM --platform=linux/arm64 busybox"; Id = 'PlatformNotSupported' }
         @{ Df = "FROM busybox`nCOPY missing.txt /"; Id = 'CopySourceNotFound' }

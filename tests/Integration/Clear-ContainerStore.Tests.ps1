@@ -37,7 +37,7 @@ Describe 'Get-ContainerDiskUsage' {
     It 'counts each kind, what is in use, the bytes and what a prune would free' {
         if (-not (Test-Prerequisite -Condition $script:IsRoot -Because 'needs root')) { return }
         $rows = @(Get-ContainerDiskUsage)
-        $rows.Kind | Should -Be @('Image', 'Container', 'Volume', 'Network')
+        $rows.Kind | Should -Be @('Image', 'Container', 'Volume', 'Network', 'BuildCache')
         $rows | ForEach-Object { $_.Size | Should -BeOfType [long]; $_.Reclaimable | Should -BeOfType [long] }
 
         $v = Row Volume

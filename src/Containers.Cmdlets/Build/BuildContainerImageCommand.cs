@@ -15,6 +15,7 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
 {
     private const string FileSet = "File", InlineSet = "Inline";
     private readonly StringBuilder _inline = new();
+    private readonly List<string> _tempSecrets = new();
     private bool _sawInline;
 
     /// <summary>The build context (a folder); default the current one.</summary>
@@ -39,6 +40,10 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
     [Parameter] public SwitchParameter NoCache { get; set; }
     [Parameter] public string Platform { get; set; } = "linux/amd64";
     [Parameter] [Alias("q")] public SwitchParameter Quiet { get; set; }
+    /// <summary>Build secrets for RUN --mount=type=secret: id=NAME,src=FILE (or id=NAME,env=VARIABLE), as docker build --secret.</summary>
+    [Parameter] public string[]? Secret { get; set; }
+    /// <summary>SOURCE_DATE_EPOCH (Unix seconds): reproducible builds, the same input gives the same image id.</summary>
+    [Parameter] [ValidateRange(0, long.MaxValue)] public long SourceDateEpoch { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -60,10 +65,44 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
                 "PlatformNotSupported", ErrorCategory.InvalidArgument, Platform));
             return;
         }
-        var o = new BuildOptions { ContextDir = ctx, Target = Target, Network = Network };
+        var o = new BuildOptions { ContextDir = ctx, Target = Target, Network = Network, NoCache = NoCache };
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(SourceDateEpoch))) o.SourceDateEpoch = SourceDateEpoch;
         foreach (var t in Tag ?? []) o.Tags.Add(t);
         foreach (var (k, v) in ToDictionary(BuildArg)) o.BuildArgs[k] = v;
         foreach (var (k, v) in ToDictionary(Label)) o.Labels[k] = v;
+        foreach (var spec in Secret ?? [])
+        {
+            string? id = null, src = null, env = null;
+            foreach (var f in spec.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                int eq = f.IndexOf('=');
+                string k = eq < 0 ? f : f[..eq], v = eq < 0 ? "" : f[(eq + 1)..];
+                switch (k.ToLowerInvariant())
+                {
+                    case "id": id = v; break;
+                    case "src" or "source": src = GetUnresolvedProviderPathFromPSPath(v); break;
+                    case "env": env = v; break;
+                    case "type" when v is "file" or "env": break;
+                    default: id = null; src = null; env = "\0"; break;
+                }
+            }
+            if (env is not null && env != "\0" && src is null && Environment.GetEnvironmentVariable(env) is { } ev)
+            {
+                // docker's type=env: the variable's value, through a private file that goes when the build ends
+                src = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pscontainers-secret-" + Guid.NewGuid().ToString("N"));
+                System.IO.File.WriteAllText(src, ev);
+                System.IO.File.SetUnixFileMode(src, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                _tempSecrets.Add(src);
+            }
+            id ??= env is not null && env != "\0" ? env : null;
+            if (id is null || src is null || env == "\0")
+            {
+                WriteError(new ErrorRecord(new ArgumentException($"'{spec}' is not a build secret (id=NAME,src=FILE or id=NAME,env=VARIABLE)."),
+                    "InvalidBuildSecret", ErrorCategory.InvalidArgument, spec));
+                return;
+            }
+            o.Secrets[id] = src;
+        }
         if (ParameterSetName == InlineSet) o.DockerfileText = _inline.ToString();
         string what = ParameterSetName == InlineSet ? ctx : (File ?? ctx);
         if (!ShouldProcess(what, "Build image" + (o.Tags.Count > 0 ? $" '{string.Join("', '", o.Tags)}'" : ""))) return;
@@ -77,14 +116,17 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
                 OnStep = s =>
                 {
                     if (Quiet || Stopping) return;
-                    WriteProgress(new ProgressRecord(activity, "Build-ContainerImage", $"Step {s.Number}/{s.Total}: {s.Text}")
+                    WriteProgress(new ProgressRecord(activity, "Build-ContainerImage", $"Step {s.Number}/{s.Total}: {(s.Cached ? "(cached) " : "")}{s.Text}")
                     { PercentComplete = Math.Min(100, (s.Number - 1) * 100 / Math.Max(1, s.Total)) });
+                    // each step as an object (not shown by default): -InformationVariable tells which came from the cache
+                    WriteInformation(s, ["BuildStep"]);
                 },
                 OnOutput = Quiet ? null : WriteLiveLine,
             };
             try { WriteObject(ex.Build(o, CancellationToken)); }
             finally
             {
+                foreach (var f in _tempSecrets) { try { System.IO.File.Delete(f); } catch (System.IO.IOException) { } }
                 if (!Quiet && !Stopping) WriteProgress(new ProgressRecord(activity, "Build-ContainerImage", "Done") { RecordType = ProgressRecordType.Completed });
             }
         });

@@ -15,11 +15,11 @@ namespace Containers.Cmdlets.Store;
 [OutputType(typeof(ContainerPruneResult))]
 public sealed class ClearContainerStoreCommand : ContainersCmdlet
 {
-    /// <summary>What to prune; docker system prune's set (Container, Network, Image) by default.</summary>
+    /// <summary>What to prune; docker system prune's set (Container, Network, Image, BuildCache) by default.</summary>
     [Parameter(Position = 0)]
-    public ContainerStoreKind[] Kind { get; set; } = [ContainerStoreKind.Container, ContainerStoreKind.Network, ContainerStoreKind.Image];
+    public ContainerStoreKind[] Kind { get; set; } = [ContainerStoreKind.Container, ContainerStoreKind.Network, ContainerStoreKind.Image, ContainerStoreKind.BuildCache];
 
-    /// <summary>Every image no container uses, not only the dangling ones (docker prune -a).</summary>
+    /// <summary>Every image no container uses and every build cache entry, not only the dangling ones (docker prune -a).</summary>
     [Parameter] public SwitchParameter All { get; set; }
 
     /// <summary>Only objects created before this time (docker prune --filter until=...).</summary>
@@ -31,7 +31,7 @@ public sealed class ClearContainerStoreCommand : ContainersCmdlet
         var m = new StoreMaintenance(root);
         DateTime? until = MyInvocation.BoundParameters.ContainsKey(nameof(Until)) ? Until.ToUniversalTime() : null;
         // containers first: the images and volumes they held may be unused afterwards (docker's order)
-        var order = new[] { ContainerStoreKind.Container, ContainerStoreKind.Network, ContainerStoreKind.Volume, ContainerStoreKind.Image };
+        var order = new[] { ContainerStoreKind.Container, ContainerStoreKind.Network, ContainerStoreKind.Volume, ContainerStoreKind.Image, ContainerStoreKind.BuildCache };
         foreach (var kind in order.Where(k => Kind.Contains(k)))
         {
             IReadOnlyList<PruneCandidate> candidates = [];

@@ -23,19 +23,25 @@ public sealed class BuildOptions
     /// <summary>The network of RUN containers: none, host, or a network's name (bridge).</summary>
     public string Network { get; set; } = "bridge";
     public Dictionary<string, string> Labels { get; } = new(StringComparer.Ordinal);
+    /// <summary>Execute every step (the results are still stored in the cache for the next build).</summary>
+    public bool NoCache { get; set; }
+    /// <summary>Build secrets by id: the file each one is read from (RUN --mount=type=secret).</summary>
+    public Dictionary<string, string> Secrets { get; } = new(StringComparer.Ordinal);
+    /// <summary>SOURCE_DATE_EPOCH: history and config times, and the times of the files of the new layers, clamped to it (Unix seconds).</summary>
+    public long? SourceDateEpoch { get; set; }
 }
 
 /// <summary>A step as the progress shows it.</summary>
-public sealed record BuildStep(int Number, int Total, string Text);
+public sealed record BuildStep(int Number, int Total, string Text, bool Cached = false);
 
 /// <summary>
 /// Runs a parsed Dockerfile: FROM a local image (or scratch), RUN in a build container of the runtime whose
 /// writable layer becomes a layer, COPY/ADD computed on the host through <see cref="RootedFs"/> (no container),
 /// the metadata instructions on the config, multi-stage with -Target (stages the target does not need are not
 /// built). Every build container, staging tree and intermediate image is removed when the build ends, failed or
-/// cancelled. No cache yet.
+/// cancelled. Each step's result is cached (BuildExecutor.Cache.cs).
 /// </summary>
-public sealed class BuildExecutor
+public sealed partial class BuildExecutor
 {
     public const string BaseNameAnnotation = "org.opencontainers.image.base.name";
     public const string BaseDigestAnnotation = "org.opencontainers.image.base.digest";
@@ -63,6 +69,8 @@ public sealed class BuildExecutor
         public required DockerfileVariables.Scope Scope;
         public string? BaseName, BaseDigest, BaseId;
         public bool Dirty;                    // layers added since Image was registered
+        public string Key = "";               // the build cache key of the last step
+        public List<string> BaseTriggers = new(); // the base image's ONBUILD triggers, run after FROM
         public ImageContainerConfig C => Config.Config!;
     }
 
@@ -100,11 +108,29 @@ public sealed class BuildExecutor
                 var def = doc.Stages[i];
                 OnStep?.Invoke(new BuildStep(++n, total, $"FROM {def.BaseName}" + (def.Name is null ? "" : " AS " + def.Name)));
                 var st = From(doc, vars, def);
-                foreach (var ins in def.Instructions)
+                var triggers = Triggers(st);
+                total += triggers.Count;
+                foreach (var ins in triggers.Concat(def.Instructions))
                 {
                     ct.ThrowIfCancellationRequested();
-                    OnStep?.Invoke(new BuildStep(++n, total, ins.Original));
-                    try { Execute(doc, st, ins, ct); }
+                    if (ins.Instruction is "ARG" or "ENV") st.Scope.Apply(ins);
+                    string key = "", parentKey = st.Key;
+                    try
+                    {
+                        var expanded = st.Scope.ExpandInstruction(ins);
+                        key = StepKey(doc, st, ins, expanded, ct);
+                        if (!o.NoCache && _store.LookupBuildCache(key) is { } hit)
+                        {
+                            Adopt(st, hit);
+                            st.Key = key;
+                            OnStep?.Invoke(new BuildStep(++n, total, ins.Original, Cached: true));
+                            continue;
+                        }
+                        OnStep?.Invoke(new BuildStep(++n, total, ins.Original));
+                        Execute(doc, st, ins, expanded, ct);
+                        st.Key = key;
+                        Remember(st, key, parentKey, ins);
+                    }
                     catch (ContainersException e) when (e.Message.Contains($"line {ins.StartLine}") is false && e.ErrorId != "BuildStepFailed")
                     {
                         throw new ContainersException(e.Kind, e.ErrorId, $"{Where(ins)}: {ins.Instruction}: {e.Message}", e.Target ?? Where(ins), e);
@@ -115,7 +141,8 @@ public sealed class BuildExecutor
             }
             var fin = last!;
             foreach (var (k, v) in o.Labels) { fin.C.Labels ??= new(); fin.C.Labels[k] = v; }
-            fin.Config.Created = DateTime.UtcNow;
+            // the time of the last step: a rebuild whose steps all come from the cache gives the same image id
+            fin.Config.Created = fin.Config.History is { Count: > 0 } hist && hist[^1].Created is { } lastStep ? lastStep : Now();
             var ann = new Dictionary<string, string>(StringComparer.Ordinal);
             if (fin.BaseName is not null) ann[BaseNameAnnotation] = fin.BaseName;
             if (fin.BaseDigest is not null) ann[BaseDigestAnnotation] = fin.BaseDigest;
@@ -147,6 +174,9 @@ public sealed class BuildExecutor
         if (FindStage(doc, vars.ExpandGlobal(s.BaseName), i) is { } p) Need(doc, vars, p, needed);
         foreach (var ins in s.Instructions)
             if (ins.Instruction is "COPY" or "ADD" && ins.GetFlag("from") is { } f && FindStage(doc, f, i) is { } q) Need(doc, vars, q, needed);
+            else if (ins.Instruction == "RUN")
+                foreach (var m in ins.Mounts)
+                    if (m.From is { } mf && FindStage(doc, mf, i) is { } r) Need(doc, vars, r, needed);
     }
 
     private static int? FindStage(DockerfileDocument doc, string name, int before)
@@ -166,7 +196,7 @@ public sealed class BuildExecutor
         {
             var parent = _done[p];
             var cfg = ImageConfig.Parse(parent.Config.ToJsonBytes());
-            var s = new Stage { Def = def, Config = cfg, Scope = vars.NewStage(EnvPairs(cfg.Config!.Env)), BaseName = parent.BaseName, BaseDigest = parent.BaseDigest, BaseId = parent.BaseId };
+            var s = new Stage { Def = def, Config = cfg, Scope = vars.NewStage(EnvPairs(cfg.Config!.Env)), BaseName = parent.BaseName, BaseDigest = parent.BaseDigest, BaseId = parent.BaseId, Key = parent.Key };
             s.Layers.AddRange(parent.Layers);
             s.Image = parent.Image;
             s.Dirty = parent.Dirty;
@@ -175,7 +205,7 @@ public sealed class BuildExecutor
         if (name == "scratch")
         {
             var cfg = new ImageConfig { Config = new ImageContainerConfig(), History = [] };
-            return new Stage { Def = def, Config = cfg, Scope = vars.NewStage() };
+            return new Stage { Def = def, Config = cfg, Scope = vars.NewStage(), Key = FromKey(null) };
         }
         var img = _store.TryResolve(name)
             ?? throw ContainersException.NotFound("ImageNotFound", $"FROM {name} (line {def.StartLine}): {_store.NotFoundMessage(name)}", name);
@@ -185,12 +215,15 @@ public sealed class BuildExecutor
         c.Config ??= new ImageContainerConfig();
         c.History ??= [];
         c.Extra = null;
-        var st = new Stage { Def = def, Config = c, Scope = vars.NewStage(EnvPairs(c.Config.Env)), Image = img, BaseName = name, BaseDigest = img.ManifestDigest, BaseId = img.Id };
+        var st = new Stage { Def = def, Config = c, Scope = vars.NewStage(EnvPairs(c.Config.Env)), Image = img, BaseName = name, BaseDigest = img.ManifestDigest, BaseId = img.Id, Key = FromKey(img.Id) };
         st.Layers.AddRange(_store.LayerDescriptors(img));
-        // ONBUILD triggers of the base are not run yet; they are dropped from the new image as docker does
+        // ONBUILD triggers of the base run right after FROM (Triggers); they are not passed on to the new image
+        st.BaseTriggers = st.C.OnBuild ?? [];
         st.C.OnBuild = null;
         return st;
     }
+
+    private DateTime Now() => _o.SourceDateEpoch is { } e ? DateTimeOffset.FromUnixTimeSeconds(e).UtcDateTime : DateTime.UtcNow;
 
     private static IEnumerable<KeyValuePair<string, string>> EnvPairs(List<string>? env)
     {
@@ -202,12 +235,11 @@ public sealed class BuildExecutor
     }
 
     private void History(Stage st, string createdBy, bool empty)
-        => st.Config.History!.Add(new HistoryEntry { Created = DateTime.UtcNow, CreatedBy = createdBy, Comment = "buildkit.dockerfile.v0", EmptyLayer = empty ? true : null });
+        => st.Config.History!.Add(new HistoryEntry { Created = Now(), CreatedBy = createdBy, Comment = "buildkit.dockerfile.v0", EmptyLayer = empty ? true : null });
 
-    private void Execute(DockerfileDocument doc, Stage st, DockerfileInstruction raw, CancellationToken ct)
+    /// <summary>One step; ARG and ENV were applied to the scope and <paramref name="ins"/> is <paramref name="raw"/> expanded in it.</summary>
+    private void Execute(DockerfileDocument doc, Stage st, DockerfileInstruction raw, DockerfileInstruction ins, CancellationToken ct)
     {
-        if (raw.Instruction is "ARG" or "ENV") st.Scope.Apply(raw);
-        var ins = st.Scope.ExpandInstruction(raw);
         var c = st.C;
         switch (ins.Instruction)
         {
@@ -297,7 +329,7 @@ public sealed class BuildExecutor
                     return;
                 }
             case "RUN":
-                Run(st, raw, ins, ct);
+                Run(doc, st, raw, ins, ct);
                 return;
             case "COPY":
             case "ADD":
@@ -334,6 +366,7 @@ public sealed class BuildExecutor
 
     private void AddLayer(Stage st, string dir, bool overlayUpper, CancellationToken ct, Func<(int Uid, int Gid), (int Uid, int Gid)>? mapIds = null)
     {
+        if (_o.SourceDateEpoch is { } epoch) ClampTimes(dir, epoch);
         st.Layers.Add(_store.AddBuildLayer(dir, overlayUpper, st.Config, ct, mapIds));
         st.Dirty = true;
     }
@@ -401,14 +434,12 @@ public sealed class BuildExecutor
 
     // ---- RUN ----
 
-    private void Run(Stage st, DockerfileInstruction raw, DockerfileInstruction ins, CancellationToken ct)
+    private void Run(DockerfileDocument doc, Stage st, DockerfileInstruction raw, DockerfileInstruction ins, CancellationToken ct)
     {
-        if (ins.Mounts.Count > 0)
-            throw ContainersException.Invalid("BuildInstructionNotSupported", "RUN --mount is not supported yet (no cache, secret or bind mounts in this builder).", raw.Original);
-        if (ins.Heredocs.Count > 0)
-            throw ContainersException.Invalid("BuildInstructionNotSupported", "RUN with a heredoc is not supported yet.", raw.Original);
         var img = Current(st) ?? throw ContainersException.Invalid("RunOnEmptyImage", "RUN needs a base image with a shell (the stage is FROM scratch with nothing in it).", raw.Original);
-        var cmd = ins.IsJson ? ins.Arguments.ToList() : [.. (st.C.Shell ?? ["/bin/sh", "-c"]), string.Join(" ", ins.Arguments)];
+        (string Name, string Body)? script = null;
+        var cmd = ins.Heredocs.Count > 0 ? HeredocCommand(st, ins, out script)
+            : ins.IsJson ? ins.Arguments.ToList() : [.. (st.C.Shell ?? ["/bin/sh", "-c"]), string.Join(" ", ins.Arguments)];
         string name = "build-" + Guid.NewGuid().ToString("N")[..12];
         var o = new ContainerCreateOptions
         {
@@ -417,9 +448,22 @@ public sealed class BuildExecutor
             Network = ins.GetFlag("network") is { } net ? (net == "default" ? _o.Network : net) : _o.Network,
         };
         foreach (var (k, v) in st.Scope.RunEnvironment()) o.Environment[k] = v;
+        var staging = new List<string>();
+        List<string> mountTargets = [];
+        string? pipes = null;
+        if (script is { } sc)
+        {
+            // a heredoc script with #!: a file of its own on a read-only mount (BuildKit's /dev/pipes), never in the layer
+            if (sc.Name.Contains('/') || sc.Name is "." or "..") throw ContainersException.Invalid("InvalidInstruction", $"'{sc.Name}' cannot name a heredoc script.", sc.Name);
+            pipes = NewStaging();
+            File.WriteAllText(Path.Combine(pipes, sc.Name), sc.Body);
+            File.SetUnixFileMode(Path.Combine(pipes, sc.Name), (UnixFileMode)0x1ED);
+            o.Mounts.Add($"type=bind,source={pipes},target=/dev/pipes,readonly");
+        }
         _containers.Add(name);
         try
         {
+            if (ins.Mounts.Count > 0) mountTargets = PrepareMounts(doc, st, ins, o, staging, ct);
             ContainerProcessResult r;
             try { r = _rt.Run(o, false, ct, OnOutput); }
             catch (ContainersException e) when (e.Result is ContainerProcessResult failed)
@@ -431,6 +475,7 @@ public sealed class BuildExecutor
                 throw new ContainersException(ErrorKind.InvalidArgument, "BuildStepFailed",
                     $"{Where(raw)}: RUN {string.Join(" ", ins.Arguments)} failed with exit code {r.ExitCode}." + (r.Error.Length > 0 ? " " + r.Error.TrimEnd() : ""), Where(raw));
             string upper = _rt.UpperDirOf(name);
+            if (mountTargets.Count > 0) RemoveMountStubs(upper, LayerPaths(st), mountTargets);
             bool empty = !Directory.EnumerateFileSystemEntries(upper).Any();
             if (!empty) AddLayer(st, upper, true, ct, _rt.IdMapOf(name));
             History(st, "RUN " + (ins.IsJson ? JsonSerializer.Serialize(cmd, Json) : string.Join(" ", cmd)) + " # buildkit", empty);
@@ -439,6 +484,8 @@ public sealed class BuildExecutor
         {
             try { _rt.Remove(name, true, CancellationToken.None); _containers.Remove(name); }
             catch (ContainersException) { }
+            if (pipes is not null) RemoveStaging(pipes);
+            foreach (var d in staging) RemoveStaging(d);
         }
     }
 
@@ -458,10 +505,8 @@ public sealed class BuildExecutor
 
     private void Copy(DockerfileDocument doc, Stage st, DockerfileInstruction ins, CancellationToken ct)
     {
-        if (ins.Heredocs.Count > 0)
-            throw ContainersException.Invalid("BuildInstructionNotSupported", $"{ins.Instruction} with a heredoc is not supported yet.", ins.Original);
         foreach (var f in ins.Flags)
-            if (f.Name is not ("from" or "chown" or "chmod"))
+            if (f.Name is not ("from" or "chown" or "chmod" or "link" or "exclude" or "parents" or "checksum") || (f.Name is "parents" && ins.Instruction == "ADD") || (f.Name is "checksum" && ins.Instruction == "COPY"))
                 throw ContainersException.Invalid("BuildInstructionNotSupported", $"{ins.Instruction} --{f.Name} is not supported yet.", ins.Original);
         if (ins.Arguments.Count < 2) throw ContainersException.Invalid("InvalidInstruction", $"{ins.Instruction} needs a source and a destination.", ins.Original);
         var sources = ins.Arguments.Take(ins.Arguments.Count - 1).ToList();
@@ -480,8 +525,8 @@ public sealed class BuildExecutor
         {
             if (from is not null) throw ContainersException.Invalid("InvalidInstruction", "ADD has no --from; use COPY --from.", ins.Original);
             foreach (var s in sources)
-                if (s.Contains("://", StringComparison.Ordinal) || s.StartsWith("git@", StringComparison.Ordinal))
-                    throw ContainersException.Invalid("AddUrlNotSupported", $"ADD {s}: fetching URLs is not supported (no network reaches the builder); download the file into the context and COPY it.", s);
+                if ((s.Contains("://", StringComparison.Ordinal) && !IsUrl(s)) || s.StartsWith("git@", StringComparison.Ordinal))
+                    throw ContainersException.Invalid("AddUrlNotSupported", $"ADD {s}: only http and https URLs are fetched (no git); download the source into the context and COPY it.", s);
         }
 
         // where things go: relative to WORKDIR; a directory when it ends in '/', when there are several sources or a glob
@@ -498,7 +543,17 @@ public sealed class BuildExecutor
                 // the directories on the way to the destination: root-owned 0755 as docker makes them; the last one gets --chown
                 if (destIsDir) MakeDirs(dst, destRel, owner);
                 else if (destRel.Contains('/')) MakeDirs(dst, destRel[..destRel.LastIndexOf('/')], null);
-                if (from is null) CopyFromContext(dst, sources, destRel, destIsDir, copier, chmod, ins, ct);
+                // heredoc sources (COPY <<EOF /x) are files of their own; the rest come from the context or the --from image
+                foreach (var h in sources.Select(x => HeredocSource(ins, x)).OfType<DockerfileHeredoc>())
+                    CopyHeredoc(dst, h, destIsDir ? Join(destRel, h.Name) : destRel, owner, chmod);
+                sources = sources.Where(x => HeredocSource(ins, x) is null).ToList();
+                // ADD of a URL: downloaded (when the key was made) and written as one file
+                if (ins.Instruction == "ADD")
+                    foreach (var u in sources.Where(IsUrl))
+                        AddUrl(dst, u, Download(u, ins.GetFlag("checksum"), ct), destRel, destIsDir, owner, chmod);
+                sources = sources.Where(x => !(ins.Instruction == "ADD" && IsUrl(x))).ToList();
+                if (sources.Count == 0) { }
+                else if (from is null) CopyFromContext(dst, sources, destRel, destIsDir, copier, chmod, ins, ct);
                 else CopyFromImage(doc, st, dst, from, sources, destRel, destIsDir, copier, chmod, ct);
             }
             AddLayer(st, staging, false, ct);
@@ -517,6 +572,8 @@ public sealed class BuildExecutor
     private void CopyFromContext(RootedFs dst, List<string> sources, string destRel, bool destIsDir, TreeCopier copier, uint? chmod, DockerfileInstruction ins, CancellationToken ct)
     {
         var entries = Entries();
+        var exclude = ins.GetFlags("exclude") is { Count: > 0 } ex ? new DockerIgnore(ex) : null;
+        bool parents = ins.GetFlag("parents") is { } pf && pf != "false";
         // the context is walked by descriptor: a name that is a link is copied as a link, and no link on the way is followed
         using var src = RootedFs.Open(_ctx, RootedFs.Resolution.NoSymlinks);
         // a source that is itself a link is followed, as BuildKit does, but only inside the context (RESOLVE_IN_ROOT:
@@ -542,8 +599,12 @@ public sealed class BuildExecutor
             foreach (var top in tops)
             {
                 ct.ThrowIfCancellationRequested();
-                if (ins.Instruction == "ADD" && top.Type == "File" && LooksLikeArchive(src, top.Path))
-                    throw ContainersException.Invalid("BuildInstructionNotSupported", $"ADD {top.Path}: extracting a local archive is not supported yet; COPY it and unpack it in a RUN.", top.Path);
+                if (ins.Instruction == "ADD" && top.Type == "File" && OpenArchive(src, top.Path) is { } tar)
+                {
+                    // a local tar archive (plain, gzip, bzip2, xz) is extracted into the destination directory
+                    using (tar) ExtractArchive(tar, top.Path, dst, destRel, copier, ct);
+                    continue;
+                }
                 if (top.Type == "SymbolicLink")
                 {
                     using var h = TryOpenIn(srcIn, top.Path)
@@ -567,19 +628,25 @@ public sealed class BuildExecutor
                 }
                 else if (top.Type == "Directory")
                 {
-                    // a directory's contents go into the destination (docker's rule), as the context lists them after .dockerignore
+                    // a directory's contents go into the destination (docker's rule), as the context lists them after
+                    // .dockerignore; --parents keeps the source's path under it, --exclude drops what its patterns match
                     string prefix = top.Path.Length == 0 ? "" : top.Path + "/";
-                    MakeDirs(dst, destRel, copier.Owner);
+                    string baseTo = parents ? Join(destRel, top.Path) : destRel;
+                    MakeDirs(dst, baseTo, copier.Owner);
                     foreach (var e in entries.Where(x => x.Path.StartsWith(prefix, StringComparison.Ordinal) && x.Path.Length > prefix.Length))
                     {
-                        string to = Join(destRel, e.Path[prefix.Length..]);
-                        CopyOne(src, e, dst, to, copier, chmod);
+                        string rel = e.Path[prefix.Length..];
+                        if (Excluded(exclude, rel) || Excluded(exclude, e.Path)) continue;
+                        CopyOne(src, e, dst, Join(baseTo, rel), copier, chmod);
                     }
                 }
                 else
                 {
                     string name = top.Path.Contains('/') ? top.Path[(top.Path.LastIndexOf('/') + 1)..] : top.Path;
-                    CopyOne(src, top, dst, destIsDir ? Join(destRel, name) : destRel, copier, chmod);
+                    if (Excluded(exclude, name) || Excluded(exclude, top.Path)) continue;
+                    string target = parents ? Join(destRel, top.Path) : destIsDir ? Join(destRel, name) : destRel;
+                    if (parents && target.Contains('/')) MakeDirs(dst, target[..target.LastIndexOf('/')], null);
+                    CopyOne(src, top, dst, target, copier, chmod);
                 }
             }
         }
@@ -593,18 +660,6 @@ public sealed class BuildExecutor
 
     private static string Join(string a, string b) => a.Length == 0 ? b : b.Length == 0 ? a : a + "/" + b;
 
-    private static bool LooksLikeArchive(RootedFs src, string path)
-    {
-        using var h = src.Open(path, FileSys.O_RDONLY | FileSys.O_NONBLOCK);
-        using var fs = new FileStream(h, FileAccess.Read, 512);
-        var b = new byte[512];
-        int n = fs.ReadAtLeast(b, 512, false);
-        if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return true; // gzip
-        if (n >= 3 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h') return true;
-        if (n >= 6 && b[0] == 0xfd && b[1] == '7' && b[2] == 'z' && b[3] == 'X' && b[4] == 'Z') return true;
-        if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) return true;
-        return n >= 262 && b[257] == 'u' && b[258] == 's' && b[259] == 't' && b[260] == 'a' && b[261] == 'r';
-    }
 
     /// <summary>One context entry (a directory: just itself; a file or link: itself) to <paramref name="to"/> in the staging tree.</summary>
     private static void CopyOne(RootedFs src, BuildContextEntry e, RootedFs dst, string to, TreeCopier copier, uint? chmod)
@@ -691,6 +746,9 @@ public sealed class BuildExecutor
             try { _store.Remove(id, force: true); } catch (ContainersException) { }
         }
         _intermediates.Clear();
+        foreach (var d in _downloadDirs) RemoveStaging(d);
+        _downloadDirs.Clear();
+        _downloads.Clear();
     }
 }
 

@@ -72,6 +72,7 @@ public sealed partial class ImageStore
                 if (!layerSet.Contains(l.DiffId) || !Layers.Has(l.DiffId)) Add("LayerMissing", "Error", m.Id, $"The layer directory of {l.DiffId} is missing.");
             }
         }
+        CheckBuildCache(repair, blobSet, layerSet, (k, sev, t, msg, r) => Add(k, sev, t, msg, r));
         // names (a corrupt repositories.json was reported above and reads as none)
         Repositories repos;
         try { repos = ReadRepositories(); }

@@ -586,6 +586,7 @@ public sealed partial class ImageStore
             foreach (var i in m.IndexDigests ?? []) blobs.Add(i);
             foreach (var l in m.Layers) { blobs.Add(l.BlobDigest); layers.Add(l.DiffId); }
         }
+        AddBuildCacheReferences(blobs, layers);
         unknown.AddRange(SetAsideRecords());
         var dir = Root.Sub("containers");
         if (Directory.Exists(dir))

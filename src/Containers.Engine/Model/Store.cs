@@ -1,7 +1,7 @@
 namespace Containers.Engine.Model;
 
 /// <summary>The kinds of object a storage root holds (Get-ContainerDiskUsage, Clear-ContainerStore).</summary>
-public enum ContainerStoreKind { Container, Image, Volume, Network }
+public enum ContainerStoreKind { Container, Image, Volume, Network, BuildCache }
 
 /// <summary>One row of docker system df: how many objects of a kind, how many in use, their bytes and what removing the unused ones would free.</summary>
 public sealed class ContainerDiskUsage

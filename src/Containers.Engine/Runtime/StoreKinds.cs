@@ -70,6 +70,10 @@ public static class StoreKinds
             Entries = ["recipes"],
             Check = c => new ImageStore(c.Root).CheckRecipes(c.Repair),
         },
+        // Build-ContainerImage's build cache: entries are checked with the images (they parse, their layers and
+        // blobs exist; the garbage collection keeps what they reference); cache mounts are RUN steps' own files
+        new StoreKind { Name = "BuildCache", Entries = ["buildcache"], CheckedBy = "Images (entries parse, their blobs and layers exist)" },
+        new StoreKind { Name = "BuildCacheMounts", Entries = ["buildcache-mounts"], CheckedBy = "none: RUN --mount=type=cache directories, the RUN steps' own files (Remove-ContainerBuildCache -All removes them)" },
         new StoreKind { Name = "Networks", Entries = ["networks"], CheckedBy = "Images (records parse); Containers (what killed starts left)" },
         new StoreKind { Name = "Volumes", Entries = ["volumes"], CheckedBy = "Images (records parse)" },
         new StoreKind

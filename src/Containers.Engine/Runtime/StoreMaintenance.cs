@@ -82,6 +82,7 @@ public sealed class StoreMaintenance(StorageRoot root)
         var netUsers = NetworksNamedByContainers();
         int nActive = nets.Count(n => n.IsDefault || n.Containers.Count > 0 || netUsers.Contains(n.Name));
         rows.Add(new ContainerDiskUsage { Kind = ContainerStoreKind.Network, Count = nets.Count, Active = nActive, Size = 0, Reclaimable = 0 });
+        rows.Add(BuildCacheUsage());
         return rows;
     }
 
@@ -115,6 +116,11 @@ public sealed class StoreMaintenance(StorageRoot root)
             case ContainerStoreKind.Volume:
                 return new VolumeStore(root).List().Where(v => v.UsedBy.Length == 0 && Old(v.Created))
                     .Select(v => new PruneCandidate { Kind = kind, Id = v.Name, Name = v.Name }).ToList();
+            case ContainerStoreKind.BuildCache:
+                // docker builder prune: the dangling entries (no image is built on them), every one with -All
+                return new ImageStore(root).ListBuildCache().Where(e => (allImages || !e.InUse) && Old(e.Entry.Created))
+                    .OrderBy(e => e.Entry.Created)
+                    .Select(e => new PruneCandidate { Kind = kind, Id = e.Entry.Key, Name = e.Entry.Step }).ToList();
             case ContainerStoreKind.Network:
             {
                 var named = NetworksNamedByContainers();
@@ -156,6 +162,14 @@ public sealed class StoreMaintenance(StorageRoot root)
                 vols.Remove(c.Id);
                 break;
             }
+            case ContainerStoreKind.BuildCache:
+            {
+                var store = new ImageStore(root);
+                var e = store.ListBuildCache().FirstOrDefault(x => x.Entry.Key == c.Id)
+                    ?? throw ContainersException.NotFound("BuildCacheEntryNotFound", $"The build cache entry {c.Id} does not exist (any more).", c.Id);
+                bytes = store.RemoveBuildCache([e]);
+                break;
+            }
             case ContainerStoreKind.Network:
             {
                 // a container that names it, created since it was listed, keeps it
@@ -169,6 +183,25 @@ public sealed class StoreMaintenance(StorageRoot root)
                 throw ContainersException.Invalid("InvalidStoreKind", $"Unknown kind '{c.Kind}'.", c.Kind);
         }
         return new ContainerPruneResult { Kind = c.Kind, Id = c.Id, Name = c.Name, ReclaimedBytes = bytes };
+    }
+
+    /// <summary>The build cache row: entries, those an image is built on, the layers they hold, what removing all frees.</summary>
+    private ContainerDiskUsage BuildCacheUsage()
+    {
+        var store = new ImageStore(root);
+        var all = store.ListBuildCache();
+        long size = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var d in all.SelectMany(e => e.DiffIds))
+            if (seen.Add(d) && store.Layers.Has(d)) size += store.Layers.SizeOf(d);
+        // RUN --mount=type=cache directories count as entries of their own (never active: no image holds them)
+        var mounts = store.ListCacheMounts();
+        long mountBytes = mounts.Sum(m => m.Bytes);
+        return new ContainerDiskUsage
+        {
+            Kind = ContainerStoreKind.BuildCache, Count = all.Count + mounts.Count, Active = all.Count(e => e.InUse),
+            Size = size + mountBytes, Reclaimable = store.BuildCacheExclusiveBytes(all, all) + mountBytes,
+        };
     }
 
     private HashSet<string> NetworksNamedByContainers() =>
