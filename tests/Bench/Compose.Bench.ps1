@@ -3,9 +3,10 @@
 # with condition service_healthy, both health checks every 200 ms) with Start-/Remove-ContainerProject beside
 # Debian's docker-compose 1.29.2 on the anchors' dockerd, in the same run. Ours runs in this session (cmdlets),
 # theirs as the CLI a user types. Both files are the same but for the image's name and the host port.
-# Until the health checks are merged (the monitor runs them), ours cannot see `healthy`: the healthy variant is
-# then reported as not measurable and the same project with condition service_started is measured instead (for
-# both), so the line names its variant.
+# Should the probe up with service_healthy fail (a build without health checks), the healthy variant is reported as
+# not measurable and the same project with condition service_started is measured instead (for both), so the line
+# names its variant. The db's check is `test -f` through the shell (CMD-SHELL): the anchors' busybox image has no
+# /bin/test applet link, so ["CMD", "test", ...] cannot be executed by either engine and the db is never healthy.
 $composeRoot = Join-Path $script:BenchRoot 'compose'
 $composeDir = Join-Path $composeRoot 'proj'
 New-Item -ItemType Directory -Force $composeDir | Out-Null
@@ -20,7 +21,7 @@ services:
     image: `${BENCH_IMAGE}
     command: ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ready; sleep 1000 & wait"]
     volumes: ["data:/data"]
-    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ready"], interval: 200ms, timeout: 1s, retries: 30}
+    healthcheck: {test: ["CMD-SHELL", "test -f /tmp/ready"], interval: 200ms, timeout: 1s, retries: 30}
   app:
     image: `${BENCH_IMAGE}
     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
@@ -60,7 +61,7 @@ else {
     $file = Write-BenchCompose $condition
     try { Start-ContainerProject -Path $file -ProjectName benchprobe -WaitTimeout 10 -StorageRoot $composeRoot -ErrorAction Stop }
     catch {
-        "compose: service_healthy cannot be measured here ($($_.FullyQualifiedErrorId): health checks not on this build); measuring service_started"
+        "compose: service_healthy cannot be measured here ($($_.FullyQualifiedErrorId): $($_.Exception.Message)); measuring service_started"
         $condition = 'service_started'
     }
     finally { Remove-ContainerProject benchprobe -Volumes -Confirm:$false -StorageRoot $composeRoot -ErrorAction SilentlyContinue }

@@ -367,8 +367,7 @@ services:
         finally { Remove-ContainerProject $p.Name -Confirm:$false -ErrorAction SilentlyContinue }
     }
 
-    # Needs the health checks of the other branch (the monitor runs them and fills ContainerInfo.Health): until
-    # that is merged, Health stays None and this fails with ComposeWaitTimeout.
+    # The monitor runs the compose healthcheck (mapped to ContainerCreateOptions.Health) and fills ContainerInfo.Health.
     It 'starts a service_healthy dependent only once its dependency is healthy (health checks)' -Tag 'NeedsHealth' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $p = New-Project @"
