@@ -217,8 +217,20 @@ Describe 'The warning for a container that runs as root on the host' {
     }
 
     It 'warns from Invoke-ContainerImage too' {
-        $r = Invoke-ContainerImage busybox:latest -Remove -Network none -Quiet -Command true -WarningVariable w -WarningAction SilentlyContinue
+        $r = Invoke-ContainerImage busybox:latest -User root -Remove -Network none -Quiet -Command true -WarningVariable w -WarningAction SilentlyContinue
         $r.ExitCode | Should -Be 0
         $w.Count | Should -Be 1
+    }
+
+    It 'warns once per image and user in a session, not at every run' {
+        New-Container busybox:latest -Name audit-warn-7 -Command true -WarningVariable w -WarningAction SilentlyContinue | Out-Null
+        $w.Count | Should -Be 0   # busybox:latest without -User warned in the first test of this block
+        $r = Invoke-ContainerImage busybox:latest -User root -Remove -Network none -Quiet -Command true -WarningVariable w -WarningAction SilentlyContinue
+        $r.ExitCode | Should -Be 0
+        $w.Count | Should -Be 0   # and with -User root in the one before
+        # a user namespace: no warning, even for an image and user not seen yet
+        $r = Invoke-ContainerImage busybox:latest -User 0 -UserNamespace Auto -Remove -Network none -Quiet -Command true -WarningVariable w -WarningAction SilentlyContinue
+        $r.ExitCode | Should -Be 0
+        $w.Count | Should -Be 0
     }
 }

@@ -18,6 +18,7 @@ BeforeAll {
         if ($Type -eq [int]) { return 42 }
         if ($Type -eq [long]) { return 1234567890123 }
         if ($Type -eq [ulong]) { return [ulong]::MaxValue - 7 }
+        if ($Type -eq [uint]) { return [uint]::MaxValue - 9 }
         if ($Type -eq [double]) { return 1.5 }
         if ($Type -eq [datetime]) { return [datetime]::new(2024, 5, 6, 7, 8, 9, 123, [DateTimeKind]::Utc) }
         if ($Type -eq [timespan]) { return [timespan]::FromSeconds(90.5) }

@@ -37,16 +37,16 @@ Describe 'IdRange' {
 }
 
 Describe 'The settings record' {
-    It 'makes a new root default to Auto and reads a root without it as Host' {
+    It 'reads a root without a record as Host, and what Save wrote' {
         $new = Join-Path $script:tmp 'new'
+        New-Item -ItemType Directory -Force (Join-Path $new 'containers') | Out-Null
         $root = [Containers.Engine.State.StorageRoot]::Resolve($new)
-        [Containers.Engine.UserNamespaces.HostSettings]::Load($root).DefaultMode | Should -Be 'Auto'
+        Test-Path (Join-Path $new 'settings.json') | Should -BeFalse
+        [Containers.Engine.UserNamespaces.HostSettings]::Load($root).DefaultMode | Should -Be 'Host'
+        $s = [Containers.Engine.UserNamespaces.HostSettings]::new()
+        $s.DefaultUserNamespace = 'Auto'
+        $s.Save($root)
         (Get-Content -Raw (Join-Path $new 'settings.json')) | Should -Match '"defaultUserNamespace":"Auto"'
-        # a root laid out before (it has its directories, no record): what it always was
-        $old = Join-Path $script:tmp 'old'
-        New-Item -ItemType Directory -Force (Join-Path $old 'containers') | Out-Null
-        $oldRoot = [Containers.Engine.State.StorageRoot]::Resolve($old)
-        Test-Path (Join-Path $old 'settings.json') | Should -BeFalse
-        [Containers.Engine.UserNamespaces.HostSettings]::Load($oldRoot).DefaultMode | Should -Be 'Host'
+        [Containers.Engine.UserNamespaces.HostSettings]::Load($root).DefaultMode | Should -Be 'Auto'
     }
 }

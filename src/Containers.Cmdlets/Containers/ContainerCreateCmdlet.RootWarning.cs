@@ -6,11 +6,15 @@ namespace Containers.Cmdlets.Runtime;
 
 public abstract partial class ContainerCreateCmdlet
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Root, string Image, string User), byte> RootWarned = new();
+
     /// <summary>
     /// Warns when the container's process will be root without a user namespace (root in the container is root
     /// on the host): the effective user (-User, else the image's USER) is root and the container shares the
     /// host's user namespace (-Privileged, -UserNamespace Host, or no -UserNamespace where the engine has no other).
-    /// -WarningAction SilentlyContinue hides it. Never fails the creation.
+    /// -WarningAction SilentlyContinue hides it. Never fails the creation. Given once per root, image and -User in a
+    /// session: a script that runs the same image a hundred times is told once, and the runs after the first skip the
+    /// image lookup this needs.
     /// </summary>
     protected void WarnIfRootOnHost()
     {
@@ -18,6 +22,7 @@ public abstract partial class ContainerCreateCmdlet
         // the mode the container will get: -UserNamespace, else the root's default (Set-ContainerHostConfiguration)
         var mode = UserNamespace ?? Engine.UserNamespaces.HostSettings.Load(Root).DefaultMode;
         if (!Privileged && mode != Engine.UserNamespaces.UserNamespaceMode.Host) return;
+        if (!RootWarned.TryAdd((Root.Path, Image, User ?? ""), 0)) return;
         string? user = User;
         if (string.IsNullOrEmpty(user))
         {

@@ -552,7 +552,9 @@ public sealed class ProjectRunner
     private HashSet<string> ProjectNames()
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var c in _rt.List()) if (c.Labels.GetValueOrDefault(ProjectLabels.Project) is { } p) names.Add(p);
+        // the records' labels as they are: a read that settles a container whose monitor died would hide that
+        // from Test-ContainerStore, which calls this through InUse
+        foreach (var l in _rt.LabelsOfAll()) if (l.GetValueOrDefault(ProjectLabels.Project) is { } p) names.Add(p);
         foreach (var n in new NetworkManager(_root).List()) if (n.Labels.GetValueOrDefault(ProjectLabels.Project) is { } p) names.Add(p);
         foreach (var v in new VolumeStore(_root).List()) if (v.Labels.GetValueOrDefault(ProjectLabels.Project) is { } p) names.Add(p);
         return names;

@@ -148,6 +148,19 @@ public sealed partial class ContainerRuntime
         }
     }
 
+    /// <summary>
+    /// Every container's labels as its record has them, read without the side effects of <see cref="All"/> (a
+    /// container whose monitor died is not ended here): for Test-ContainerStore's checks, which report such a
+    /// container instead of settling it, unless asked to repair.
+    /// </summary>
+    public IEnumerable<IReadOnlyDictionary<string, string>> LabelsOfAll()
+    {
+        string dir = _root.Sub("containers");
+        if (!Directory.Exists(dir)) yield break;
+        foreach (var d in Directory.EnumerateDirectories(dir))
+            if (Load(Path.GetFileName(d)) is { } r) yield return r.Config.Labels;
+    }
+
     internal IEnumerable<Record> All()
     {
         string dir = _root.Sub("containers");

@@ -99,6 +99,7 @@ public static class StoreKinds
         },
         new StoreKind { Name = "Runtime", Entries = ["runtime"], CheckedBy = "none: mount points and a cache of compiled seccomp programs, remade as needed" },
         new StoreKind { Name = "Temp", Entries = ["tmp"], CheckedBy = "Images (leftovers of interrupted work); Containers (unfinished removals)" },
+        new StoreKind { Name = "FileSystem", Entries = ["lost+found"], CheckedBy = "none: the file system's own (fsck's), there when the root is the top of an ext4 file system" },
         new StoreKind { Name = "Locks", Entries = ["locks"], CheckedBy = "none: flock files, free when no process holds them" },
         new StoreKind { Name = "Reserve", Entries = [StorageSpace.ReserveName, StorageSpace.ReserveName + ".tmp"], CheckedBy = "none: remade by the next start" },
     ];
