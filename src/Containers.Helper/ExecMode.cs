@@ -12,8 +12,9 @@ namespace Containers.Helper;
 /// </summary>
 internal static unsafe class ExecMode
 {
-    private static readonly string[] Namespaces = ["ipc", "uts", "net", "pid", "cgroup", "mnt"];
-    private static readonly int[] NsFlags = [(int)CLONE_NEWIPC, (int)CLONE_NEWUTS, (int)CLONE_NEWNET, (int)CLONE_NEWPID, (int)CLONE_NEWCGROUP, (int)CLONE_NEWNS];
+    /// <summary>The namespaces an exec joins, in order, and their clone flags (the health checks join the same).</summary>
+    internal static readonly string[] Namespaces = ["ipc", "uts", "net", "pid", "cgroup", "mnt"];
+    internal static readonly int[] NsFlags = [(int)CLONE_NEWIPC, (int)CLONE_NEWUTS, (int)CLONE_NEWNET, (int)CLONE_NEWPID, (int)CLONE_NEWCGROUP, (int)CLONE_NEWNS];
 
     public static int Run(string[] args)
     {

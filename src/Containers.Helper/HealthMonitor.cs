@@ -21,8 +21,8 @@ namespace Containers.Helper;
 /// </summary>
 internal sealed unsafe class HealthMonitor
 {
-    private static readonly string[] Namespaces = ["ipc", "uts", "net", "pid", "cgroup", "mnt"];
-    private static readonly int[] NsFlags = [(int)CLONE_NEWIPC, (int)CLONE_NEWUTS, (int)CLONE_NEWNET, (int)CLONE_NEWPID, (int)CLONE_NEWCGROUP, (int)CLONE_NEWNS];
+    private static readonly string[] Namespaces = ExecMode.Namespaces;
+    private static readonly int[] NsFlags = ExecMode.NsFlags;
 
     private readonly string _dir;
     private readonly ChildPlan _plan;
@@ -33,6 +33,7 @@ internal sealed unsafe class HealthMonitor
     private readonly long _stopTimeoutMs;
     private readonly string? _cgroupProcs;
     private readonly int[] _nsFds = new int[6];
+    private readonly bool _userns;
 
     private int _pid;
     private long _startedMono;
@@ -67,6 +68,9 @@ internal sealed unsafe class HealthMonitor
         _stopSignal = (int)s.Num("stop-signal", 15);
         _stopTimeoutMs = Math.Max(0, s.Num("stop-timeout", 10)) * 1000;
         _cgroupProcs = s.All("cgroup").FirstOrDefault();
+        // a container in a user namespace of its own (userns=start:count): the check joins it too, last, as an exec
+        // does; without it the check would run as the host's root in the container's other namespaces
+        _userns = s.Get("userns") is { Length: > 0 };
         _plan = new ChildPlan
         {
             Cwd = container.Cwd, Uid = container.Uid, Gid = container.Gid, Groups = container.Groups, NGroups = container.NGroups,
@@ -203,6 +207,20 @@ internal sealed unsafe class HealthMonitor
                 return;
             }
         }
+        int userNs = -1;
+        if (_userns)
+        {
+            byte* usPath = stackalloc byte[64];
+            int ulen = Encoding.ASCII.GetBytes($"/proc/{_pid}/ns/user", new Span<byte>(usPath, 63));
+            usPath[ulen] = 0;
+            userNs = open(usPath, 0x80000, 0);
+            if (userNs < 0)
+            {
+                for (int j = 0; j < _nsFds.Length; j++) close(_nsFds[j]);
+                Record(-1, $"cannot join the container's user namespace: errno {Errno}");
+                return;
+            }
+        }
         int* outp = stackalloc int[2];
         int* sync = stackalloc int[2];
         int* pidp = stackalloc int[2];
@@ -230,6 +248,7 @@ internal sealed unsafe class HealthMonitor
             }
             for (int i = 0; i < nsFds.Length; i++)
                 if (setns(nsFds[i], NsFlags[i]) != 0) ChildFail(plan, ChildPlan.StepNetns - 100 - i);
+            if (userNs >= 0 && setns(userNs, (int)CLONE_NEWUSER) != 0) ChildFail(plan, ChildPlan.StepUserNs);
             int inner = Clone((ulong)SIGCHLD);
             if (inner == 0)
             {
@@ -251,6 +270,7 @@ internal sealed unsafe class HealthMonitor
             _exit(ExitCodeOf(st));
         }
         for (int i = 0; i < nsFds.Length; i++) close(nsFds[i]);
+        if (userNs >= 0) close(userNs);
         close(outp[1]); close(sync[1]); close(pidp[1]); close(devNull);
         if (middle < 0)
         {

@@ -122,6 +122,18 @@ Describe 'health states' {
         $h = Wait-Container hc-exec -Condition Healthy -Timeout 60
         $h.HealthLog[0].Output | Should -Be "`$HOSTNAME a  b`n"
     }
+
+    It 'runs the check in the container''s user namespace under -UserNamespace Auto, never as the host''s root' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $c = Invoke-ContainerImage $script:img -Name hc-userns -Detach -Network none -UserNamespace Auto -HealthCommand cat, /proc/self/uid_map -HealthInterval $script:ms200 -Command sleep, 600
+        $range = ($c.IdRange -split '-')[0]
+        $h = Wait-Container hc-userns -Condition Healthy -Timeout 60
+        # the map the check sees is the container's (0 -> the first id of its range), not the host's identity map
+        ($h.HealthLog[0].Output.Trim() -split '\s+') | Should -Be @('0', $range, '65536')
+        # the same check run once now (Invoke-ContainerHealthCheck goes through the exec helper) passes too
+        $u = Invoke-ContainerHealthCheck hc-userns
+        $u.ExitCode | Should -Be 0
+    }
 }
 
 Describe 'Invoke-ContainerHealthCheck' {
