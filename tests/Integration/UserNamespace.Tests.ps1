@@ -215,6 +215,29 @@ Describe 'Files of a user-namespaced container' {
             if ($LASTEXITCODE -eq 0) { "$pu".Trim() | Should -Be '0' }
         }
     }
+    It ':U changes links themselves, never what they point at, also while another container swaps a directory for a link' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $src = "$($script:work)/uattack"
+        $hostDir = "$($script:work)/host-only"
+        New-Item -ItemType Directory -Force "$src/sub", $hostDir | Out-Null
+        1..50 | ForEach-Object { Set-Content "$src/sub/f$_" 'x' }
+        Set-Content "$hostDir/secret" 'host'
+        & chown 0:0 $hostDir "$hostDir/secret"
+        New-Item -ItemType SymbolicLink -Path "$src/out" -Target $hostDir | Out-Null
+        # a container of the host's user namespace sharing the tree swaps sub for a link to the host directory, in a loop
+        $swap = "cd /s; while :; do mv sub sub.d; ln -s $hostDir sub; rm sub; mv sub.d sub; done"
+        $null = Invoke-ContainerImage $script:img -Name uswap -Detach -UserNamespace Host -Network none -Volume "$($src):/s" -Command sh, -c, $swap
+        try {
+            for ($i = 0; $i -lt 20; $i++) {
+                $null = Invoke-ContainerImage $script:img -Remove -Network none -Volume "$($src):/b:U" -Command true
+            }
+        }
+        finally { Remove-Container uswap -Force }
+        (& stat -c '%u:%g' $hostDir) | Should -Be '0:0'
+        (& stat -c '%u:%g' "$hostDir/secret") | Should -Be '0:0'
+        (& stat -c '%u' "$src/sub/f1") | Should -Not -Be '0'
+        (& stat -c '%u' "$src/out") | Should -Not -Be '0'
+    }
     It 'shows container ids (0) in a commit, an export, a copy out and a copy in of files made in the container' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $c = Invoke-ContainerImage $script:img -Name files -Command sh, -c, 'mkdir /made && echo y > /made/y && chown 1000:1000 /made/y'

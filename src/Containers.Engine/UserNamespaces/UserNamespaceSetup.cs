@@ -60,12 +60,33 @@ internal static class UserNamespaceSetup
         }
     }
 
-    /// <summary>podman's :U: the tree's owner becomes the container user's host ids; links are changed, never followed.</summary>
+    /// <summary>
+    /// podman's :U: the tree's owner becomes the container user's host ids; links are changed, never followed. Below
+    /// the source the walk goes by descriptor (RootedFs): a directory that another container sharing the tree swaps
+    /// for a link while the walk runs is changed itself, never walked into, so no host file outside is chowned.
+    /// </summary>
     internal static void ChownTree(string path, int uid, int gid)
     {
         FileSys.Lchown(path, uid, gid);
         if (!LayerFs.TryLstat(path, out var st) || (st.Mode & LayerFs.S_IFMT) != LayerFs.S_IFDIR) return;
-        foreach (var e in Directory.EnumerateFileSystemEntries(path))
-            ChownTree(e, uid, gid);
+        using var top = FileSys.OpenHandle(path, FileSys.O_RDONLY | FileSys.O_DIRECTORY | FileSys.O_NOFOLLOW);
+        ChownBelow(top, path, uid, gid);
+    }
+
+    private static void ChownBelow(Microsoft.Win32.SafeHandles.SafeFileHandle dir, string what, int uid, int gid)
+    {
+        foreach (var (name, _) in RootedFs.ReadDir(dir, what))
+        {
+            string entry = what + "/" + name;
+            try
+            {
+                RootedFs.ChownAt(dir, name, uid, gid, entry);
+                if (!RootedFs.TryStatAt(dir, name, out var st, entry) || (st.Mode & LayerFs.S_IFMT) != LayerFs.S_IFDIR) continue;
+                using var sub = RootedFs.OpenAt(dir, name, FileSys.O_RDONLY | FileSys.O_DIRECTORY, 0, entry);
+                ChownBelow(sub, entry, uid, gid);
+            }
+            // gone, or swapped for something else (a link: ELOOP, a file: ENOTDIR) since it was listed: left as it is
+            catch (NativeException ne) when (ne.Errno is Errno.ENOENT or Errno.ELOOP or Errno.ENOTDIR) { }
+        }
     }
 }
