@@ -286,12 +286,15 @@ COPY --from=busybox:latest /bin/busybox /copied-busybox
 
     It 'refuses what it cannot build with clear errors' -TestCases @(
         @{ Df = "FROM busybox`nADD git@example.invalid:x/y.git /x"; Id = 'AddUrlNotSupported' }
-        @{ Df = "FROM nosuchimage:1"; Id = 'ImageNotFound' }
+        @{ Df = "FROM nosuchimage:1"; Id = 'ImageNotFound'; Pull = 'Never' }
         @{ Df = "FROM --platform=linux/arm64 busybox"; Id = 'PlatformNotSupported' }
         @{ Df = "FROM busybox`nCOPY missing.txt /"; Id = 'CopySourceNotFound' }
         @{ Df = "FROM scratch`nRUN true"; Id = 'RunOnEmptyImage' }
     ) {
-        $null = Build $Df -Extra @{ ErrorAction = 'SilentlyContinue' }
+        # FROM a name the store lacks with -Pull Never: the default (Missing) would ask Docker Hub for it
+        $extra = @{ ErrorAction = 'SilentlyContinue' }
+        if ($Pull) { $extra.Pull = $Pull }
+        $null = Build $Df -Extra $extra
         $script:err[0].FullyQualifiedErrorId | Should -BeLike "$Id*"
         $null = Build "FROM busybox" -Extra @{ Platform = 'linux/arm64'; ErrorAction = 'SilentlyContinue' }
         $script:err[0].FullyQualifiedErrorId | Should -BeLike 'PlatformNotSupported*'

@@ -5,6 +5,8 @@ using Containers.Cmdlets.Runtime;
 using Containers.Engine.Build;
 using Containers.Engine.Errors;
 using Containers.Engine.Images;
+using Containers.Engine.Model;
+using Containers.Engine.State;
 
 namespace Containers.Cmdlets.Build;
 
@@ -38,6 +40,8 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
     [Parameter] [ArgumentCompleter(typeof(Networks.NetworkNameCompleter))] public string Network { get; set; } = "bridge";
     [Parameter] public Hashtable? Label { get; set; }
     [Parameter] public SwitchParameter NoCache { get; set; }
+    /// <summary>When FROM and COPY --from images are pulled from their registry: Missing (default, only when not in the store), Always, Never.</summary>
+    [Parameter] public PullPolicy Pull { get; set; } = PullPolicy.Missing;
     [Parameter] public string Platform { get; set; } = "linux/amd64";
     [Parameter] [Alias("q")] public SwitchParameter Quiet { get; set; }
     /// <summary>Build secrets for RUN --mount=type=secret: id=NAME,src=FILE (or id=NAME,env=VARIABLE), as docker build --secret.</summary>
@@ -65,7 +69,7 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
                 "PlatformNotSupported", ErrorCategory.InvalidArgument, Platform));
             return;
         }
-        var o = new BuildOptions { ContextDir = ctx, Target = Target, Network = Network, NoCache = NoCache };
+        var o = new BuildOptions { ContextDir = ctx, Target = Target, Network = Network, NoCache = NoCache, Pull = Pull };
         if (MyInvocation.BoundParameters.ContainsKey(nameof(SourceDateEpoch))) o.SourceDateEpoch = SourceDateEpoch;
         foreach (var t in Tag ?? []) o.Tags.Add(t);
         foreach (var (k, v) in ToDictionary(BuildArg)) o.BuildArgs[k] = v;
@@ -116,12 +120,14 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
                 OnStep = s =>
                 {
                     if (Quiet || Stopping) return;
-                    WriteProgress(new ProgressRecord(activity, "Build-ContainerImage", $"Step {s.Number}/{s.Total}: {(s.Cached ? "(cached) " : "")}{s.Text}")
+                    WriteProgress(new ProgressRecord(activity, "Build-ContainerImage", $"Step {s.Number}/{s.Total}: {(s.Stage is null ? "" : $"[{s.Stage}] ")}{(s.Cached ? "(cached) " : "")}{s.Text}")
                     { PercentComplete = Math.Min(100, (s.Number - 1) * 100 / Math.Max(1, s.Total)) });
                     // each step as an object (not shown by default): -InformationVariable tells which came from the cache
                     WriteInformation(s, ["BuildStep"]);
                 },
                 OnOutput = Quiet ? null : WriteLiveLine,
+                // the executor calls these on this thread (it runs the stages on workers and posts their callbacks here)
+                Progress = new DirectSink(this, activity),
             };
             try { WriteObject(ex.Build(o, CancellationToken)); }
             finally
@@ -131,5 +137,22 @@ public sealed class BuildContainerImageCommand : ContainerCmdletBase
             }
         });
         base.EndProcessing();
+    }
+
+    /// <summary>A pull's progress (-Pull) under the build's progress bar; warnings and verbose text as such. -Quiet drops the progress only.</summary>
+    private sealed class DirectSink(BuildContainerImageCommand cmd, int parent) : IProgressSink
+    {
+        public void Report(ProgressReport p)
+        {
+            if (cmd.Quiet || cmd.Stopping) return;
+            cmd.WriteProgress(new ProgressRecord(p.ActivityId, p.Activity, string.IsNullOrEmpty(p.Status) ? p.Activity : p.Status)
+            {
+                PercentComplete = Math.Clamp(p.PercentComplete, -1, 100),
+                ParentActivityId = p.ParentActivityId >= 0 ? p.ParentActivityId : parent,
+                RecordType = p.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            });
+        }
+        public void Warn(string message) { if (!cmd.Stopping) cmd.WriteWarning(message); }
+        public void Verbose(string message) { if (!cmd.Stopping) cmd.WriteVerbose(message); }
     }
 }

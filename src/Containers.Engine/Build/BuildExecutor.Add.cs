@@ -26,6 +26,12 @@ public sealed partial class BuildExecutor
     /// <summary>Downloads a URL source once per build into a private staging file; returns its path.</summary>
     private string Download(string url, string? checksum, CancellationToken ct)
     {
+        // stages run at the same time: one download of a URL per build, the others wait for it
+        lock (_downloads) return DownloadOnce(url, checksum, ct);
+    }
+
+    private string DownloadOnce(string url, string? checksum, CancellationToken ct)
+    {
         if (_downloads.TryGetValue(url, out var have)) return have;
         string dir = NewStaging();
         _downloadDirs.Add(dir);

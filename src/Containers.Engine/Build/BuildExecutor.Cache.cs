@@ -38,7 +38,7 @@ public sealed partial class BuildExecutor
                 if (ins.GetFlag("from") is { } from)
                 {
                     if (FindStage(doc, from, st.Def.Index) is { } i) parts.Add("from-stage " + _done[i].Key);
-                    else parts.Add("from-image " + (_store.TryResolve(from)?.Id ?? from));
+                    else parts.Add("from-image " + ResolveImage(from, $"COPY --from={from} (no stage of that name before this one)", ct).Id);
                 }
                 else
                 {

@@ -29,10 +29,14 @@ public sealed class BuildOptions
     public Dictionary<string, string> Secrets { get; } = new(StringComparer.Ordinal);
     /// <summary>SOURCE_DATE_EPOCH: history and config times, and the times of the files of the new layers, clamped to it (Unix seconds).</summary>
     public long? SourceDateEpoch { get; set; }
+    /// <summary>When a FROM (or COPY --from) image is pulled: Missing (only when not in the store), Always (the registry's newest), Never.</summary>
+    public PullPolicy Pull { get; set; } = PullPolicy.Missing;
+    /// <summary>Credentials and trust for those pulls (default: the stored logins).</summary>
+    public Registry.RegistryOptions? Registry { get; set; }
 }
 
-/// <summary>A step as the progress shows it.</summary>
-public sealed record BuildStep(int Number, int Total, string Text, bool Cached = false);
+/// <summary>A step as the progress shows it; <paramref name="Stage"/> names its stage in a build of several stages (they may run at the same time).</summary>
+public sealed record BuildStep(int Number, int Total, string Text, bool Cached = false, string? Stage = null);
 
 /// <summary>
 /// Runs a parsed Dockerfile: FROM a local image (or scratch), RUN in a build container of the runtime whose
@@ -50,6 +54,8 @@ public sealed partial class BuildExecutor
     private readonly ImageStore _store;
     public Action<BuildStep>? OnStep { get; init; }
     public Action<ContainerLogEntry>? OnOutput { get; init; }
+    /// <summary>Progress, warnings and verbose text of the pulls -Pull makes (called on the thread that called Build, as OnStep and OnOutput).</summary>
+    public State.IProgressSink? Progress { get; init; }
 
     private readonly List<string> _intermediates = new();
     private readonly List<string> _containers = new();
@@ -77,7 +83,7 @@ public sealed partial class BuildExecutor
     private BuildOptions _o = null!;
     private string _ctx = "";
     private List<BuildContextEntry>? _entries;
-    private readonly Dictionary<int, Stage> _done = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Stage> _done = new();
 
     public ImageRecord Build(BuildOptions o, CancellationToken ct)
     {
@@ -98,48 +104,14 @@ public sealed partial class BuildExecutor
         }
         var needed = new SortedSet<int>();
         Need(doc, vars, target, needed);
-        int total = needed.Sum(i => doc.Stages[i].Instructions.Count + 1);
-        int n = 0;
+        _total = needed.Sum(i => doc.Stages[i].Instructions.Count + 1);
+        _n = 0;
         try
         {
-            Stage? last = null;
-            foreach (int i in needed)
-            {
-                var def = doc.Stages[i];
-                OnStep?.Invoke(new BuildStep(++n, total, $"FROM {def.BaseName}" + (def.Name is null ? "" : " AS " + def.Name)));
-                var st = From(doc, vars, def);
-                var triggers = Triggers(st);
-                total += triggers.Count;
-                foreach (var ins in triggers.Concat(def.Instructions))
-                {
-                    ct.ThrowIfCancellationRequested();
-                    if (ins.Instruction is "ARG" or "ENV") st.Scope.Apply(ins);
-                    string key = "", parentKey = st.Key;
-                    try
-                    {
-                        var expanded = st.Scope.ExpandInstruction(ins);
-                        key = StepKey(doc, st, ins, expanded, ct);
-                        if (!o.NoCache && _store.LookupBuildCache(key) is { } hit)
-                        {
-                            Adopt(st, hit);
-                            st.Key = key;
-                            OnStep?.Invoke(new BuildStep(++n, total, ins.Original, Cached: true));
-                            continue;
-                        }
-                        OnStep?.Invoke(new BuildStep(++n, total, ins.Original));
-                        Execute(doc, st, ins, expanded, ct);
-                        st.Key = key;
-                        Remember(st, key, parentKey, ins);
-                    }
-                    catch (ContainersException e) when (e.Message.Contains($"line {ins.StartLine}") is false && e.ErrorId != "BuildStepFailed")
-                    {
-                        throw new ContainersException(e.Kind, e.ErrorId, $"{Where(ins)}: {ins.Instruction}: {e.Message}", e.Target ?? Where(ins), e);
-                    }
-                }
-                _done[i] = st;
-                last = st;
-            }
-            var fin = last!;
+            // the stages run on worker threads, independent ones at the same time (BuildExecutor.Parallel.cs);
+            // this thread runs the callbacks and waits for them all, even when one fails
+            RunStages(doc, vars, needed, target, ct);
+            var fin = _done[target];
             foreach (var (k, v) in o.Labels) { fin.C.Labels ??= new(); fin.C.Labels[k] = v; }
             // the time of the last step: a rebuild whose steps all come from the cache gives the same image id
             fin.Config.Created = fin.Config.History is { Count: > 0 } hist && hist[^1].Created is { } lastStep ? lastStep : Now();
@@ -170,13 +142,21 @@ public sealed partial class BuildExecutor
     private static void Need(DockerfileDocument doc, DockerfileVariables vars, int i, SortedSet<int> needed)
     {
         if (!needed.Add(i)) return;
+        foreach (int d in Deps(doc, vars, i)) Need(doc, vars, d, needed);
+    }
+
+    /// <summary>The stages stage <paramref name="i"/> uses directly: its FROM parent, COPY/ADD --from and RUN --mount from= stages.</summary>
+    private static HashSet<int> Deps(DockerfileDocument doc, DockerfileVariables vars, int i)
+    {
+        var deps = new HashSet<int>();
         var s = doc.Stages[i];
-        if (FindStage(doc, vars.ExpandGlobal(s.BaseName), i) is { } p) Need(doc, vars, p, needed);
+        if (FindStage(doc, vars.ExpandGlobal(s.BaseName), i) is { } p) deps.Add(p);
         foreach (var ins in s.Instructions)
-            if (ins.Instruction is "COPY" or "ADD" && ins.GetFlag("from") is { } f && FindStage(doc, f, i) is { } q) Need(doc, vars, q, needed);
+            if (ins.Instruction is "COPY" or "ADD" && ins.GetFlag("from") is { } f && FindStage(doc, f, i) is { } q) deps.Add(q);
             else if (ins.Instruction == "RUN")
                 foreach (var m in ins.Mounts)
-                    if (m.From is { } mf && FindStage(doc, mf, i) is { } r) Need(doc, vars, r, needed);
+                    if (m.From is { } mf && FindStage(doc, mf, i) is { } r) deps.Add(r);
+        return deps;
     }
 
     private static int? FindStage(DockerfileDocument doc, string name, int before)
@@ -187,7 +167,7 @@ public sealed partial class BuildExecutor
         return null;
     }
 
-    private Stage From(DockerfileDocument doc, DockerfileVariables vars, DockerfileStage def)
+    private Stage From(DockerfileDocument doc, DockerfileVariables vars, DockerfileStage def, CancellationToken ct)
     {
         if (def.Platform is not null && vars.ExpandGlobal(def.Platform) is var plat && plat != "linux/amd64")
             throw ContainersException.Invalid("PlatformNotSupported", $"FROM --platform={plat} (line {def.StartLine}): only linux/amd64 is built.", plat);
@@ -207,8 +187,7 @@ public sealed partial class BuildExecutor
             var cfg = new ImageConfig { Config = new ImageContainerConfig(), History = [] };
             return new Stage { Def = def, Config = cfg, Scope = vars.NewStage(), Key = FromKey(null) };
         }
-        var img = _store.TryResolve(name)
-            ?? throw ContainersException.NotFound("ImageNotFound", $"FROM {name} (line {def.StartLine}): {_store.NotFoundMessage(name)}", name);
+        var img = ResolveImage(name, $"FROM {name} (line {def.StartLine})", ct);
         var c = ImageConfig.Parse(_store.ReadConfig(img));
         if (c.Architecture != "amd64")
             throw ContainersException.Invalid("PlatformNotSupported", $"FROM {name} (line {def.StartLine}): the image is {c.Os}/{c.Architecture}; only linux/amd64 is built.", name);
@@ -356,7 +335,7 @@ public sealed partial class BuildExecutor
         {
             var cfg = ImageConfig.Parse(st.Config.ToJsonBytes());
             st.Image = _store.RegisterBuiltImage(st.Layers, cfg, [], st.Image?.Id);
-            _intermediates.Add(st.Image.Id);
+            lock (_intermediates) _intermediates.Add(st.Image.Id);
             st.Dirty = false;
         }
         return st.Image;
@@ -460,12 +439,12 @@ public sealed partial class BuildExecutor
             File.SetUnixFileMode(Path.Combine(pipes, sc.Name), (UnixFileMode)0x1ED);
             o.Mounts.Add($"type=bind,source={pipes},target=/dev/pipes,readonly");
         }
-        _containers.Add(name);
+        lock (_containers) _containers.Add(name);
         try
         {
             if (ins.Mounts.Count > 0) mountTargets = PrepareMounts(doc, st, ins, o, staging, ct);
             ContainerProcessResult r;
-            try { r = _rt.Run(o, false, ct, OnOutput); }
+            try { r = _rt.Run(o, false, ct, OutputOf(st)); }
             catch (ContainersException e) when (e.Result is ContainerProcessResult failed)
             {
                 throw ContainersException.Invalid("BuildStepFailed", $"{Where(raw)}: RUN {string.Join(" ", ins.Arguments)}: {e.Message} (exit code {failed.ExitCode}).", Where(raw), e);
@@ -482,7 +461,7 @@ public sealed partial class BuildExecutor
         }
         finally
         {
-            try { _rt.Remove(name, true, CancellationToken.None); _containers.Remove(name); }
+            try { _rt.Remove(name, true, CancellationToken.None); lock (_containers) _containers.Remove(name); }
             catch (ContainersException) { }
             if (pipes is not null) RemoveStaging(pipes);
             foreach (var d in staging) RemoveStaging(d);
@@ -491,7 +470,8 @@ public sealed partial class BuildExecutor
 
     // ---- COPY / ADD ----
 
-    private List<BuildContextEntry> Entries() => _entries ??= BuildContext.List(_ctx, _o.DockerfilePath);
+    private List<BuildContextEntry> Entries() { lock (_ctxGate) return _entries ??= BuildContext.List(_ctx, _o.DockerfilePath); }
+    private readonly object _ctxGate = new();
 
     private static bool HasGlob(string s) => s.IndexOfAny(['*', '?', '[']) >= 0;
 
@@ -539,7 +519,7 @@ public sealed partial class BuildExecutor
         {
             using (var dst = RootedFs.Open(staging, RootedFs.Resolution.NoSymlinks))
             {
-                var copier = new TreeCopier { Owner = owner, Ct = ct };
+                using var copier = new TreeCopier { Owner = owner, Ct = ct, KeepHardLinks = true };
                 // the directories on the way to the destination: root-owned 0755 as docker makes them; the last one gets --chown
                 if (destIsDir) MakeDirs(dst, destRel, owner);
                 else if (destRel.Contains('/')) MakeDirs(dst, destRel[..destRel.LastIndexOf('/')], null);
@@ -685,7 +665,7 @@ public sealed partial class BuildExecutor
         if (FindStage(doc, from, st.Def.Index) is { } i) layers = LayerPaths(_done[i]);
         else
         {
-            var img = _store.TryResolve(from) ?? throw ContainersException.NotFound("ImageNotFound", $"COPY --from={from}: no stage of that name before this one, and {_store.NotFoundMessage(from)}", from);
+            var img = ResolveImage(from, $"COPY --from={from} (no stage of that name before this one)", ct);
             layers = _store.GetLayerPaths(img);
         }
         foreach (var s0 in sources)

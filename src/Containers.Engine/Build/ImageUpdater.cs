@@ -299,6 +299,8 @@ public sealed class ImageUpdater(ContainerRuntime runtime)
             DockerfilePath = r.DockerfilePath is { } p && File.Exists(p) ? p : null,
             Target = r.Target,
             Network = r.Network,
+            // the plan resolved the base in the store (pulled first with -Remote): a rebuild never goes to a registry
+            Pull = Model.PullPolicy.Never,
         };
         foreach (var t in step.Tags) o.Tags.Add(t);
         foreach (var (k, v) in r.BuildArgs) o.BuildArgs[k] = v;

@@ -12,8 +12,22 @@ namespace Containers.Engine.Runtime;
 /// or changes type while it is copied (a running container) is left out and reported to <see cref="Skipped"/>.
 /// Keeps modes and times; ownership is the source's unless <see cref="Owner"/> is set.
 /// </summary>
-internal sealed class TreeCopier
+internal sealed class TreeCopier : IDisposable
 {
+    /// <summary>
+    /// Files that share an inode in the source are hard links of one copy in the destination (COPY/ADD, as docker and
+    /// buildah: within what one copier copies). The first copy of each such inode is held open (O_PATH) to link to.
+    /// </summary>
+    public bool KeepHardLinks { get; init; }
+    private readonly Dictionary<(ulong Dev, ulong Ino), SafeFileHandle> _links = new();
+    private const int MaxHeldLinks = 4096;
+
+    public void Dispose()
+    {
+        foreach (var h in _links.Values) h.Dispose();
+        _links.Clear();
+    }
+
     /// <summary>Owner of everything made (copy in, as podman: the container's user); null keeps the source's.</summary>
     public (int Uid, int Gid)? Owner { get; init; }
     /// <summary>Applied to every owner written (a user namespace's shift: into its range on the way in, back out of it on the way out).</summary>
@@ -129,6 +143,12 @@ internal sealed class TreeCopier
     private void CopyFile(SafeFileHandle src, LayerFs.Stat st, SafeFileHandle dstDir, string name, string what)
     {
         MakeRoom(dstDir, name, what);
+        bool linked = KeepHardLinks && st.Nlink > 1;
+        if (linked && _links.TryGetValue((st.Dev, st.Ino), out var first))
+        {
+            RootedFs.LinkFd(first, dstDir, name, what);
+            return;
+        }
         // O_EXCL with O_NOFOLLOW: if anything (a link) appeared there since, this fails instead of writing through it
         using var dst = RootedFs.OpenAt(dstDir, name, FileSys.O_WRONLY | FileSys.O_CREAT | FileSys.O_EXCL, 0x180, what);
         var buf = new byte[1 << 16];
@@ -144,6 +164,8 @@ internal sealed class TreeCopier
             o.Flush();
             SetMeta(dst, "", st, what);
         }
+        if (linked && _links.Count < MaxHeldLinks)
+            _links[(st.Dev, st.Ino)] = RootedFs.OpenAt(dstDir, name, FileSys.O_PATH, 0, what);
     }
 
     private void CopyLink(string target, LayerFs.Stat st, SafeFileHandle dstDir, string name, string what)

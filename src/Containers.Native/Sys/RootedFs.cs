@@ -293,6 +293,21 @@ internal sealed unsafe partial class RootedFs : IDisposable
         if (linkat_(oldDir, oldName, newDir, newName, 0) != 0) throw NativeException.Last("linkat", what ?? newName);
     }
 
+    /// <summary>
+    /// A hard link named <paramref name="newName"/> in <paramref name="newDir"/> to the file a descriptor holds (no
+    /// path is resolved): linkat(fd, "", AT_EMPTY_PATH), or where that needs a capability the process lacks, through
+    /// the descriptor's /proc/self/fd entry (the kernel links the open file itself, never a name).
+    /// </summary>
+    public static void LinkFd(SafeFileHandle file, SafeFileHandle newDir, string newName, string? what = null)
+    {
+        CheckName(newName, "linkat");
+        if (linkatFd_(file, "", newDir, newName, AT_EMPTY_PATH) == 0) return;
+        int e = Marshal.GetLastPInvokeError();
+        if (e is not (Errno.ENOENT or Errno.EPERM)) throw new NativeException("linkat", e, what ?? newName);
+        string proc = "/proc/self/fd/" + file.DangerousGetHandle().ToInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (linkatCwd_(-100 /* AT_FDCWD */, proc, newDir, newName, 0x400 /* AT_SYMLINK_FOLLOW */) != 0) throw NativeException.Last("linkat", what ?? newName);
+    }
+
     public static void MknodAt(SafeFileHandle dir, string name, uint mode, uint major, uint minor, string? what = null)
     {
         CheckName(name, "mknodat");
@@ -528,6 +543,10 @@ internal sealed unsafe partial class RootedFs : IDisposable
     private static partial int symlinkat_(string target, SafeFileHandle dir, string name);
     [LibraryImport("libc", EntryPoint = "linkat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int linkat_(SafeFileHandle oldDir, string oldName, SafeFileHandle newDir, string newName, int flags);
+    [LibraryImport("libc", EntryPoint = "linkat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int linkatFd_(SafeFileHandle oldFd, string oldName, SafeFileHandle newDir, string newName, int flags);
+    [LibraryImport("libc", EntryPoint = "linkat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int linkatCwd_(int oldDir, string oldName, SafeFileHandle newDir, string newName, int flags);
     [LibraryImport("libc", EntryPoint = "mknodat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int mknodat_(SafeFileHandle dir, string name, uint mode, ulong dev);
     [LibraryImport("libc", EntryPoint = "fchownat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
