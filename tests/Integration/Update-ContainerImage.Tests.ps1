@@ -296,6 +296,20 @@ Describe 'Get-ContainerImage -Outdated -Remote' {
         (Invoke-ContainerImage appr -Remove -Network none -Quiet -Entrypoint cat -Command /etc/fix-version -StorageRoot $script:rroot).Output.Trim() | Should -Be 'r2'
     }
 
+    It 'pulls the base from its registry first with Update-ContainerImage -Remote (the same pull as Request-ContainerImage)' {
+        # the registry's tag moves to r3; locally the name still points at r2 (the test before pulled that)
+        $null = Import-Base 'r3' -Name localhost/base:r3 -Root $script:rroot
+        Publish-ContainerImage localhost/base:r3 $script:baseRef -StorageRoot $script:rroot | Out-Null
+        @(Get-ContainerImage -Outdated -StorageRoot $script:rroot) | Should -BeNullOrEmpty
+        # -WhatIf pulls nothing and changes nothing
+        Update-ContainerImage appr -Remote -WhatIf -StorageRoot $script:rroot
+        @(Get-ContainerImage -Outdated -StorageRoot $script:rroot) | Should -BeNullOrEmpty
+        $steps = @(Update-ContainerImage appr -Remote -Quiet -StorageRoot $script:rroot)
+        $steps.Count | Should -Be 1
+        $steps[0].NewBaseDigest | Should -Be (Get-ContainerImage $script:baseRef -StorageRoot $script:rroot).ManifestDigest
+        (Invoke-ContainerImage appr -Remove -Network none -Quiet -Entrypoint cat -Command /etc/fix-version -StorageRoot $script:rroot -WarningAction SilentlyContinue).Output.Trim() | Should -Be 'r3'
+    }
+
     It 'reports an unreachable registry as an error and goes on' {
         $null = Build-ContainerImage -Path $script:appCtx -InlineDockerfile "FROM localhost/base:r1`nLABEL x=1" -Tag unreach -Network none -Quiet -StorageRoot $script:rroot
         $o = @(Get-ContainerImage -Outdated -Remote -StorageRoot $script:rroot -ErrorVariable ev -ErrorAction SilentlyContinue)

@@ -29,6 +29,9 @@ public sealed class UpdateContainerImageCommand : ContainerCmdletBase
     /// <summary>Update even an image whose base has not changed (a fresh rebuild).</summary>
     [Parameter] public SwitchParameter Force { get; set; }
 
+    /// <summary>First pull each named image's base from its registry (as Request-ContainerImage), so a base that moved there is updated to.</summary>
+    [Parameter] public SwitchParameter Remote { get; set; }
+
     /// <summary>No build output on the information stream and no progress.</summary>
     [Parameter] [Alias("q")] public SwitchParameter Quiet { get; set; }
 
@@ -49,6 +52,18 @@ public sealed class UpdateContainerImageCommand : ContainerCmdletBase
             },
             OnOutput = Quiet ? null : WriteLiveLine,
         };
+        if (Remote)
+        {
+            // the bases of the named images, pulled once each; an image built on one of them is updated after it (-Recurse)
+            var pulled = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var n in _names.Distinct(StringComparer.Ordinal))
+            {
+                string? baseName = null;
+                if (!TryItem(n, () => baseName = updater.BaseNameOf(n)) || baseName is null || !pulled.Add(baseName)) continue;
+                if (!ShouldProcess(baseName, "Pull the base from its registry")) continue;
+                TryItem(baseName, () => RunWithProgress((sink, ct) => updater.PullBase(n, global::Containers.Engine.Registry.RegistryOptions.Default, sink, ct)));
+            }
+        }
         IReadOnlyList<ImageUpdateStep> plan = [];
         if (!TryItem(string.Join(", ", _names), () => plan = updater.Plan(_names.Distinct(StringComparer.Ordinal).ToList(), Recurse, Rebase, Force, WriteVerbose)))
             return;

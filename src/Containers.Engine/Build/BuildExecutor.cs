@@ -579,6 +579,8 @@ public sealed partial class BuildExecutor
             foreach (var top in tops)
             {
                 ct.ThrowIfCancellationRequested();
+                // hard links are kept within one source (a directory's tree), as buildah does, not across sources
+                copier.NewLinkScope();
                 if (ins.Instruction == "ADD" && top.Type == "File" && OpenArchive(src, top.Path) is { } tar)
                 {
                     // a local tar archive (plain, gzip, bzip2, xz) is extracted into the destination directory
@@ -670,6 +672,7 @@ public sealed partial class BuildExecutor
         }
         foreach (var s0 in sources)
         {
+            copier.NewLinkScope();
             string s = RootedFs.Clean(s0);
             if (HasGlob(s)) throw ContainersException.Invalid("BuildInstructionNotSupported", $"COPY --from with a wildcard ('{s0}') is not supported yet.", s0);
             bool found = false;

@@ -132,6 +132,21 @@ public sealed class ImageUpdater(ContainerRuntime runtime)
         return result;
     }
 
+    /// <summary>
+    /// The base name an image records, pulled from its registry (Update-ContainerImage -Remote): the name then points
+    /// at what the registry has now, and the plan sees a base that moved there. The same pull as Request-ContainerImage
+    /// and Build-ContainerImage -Pull Always (layers already present are reused). Null when the image records no base.
+    /// </summary>
+    public ImagePullResult? PullBase(string name, RegistryOptions options, State.IProgressSink progress, CancellationToken ct)
+    {
+        var img = _store.Resolve(name);
+        if (BaseOf(img) is not { Name.Length: > 0 } b) return null;
+        return ImagePuller.Pull(runtime.Root, b.Name, options, progress, ct);
+    }
+
+    /// <summary>The base name an image records (null: none).</summary>
+    public string? BaseNameOf(string name) => BaseOf(_store.Resolve(name)) is { Name.Length: > 0 } b ? b.Name : null;
+
     /// <summary>What each base name pointed at in its registry (null: the request failed), asked once per updater.</summary>
     private readonly Dictionary<string, string?> _remoteDigests = new(StringComparer.Ordinal);
 

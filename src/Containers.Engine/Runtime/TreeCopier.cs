@@ -22,7 +22,10 @@ internal sealed class TreeCopier : IDisposable
     private readonly Dictionary<(ulong Dev, ulong Ino), SafeFileHandle> _links = new();
     private const int MaxHeldLinks = 4096;
 
-    public void Dispose()
+    public void Dispose() => NewLinkScope();
+
+    /// <summary>Forgets the inodes copied so far: what is copied next is not linked to them (buildah links within one source of a COPY, not across its sources).</summary>
+    public void NewLinkScope()
     {
         foreach (var h in _links.Values) h.Dispose();
         _links.Clear();
