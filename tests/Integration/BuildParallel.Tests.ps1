@@ -64,9 +64,13 @@ Describe 'Build-ContainerImage: independent stages in parallel' {
     }
 
     It 'runs a stage that uses another after it (FROM a stage, COPY --from) and skips a stage the target does not need' {
-        $df = "FROM busybox AS base`nRUN echo base > /base.txt`nFROM base AS child`nRUN cat /base.txt > /child.txt`nFROM busybox AS unused`nRUN exit 9`nFROM busybox`nCOPY --from=child /child.txt /`nCOPY --from=base /base.txt /"
-        $null = Build-ContainerImage -Path $script:ctx -InlineDockerfile $df -Network none -Tag chain:1 -Quiet -NoCache
-        Cat 'chain:1' 'cat /child.txt /base.txt' | Should -Be "base`nbase"
+        # a diamond: left and right both FROM base (at the same time), the last stage copies from all three
+        $df = "FROM busybox AS base`nRUN echo base > /base.txt`nFROM base AS left`nRUN cat /base.txt > /left.txt; echo l >> /left.txt`nFROM base AS right`nRUN cat /base.txt > /right.txt; echo r >> /right.txt`nFROM busybox AS unused`nRUN exit 9`nFROM busybox`nCOPY --from=left /left.txt /`nCOPY --from=right /right.txt /`nCOPY --from=base /base.txt /"
+        $img = Build-ContainerImage -Path $script:ctx -InlineDockerfile $df -Network none -Tag chain:1 -Quiet -NoCache -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev | Should -BeNullOrEmpty
+        Cat 'chain:1' 'cat /left.txt /right.txt /base.txt' | Should -Be "base`nl`nbase`nr`nbase"
+        # the same build again comes from the cache: same image
+        (Build-ContainerImage -Path $script:ctx -InlineDockerfile $df -Network none -Tag chain:2 -Quiet).Id | Should -Be $img.Id
     }
 
     It 'cancels the other stages when one fails, reports the failing one, and leaves nothing behind' {
