@@ -25,7 +25,8 @@ BeforeAll {
         [pscustomobject]@{
             Containers = @(Get-Container -All).Count
             Images     = @(Get-ContainerImage).Count
-            Tmp        = @(Get-ChildItem -LiteralPath (Join-Path $script:root 'tmp') -ErrorAction SilentlyContinue).Count
+            # a removed container's directory waits in tmp/rm-* for the runtime's background delete: not the build's
+            Tmp        = @(Get-ChildItem -LiteralPath (Join-Path $script:root 'tmp') -ErrorAction SilentlyContinue | Where-Object Name -NotLike 'rm-*').Count
             Mounts     = @(Get-Content /proc/self/mountinfo | Where-Object { $_.Contains($script:root) }).Count
         }
     }
