@@ -20,7 +20,8 @@ internal sealed class TreeCopier : IDisposable
     /// </summary>
     public bool KeepHardLinks { get; init; }
     private readonly Dictionary<(ulong Dev, ulong Ino), SafeFileHandle> _links = new();
-    private const int MaxHeldLinks = 4096;
+    // each held copy is an open descriptor: beyond this many linked inodes in one source, further names are copies (same content)
+    private const int MaxHeldLinks = 256;
 
     public void Dispose() => NewLinkScope();
 
