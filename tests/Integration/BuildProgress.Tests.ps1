@@ -23,9 +23,7 @@ BeforeAll {
             }).AddArgument($script:ModulePath).AddArgument($script:root).AddArgument($script:ctx).AddArgument($Dockerfile).AddArgument($Extra)
         [pscustomobject]@{ PS = $ps; Handle = $ps.BeginInvoke() }
     }
-    function script:Wait-Build($B) {
-        try { $B.PS.EndInvoke($B.Handle) } finally { }
-    }
+    function script:Wait-Build($B) { $B.PS.EndInvoke($B.Handle) }
 }
 AfterAll {
     if ($script:root) { Remove-TestStorageRoot $script:root }
