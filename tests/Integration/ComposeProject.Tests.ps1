@@ -435,7 +435,8 @@ networks:
             $c.WorkingDirectory | Should -Be '/tmp'
             $c.RestartPolicy | Should -Be 'unless-stopped'
             $c.Labels['mine'] | Should -Be 'label'
-            $c.Capabilities | Should -Not -Contain 'CAP_NET_RAW'
+            $c.Capabilities | Should -Not -Contain 'NET_RAW'
+            (Get-Container -Project $p.Name -Service s).Capabilities | Should -Contain 'CHOWN' # the names as the object shows them
             $c.ReadOnly | Should -BeTrue
             $c.StopSignal | Should -Be 'SIGUSR1'
             $c.StopTimeout | Should -Be 3

@@ -122,6 +122,78 @@ services:
     }
 }
 
+Describe 'The other keys of the issue''s list not covered by ComposeProject.Tests' {
+    It 'maps cap_add, privileged, devices, security_opt, stdin_open, tty, container_name and expose' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $cn = "ck-named-$PID"
+        $p = New-Project @"
+services:
+  s:
+    image: busybox:latest
+    command: ["sh", "-c", "$($script:Sleep)"]
+    container_name: $cn
+    cap_add: [NET_ADMIN]
+    security_opt: ["no-new-privileges:true"]
+    devices: ["/dev/null:/dev/mynull:rw"]
+    stdin_open: true
+    tty: true
+    expose: ["8080"]
+  p:
+    image: busybox:latest
+    command: ["sh", "-c", "$($script:Sleep)"]
+    privileged: true
+"@
+        try {
+            Start-ContainerProject -Path $p.File
+            $c = Get-Container -Project $p.Name -Service s
+            $c.Name | Should -Be $cn
+            $c.Capabilities | Should -Contain 'NET_ADMIN'
+            $c.NoNewPrivileges | Should -BeTrue
+            $c.Tty | Should -BeTrue
+            # expose publishes nothing (docker's rule)
+            $c.Ports | Should -BeNullOrEmpty
+            (Exec $p.Name s 'test -c /dev/mynull && echo dev; grep ^NoNewPrivs /proc/self/status').Output -split "`n" | Should -Be @('dev', "NoNewPrivs:`t1")
+            (Get-Container -Project $p.Name -Service p).Privileged | Should -BeTrue
+        }
+        finally { Remove-ContainerProject $p.Name -Confirm:$false -ErrorAction SilentlyContinue }
+    }
+
+    It 'maps scale, volume nocopy, ipv4_address on each network and a depends_on that is not required' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $p = New-Project @"
+services:
+  many:
+    image: busybox:latest
+    command: ["sh", "-c", "$($script:Sleep)"]
+    scale: 2
+    depends_on:
+      missing: {condition: service_started, required: false}
+  fixed:
+    image: busybox:latest
+    command: ["sh", "-c", "$($script:Sleep)"]
+    volumes:
+      - {type: volume, source: empty, target: /etc, volume: {nocopy: true}}
+      - {type: volume, source: seeded, target: /var}
+    networks:
+      a: {ipv4_address: 10.213.57.50}
+      b: {ipv4_address: 10.213.58.60}
+networks:
+  a: {ipam: {config: [{subnet: 10.213.57.0/24}]}}
+  b: {ipam: {config: [{subnet: 10.213.58.0/24}]}}
+volumes: {empty: {}, seeded: {}}
+"@
+        try {
+            Start-ContainerProject -Path $p.File
+            @((Get-Container -Project $p.Name -Service many).Name | Sort-Object) | Should -Be @("$($p.Name)-many-1", "$($p.Name)-many-2")
+            $f = Get-Container -Project $p.Name -Service fixed
+            @($f.Endpoints | Sort-Object Network | ForEach-Object { "$($_.Network)=$($_.IPv4Address)" }) | Should -Be @("$($p.Name)_a=10.213.57.50", "$($p.Name)_b=10.213.58.60")
+            # nocopy: the new volume at /etc stays empty; without it, the image's /var (holding www) is copied in
+            (Exec $p.Name fixed 'ls -A /etc | wc -l; test -d /var/www && echo seeded').Output -split "`n" | Should -Be @('0', 'seeded')
+        }
+        finally { Remove-ContainerProject $p.Name -Volumes -Confirm:$false -ErrorAction SilentlyContinue }
+    }
+}
+
 Describe 'Keys the engine cannot honour' {
     It 'runs the service and warns, naming each key it leaves out (<Key>)' -TestCases @(
         @{ Key = 'services.s.userns_mode'; Yaml = 'userns_mode: "keep-id"' }

@@ -171,6 +171,24 @@ Describe '-Network name=<network>,alias=<name>: aliases on one network only' {
         Resolves cgback both | Should -BeTrue
     }
 
+    It 'gives the address ip= names on its network (and -IPAddress''s on the first)' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        New-ContainerNetwork -Name cgaps-fixed -Subnet 10.213.59.0/24 | Out-Null
+        try {
+            $c = New-Container $script:img -Name cgfixed -Network cgaps-front, 'name=cgaps-fixed,ip=10.213.59.77,alias=fx' -Command sh, -c, $script:Sleep
+            Start-Container cgfixed
+            ((Get-Container cgfixed).Endpoints | Where-Object Network -EQ 'cgaps-fixed').IPv4Address | Should -Be '10.213.59.77'
+            New-Container $script:img -Network 'name=cgaps-fixed,ip=fe80::1' -Command true -ErrorVariable e -ErrorAction SilentlyContinue | Out-Null
+            $e[0].FullyQualifiedErrorId | Should -Be "InvalidIPAddress,$script:New"
+            New-Container $script:img -Network 'name=cgaps-fixed,ip=10.213.59.78' -IPAddress 10.213.59.79 -Command true -ErrorVariable e2 -ErrorAction SilentlyContinue | Out-Null
+            $e2[0].FullyQualifiedErrorId | Should -Be "ConflictingOptions,$script:New"
+        }
+        finally {
+            Remove-Container cgfixed -Force -ErrorAction SilentlyContinue
+            Remove-ContainerNetwork cgaps-fixed
+        }
+    }
+
     It 'refuses a long form without a name or with an unknown field with InvalidNetworkSpec, and aliases for a network not joined' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         New-Container $script:img -Network 'alias=x' -Command true -ErrorVariable e -ErrorAction SilentlyContinue | Out-Null

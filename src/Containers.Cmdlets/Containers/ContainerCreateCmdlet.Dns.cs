@@ -30,7 +30,7 @@ public abstract partial class ContainerCreateCmdlet
         foreach (var value in Network)
         {
             if (!value.Contains('=')) { names.Add(value); continue; }
-            string? name = null;
+            string? name = null, ip = null;
             var aliases = new List<string>();
             foreach (var field in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
@@ -40,8 +40,9 @@ public abstract partial class ContainerCreateCmdlet
                 {
                     case "name": name = v; break;
                     case "alias": aliases.Add(v); break;
+                    case "ip": ip = v; break;
                     default:
-                        throw ContainersException.Invalid("InvalidNetworkSpec", $"The network option '{k}' in '{value}' is not known: give name=<network>[,alias=<name>...].", value);
+                        throw ContainersException.Invalid("InvalidNetworkSpec", $"The network option '{k}' in '{value}' is not known: give name=<network>[,alias=<name>...][,ip=<address>].", value);
                 }
             }
             if (string.IsNullOrEmpty(name) || aliases.Any(a => a.Length == 0))
@@ -49,6 +50,7 @@ public abstract partial class ContainerCreateCmdlet
             names.Add(name);
             if (!o.NetworkAliasesByNetwork.TryGetValue(name, out var list)) o.NetworkAliasesByNetwork[name] = list = new List<string>();
             list.AddRange(aliases);
+            if (!string.IsNullOrEmpty(ip)) o.IPAddressByNetwork[name] = ip;
         }
         o.Network = string.Join(",", names);
     }

@@ -280,9 +280,8 @@ public static class ServiceMapper
             for (int i = 0; i < nets.Count; i++)
                 if (nets[i].Ipv4Address is { } addr)
                 {
-                    if (i > 0) throw NotSupported(s.Name, $"networks.{nets[i].Name}.ipv4_address", "a fixed address is only possible on the service's first network");
                     if (Replicas(s) > 1) throw ContainersException.Invalid("ComposeFixedAddressWithReplicas", $"services.{s.Name}.networks.{nets[i].Name}.ipv4_address: one address cannot serve {Replicas(s)} replicas.", $"services.{s.Name}");
-                    o.IPAddress = addr;
+                    o.IPAddressByNetwork[p.Networks.FirstOrDefault(x => x.Key == nets[i].Name)?.Name ?? nets[i].Name] = addr;
                 }
         }
         if (s.HealthCheck is { } hc)

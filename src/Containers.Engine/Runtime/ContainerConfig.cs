@@ -44,6 +44,8 @@ public sealed class ContainerCreateOptions
     public List<string> NetworkAliases { get; } = new();
     /// <summary>Aliases on one network only (docker's --network name=n,alias=a; compose's networks.n.aliases), beside NetworkAliases, which apply on every network.</summary>
     public Dictionary<string, List<string>> NetworkAliasesByNetwork { get; } = new(StringComparer.Ordinal);
+    /// <summary>A fixed IPv4 address on one network (docker's --network name=n,ip=a; compose's networks.n.ipv4_address); IPAddress is the first network's.</summary>
+    public Dictionary<string, string> IPAddressByNetwork { get; } = new(StringComparer.Ordinal);
     public string? IPAddress { get; set; }
     public List<string> Ports { get; } = new();
     public bool AutoRemove { get; set; }
@@ -137,6 +139,8 @@ public sealed class ContainerConfig
     public List<string> NetworkAliases { get; set; } = new();
     /// <summary>Aliases on one network only, by network name (docker's --network name=n,alias=a).</summary>
     public Dictionary<string, List<string>> NetworkAliasesByNetwork { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Fixed IPv4 addresses on networks other than by -IPAddress (the first), by network name.</summary>
+    public Dictionary<string, string> IPAddressByNetwork { get; set; } = new(StringComparer.Ordinal);
     public string? IPAddress { get; set; }
     public List<string> Ports { get; set; } = new();
     public bool AutoRemove { get; set; }

@@ -131,6 +131,16 @@ public sealed partial class ContainerRuntime
             cfg.NetworkAliasesByNetwork[net] = aliases.Select(a => a.Trim()).Where(a => a.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         }
         cfg.IPAddress = o.IPAddress;
+        foreach (var (net, ip) in o.IPAddressByNetwork)
+        {
+            if (!networks.Contains(net))
+                throw ContainersException.Invalid("NetworkAddressWithoutNetwork", $"An address is given for the network '{net}', which the container does not join ({cfg.Network}).", net);
+            if (!System.Net.IPAddress.TryParse(ip, out var a) || a.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+                throw ContainersException.Invalid("InvalidIPAddress", $"The address '{ip}' for the network '{net}' is not an IPv4 address.", ip);
+            if (net == networks[0] && !string.IsNullOrEmpty(o.IPAddress))
+                throw ContainersException.Invalid("ConflictingOptions", $"-IPAddress and ip= both give the address on the network '{net}'; give one.", net);
+            cfg.IPAddressByNetwork[net] = a.ToString();
+        }
         // port ranges become one mapping per port; -PublishAll adds each EXPOSEd port not published already
         cfg.Ports = o.Ports.SelectMany(PortSpecs.Expand).ToList();
         if (!string.IsNullOrEmpty(o.PublishAllAddress) && !o.PublishAll)

@@ -181,11 +181,11 @@ public sealed partial class ContainerRuntime
         Hostname = c.Hostname,
         NetNsPath = Path.Combine(dir, "netns"),
         StateDirectory = dir,
-        // -IPAddress applies to the first network; -NetworkAlias to every network the container joins, the
+        // -IPAddress applies to the first network, ip= of -Network's long form to its network; -NetworkAlias to every network the container joins, the
         // aliases given with one network (-Network name=n,alias=a) to that one only
         Networks = NetworkNames(c.Network).Select((n, i) => new NetworkRequest(n,
             c.NetworkAliasesByNetwork.TryGetValue(n, out var own) ? c.NetworkAliases.Concat(own).ToList() : c.NetworkAliases,
-            i == 0 ? c.IPAddress : null)).ToList(),
+            i == 0 && !string.IsNullOrEmpty(c.IPAddress) ? c.IPAddress : c.IPAddressByNetwork.GetValueOrDefault(n))).ToList(),
         Ports = c.Ports.Select(ParsePort).ToList(),
     };
 

@@ -67,7 +67,7 @@ public sealed partial class ContainerRuntime
         Conflict(o.Dns.Count > 0 || o.DnsSearch.Count > 0 || o.DnsOptions.Count > 0, "-Dns/-DnsSearch/-DnsOption");
         Conflict(o.AddHost.Count > 0, "-AddHost");
         Conflict(o.NetworkAliases.Count > 0 || o.NetworkAliasesByNetwork.Count > 0, "-NetworkAlias");
-        Conflict(!string.IsNullOrEmpty(o.IPAddress), "-IPAddress");
+        Conflict(!string.IsNullOrEmpty(o.IPAddress) || o.IPAddressByNetwork.Count > 0, "-IPAddress");
         cfg.Hostname = t.Config.Hostname;
     }
 }
