@@ -356,3 +356,56 @@ services:
         finally { Remove-ContainerProject $p.Name -Confirm:$false -ErrorAction SilentlyContinue }
     }
 }
+
+Describe 'Start-ContainerProject -Wait' {
+    It 'returns once every container runs and is healthy' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $p = New-Project @"
+services:
+  s:
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; (sleep 1; touch /tmp/ok) & sleep 1000 & wait"]
+    healthcheck: {test: ["CMD-SHELL", "test -f /tmp/ok"], interval: 200ms, retries: 100}
+  plain:
+    image: busybox:latest
+    command: ["sh", "-c", "$($script:Sleep)"]
+"@
+        try {
+            Start-ContainerProject -Path $p.File -Wait -WaitTimeout 60
+            (Get-Container -Project $p.Name -Service s).Health | Should -Be 'Healthy'
+            (Get-Container -Project $p.Name -Service plain).Status | Should -Be 'Running'
+        }
+        finally { Remove-ContainerProject $p.Name -Confirm:$false -ErrorAction SilentlyContinue }
+    }
+
+    It 'fails with ComposeServiceUnhealthy for an unhealthy container and with ComposeWaitTimeout after -WaitTimeout' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $p = New-Project @"
+services:
+  sick:
+    image: busybox:latest
+    command: ["sh", "-c", "$($script:Sleep)"]
+    healthcheck: {test: ["CMD", "false"], interval: 200ms, retries: 2}
+"@
+        $q = New-Project @"
+services:
+  slow:
+    image: busybox:latest
+    command: ["sh", "-c", "$($script:Sleep)"]
+    healthcheck: {test: ["CMD", "false"], interval: 200ms, retries: 2, start_period: 120s}
+"@
+        try {
+            Start-ContainerProject -Path $p.File -Wait -WaitTimeout 60 -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -Be "ComposeServiceUnhealthy,$script:Up"
+            $e[0].TargetObject | Should -Be "$($p.Name)-sick-1"
+            Start-ContainerProject -Path $q.File -Wait -WaitTimeout 2 -ErrorVariable e2 -ErrorAction SilentlyContinue
+            $e2[0].FullyQualifiedErrorId | Should -Be "ComposeWaitTimeout,$script:Up"
+            $e2[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+            (Get-Container -Project $q.Name -Service slow).Health | Should -Be 'Starting'
+        }
+        finally {
+            Remove-ContainerProject $p.Name -Confirm:$false -ErrorAction SilentlyContinue
+            Remove-ContainerProject $q.Name -Confirm:$false -ErrorAction SilentlyContinue
+        }
+    }
+}
