@@ -39,7 +39,7 @@ internal sealed unsafe class ChildPlan
     public const int StepNetns = -1, StepCgroup = -2, StepCgroupNs = -3, StepPrivate = -4, StepRootfs = -5,
         StepReadOnly = -6, StepPivot = -7, StepHostname = -8, StepUser = -9, StepCaps = -10, StepCwd = -11,
         StepExec = -12, StepInit = -13, StepNnp = -14, StepRlimit = -15, StepSeccomp = -16, StepSession = -17, StepTty = -18,
-        StepUserNs = -19;
+        StepUserNs = -19, StepDomainname = -20;
 
     public int NetNsFd = -1;
     /// <summary>Cloned into a fresh network namespace (network none): the child brings loopback up itself.</summary>
@@ -56,6 +56,8 @@ internal sealed unsafe class ChildPlan
     public string[] OpNames = [];
     public bool ReadOnly;
     public byte* Hostname;
+    /// <summary>-Domainname (setdomainname); null: none, the new UTS namespace's "(none)".</summary>
+    public byte* Domainname;
     public byte* Cwd;
     public uint Uid, Gid;
     public uint* Groups;
@@ -165,6 +167,7 @@ internal sealed unsafe class ChildPlan
         p.OpNames = names.ToArray();
         p.ReadOnly = s.Flag("readonly");
         p.Hostname = NStr.Of(s.Get("hostname") ?? "container");
+        p.Domainname = s.Get("domainname") is { Length: > 0 } dn ? NStr.Of(dn) : null;
         p.Cwd = NStr.Of(s.Get("cwd") ?? "/");
         p.Uid = (uint)s.Num("uid");
         p.Gid = (uint)s.Num("gid");
@@ -203,6 +206,7 @@ internal sealed unsafe class ChildPlan
         StepReadOnly => "make the root file system read-only",
         StepPivot => "pivot_root",
         StepHostname => "sethostname",
+        StepDomainname => "setdomainname",
         StepUser => "set the user and groups",
         StepCaps => "set the capabilities",
         StepCwd => "change to the working directory",
@@ -292,6 +296,7 @@ internal static unsafe class ContainerChild
         if (PivotRoot(dot, dot) != 0 || umount2(dot, MNT_DETACH) != 0 || chdir(slash) != 0)
             Fail(p, ChildPlan.StepPivot, Errno);
         if (sethostname(p.Hostname, NStr.Len(p.Hostname)) != 0) Fail(p, ChildPlan.StepHostname, Errno);
+        if (p.Domainname != null && setdomainname(p.Domainname, NStr.Len(p.Domainname)) != 0) Fail(p, ChildPlan.StepDomainname, Errno);
 
         if (p.StdinFd >= 0) dup2(p.StdinFd, 0);
         if (p.StdoutFd >= 0) dup2(p.StdoutFd, 1);

@@ -353,3 +353,40 @@ Describe 'cgroup v1 manager on a fake tree' -Tag 'Unit' {
         @(Get-ChildItem -Path $root -Recurse -Directory | Where-Object Name -like 'pscontainers-*') | Should -BeNullOrEmpty
     }
 }
+
+Describe '-CgroupParent (docker --cgroup-parent) on fake trees' -Tag 'Unit' {
+    It 'normalises <V> to <Want>' -TestCases @(
+        @{ V = '/mygroup'; Want = 'mygroup' }, @{ V = 'a/b/'; Want = 'a/b' }, @{ V = '//a//b'; Want = 'a/b' }, @{ V = 'user.slice'; Want = 'user.slice' }
+    ) {
+        param($V, $Want)
+        $Managers::CheckParent($V) | Should -Be $Want
+    }
+    It 'refuses <V> with InvalidCgroupParent' -TestCases @(
+        @{ V = '' }, @{ V = '/' }, @{ V = '..' }, @{ V = 'a/../b' }, @{ V = './a' }, @{ V = 'a b' }, @{ V = 'pscontainers-x/y' }, @{ V = ('a/' * 17) }
+    ) {
+        param($V)
+        Get-EngineErrorId { $Managers::CheckParent($V) } | Should -Be 'InvalidCgroupParent'
+    }
+    It 'v2: makes the container under a nested parent, delegating at every level, and leaves the parent on Destroy' {
+        $root = New-FakeV2Tree 'cpuset cpu io memory pids'
+        $m = $Managers::Create($root, 'abc123', 'c1', '/top/mid')
+        $m.Create((New-Resources @{ PidsLimit = 7 }))
+        foreach ($d in $root, "$root/top", "$root/top/mid") { Read-Fake "$d/cgroup.subtree_control" | Should -Be 'cpuset cpu io memory pids' -Because $d }
+        Read-Fake "$root/top/mid/c1/pids.max" | Should -Be '7'
+        $m.ProcsFiles | Should -Be @("$root/top/mid/c1/cgroup.procs")
+        Test-Path "$root/pscontainers-abc123" | Should -BeFalse
+        $m.Destroy()
+        Test-Path "$root/top/mid/c1" | Should -BeFalse
+        Test-Path "$root/top/mid" | Should -BeTrue -Because 'a parent the user named is theirs (docker leaves it)'
+    }
+    It 'v1: makes the container under the parent in every hierarchy, cpuset levels inheriting cpus and mems' {
+        $root = New-FakeV1Tree
+        $m = $Managers::Create($root, 'abc123', 'c1', 'top/mid')
+        $m.Create((New-Resources @{ MemoryBytes = 64MB }))
+        Read-Fake "$root/memory/top/mid/c1/memory.limit_in_bytes" | Should -Be '67108864'
+        foreach ($d in "$root/cpuset/top", "$root/cpuset/top/mid", "$root/cpuset/top/mid/c1") { Read-Fake "$d/cpuset.cpus" | Should -Be '0-1' -Because $d }
+        $m.Destroy()
+        Test-Path "$root/memory/top/mid/c1" | Should -BeFalse
+        Test-Path "$root/memory/top/mid" | Should -BeTrue
+    }
+}

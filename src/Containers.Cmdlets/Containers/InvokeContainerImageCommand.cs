@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Containers.Cmdlets.Base;
 using Containers.Engine.Model;
+using Containers.Engine.Runtime;
 
 namespace Containers.Cmdlets.Runtime;
 
@@ -102,7 +103,8 @@ public sealed class InvokeContainerImageCommand : ContainerCreateCmdlet
         if (!TryItem(target, EnsureSubordinateIds)) return;
         Engine.Diagnostics.StepTimes.Mark("cmdlet.ensure-image");
         WarnIfRootOnHost();
-        var o = BuildOptions();
+        ContainerCreateOptions o = null!;
+        if (!TryItem(target, () => o = BuildOptions())) return;
         Engine.Diagnostics.StepTimes.Mark("cmdlet.options");
         o.Tty = Tty;
         o.Interactive = Interactive && Tty;

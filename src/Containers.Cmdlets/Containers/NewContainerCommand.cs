@@ -146,6 +146,7 @@ public abstract partial class ContainerCreateCmdlet : ContainerCmdletBase
         };
         ApplyLogOptions(o);
         ApplyHealthOptions(o);
+        ApplyDnsOptions(o);
         o.Ulimits.AddRange(Ulimit ?? []);
         foreach (var f in EnvironmentFile ?? [])
         {
@@ -207,6 +208,7 @@ public sealed class NewContainerCommand : ContainerCreateCmdlet
         ContainerCreateOptions o;
         try { o = BuildOptions(); }
         catch (IOException ex) { Fail(ex, target); return; }
+        catch (Engine.Errors.ContainersException ex) { WriteFailure(ex, target); return; }
         TryItem(target, () => WriteObject(Runtime.Create(o, CancellationToken)));
         FlushWarnings();
     }

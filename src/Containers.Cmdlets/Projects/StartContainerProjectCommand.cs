@@ -70,6 +70,12 @@ public sealed class StartContainerProjectCommand : ProjectCmdletBase
                 var info = Runner.Up(project, o, sink, CancellationToken);
                 if (PassThru) WriteObject(info);
             }
+            catch (AggregateException ae) when (ae.InnerExceptions.Count > 1)
+            {
+                // services start in parallel: one error per service that failed
+                sink.Flush();
+                foreach (var e in ae.InnerExceptions) WriteFailure(e, project.Name);
+            }
             finally { sink.Flush(); }
         });
         base.EndProcessing();

@@ -27,17 +27,40 @@ public static partial class CgroupManagers
     /// <summary>The manager for container <paramref name="containerId"/> of <paramref name="root"/> on this host.</summary>
     public static ICgroupManager Create(StorageRoot root, string containerId) => Create(DefaultRoot, root.ScopeId, containerId);
 
+    /// <summary>The manager for a container made under <paramref name="cgroupParent"/> (-CgroupParent; null = the root's own parent).</summary>
+    public static ICgroupManager Create(StorageRoot root, string containerId, string? cgroupParent) => Create(DefaultRoot, root.ScopeId, containerId, cgroupParent);
+
     /// <summary>The manager for a container under any cgroupfs root (a fake tree in unit tests).</summary>
-    public static ICgroupManager Create(string cgroupRoot, string scopeId, string containerId)
+    public static ICgroupManager Create(string cgroupRoot, string scopeId, string containerId, string? cgroupParent = null)
     {
         Validate(scopeId);
         Validate(containerId);
         if (!Directory.Exists(cgroupRoot))
             throw ContainersException.NotFound("CgroupRootNotFound", CgroupMessages.NoSuchCgroup(cgroupRoot), cgroupRoot);
         var fs = new CgroupFs(cgroupRoot);
+        // the root's own parent is removed with its last child; a parent the user named is theirs and stays (docker's rule)
+        string parent = cgroupParent is null ? ParentName(scopeId) : CheckParent(cgroupParent);
+        bool own = cgroupParent is null;
         return Detect(cgroupRoot) == CgroupVersion.V2
-            ? new CgroupV2Manager(fs, ParentName(scopeId), containerId, fs.IsReal ? new BpfDeviceProgramAttacher() : null)
-            : new CgroupV1Manager(fs, ParentName(scopeId), containerId);
+            ? new CgroupV2Manager(fs, parent, containerId, fs.IsReal ? new BpfDeviceProgramAttacher() : null) { RemoveParentWhenEmpty = own }
+            : new CgroupV1Manager(fs, parent, containerId) { RemoveParentWhenEmpty = own };
+    }
+
+    /// <summary>
+    /// A -CgroupParent value (docker's --cgroup-parent with the cgroupfs driver): a path below the hierarchy's root,
+    /// "/a/b" or "a/b", normalised to "a/b". Each level is a plain name (no "." or "..", no other separator), so
+    /// the container's cgroup cannot land outside the hierarchy or climb out of the parent; a storage root's own
+    /// parents (pscontainers-*) are refused, so a container cannot be put among another root's containers.
+    /// </summary>
+    public static string CheckParent(string value)
+    {
+        var parts = (value ?? "").Trim().Split('/', StringSplitOptions.RemoveEmptyEntries);
+        bool ok = parts.Length is > 0 and <= 16 && parts.Sum(p => p.Length + 1) <= 512
+            && parts.All(p => p is not ("." or "..") && p.Length <= 200 && NameRegex().IsMatch(p))
+            && !parts[0].StartsWith(ParentPrefix, StringComparison.Ordinal);
+        if (!ok)
+            throw ContainersException.Invalid("InvalidCgroupParent", CgroupMessages.ParentInvalid(value ?? ""), value);
+        return string.Join('/', parts);
     }
 
     private static void Validate(string name)

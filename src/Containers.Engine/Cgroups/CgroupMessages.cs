@@ -22,5 +22,7 @@ internal static class CgroupMessages
     public static string SwapWithoutMemory => "A memory+swap limit needs a memory limit as well.";
     public static string CpusOutOfRange(double cpus, int max) => $"-Cpus {cpus} is out of range: use a value above 0.01 and at most {max} (the host's CPUs).";
     public static string PeriodOutOfRange(long period) => $"The CPU period {period} µs is out of range (1000 to 1000000).";
+    public static string ParentInvalid(string value) =>
+        $"The cgroup parent '{value}' is not valid: give a path below the cgroup hierarchy's root such as /mygroup or mygroup/sub, each level made of letters, digits, '_', '-' and '.' (not '.' or '..'), not a storage root's own pscontainers-* cgroup.";
     public static string NoSuchCgroup(string path) => $"The cgroup '{path}' does not exist.";
 }

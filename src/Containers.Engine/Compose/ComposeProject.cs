@@ -412,12 +412,19 @@ public sealed class ComposeDeploy
         Limits = V.M(res, "limits") is { } l ? new ComposeResources(l) : null;
         Reservations = V.M(res, "reservations") is { } r ? new ComposeResources(r) : null;
         Labels = V.Dict(m, "labels");
+        RestartPolicy = V.M(m, "restart_policy") is { } rp
+            ? new ComposeRestartPolicy(V.S(rp, "condition"), V.L(rp, "max_attempts"), V.T(rp, "delay"), V.T(rp, "window")) : null;
     }
     public int? Replicas { get; }
+    /// <summary>deploy.restart_policy: docker compose maps it onto the container's restart policy.</summary>
+    public ComposeRestartPolicy? RestartPolicy { get; }
     public ComposeResources? Limits { get; }
     public ComposeResources? Reservations { get; }
     public IReadOnlyDictionary<string, string?> Labels { get; }
 }
+
+/// <summary>deploy.restart_policy: condition none|on-failure|any, max_attempts, delay, window.</summary>
+public sealed record ComposeRestartPolicy(string? Condition, long? MaxAttempts, TimeSpan? Delay, TimeSpan? Window);
 
 public sealed class ComposeResources
 {

@@ -65,6 +65,12 @@ public sealed class ContainerInfo
     /// <summary>-Dns and -DnsSearch as given.</summary>
     public string[] Dns { get; init; } = [];
     public string[] DnsSearch { get; init; } = [];
+    /// <summary>resolv.conf options set with -DnsOption.</summary>
+    public string[] DnsOptions { get; init; } = [];
+    /// <summary>Its NIS domain name (-Domainname); empty when none.</summary>
+    public string Domainname { get; init; } = "";
+    /// <summary>The cgroup its cgroup was made under (-CgroupParent); null for the storage root's own.</summary>
+    public string? CgroupParent { get; init; }
     /// <summary>The size of its /dev/shm in bytes (-ShmSize; 64 MiB when not given).</summary>
     public long ShmSize { get; init; }
     /// <summary>The memory limit and memory-plus-swap limit in bytes (-Memory, -MemorySwap); null when not set
@@ -110,6 +116,8 @@ public sealed class ContainerInfo
     public bool AutoRemove { get; init; }
     /// <summary>Other names it has on its networks (-NetworkAlias).</summary>
     public string[] NetworkAliases { get; init; } = [];
+    /// <summary>Names it has on one network only, by network (-Network name=n,alias=a).</summary>
+    public IReadOnlyDictionary<string, string[]> NetworkAliasesByNetwork { get; init; } = new Dictionary<string, string[]>();
     public string? Error { get; init; }
     /// <summary>
     /// Why an exited container ended when the engine, not its process, decided it: <c>MonitorLost</c> (its

@@ -44,7 +44,9 @@ public sealed class ProjectRunner
                     ? $"The service '{n}' is not active: enable one of its profiles (-Profile)."
                     : $"The project '{p.Name}' has no service '{n}'.", n);
         var order = Order(p, o.Services.Count > 0 ? o.Services : p.Services.Select(s => s.Name));
-        foreach (var s in order) ServiceMapper.CheckKeys(p, s);
+        var warnings = new List<string>();
+        foreach (var s in order) warnings.AddRange(ServiceMapper.CheckKeys(p, s));
+        foreach (var w in warnings) sink.Warn(w);
 
         using var held = _store.Lock(p.Name, ct);
         var rec = _store.Read(p.Name) ?? new ProjectStore.ProjectRecord { Name = p.Name, Created = DateTime.UtcNow };
@@ -68,16 +70,58 @@ public sealed class ProjectRunner
                 sink.Warn($"Found orphan containers ({string.Join(", ", orphans.Select(c => c.Name))}) for this project. If you removed or renamed this service in your compose file, you can run this command with -RemoveOrphans to clean it up.");
         }
 
-        var recreated = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var s in order)
-        {
-            ct.ThrowIfCancellationRequested();
-            WaitForDependencies(p, s, o, ct);
-            Reconcile(p, s, o, recreated, sink, ct);
-        }
+        StartServices(p, order, o, sink, ct);
         if (o.Wait) WaitHealthy(p, order, o, ct);
         return List(p.Name).FirstOrDefault() ?? Empty(p.Name);
     }
+
+    /// <summary>
+    /// Reconciles the services in parallel where their dependencies allow, as docker compose v2 does: each service
+    /// has a worker (a thread of its own: they block on polls) that waits for its dependencies' workers, then for
+    /// their conditions, then creates or starts its containers. A service that fails fails alone: the others go on,
+    /// its dependents are not started (a warning names them), and the errors are thrown together, one per service.
+    /// </summary>
+    private void StartServices(ComposeProject p, List<ComposeService> order, ProjectUpOptions o, IProgressSink sink, CancellationToken ct)
+    {
+        var recreated = new System.Collections.Concurrent.ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
+        var errors = new System.Collections.Concurrent.ConcurrentDictionary<string, Exception>(StringComparer.Ordinal);
+        var tasks = new Dictionary<string, Task>(StringComparer.Ordinal);
+        var names = order.Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var s in order) // dependencies first, so their tasks exist
+        {
+            var deps = DependenciesOf(p, s).Where(names.Contains).Distinct(StringComparer.Ordinal).ToList();
+            var waitFor = deps.Select(d => tasks[d]).ToArray();
+            tasks[s.Name] = Task.Factory.StartNew(() =>
+            {
+                // a failed dependency ends the worker quietly (its own error is reported once, by its worker)
+                try { Task.WaitAll(waitFor); } catch (AggregateException) { }
+                var failed = deps.Where(errors.ContainsKey).ToList();
+                if (failed.Count > 0)
+                {
+                    errors.TryAdd(s.Name, new SkippedException());
+                    sink.Warn($"The service '{s.Name}' was not started: its dependency {string.Join(", ", failed.Select(f => "'" + f + "'"))} failed.");
+                    return;
+                }
+                try
+                {
+                    ct.ThrowIfCancellationRequested();
+                    WaitForDependencies(p, s, o, ct);
+                    Reconcile(p, s, o, recreated, sink, ct);
+                }
+                catch (Exception ex)
+                {
+                    errors.TryAdd(s.Name, ex);
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        Task.WaitAll(tasks.Values.ToArray());
+        var real = order.Where(s => errors.TryGetValue(s.Name, out var e) && e is not SkippedException).Select(s => errors[s.Name]).ToList();
+        if (real.Count == 1) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(real[0]);
+        if (real.Count > 1) throw new AggregateException("Several services failed to start.", real);
+    }
+
+    /// <summary>Marks a service not started because a dependency failed (reported as a warning, not an error).</summary>
+    private sealed class SkippedException : Exception;
 
     /// <summary>The services to bring up (with what they depend on, transitively), dependencies first.</summary>
     internal static List<ComposeService> Order(ComposeProject p, IEnumerable<string> wanted)
@@ -255,7 +299,7 @@ public sealed class ProjectRunner
         return c.Name;
     }
 
-    private void Reconcile(ComposeProject p, ComposeService s, ProjectUpOptions o, HashSet<string> recreated, IProgressSink sink, CancellationToken ct)
+    private void Reconcile(ComposeProject p, ComposeService s, ProjectUpOptions o, System.Collections.Concurrent.ConcurrentDictionary<string, byte> recreated, IProgressSink sink, CancellationToken ct)
     {
         int replicas = ServiceMapper.Replicas(s);
         var hashParts = new List<string>();
@@ -276,7 +320,7 @@ public sealed class ProjectRunner
             [ProjectLabels.DependsOn] = string.Join(',', s.DependsOn.Select(d => $"{d.Service}:{d.Condition}:{(d.Restart ? "true" : "false")}")),
         };
         if (imageId is not null) labels[ProjectLabels.Image] = imageId;
-        bool restartForDeps = s.DependsOn.Any(d => d.Restart && recreated.Contains(d.Service));
+        bool restartForDeps = s.DependsOn.Any(d => d.Restart && recreated.ContainsKey(d.Service));
 
         var existing = ProjectContainers(p.Name, s.Name);
         var have = new HashSet<int>();
@@ -294,8 +338,8 @@ public sealed class ProjectRunner
             {
                 sink.Verbose($"Recreating {c.Name}");
                 StopAndRemove(c.Name, null, false, ct);
-                CreateAndStart(p, s, n, labels, files, ct);
-                recreated.Add(s.Name);
+                CreateAndStart(p, s, n, labels, files, sink, ct);
+                recreated[s.Name] = 0;
             }
             else if (c.Status is ContainerStatus.Created or ContainerStatus.Exited)
             {
@@ -308,21 +352,36 @@ public sealed class ProjectRunner
                 _rt.Restart(c.Id, null, ct);
             }
         }
-        for (int n = 1; n <= replicas; n++)
+        // the missing replicas at once (docker compose creates a service's containers in parallel)
+        var missing = Enumerable.Range(1, replicas).Where(n => !have.Contains(n)).ToList();
+        foreach (var n in missing) sink.Verbose($"Creating {ServiceMapper.ContainerName(p, s, n)}");
+        if (missing.Count == 1) CreateAndStart(p, s, missing[0], labels, files, sink, ct);
+        else if (missing.Count > 1)
         {
-            if (have.Contains(n)) continue;
-            sink.Verbose($"Creating {ServiceMapper.ContainerName(p, s, n)}");
-            CreateAndStart(p, s, n, labels, files, ct);
-            recreated.Add(s.Name);
+            var errors = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+            Parallel.ForEach(missing, new ParallelOptions { MaxDegreeOfParallelism = 8 }, n =>
+            {
+                try { CreateAndStart(p, s, n, labels, files, sink, ct); }
+                catch (Exception ex) { errors.Enqueue(ex); }
+            });
+            if (!errors.IsEmpty) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(errors.First());
         }
+        if (missing.Count > 0) recreated[s.Name] = 0;
     }
 
-    private void CreateAndStart(ComposeProject p, ComposeService s, int n, Dictionary<string, string> labels, List<(string File, string Target)> files, CancellationToken ct)
+    private void CreateAndStart(ComposeProject p, ComposeService s, int n, Dictionary<string, string> labels, List<(string File, string Target)> files, IProgressSink sink, CancellationToken ct)
     {
         var l = new Dictionary<string, string>(labels, StringComparer.Ordinal) { [ProjectLabels.Number] = n.ToString(CultureInfo.InvariantCulture) };
         var opts = ServiceMapper.Map(p, s, n, l, files, svc => FirstContainerOf(p, svc));
+        opts.Warning = sink.Warn;
         var info = _rt.Create(opts, ct);
-        using (_rt.Start(info.Id, ct)) { }
+        try { using (_rt.Start(info.Id, ct)) { } }
+        catch
+        {
+            // nothing half-made: a container that could not start is removed (the next up makes it again)
+            try { _rt.Remove(info.Id, true, true, CancellationToken.None); } catch (ContainersException) { }
+            throw;
+        }
     }
 
     private void StopAndRemove(string name, int? timeout, bool volumes, CancellationToken ct)

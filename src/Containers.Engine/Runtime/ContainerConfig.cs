@@ -42,9 +42,19 @@ public sealed class ContainerCreateOptions
     public int? StopTimeout { get; set; }
     public string Network { get; set; } = "none";
     public List<string> NetworkAliases { get; } = new();
+    /// <summary>Aliases on one network only (docker's --network name=n,alias=a; compose's networks.n.aliases), beside NetworkAliases, which apply on every network.</summary>
+    public Dictionary<string, List<string>> NetworkAliasesByNetwork { get; } = new(StringComparer.Ordinal);
+    /// <summary>A fixed IPv4 address on one network (docker's --network name=n,ip=a; compose's networks.n.ipv4_address); IPAddress is the first network's.</summary>
+    public Dictionary<string, string> IPAddressByNetwork { get; } = new(StringComparer.Ordinal);
     public string? IPAddress { get; set; }
     public List<string> Ports { get; } = new();
     public bool AutoRemove { get; set; }
+    /// <summary>docker's --domainname: the container's NIS domain name (its UTS namespace's, setdomainname).</summary>
+    public string? Domainname { get; set; }
+    /// <summary>docker's --dns-option: resolv.conf options (ndots:2, timeout:1, rotate, ...).</summary>
+    public List<string> DnsOptions { get; } = new();
+    /// <summary>docker's --cgroup-parent: the cgroup (relative to the hierarchy's root) the container's cgroup is made under; null = the storage root's own parent.</summary>
+    public string? CgroupParent { get; set; }
     /// <summary>docker's --add-host: name:ip, the ip an address or host-gateway.</summary>
     public List<string> AddHost { get; } = new();
     /// <summary>docker's --dns and --dns-search.</summary>
@@ -127,6 +137,10 @@ public sealed class ContainerConfig
     public int StopTimeout { get; set; } = 10;
     public string Network { get; set; } = "none";
     public List<string> NetworkAliases { get; set; } = new();
+    /// <summary>Aliases on one network only, by network name (docker's --network name=n,alias=a).</summary>
+    public Dictionary<string, List<string>> NetworkAliasesByNetwork { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Fixed IPv4 addresses on networks other than by -IPAddress (the first), by network name.</summary>
+    public Dictionary<string, string> IPAddressByNetwork { get; set; } = new(StringComparer.Ordinal);
     public string? IPAddress { get; set; }
     public List<string> Ports { get; set; } = new();
     public bool AutoRemove { get; set; }
@@ -135,6 +149,12 @@ public sealed class ContainerConfig
     /// <summary>Name servers and search domains for /etc/resolv.conf instead of the network's or the host's.</summary>
     public List<string> Dns { get; set; } = new();
     public List<string> DnsSearch { get; set; } = new();
+    /// <summary>resolv.conf options (-DnsOption), replacing the network's or the host's options line.</summary>
+    public List<string> DnsOptions { get; set; } = new();
+    /// <summary>The UTS NIS domain name (-Domainname); "" = none, as docker leaves it.</summary>
+    public string Domainname { get; set; } = "";
+    /// <summary>-CgroupParent, validated (relative, no "..", not the root); null = the storage root's parent.</summary>
+    public string? CgroupParent { get; set; }
     /// <summary>The /dev/shm tmpfs size in bytes; null = 64 MiB (docker's default).</summary>
     public long? ShmSize { get; set; }
     /// <summary>Supplementary groups added to the user's (-GroupAdd), names or numbers as given; names resolve at each start.</summary>

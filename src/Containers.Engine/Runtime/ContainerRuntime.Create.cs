@@ -124,7 +124,23 @@ public sealed partial class ContainerRuntime
                 if (n != Networking.NetworkManager.DefaultNetworkName) new Networking.NetworkManager(_root).Get(n);
         }
         cfg.NetworkAliases = o.NetworkAliases.ToList();
+        foreach (var (net, aliases) in o.NetworkAliasesByNetwork)
+        {
+            if (!networks.Contains(net))
+                throw ContainersException.Invalid("NetworkAliasWithoutNetwork", $"Aliases are given for the network '{net}', which the container does not join ({cfg.Network}).", net);
+            cfg.NetworkAliasesByNetwork[net] = aliases.Select(a => a.Trim()).Where(a => a.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        }
         cfg.IPAddress = o.IPAddress;
+        foreach (var (net, ip) in o.IPAddressByNetwork)
+        {
+            if (!networks.Contains(net))
+                throw ContainersException.Invalid("NetworkAddressWithoutNetwork", $"An address is given for the network '{net}', which the container does not join ({cfg.Network}).", net);
+            if (!System.Net.IPAddress.TryParse(ip, out var a) || a.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+                throw ContainersException.Invalid("InvalidIPAddress", $"The address '{ip}' for the network '{net}' is not an IPv4 address.", ip);
+            if (net == networks[0] && !string.IsNullOrEmpty(o.IPAddress))
+                throw ContainersException.Invalid("ConflictingOptions", $"-IPAddress and ip= both give the address on the network '{net}'; give one.", net);
+            cfg.IPAddressByNetwork[net] = a.ToString();
+        }
         // port ranges become one mapping per port; -PublishAll adds each EXPOSEd port not published already
         cfg.Ports = o.Ports.SelectMany(PortSpecs.Expand).ToList();
         if (!string.IsNullOrEmpty(o.PublishAllAddress) && !o.PublishAll)
@@ -149,6 +165,9 @@ public sealed partial class ContainerRuntime
         }
         cfg.Dns = o.Dns.Select(RunFlags.CheckDns).ToList();
         cfg.DnsSearch = o.DnsSearch.Select(RunFlags.CheckDnsSearch).ToList();
+        cfg.DnsOptions = o.DnsOptions.Select(RunFlags.CheckDnsOption).ToList();
+        cfg.Domainname = string.IsNullOrEmpty(o.Domainname) ? "" : RunFlags.CheckDomainname(o.Domainname);
+        cfg.CgroupParent = string.IsNullOrEmpty(o.CgroupParent) ? null : Cgroups.CgroupManagers.CheckParent(o.CgroupParent);
         if (o.ShmSize is long shm && shm <= 0)
             throw ContainersException.Invalid("InvalidShmSize", $"The /dev/shm size {shm} is not valid: it must be more than 0 bytes.", shm);
         cfg.ShmSize = o.ShmSize;
@@ -229,6 +248,7 @@ public sealed partial class ContainerRuntime
                 Containers.Native.Sys.FileSys.Lchown(Path.Combine(tmp, "upper"), (int)range.Start, (int)range.Start);
             }
             AtomicFile.WriteJson(Path.Combine(tmp, "config.json"), cfg, durable: false);
+            if (cfg.CgroupParent is { } cgp) File.WriteAllText(Path.Combine(tmp, CgroupParentFile), cgp);
             Directory.Move(tmp, DirOf(cfg.Id));
         }
         Events.EventLog.Record(_root, Model.ContainerEventType.Container, "create", cfg.Id, cfg.Name, ("image", cfg.Image));

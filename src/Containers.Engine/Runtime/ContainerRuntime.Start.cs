@@ -181,8 +181,11 @@ public sealed partial class ContainerRuntime
         Hostname = c.Hostname,
         NetNsPath = Path.Combine(dir, "netns"),
         StateDirectory = dir,
-        // -IPAddress applies to the first network; aliases to every network the container joins.
-        Networks = NetworkNames(c.Network).Select((n, i) => new NetworkRequest(n, c.NetworkAliases, i == 0 ? c.IPAddress : null)).ToList(),
+        // -IPAddress applies to the first network, ip= of -Network's long form to its network; -NetworkAlias to every network the container joins, the
+        // aliases given with one network (-Network name=n,alias=a) to that one only
+        Networks = NetworkNames(c.Network).Select((n, i) => new NetworkRequest(n,
+            c.NetworkAliasesByNetwork.TryGetValue(n, out var own) ? c.NetworkAliases.Concat(own).ToList() : c.NetworkAliases,
+            i == 0 && !string.IsNullOrEmpty(c.IPAddress) ? c.IPAddress : c.IPAddressByNetwork.GetValueOrDefault(n))).ToList(),
         Ports = c.Ports.Select(ParsePort).ToList(),
     };
 
@@ -251,7 +254,7 @@ public sealed partial class ContainerRuntime
         File.WriteAllText(Path.Combine(dir, "hosts"), hosts.ToString());
         File.WriteAllText(Path.Combine(dir, "hostname"), c.Hostname + "\n");
         string resolv;
-        if (c.Dns.Count > 0 || c.DnsSearch.Count > 0)
+        if (c.Dns.Count > 0 || c.DnsSearch.Count > 0 || c.DnsOptions.Count > 0)
         {
             // docker's rule: --dns replaces the name servers, --dns-search the search domains ("." = none); what is
             // not given comes from the network (its DNS server) or the host's file as without them
@@ -262,7 +265,9 @@ public sealed partial class ContainerRuntime
                 : baseLines.Where(l => l.StartsWith("search", StringComparison.Ordinal)).SelectMany(l => l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Skip(1)).ToList();
             if (search.Count > 0) sb.Append("search ").Append(string.Join(' ', search)).Append('\n');
             foreach (var ns in servers) sb.Append("nameserver ").Append(ns).Append('\n');
-            foreach (var l in baseLines.Where(l => l.StartsWith("options", StringComparison.Ordinal))) sb.Append(l).Append('\n');
+            // --dns-option replaces the options (docker's rule), else the network's or the host's stay
+            if (c.DnsOptions.Count > 0) sb.Append("options ").Append(string.Join(' ', c.DnsOptions)).Append('\n');
+            else foreach (var l in baseLines.Where(l => l.StartsWith("options", StringComparison.Ordinal))) sb.Append(l).Append('\n');
             resolv = sb.ToString();
         }
         else if (net is not null && net.Nameservers.Count > 0)
@@ -381,6 +386,7 @@ public sealed partial class ContainerRuntime
         w.Add("pidns", c.PidMode == "host" ? "host" : joins.PidPid > 0 ? $"/proc/{joins.PidPid}/ns/pid" : null);
         w.Add("ipcns", c.IpcMode == "host" ? "host" : joins.IpcPid > 0 ? $"/proc/{joins.IpcPid}/ns/ipc" : null);
         w.Add("hostname", c.Hostname);
+        if (c.Domainname.Length > 0) w.Add("domainname", c.Domainname);
         w.Add("cwd", c.WorkingDirectory);
         var user = UserResolver.Resolve(c, dir);
         w.Add("uid", user.Uid.ToString(CultureInfo.InvariantCulture));

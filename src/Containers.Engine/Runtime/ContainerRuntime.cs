@@ -36,7 +36,12 @@ public sealed partial class ContainerRuntime
 
     internal string DirOf(string id) => _root.Sub("containers", id);
 
-    private ICgroupManager Cgroup(string id) => CgroupFactory(_root, id);
+    private ICgroupManager Cgroup(string id) =>
+        File.Exists(Path.Combine(DirOf(id), CgroupParentFile)) && File.ReadAllText(Path.Combine(DirOf(id), CgroupParentFile)).Trim() is { Length: > 0 } parent
+            ? CgroupManagers.Create(_root, id, parent) : CgroupFactory(_root, id);
+
+    /// <summary>A container made with -CgroupParent keeps the parent here too, so each use of its cgroup finds it without reading its config.</summary>
+    internal const string CgroupParentFile = "cgroup-parent";
 
     private StoreLock Lock(string id, CancellationToken ct = default) => StoreLock.Acquire(_root, "container-" + id, true, TimeSpan.FromSeconds(120), ct);
 
@@ -262,6 +267,9 @@ public sealed partial class ContainerRuntime
             ExtraHosts = c.ExtraHosts.ToArray(),
             Dns = c.Dns.ToArray(),
             DnsSearch = c.DnsSearch.ToArray(),
+            DnsOptions = c.DnsOptions.ToArray(),
+            Domainname = c.Domainname,
+            CgroupParent = c.CgroupParent,
             ShmSize = c.ShmSize ?? 64L * 1024 * 1024,
             GroupAdd = c.GroupAdd.ToArray(),
             Memory = c.Memory is > 0 ? c.Memory : null,
@@ -286,6 +294,7 @@ public sealed partial class ContainerRuntime
             StopTimeout = c.StopTimeout,
             AutoRemove = c.AutoRemove,
             NetworkAliases = c.NetworkAliases.ToArray(),
+            NetworkAliasesByNetwork = c.NetworkAliasesByNetwork.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal),
             PidMode = c.PidMode,
             IpcMode = c.IpcMode,
         };

@@ -64,10 +64,10 @@ public sealed partial class ContainerRuntime
         }
         Conflict(!string.IsNullOrEmpty(o.Hostname), "-Hostname");
         Conflict(o.Ports.Count > 0 || o.PublishAll, "-Port/-PublishAll (port publishing)");
-        Conflict(o.Dns.Count > 0 || o.DnsSearch.Count > 0, "-Dns/-DnsSearch");
+        Conflict(o.Dns.Count > 0 || o.DnsSearch.Count > 0 || o.DnsOptions.Count > 0, "-Dns/-DnsSearch/-DnsOption");
         Conflict(o.AddHost.Count > 0, "-AddHost");
-        Conflict(o.NetworkAliases.Count > 0, "-NetworkAlias");
-        Conflict(!string.IsNullOrEmpty(o.IPAddress), "-IPAddress");
+        Conflict(o.NetworkAliases.Count > 0 || o.NetworkAliasesByNetwork.Count > 0, "-NetworkAlias");
+        Conflict(!string.IsNullOrEmpty(o.IPAddress) || o.IPAddressByNetwork.Count > 0, "-IPAddress");
         cfg.Hostname = t.Config.Hostname;
     }
 }

@@ -75,4 +75,26 @@ internal static class RunFlags
         if (!ok) throw ContainersException.Invalid("InvalidDnsSearch", $"The DNS search domain '{value}' is not a valid domain name.", value);
         return v;
     }
+
+    /// <summary>
+    /// A --dns-option value: one resolv.conf option word (ndots:2, timeout:1, attempts:3, rotate, edns0, ...).
+    /// It goes onto the file's options line, so no white space, no newline, no comment sign.
+    /// </summary>
+    public static string CheckDnsOption(string value)
+    {
+        string v = value.Trim();
+        bool ok = v.Length is > 0 and <= 64 && v.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is ':' or '-' or '_' or '.');
+        if (!ok) throw ContainersException.Invalid("InvalidDnsOption", $"The DNS option '{value}' is not valid: give one resolv.conf option, e.g. ndots:2 or rotate.", value);
+        return v;
+    }
+
+    /// <summary>A --domainname value: a domain name of at most 64 bytes (the kernel's limit for setdomainname).</summary>
+    public static string CheckDomainname(string value)
+    {
+        string v = value.Trim();
+        bool ok = v.Length is > 0 and <= 64 && v.TrimEnd('.').Split('.').All(l =>
+            l.Length is > 0 and <= 63 && l.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_') && !l.StartsWith('-') && !l.EndsWith('-'));
+        if (!ok) throw ContainersException.Invalid("InvalidDomainname", $"The domain name '{value}' is not valid: give a domain name of at most 64 characters, e.g. example.com.", value);
+        return v;
+    }
 }

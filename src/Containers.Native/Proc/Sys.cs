@@ -54,6 +54,7 @@ internal static unsafe class Sys
     [DllImport(Libc), SuppressGCTransition] public static extern int setns(int fd, int nstype);
     [DllImport(Libc), SuppressGCTransition] public static extern int unshare(int flags);
     [DllImport(Libc), SuppressGCTransition] public static extern int sethostname(byte* name, nint len);
+    [DllImport(Libc), SuppressGCTransition] public static extern int setdomainname(byte* name, nint len);
     // Raw syscalls, not glibc's wrappers: those run the "setxid" broadcast to every thread glibc believes
     // exists, which after a raw clone() waits on a futex for the parent's threads for ever.
     public static int setgroups(nint size, uint* list) => (int)syscall(116, size, (long)list, 0, 0, 0, 0);

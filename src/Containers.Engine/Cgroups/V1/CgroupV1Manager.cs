@@ -27,6 +27,8 @@ public sealed class CgroupV1Manager : ICgroupManager
 
     public string CgroupRoot => _fs.Root;
     public string ParentName { get; }
+    /// <summary>Whether Destroy removes the parent once it is empty (the storage root's own; not a -CgroupParent).</summary>
+    public bool RemoveParentWhenEmpty { get; init; } = true;
     public string ContainerId { get; }
     public string RelativePath => $"{ParentName}/{ContainerId}";
     public TimeSpan FreezeTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -80,8 +82,15 @@ public sealed class CgroupV1Manager : ICgroupManager
                 // a concurrent Destroy of the last sibling may remove the parent between the two mkdirs: retry
                 for (int attempt = 0; ; attempt++)
                 {
-                    _fs.MakeDirectory(parent);
-                    if (cpuset) CpusetV1.Inherit(_fs, mount, parent);
+                    // a nested parent (-CgroupParent a/b): each new cpuset level needs its cpus and mems first
+                    string above = mount;
+                    foreach (var level in ParentName.Split('/'))
+                    {
+                        string here = Path.Combine(above, level);
+                        _fs.MakeDirectory(here);
+                        if (cpuset) CpusetV1.Inherit(_fs, above, here);
+                        above = here;
+                    }
                     try { _fs.MakeDirectory(dir); break; }
                     catch (ContainersException) when (attempt < 3 && !Directory.Exists(parent)) { }
                 }
@@ -183,7 +192,7 @@ public sealed class CgroupV1Manager : ICgroupManager
         {
             string parent = Path.Combine(mount, ParentName);
             if (!_fs.RemoveTree(Path.Combine(parent, ContainerId), TimeSpan.FromSeconds(5))) busy ??= Path.Combine(parent, ContainerId);
-            else _fs.RemoveIfEmpty(parent);
+            else if (RemoveParentWhenEmpty) _fs.RemoveIfEmpty(parent);
         }
         if (busy is not null) throw ContainersException.Conflict("CgroupBusy", CgroupMessages.StillBusy(busy), busy);
     }

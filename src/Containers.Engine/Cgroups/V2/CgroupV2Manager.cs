@@ -19,6 +19,8 @@ public sealed class CgroupV2Manager : ICgroupManager
 
     public string CgroupRoot => _fs.Root;
     public string ParentName { get; }
+    /// <summary>Whether Destroy removes the parent once it is empty (the storage root's own; not a -CgroupParent).</summary>
+    public bool RemoveParentWhenEmpty { get; init; } = true;
     public string ContainerId { get; }
     public string RelativePath => $"{ParentName}/{ContainerId}";
     public string ParentPath => Path.Combine(_fs.Root, ParentName);
@@ -91,6 +93,14 @@ public sealed class CgroupV2Manager : ICgroupManager
             Delegate(_fs.Root, controllers);
             for (int attempt = 0; ; attempt++)
             {
+                // a nested parent (-CgroupParent a/b): each level delegates the controllers to the next
+                var levels = ParentName.Split('/');
+                for (int i = 1; i < levels.Length; i++)
+                {
+                    string level = Path.Combine(_fs.Root, string.Join('/', levels[..i]));
+                    _fs.MakeDirectory(level);
+                    Delegate(level, controllers);
+                }
                 _fs.MakeDirectory(ParentPath);
                 Delegate(ParentPath, controllers);
                 // a concurrent Destroy of the last sibling may remove the parent in between: retry
@@ -182,6 +192,6 @@ public sealed class CgroupV2Manager : ICgroupManager
         if (Exists && _fs.IsReal && Populated()) KillAll(TimeSpan.FromSeconds(10));
         if (!_fs.RemoveTree(Dir, TimeSpan.FromSeconds(5)))
             throw ContainersException.Conflict("CgroupBusy", CgroupMessages.StillBusy(Dir), Dir);
-        _fs.RemoveIfEmpty(ParentPath);
+        if (RemoveParentWhenEmpty) _fs.RemoveIfEmpty(ParentPath);
     }
 }
