@@ -157,9 +157,37 @@ internal static unsafe class Monitor
                 Tty.SocketPair(usv);
                 plan.UserSock = usv[1];
             }
+            else if (plan.Rootless)
+            {
+                Tty.SocketPair(usv);
+                plan.UserSock = usv[1];
+            }
             int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0)
-                | (plan.UserNs ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);
+                | (plan.UserNs || plan.Rootless ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
+            if (plan.Rootless)
+            {
+                close(usv[1]);
+                string? mapErr = pid > 0 ? Rootless.WriteMaps(pid, plan.RootlessMapping!) : null;
+                if (mapErr is null && pid > 0) { byte go = 1; write(usv[0], &go, 1); }
+                close(usv[0]);
+                if (mapErr is not null)
+                {
+                    kill(pid, SIGKILL);
+                    int kst;
+                    wait4Blocking(pid, &kst, 0, null);
+                    close(outp[0]); close(errp[0]); close(sync[0]); close(outp[1]); close(errp[1]); close(sync[1]);
+                    if (tty) { close(tsv[0]); close(tsv[1]); }
+                    if (first) return Finish(true, "error: user namespace: " + mapErr, 1);
+                    Status["error"] = "user namespace: " + mapErr;
+                    Status["state"] = "exited";
+                    Status["exitcode"] = "127";
+                    Status["finishedat"] = Now();
+                    EndCgroups();
+                    WriteStatus();
+                    return 0;
+                }
+            }
             if (plan.UserNs)
             {
                 UserNamespace.ClosePrepared(plan);

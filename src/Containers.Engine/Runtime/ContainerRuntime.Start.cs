@@ -353,6 +353,9 @@ public sealed partial class ContainerRuntime
         var w = new SpecWriter();
         w.Add("id", c.Id);
         if (c.IdRange is UserNamespaces.IdRange ur) w.Add("userns", $"{ur.Start}:{ur.Count}");
+        // rootless: the user's mapping, written by newuidmap/newgidmap for the monitor (Helper/Rootless.cs)
+        bool rootless = Rootless.RootlessHost.Active;
+        if (rootless) w.Add("rootless", Rootless.RootlessHost.Mapping());
         var (mountPoints, rootfs) = SharedRuntimeDirs();
         w.Add("merged", rootfs);
         w.Add("log", Path.Combine(dir, "ctr.log"));
@@ -368,6 +371,9 @@ public sealed partial class ContainerRuntime
         w.Add("image", c.Image);
         var lowers = Enumerable.Reverse(c.LowerDirs).Prepend(mountPoints).ToList();
         string overlay = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
+        // rootless: mounted inside the user namespace, where overlayfs keeps its metadata in user.overlay.* (the
+        // unpacker writes opaque directories so) instead of trusted.*, which needs host privilege
+        if (rootless) overlay += ",userxattr";
         if (overlay.Length > 4000) throw ContainersException.Invalid("OverlayOptionsTooLong", "The image has too many layers for one overlay mount.", c.Image);
         w.Add("overlay", overlay);
         // "new": a fresh namespace with only loopback, cloned with the process and never pinned (network none
@@ -395,8 +401,12 @@ public sealed partial class ContainerRuntime
         w.Add("restart", c.RestartPolicy);
         w.Add("restart-max", c.RestartMax.ToString(CultureInfo.InvariantCulture));
         var (oomFile, oomKey) = cg.OomKillCounter;
-        w.Add("oom-file", oomFile);
-        w.Add("oom-key", oomKey);
+        // (a rootless container without a cgroup has no counter)
+        if (oomFile.Length > 0)
+        {
+            w.Add("oom-file", oomFile);
+            w.Add("oom-key", oomKey);
+        }
         foreach (var f in cg.ProcsFiles) w.Add("cgroup", f);
         AddRlimits(w, c);
         foreach (var a in c.Args) w.Add("arg", a);
@@ -514,8 +524,11 @@ public sealed partial class ContainerRuntime
         bool userns = c.IdRange is not null;
         int hf = userns ? 16 : 0;
         // (the default nodes are world-readable and writable; -Device implies the host's user namespace)
+        // rootless: the child, root of its namespace, binds the host's node itself (flag 0: it resolves host paths)
+        bool rootless = Rootless.RootlessHost.Active;
         void Node(string path, ulong mode, ulong rdev, string hostPath)
         {
+            if (rootless) { w.Op("touch", 0, path); w.Op("mount", 0, hostPath, path, "", "", MS_BIND); return; }
             if (!userns) { w.Op("mknod", 0, path, n1: mode, n2: rdev); return; }
             w.Op("touch", 0, path);
             w.Op("mount", 16, hostPath, path, "", "", MS_BIND);

@@ -178,9 +178,12 @@ public sealed partial class ContainerRuntime
                 if (new DirectoryInfo(d).LinkTarget is not null) continue;
                 try { File.SetUnixFileMode(d, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); } catch (IOException) { }
             }
-            Directory.Delete(path, true);
+            try { Directory.Delete(path, true); }
+            // rootless: what the container's other ids own is removed as the user namespace's root
+            catch (Exception ex) when (Rootless.RootlessHost.Active && ex is UnauthorizedAccessException or IOException) { Rootless.RootlessHost.RemoveTree(path); }
         }
         catch (DirectoryNotFoundException) { }
+        catch (IOException) when (Rootless.RootlessHost.Active && Directory.Exists(path)) { Rootless.RootlessHost.RemoveTree(path); }
     }
 
     public ContainerInfo Pause(string nameOrId, CancellationToken ct = default)
