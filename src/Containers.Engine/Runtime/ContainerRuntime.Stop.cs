@@ -167,6 +167,14 @@ public sealed partial class ContainerRuntime
 
     internal static void DeleteTree(string path)
     {
+        if (Rootless.RootlessHost.Active)
+        {
+            // rootless: what the container's other ids own is removed as the user namespace's root
+            try { Directory.Delete(path, true); }
+            catch (DirectoryNotFoundException) { }
+            catch (Exception ex) when (ex is UnauthorizedAccessException or IOException) { Rootless.RootlessHost.RemoveTree(path); }
+            return;
+        }
         try { Directory.Delete(path, true); }
         catch (UnauthorizedAccessException)
         {
@@ -178,12 +186,9 @@ public sealed partial class ContainerRuntime
                 if (new DirectoryInfo(d).LinkTarget is not null) continue;
                 try { File.SetUnixFileMode(d, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); } catch (IOException) { }
             }
-            try { Directory.Delete(path, true); }
-            // rootless: what the container's other ids own is removed as the user namespace's root
-            catch (Exception ex) when (Rootless.RootlessHost.Active && ex is UnauthorizedAccessException or IOException) { Rootless.RootlessHost.RemoveTree(path); }
+            Directory.Delete(path, true);
         }
         catch (DirectoryNotFoundException) { }
-        catch (IOException) when (Rootless.RootlessHost.Active && Directory.Exists(path)) { Rootless.RootlessHost.RemoveTree(path); }
     }
 
     public ContainerInfo Pause(string nameOrId, CancellationToken ct = default)
