@@ -14,8 +14,29 @@ internal static class RootlessChecks
     /// <summary>ContainerInfo.UserNamespace of a rootless container.</summary>
     public const string ModeName = "Rootless";
 
+    /// <summary>The user-mode network (slirp4netns, one per running container: Helper/SlirpNet.cs), podman's name for it.</summary>
+    public const string SlirpNetwork = "slirp4netns";
+
     /// <summary>The network a rootless container gets without -Network.</summary>
-    public const string DefaultNetwork = "none";
+    public const string DefaultNetwork = SlirpNetwork;
+
+    public const string SlirpBinary = "/usr/bin/slirp4netns";
+
+    /// <summary>The spec's slirp keys: the API socket (in the user's runtime directory: a state directory's path is too long for sun_path) and the ports.</summary>
+    public static void AddSlirp(Action<string, string?> add, ContainerConfig c)
+    {
+        add("slirp", Path.Combine(RootlessHost.RuntimeDirectory(), "slirp-" + c.Id[..12] + ".sock"));
+        foreach (var p in c.Ports.Select(ContainerRuntime.ParsePort))
+            add("port", $"{p.Protocol}:{p.HostIp ?? ""}:{p.HostPort}:{p.ContainerPort}");
+    }
+
+    /// <summary>resolv.conf of a slirp4netns container without -Dns: slirp4netns's forwarder to the host's resolver.</summary>
+    public static void WriteSlirpResolvConf(ContainerConfig c, string dir)
+    {
+        if (c.Network != SlirpNetwork || c.Dns.Count > 0) return;
+        string search = string.Join(' ', c.DnsSearch.Where(d => d != "."));
+        File.WriteAllText(Path.Combine(dir, "resolv.conf"), "nameserver 10.0.2.3\n" + (search.Length > 0 ? "search " + search + "\n" : ""));
+    }
 
     public static void Check(ContainerConfig c, bool publishAll)
     {
@@ -30,11 +51,19 @@ internal static class RootlessChecks
         if (what is not null)
             throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported",
                 $"{what} needs privileges on the host that a rootless container does not have; run it as root.", c.Name);
-        if (c.Network != "none")
+        if (c.Network is not ("none" or SlirpNetwork))
             throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported",
-                $"The network '{c.Network}' is not available to rootless containers yet; give -Network none.", c.Network);
-        if (c.Ports.Count > 0 || publishAll)
-            throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported",
-                "Published ports are not available to rootless containers yet.", c.Name);
+                $"The network '{c.Network}' is not available to rootless containers yet; give -Network {SlirpNetwork} (the default) or none.", c.Network);
+        if (c.Network == SlirpNetwork && !File.Exists(SlirpBinary))
+            throw ContainersException.System("RootlessNetworkUnavailable",
+                $"{SlirpBinary} is missing: the network of rootless containers needs slirp4netns (Debian package slirp4netns); or give -Network none.", SlirpBinary);
+        if ((c.Ports.Count > 0 || publishAll) && c.Network != SlirpNetwork)
+            throw ContainersException.Invalid("PortsNeedBridgeNetwork", $"Published ports need a network; the container's network is '{c.Network}'.", c.Network);
+        if (publishAll)
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported", "-PublishAll is not available to rootless containers yet; give each port with -Port.", c.Name);
+        foreach (var p in c.Ports.Select(ContainerRuntime.ParsePort))
+            if (p.HostPort == 0)
+                throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported",
+                    $"A rootless container's published port needs its host port (give host:{p.ContainerPort}).", c.Name);
     }
 }

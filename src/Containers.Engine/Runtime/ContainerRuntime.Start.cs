@@ -118,6 +118,7 @@ public sealed partial class ContainerRuntime
             }
             // --network container:X uses X's files (mounted from its state directory), as docker shares them
             if (!IsContainerMode(c.Network)) WriteEtcFiles(c, dir, net);
+            if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.WriteSlirpResolvConf(c, dir);
             Diagnostics.StepTimes.Mark("start.etc-files");
             if (c.IdRange is UserNamespaces.IdRange range) UserNamespaceSetup.PrepareStart(this, rec, range, IsContainerMode(c.Network));
 
@@ -219,6 +220,9 @@ public sealed partial class ContainerRuntime
         }
         // the monitor's user-namespace set-up (maps, idmapped layers, the overlay over them): its own ErrorId, so a
         // file system or kernel without idmapped mounts is told apart (-UserNamespace Host runs it without)
+        // rootless: the maps (newuidmap, newgidmap) or the network (slirp4netns) could not be set up
+        if (reason.StartsWith("rootless: ", StringComparison.Ordinal))
+            return ContainersException.System("RootlessSetupFailed", RuntimeMessages.StartFailed(name, reason), name);
         if (reason.StartsWith("user namespace: ", StringComparison.Ordinal))
             return ContainersException.System("UserNamespaceSetupFailed", RuntimeMessages.StartFailed(name, reason) + " (-UserNamespace Host runs it in the host's user namespace.)", name);
         return ContainersException.System("ContainerStartFailed", RuntimeMessages.StartFailed(name, reason), name);
@@ -356,6 +360,7 @@ public sealed partial class ContainerRuntime
         // rootless: the user's mapping, written by newuidmap/newgidmap for the monitor (Helper/Rootless.cs)
         bool rootless = Rootless.RootlessHost.Active;
         if (rootless) w.Add("rootless", Rootless.RootlessHost.Mapping());
+        if (rootless && c.Network == Rootless.RootlessChecks.SlirpNetwork) Rootless.RootlessChecks.AddSlirp(w.Add, c);
         var (mountPoints, rootfs) = SharedRuntimeDirs();
         w.Add("merged", rootfs);
         w.Add("log", Path.Combine(dir, "ctr.log"));
@@ -380,7 +385,7 @@ public sealed partial class ContainerRuntime
         // needs nothing set up from outside, and an unpinned namespace costs no bind mount to undo on removal)
         w.Add("netns", c.Network switch
         {
-            "host" => "host", "none" => "new",
+            "host" => "host", "none" or Rootless.RootlessChecks.SlirpNetwork => "new",
             _ when joins.NetPid > 0 => $"join:/proc/{joins.NetPid}/ns/net",
             _ => Path.Combine(dir, "netns"),
         });
