@@ -47,6 +47,10 @@ BeforeAll {
     & tar --numeric-owner -C $rootfs -cf $script:RootFsTar .
     & chmod a+r $script:RootFsTar
 
+    # slirp4netns opens /dev/net/tun as the user: udev makes it 0666 on an ordinary system; this machine has none
+    $script:TunMode = (& stat -c '%a' /dev/net/tun)
+    & chmod 0666 /dev/net/tun
+
     $script:Archive = '/tmp/anchors/images/busybox-test.docker.tar'
     $script:RuntimeDir = "/tmp/pscontainers-$($script:Uid)"
     $script:StoreDir = "$($script:UserHome)/.local/share/pscontainers"
@@ -72,6 +76,8 @@ BeforeAll {
 }
 
 AfterAll {
+    if ($script:TunMode) { & chmod $script:TunMode /dev/net/tun }
+    if ($script:HostListener) { $script:HostListener.Stop() }
     if (-not $script:IsRoot -or -not $script:User) { return }
     # the user's processes are this test's (it made the user): ended by pid
     foreach ($p in @(& ps -u $script:User -o pid= 2>$null)) { if ("$p".Trim()) { & kill -9 ([int]"$p".Trim()) 2>$null } }
@@ -166,6 +172,40 @@ Start-Sleep -Milliseconds 300
         (& stat -c '%u %g' "$($script:StoreDir)/volumes/rlvol/_data/f") | Should -Be "$($script:SubUid + 999) $($script:SubGid + 1999)"
     }
 
+    It 'gives the default network through slirp4netns, and keeps the host''s loopback out of the container''s reach' {
+        foreach ($tool in 'slirp4netns') { if (-not (Test-Command $tool)) { throw "Missing prerequisite: $tool (package slirp4netns)" } }
+        # a service on the host's loopback: slirp4netns's gateway 10.0.2.2 would lead to it without --disable-host-loopback
+        $script:HostListener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $script:HostListener.Start()
+        $port = $script:HostListener.LocalEndpoint.Port
+        $r = AsUser @"
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Command sh, -c, 'ip -4 -o addr show tap0; cat /etc/resolv.conf; nc -w 2 10.0.2.2 $port </dev/null && echo reached || echo refused'
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Network = 'x' } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0
+        $r.Output | Should -Match 'tap0\s+inet 10\.0\.2\.100/24'
+        $r.Output | Should -Match 'nameserver 10\.0\.2\.3'
+        $r.Output | Should -Match 'refused'
+        $script:HostListener.Pending() | Should -BeFalse
+    }
+
+    It 'publishes a port the host reaches on its loopback' {
+        $port = Get-Random -Minimum 20000 -Maximum 40000
+        $r = AsUser @"
+New-Container localhost/busybox:test -Name rlweb -Port 127.0.0.1:${port}:80 -Command sh, -c, 'echo rootless-web > /tmp/index.html; exec httpd -f -p 80 -h /tmp' | Start-Container | Out-Null
+[pscustomobject]@{ Network = (Get-Container rlweb).Network; Id = (Get-Container rlweb).Id } | ConvertTo-Json -Compress
+"@
+        $r.Network | Should -Be 'slirp4netns'
+        $body = $null
+        $deadline = (Get-Date).AddSeconds(10)
+        while (-not $body -and (Get-Date) -lt $deadline) {
+            try { $body = (Invoke-WebRequest -Uri "http://127.0.0.1:$port/index.html" -UseBasicParsing -TimeoutSec 2).Content } catch { Start-Sleep -Milliseconds 200 }
+        }
+        $body | Should -Match 'rootless-web'
+        # the API socket of its slirp4netns is in the user's runtime directory while it runs
+        Test-Path -LiteralPath (Join-Path $script:RuntimeDir "slirp-$($r.Id.Substring(0, 12)).sock") | Should -BeTrue
+    }
+
     It 'refuses -Memory, -Cpus and -PidsLimit on this cgroup v1 host with RootlessCgroupsNotDelegated' {
         if (-not (Test-Path /sys/fs/cgroup/memory)) { throw 'this test expects a cgroup v1 host (the v2 case runs in the CgroupV2VM suite)' }
         foreach ($flag in '-Memory 64MB', '-Cpus 0.5', '-PidsLimit 50') {
@@ -178,6 +218,7 @@ Start-Sleep -Milliseconds 300
     It 'refuses what needs host privilege or a network it cannot give, with stable ErrorIds' {
         (AsUser "New-Container localhost/busybox:test -Privileged -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
         (AsUser "New-Container localhost/busybox:test -Network bridge -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
+        (AsUser "New-Container localhost/busybox:test -Port 80 -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
     }
 
     It 'stops and removes containers, volumes and images leaving nothing behind' {
