@@ -33,8 +33,9 @@ run_tool() {
           || printf '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"127.0.0.1","host_port":%s,"guest_port":80}}' $port | python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect('$work/api.sock'); s.sendall(sys.stdin.buffer.read()); s.shutdown(1); s.recv(4096)"
         gw=10.0.2.2
     else
-        timeout 20 pasta --config-net -t 127.0.0.1/$port:80 -u none -T none -U none $child >/dev/null 2>&1
+        timeout 20 pasta --config-net -P $work/pasta.pid -t 127.0.0.1/$port:80 -u none -T none -U none $child >/dev/null 2>&1
         t1=$(now)
+        helper=$(cat $work/pasta.pid 2>/dev/null)
         gw=$(inns $BB ip route | $BB awk '/default/{print $3}')
     fi
     echo "$tool setup_ms=$(ms $t0 $t1)"
@@ -52,7 +53,7 @@ run_tool() {
     kill $hs 2>/dev/null
     [ -n "$helper" ] && kill $helper 2>/dev/null
     kill $ns 2>/dev/null; wait 2>/dev/null
-    rm -f $work/ready $work/api.sock
+    rm -f $work/ready $work/api.sock $work/pasta.pid
 }
 run_tool slirp4netns 23080 23090
 run_tool pasta 24080 24090

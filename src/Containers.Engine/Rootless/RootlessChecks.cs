@@ -30,6 +30,13 @@ internal static class RootlessChecks
             add("port", $"{p.Protocol}:{p.HostIp ?? ""}:{p.HostPort}:{p.ContainerPort}");
     }
 
+    /// <summary>Removes what a killed monitor's slirp4netns left in the runtime directory (its API socket).</summary>
+    public static void RemoveSlirpSocket(ContainerConfig c)
+    {
+        try { File.Delete(Path.Combine(RootlessHost.RuntimeDirectory(), "slirp-" + c.Id[..12] + ".sock")); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ContainersException) { }
+    }
+
     /// <summary>resolv.conf of a slirp4netns container without -Dns: slirp4netns's forwarder to the host's resolver.</summary>
     public static void WriteSlirpResolvConf(ContainerConfig c, string dir)
     {

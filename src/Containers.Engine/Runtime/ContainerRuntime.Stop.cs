@@ -120,6 +120,8 @@ public sealed partial class ContainerRuntime
         foreach (var leftover in new[] { "merged", "export" }) ProcessOps.Unmount(Path.Combine(rec.Dir, leftover));
         Diagnostics.StepTimes.Mark("remove.unmounts");
         cg.Destroy();
+        // rootless: a monitor killed with kill -9 leaves its slirp4netns API socket in the runtime directory
+        if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.RemoveSlirpSocket(c);
         Diagnostics.StepTimes.Mark("remove.cgroup");
         // the rename is the removal; the files go on a background thread (see Trash)
         string trash = _root.NewTempPath(Trash.Prefix);
