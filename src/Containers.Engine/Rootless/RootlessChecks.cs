@@ -45,8 +45,13 @@ internal static class RootlessChecks
         File.WriteAllText(Path.Combine(dir, "resolv.conf"), "nameserver 10.0.2.3\n" + (search.Length > 0 ? "search " + search + "\n" : ""));
     }
 
-    public static void Check(ContainerConfig c, bool publishAll)
+    public static void Check(ContainerConfig c, bool publishAll, UserNamespaces.UserNamespaceMode? userNamespace = null)
     {
+        // every rootless container has the user's own mapping (uid 0 = the user): -UserNamespace Host names it, as
+        // podman's --userns=host does rootless; a range of its own (Auto, Private) or keep-id are not given yet
+        if (userNamespace is UserNamespaces.UserNamespaceMode.Auto or UserNamespaces.UserNamespaceMode.Private or UserNamespaces.UserNamespaceMode.KeepId)
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported",
+                $"-UserNamespace {userNamespace} is not available to rootless containers yet: each runs in a user namespace with your own mapping (uid 0 inside is you, 1.. your subordinate ids); give -UserNamespace Host or leave it out.", c.Name);
         var limits = new List<string>();
         if (c.Memory is not null) limits.Add("-Memory");
         if (c.MemorySwap is not null) limits.Add("-MemorySwap");

@@ -180,7 +180,7 @@ public sealed partial class ContainerRuntime
         }
 
         // rootless: what needs host privilege, a cgroup or a network it cannot have is refused before anything is made
-        if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.Check(cfg, o.PublishAll);
+        if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.Check(cfg, o.PublishAll, o.UserNamespace);
         else if (cfg.Network == Rootless.RootlessChecks.SlirpNetwork)
             throw ContainersException.Invalid("RootlessNetworkUnsupported", $"The network '{cfg.Network}' is the one of rootless containers; as root, give a bridge network (the default) or none.", cfg.Network);
         // -UserNamespace (or the root's default): Auto and Private take a range of host ids below (UserNamespaces/)
