@@ -7,6 +7,8 @@ $script:TestAptPackages = @(
     'busybox-static', 'podman', 'skopeo', 'crun', 'docker-registry', 'apache2-utils', 'iptables', 'nftables',
     'iproute2', 'tmux', 'debootstrap', 'jq', 'openssl', 'curl', 'uidmap', 'procps', 'psmisc', 'qemu-system-x86',
     'cpio', 'attr', 'libcap2-bin', 'gcc', 'libc6-dev',
+    # rootless containers (tests/Integration/Rootless.Tests.ps1): their network
+    'slirp4netns',
     # the compose loader's peer: docker-compose 1.29.2's `config` (tests/Unit/ComposeLoader.Tests.ps1)
     'docker-compose'
 )

@@ -88,6 +88,12 @@ internal sealed unsafe class ChildPlan
     public int UserSock = -1;
     public int OverlayFd = -1;
     public string? OverlaySpec;
+    /// <summary>
+    /// Rootless (Rootless.cs): cloned with CLONE_NEWUSER; the monitor has newuidmap/newgidmap write the maps and then
+    /// sends one byte on <see cref="UserSock"/>; the child, then root of its namespace, does the rest itself.
+    /// </summary>
+    public bool Rootless;
+    public string? RootlessMapping;
 
     /// <summary>
     /// PID 1 of an -Init container is a clone of the monitor, so its command line would be the monitor's
@@ -186,6 +192,8 @@ internal sealed unsafe class ChildPlan
         p.ExecCandidates = s.All("exec").Select(c => (nint)NStr.Of(c)).ToArray();
         p.DevNull = NStr.Of("/dev/null");
         UserNamespace.FromSpec(p, s);
+        p.RootlessMapping = s.Get("rootless");
+        p.Rootless = p.RootlessMapping is not null;
         return p;
     }
 
@@ -217,7 +225,7 @@ internal sealed unsafe class ChildPlan
         StepSeccomp => "load the seccomp filter",
         StepSession => "start a session of its own (setsid)",
         StepTty => "make the pseudo-terminal (/dev/pts/ptmx)",
-        StepUserNs => "receive the user namespace's mounts from the monitor",
+        StepUserNs => Rootless ? "wait for the user namespace's id maps (newuidmap, newgidmap)" : "receive the user namespace's mounts from the monitor",
         _ => "step " + step,
     };
 }
@@ -241,6 +249,14 @@ internal static unsafe class ContainerChild
         for (int sig = 1; sig < 65; sig++) if (sig != SIGKILL && sig != SIGSTOP) signal(sig, 0);
         // user namespace: wait until the monitor has written the maps and sent the idmapped mounts
         if (p.UserNs && !UserNamespace.Receive(p)) Fail(p, ChildPlan.StepUserNs, Errno);
+        if (p.Rootless)
+        {
+            byte go = 0;
+            if (read(p.UserSock, &go, 1) != 1) Fail(p, ChildPlan.StepUserNs, Errno == 0 ? 71 : Errno);
+            close(p.UserSock);
+            // root of its own namespace (the user's uid and gid are its 0 now): what the steps make is the container root's
+            if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) Fail(p, ChildPlan.StepUser, Errno);
+        }
         // its own session and process group, as runc and crun make it: a signal the container sends to its
         // process group (kill 0, an Apache stop) or session must not reach the monitor
         if (setsid() < 0) Fail(p, ChildPlan.StepSession, Errno);
@@ -256,7 +272,8 @@ internal static unsafe class ContainerChild
             if (fd < 0 || write(fd, &zero, 1) != 1) Fail(p, ChildPlan.StepCgroup, Errno);
             close(fd);
         }
-        if (p.CgroupProcs.Length > 0 && unshare((int)CLONE_NEWCGROUP) != 0) Fail(p, ChildPlan.StepCgroupNs, Errno);
+        // (rootless: always, so an exec, which joins every namespace from inside the user namespace, never has to join the host's)
+        if ((p.CgroupProcs.Length > 0 || p.Rootless) && unshare((int)CLONE_NEWCGROUP) != 0) Fail(p, ChildPlan.StepCgroupNs, Errno);
 
         byte* slash = stackalloc byte[2] { (byte)'/', 0 };
         byte* dot = stackalloc byte[2] { (byte)'.', 0 };

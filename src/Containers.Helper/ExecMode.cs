@@ -51,7 +51,8 @@ internal static unsafe class ExecMode
         // a container in a user namespace of its own: joined last, after the namespaces it owns (and the network
         // namespace, which the host's owns) were joined with the host's privileges
         int userNs = -1;
-        if (spec.Flag("userns"))
+        bool rootless = spec.Flag("rootless");
+        if (spec.Flag("userns") || rootless)
         {
             userNs = open(NStr.Of($"/proc/{target}/ns/user"), 0x80000, 0);
             if (userNs < 0) { Console.Error.WriteLine("exec: the container is not running (cannot open its user namespace)"); return 126; }
@@ -101,9 +102,11 @@ internal static unsafe class ExecMode
                 int fd = open((byte*)plan.CgroupProcs[i], 1, 0);
                 if (fd >= 0) { write(fd, &zero, 1); close(fd); }
             }
+            // rootless: the user namespace first; it owns the others, and only in it has this process the privilege to join them
+            if (rootless && setns(userNs, (int)CLONE_NEWUSER) != 0) ChildFail(plan, ChildPlan.StepUserNs);
             for (int i = 0; i < nsFds.Length; i++)
                 if (setns(nsFds[i], NsFlags[i]) != 0) ChildFail(plan, ChildPlan.StepNetns - 100 - i);
-            if (userNs >= 0 && setns(userNs, (int)CLONE_NEWUSER) != 0) ChildFail(plan, ChildPlan.StepUserNs);
+            if (!rootless && userNs >= 0 && setns(userNs, (int)CLONE_NEWUSER) != 0) ChildFail(plan, ChildPlan.StepUserNs);
             int inner = Clone((ulong)SIGCHLD);
             if (inner == 0)
             {

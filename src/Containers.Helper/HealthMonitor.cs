@@ -34,6 +34,8 @@ internal sealed unsafe class HealthMonitor
     private readonly string? _cgroupProcs;
     private readonly int[] _nsFds = new int[6];
     private readonly bool _userns;
+    /// <summary>Rootless: the user namespace is joined first (it owns the others; see Rootless.cs).</summary>
+    private readonly bool _rootless;
 
     private int _pid;
     private long _startedMono;
@@ -70,7 +72,8 @@ internal sealed unsafe class HealthMonitor
         _cgroupProcs = s.All("cgroup").FirstOrDefault();
         // a container in a user namespace of its own (userns=start:count): the check joins it too, last, as an exec
         // does; without it the check would run as the host's root in the container's other namespaces
-        _userns = s.Get("userns") is { Length: > 0 };
+        _userns = s.Get("userns") is { Length: > 0 } || s.Get("rootless") is not null;
+        _rootless = s.Get("rootless") is not null;
         _plan = new ChildPlan
         {
             Cwd = container.Cwd, Uid = container.Uid, Gid = container.Gid, Groups = container.Groups, NGroups = container.NGroups,
@@ -246,9 +249,11 @@ internal sealed unsafe class HealthMonitor
                 int fd = open((byte*)plan.CgroupProcs[i], 1, 0);
                 if (fd >= 0) { write(fd, &zero, 1); close(fd); }
             }
+            bool rootless = _rootless;
+            if (rootless && setns(userNs, (int)CLONE_NEWUSER) != 0) ChildFail(plan, ChildPlan.StepUserNs);
             for (int i = 0; i < nsFds.Length; i++)
                 if (setns(nsFds[i], NsFlags[i]) != 0) ChildFail(plan, ChildPlan.StepNetns - 100 - i);
-            if (userNs >= 0 && setns(userNs, (int)CLONE_NEWUSER) != 0) ChildFail(plan, ChildPlan.StepUserNs);
+            if (!rootless && userNs >= 0 && setns(userNs, (int)CLONE_NEWUSER) != 0) ChildFail(plan, ChildPlan.StepUserNs);
             int inner = Clone((ulong)SIGCHLD);
             if (inner == 0)
             {

@@ -157,9 +157,39 @@ internal static unsafe class Monitor
                 Tty.SocketPair(usv);
                 plan.UserSock = usv[1];
             }
+            else if (plan.Rootless)
+            {
+                Tty.SocketPair(usv);
+                plan.UserSock = usv[1];
+            }
             int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0)
-                | (plan.UserNs ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);
+                | (plan.UserNs || plan.Rootless ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
+            if (plan.Rootless)
+            {
+                close(usv[1]);
+                string? mapErr = pid > 0 ? Rootless.WriteMaps(pid, plan.RootlessMapping!) : null;
+                // the default network: slirp4netns joins the child's namespaces and configures tap0 before it goes on
+                if (mapErr is null && pid > 0) mapErr = SlirpNet.Start(pid, spec);
+                if (mapErr is null && pid > 0) { byte go = 1; write(usv[0], &go, 1); }
+                close(usv[0]);
+                if (mapErr is not null)
+                {
+                    kill(pid, SIGKILL);
+                    int kst;
+                    wait4Blocking(pid, &kst, 0, null);
+                    close(outp[0]); close(errp[0]); close(sync[0]); close(outp[1]); close(errp[1]); close(sync[1]);
+                    if (tty) { close(tsv[0]); close(tsv[1]); }
+                    if (first) return Finish(true, "error: rootless: " + mapErr, 1);
+                    Status["error"] = "rootless: " + mapErr;
+                    Status["state"] = "exited";
+                    Status["exitcode"] = "127";
+                    Status["finishedat"] = Now();
+                    EndCgroups();
+                    WriteStatus();
+                    return 0;
+                }
+            }
             if (plan.UserNs)
             {
                 UserNamespace.ClosePrepared(plan);
@@ -207,6 +237,7 @@ internal static unsafe class Monitor
             {
                 int st;
                 wait4Blocking(pid, &st, 0, null);
+                SlirpNet.Stop();
                 close(outp[0]); close(errp[0]);
                 if (master >= 0) close(master);
                 string err = $"cannot {plan.Describe(msg[0])}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(msg[1])} (errno {msg[1]})";
@@ -244,6 +275,7 @@ internal static unsafe class Monitor
 
             int status = master >= 0 ? SuperviseTty(pid, master, outp[0], errp[0], ref logFd, buf, line)
                 : Supervise(pid, outp[0], errp[0], ref logFd, buf, line);
+            SlirpNet.Stop(); // (rootless: this run's network goes with its namespace; a restart starts another)
             // without a PID namespace of its own, the end of the first process does not end the others (they are
             // re-parented to the shared namespace's init): end them, as runc does for such a container
             if (plan.JoinPid) KillCgroup(spec.All("cgroup").FirstOrDefault());

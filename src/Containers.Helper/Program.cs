@@ -23,6 +23,8 @@ internal static class Program
                 return AttachMode.Run(args);
             case "dns": return Net.DnsServer.Run(args);
             case "proxy": return Net.PortProxy.Run(args);
+            case "userns-exec": return Rootless.Exec(args);
+            case "idfix": return Rootless.IdFix(args);
             default:
                 Console.Error.WriteLine($"containers-helper: unknown mode '{args[0]}'");
                 return 2;

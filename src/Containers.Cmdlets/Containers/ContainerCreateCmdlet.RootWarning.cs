@@ -19,6 +19,8 @@ public abstract partial class ContainerCreateCmdlet
     protected void WarnIfRootOnHost()
     {
         if (ParameterSetName != ImageSet) return;
+        // rootless: root in the container is this user, never the host's root
+        if (Engine.Rootless.RootlessHost.Active) return;
         // the mode the container will get: -UserNamespace, else the root's default (Set-ContainerHostConfiguration)
         var mode = UserNamespace ?? Engine.UserNamespaces.HostSettings.Load(Root).DefaultMode;
         if (!Privileged && mode != Engine.UserNamespaces.UserNamespaceMode.Host) return;

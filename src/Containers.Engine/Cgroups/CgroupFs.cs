@@ -36,7 +36,8 @@ internal sealed class CgroupFs
     public static IDisposable HoldMigrationFastPath()
     {
         string? own = OwnProcsFile.Value;
-        if (own is null) return NoHold.Instance;
+        // rootless: this process may not migrate itself (the cgroup is root's), and its containers have no cgroup here
+        if (own is null || Rootless.RootlessHost.Active) return NoHold.Instance;
         var hold = new FastPathHold(own);
         new Thread(hold.Run, 64 * 1024) { IsBackground = true, Name = "cgroup-fast-path" }.Start();
         return hold;

@@ -25,7 +25,16 @@ public static partial class CgroupManagers
         File.Exists(Path.Combine(cgroupRoot, "cgroup.controllers")) ? CgroupVersion.V2 : CgroupVersion.V1;
 
     /// <summary>The manager for container <paramref name="containerId"/> of <paramref name="root"/> on this host.</summary>
-    public static ICgroupManager Create(StorageRoot root, string containerId) => Create(DefaultRoot, root.ScopeId, containerId);
+    public static ICgroupManager Create(StorageRoot root, string containerId) =>
+        Rootless.RootlessHost.Active ? RootlessCgroups.Create(root, containerId) : Create(DefaultRoot, root.ScopeId, containerId);
+
+    /// <summary>A rootless container's cgroup below a v2 subtree delegated to the user (no device program: see RootlessCgroups).</summary>
+    internal static ICgroupManager CreateDelegated(string delegatedRoot, string scopeId, string containerId)
+    {
+        Validate(scopeId);
+        Validate(containerId);
+        return new CgroupV2Manager(new CgroupFs(delegatedRoot), ParentName(scopeId), containerId, null);
+    }
 
     /// <summary>The manager for a container made under <paramref name="cgroupParent"/> (-CgroupParent; null = the root's own parent).</summary>
     public static ICgroupManager Create(StorageRoot root, string containerId, string? cgroupParent) => Create(DefaultRoot, root.ScopeId, containerId, cgroupParent);

@@ -48,6 +48,16 @@ public static class HostProbe
             if (pretty is not null) os = pretty["PRETTY_NAME=".Length..].Trim('"');
         }
         catch (IOException) { }
+        // rootless: the user's own subordinate ids and runtime directory instead of the root-only pool
+        bool rootless = Rootless.RootlessHost.Active;
+        string? userIds = null, rootlessProblem = null, runtimeDir = null;
+        if (rootless)
+        {
+            try { userIds = Rootless.RootlessHost.SubordinateIds().Uids.ToString(); }
+            catch (Errors.ContainersException ex) { rootlessProblem = ex.Message; }
+            try { runtimeDir = Rootless.RootlessHost.RuntimeDirectory(); }
+            catch (Errors.ContainersException ex) { rootlessProblem ??= ex.Message; }
+        }
         return new ContainerHostInfo
         {
             HostName = Environment.MachineName,
@@ -69,12 +79,15 @@ public static class HostProbe
             StorageBytes = DirectoryBytes(root.Path),
             HelperPath = helperPath,
             EngineVersion = typeof(HostProbe).Assembly.GetName().Version?.ToString() ?? "0.0",
-            DefaultUserNamespace = UserNamespaces.HostSettings.Load(root).DefaultMode.ToString(),
-            UserNamespaceUser = UserNamespaces.SubordinateIds.Find() is null ? null : UserNamespaces.SubordinateIds.UserName,
-            SubordinateIds = UserNamespaces.SubordinateIds.Find()?.Uids.ToString(),
-            UserNamespaceProblem = UserNamespaces.UserNamespaceSupport.RootProblem(root)
+            DefaultUserNamespace = rootless ? Rootless.RootlessChecks.ModeName : UserNamespaces.HostSettings.Load(root).DefaultMode.ToString(),
+            UserNamespaceUser = rootless ? Environment.UserName : UserNamespaces.SubordinateIds.Find() is null ? null : UserNamespaces.SubordinateIds.UserName,
+            SubordinateIds = rootless ? userIds : UserNamespaces.SubordinateIds.Find()?.Uids.ToString(),
+            UserNamespaceProblem = rootless ? rootlessProblem : UserNamespaces.UserNamespaceSupport.RootProblem(root)
                 ?? (UserNamespaces.SubordinateIds.Find() is null ? $"the system user {UserNamespaces.SubordinateIds.UserName} and its subordinate ids do not exist yet (made on first use)" : null),
-            IdRangesInUse = UserNamespaces.IdRanges.List().Count(a => a.Root == root.Path),
+            // (the host-wide table is root's: a rootless run takes no range from it)
+            IdRangesInUse = rootless ? 0 : UserNamespaces.IdRanges.List().Count(a => a.Root == root.Path),
+            Rootless = rootless,
+            RuntimeDirectory = runtimeDir,
         };
     }
 

@@ -35,4 +35,8 @@ public sealed class ContainerHostInfo
     public string? UserNamespaceProblem { get; init; }
     /// <summary>Id ranges allocated to this root's containers.</summary>
     public int IdRangesInUse { get; init; }
+    /// <summary>True when the engine runs as an ordinary user (rootless: Rootless/RootlessHost.cs).</summary>
+    public bool Rootless { get; init; }
+    /// <summary>Rootless: the user's runtime directory ($XDG_RUNTIME_DIR/pscontainers or /tmp/pscontainers-&lt;uid&gt;); null as root.</summary>
+    public string? RuntimeDirectory { get; init; }
 }

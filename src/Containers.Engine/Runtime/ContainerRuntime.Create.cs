@@ -107,9 +107,11 @@ public sealed partial class ContainerRuntime
         // docker merges the image's HEALTHCHECK with --health-* field by field; NONE or --no-healthcheck: none
         cfg.Health = Health.HealthChecks.Effective(Health.HealthChecks.FromImage(image?.Healthcheck), o.Health, o.NoHealthCheck);
         if (cfg.Health?.Test[0] == "CMD-SHELL" && image?.Shell is { Length: > 0 } shell) cfg.HealthShell = shell.ToList();
-        // Like Docker, a container without -Network joins the default bridge network.
+        // Like Docker, a container without -Network joins the default bridge network (rootless: see RootlessChecks).
         if (!IsContainerMode(cfg.Network))
-            cfg.Network = string.IsNullOrEmpty(o.Network) ? (NetworkProvider is null ? "none" : Networking.NetworkManager.DefaultNetworkName) : o.Network;
+            cfg.Network = string.IsNullOrEmpty(o.Network)
+                ? (NetworkProvider is null || Rootless.RootlessHost.Active ? Rootless.RootlessChecks.DefaultNetwork : Networking.NetworkManager.DefaultNetworkName)
+                : o.Network;
         var networks = NetworkNames(cfg.Network);
         if (networks.Count > 1 && networks.Any(n => n is "none" or "host" || IsContainerMode(n)))
             throw ContainersException.Invalid("NetworkModeExclusive", $"The network mode '{cfg.Network}' mixes none, host or container: with other networks; they stand alone.", cfg.Network);
@@ -196,15 +198,21 @@ public sealed partial class ContainerRuntime
             cfg.Mounts.Add(new MountConfig { Type = "volume", Source = VolumeStore.NewAnonymousName(), Destination = dest, Anonymous = true });
         }
 
+        // rootless: what needs host privilege, a cgroup or a network it cannot have is refused before anything is made
+        if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.Check(cfg, o.PublishAll, o.UserNamespace);
+        else if (cfg.Network == Rootless.RootlessChecks.SlirpNetwork)
+            throw ContainersException.Invalid("RootlessNetworkUnsupported", $"The network '{cfg.Network}' is the one of rootless containers; as root, give a bridge network (the default) or none.", cfg.Network);
         // -UserNamespace (or the root's default): Auto and Private take a range of host ids below (UserNamespaces/)
         // -Pid or -Ipc host or container:X: the namespace to share is owned by another user namespace, in which this
         // container's root could not mount /proc or manage IPC; -Device: the host's node is root's (devtmpfs has no
         // idmapped mounts and a user namespace may not mknod), so root inside could not open it. Like -Privileged,
         // these mean the host's user namespace (docker's rule for userns-remap)
-        bool needsHost = cfg.PidMode.Length > 0 || cfg.IpcMode.Length > 0 || cfg.Devices.Count > 0 || cfg.Network == "host";
+        bool needsHost = !Rootless.RootlessHost.Active && cfg.PidMode.Length > 0 || cfg.IpcMode.Length > 0 || cfg.Devices.Count > 0 || cfg.Network == "host";
         if (needsHost && o.UserNamespace is UserNamespaces.UserNamespaceMode.Private)
             throw ContainersException.Invalid("UserNamespaceConflict", "-UserNamespace Private cannot share the host's network namespace or the host's or another container's PID or IPC namespace (-Network host, -Pid, -Ipc) nor give host devices (-Device); give -UserNamespace Host.", cfg.Name);
-        var (usermode, uswarn) = UserNamespaces.UserNamespaceSupport.Resolve(_root, o.UserNamespace, o.Privileged || needsHost);
+        // rootless: every container is in a user namespace with the user's own mapping (Rootless/); no range is taken
+        var (usermode, uswarn) = Rootless.RootlessHost.Active ? (UserNamespaces.UserNamespaceMode.Host, (string?)null)
+            : UserNamespaces.UserNamespaceSupport.Resolve(_root, o.UserNamespace, o.Privileged || needsHost);
         UserNamespaces.IdRange? pool = null;
         if (usermode != UserNamespaces.UserNamespaceMode.Host)
         {
@@ -219,7 +227,9 @@ public sealed partial class ContainerRuntime
             }
         }
         if (uswarn is not null) o.Warning?.Invoke(uswarn);
-        cfg.UserNamespace = usermode.ToString();
+        cfg.UserNamespace = Rootless.RootlessHost.Active ? Rootless.RootlessChecks.ModeName : usermode.ToString();
+        if (Rootless.RootlessHost.Active && cfg.Mounts.Any(m => m.IdMap || m.Chown))
+            throw ContainersException.Invalid("RootlessUnsupported", "The :idmap and :U volume options are not supported for rootless containers yet (their root is the user's own uid already).", cfg.Name);
         if (cfg.Mounts.Any(m => m.IdMap || m.Chown) && usermode == UserNamespaces.UserNamespaceMode.Host)
             throw ContainersException.Invalid("MountNeedsUserNamespace", "The :idmap and :U volume options map ids into the container's user namespace; this container runs in the host's (-UserNamespace Host, -Privileged, or Auto unavailable).", cfg.Name);
 

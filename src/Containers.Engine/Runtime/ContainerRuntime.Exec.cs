@@ -44,6 +44,8 @@ public sealed partial class ContainerRuntime
         foreach (var f in Cgroup(c.Id).ProcsFiles) w.Add("cgroup", f);
         // a container in a user namespace of its own: the exec joins it too (ExecMode joins it last)
         if (c.IdRange is not null) w.Add("userns", "1");
+        // rootless: the helper joins the user namespace first (it owns the others)
+        if (Rootless.RootlessHost.Active) w.Add("rootless", "1");
         AddRlimits(w, c);
         w.Add("uid", user.Uid.ToString(CultureInfo.InvariantCulture));
         w.Add("gid", user.Gid.ToString(CultureInfo.InvariantCulture));

@@ -118,6 +118,7 @@ public sealed partial class ContainerRuntime
             }
             // --network container:X uses X's files (mounted from its state directory), as docker shares them
             if (!IsContainerMode(c.Network)) WriteEtcFiles(c, dir, net);
+            if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.WriteSlirpResolvConf(c, dir);
             Diagnostics.StepTimes.Mark("start.etc-files");
             if (c.IdRange is UserNamespaces.IdRange range) UserNamespaceSetup.PrepareStart(this, rec, range, IsContainerMode(c.Network));
 
@@ -222,6 +223,9 @@ public sealed partial class ContainerRuntime
         }
         // the monitor's user-namespace set-up (maps, idmapped layers, the overlay over them): its own ErrorId, so a
         // file system or kernel without idmapped mounts is told apart (-UserNamespace Host runs it without)
+        // rootless: the maps (newuidmap, newgidmap) or the network (slirp4netns) could not be set up
+        if (reason.StartsWith("rootless: ", StringComparison.Ordinal))
+            return ContainersException.System("RootlessSetupFailed", RuntimeMessages.StartFailed(name, reason), name);
         if (reason.StartsWith("user namespace: ", StringComparison.Ordinal))
             return ContainersException.System("UserNamespaceSetupFailed", RuntimeMessages.StartFailed(name, reason) + " (-UserNamespace Host runs it in the host's user namespace.)", name);
         return ContainersException.System("ContainerStartFailed", RuntimeMessages.StartFailed(name, reason), name);
@@ -358,6 +362,10 @@ public sealed partial class ContainerRuntime
         var w = new SpecWriter();
         w.Add("id", c.Id);
         if (c.IdRange is UserNamespaces.IdRange ur) w.Add("userns", $"{ur.Start}:{ur.Count}");
+        // rootless: the user's mapping, written by newuidmap/newgidmap for the monitor (Helper/Rootless.cs)
+        bool rootless = Rootless.RootlessHost.Active;
+        if (rootless) w.Add("rootless", Rootless.RootlessHost.Mapping());
+        if (rootless && c.Network == Rootless.RootlessChecks.SlirpNetwork) Rootless.RootlessChecks.AddSlirp(w.Add, c);
         var (mountPoints, rootfs) = SharedRuntimeDirs();
         w.Add("merged", rootfs);
         w.Add("log", Path.Combine(dir, "ctr.log"));
@@ -373,13 +381,16 @@ public sealed partial class ContainerRuntime
         w.Add("image", c.Image);
         var lowers = Enumerable.Reverse(c.LowerDirs).Prepend(mountPoints).ToList();
         string overlay = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
+        // rootless: mounted inside the user namespace, where overlayfs keeps its metadata in user.overlay.* (the
+        // unpacker writes opaque directories so) instead of trusted.*, which needs host privilege
+        if (rootless) overlay += ",userxattr";
         if (overlay.Length > 4000) throw ContainersException.Invalid("OverlayOptionsTooLong", "The image has too many layers for one overlay mount.", c.Image);
         w.Add("overlay", overlay);
         // "new": a fresh namespace with only loopback, cloned with the process and never pinned (network none
         // needs nothing set up from outside, and an unpinned namespace costs no bind mount to undo on removal)
         w.Add("netns", c.Network switch
         {
-            "host" => "host", "none" => "new",
+            "host" => "host", "none" or Rootless.RootlessChecks.SlirpNetwork => "new",
             _ when joins.NetPid > 0 => $"join:/proc/{joins.NetPid}/ns/net",
             _ => Path.Combine(dir, "netns"),
         });
@@ -401,8 +412,12 @@ public sealed partial class ContainerRuntime
         w.Add("restart", c.RestartPolicy);
         w.Add("restart-max", c.RestartMax.ToString(CultureInfo.InvariantCulture));
         var (oomFile, oomKey) = cg.OomKillCounter;
-        w.Add("oom-file", oomFile);
-        w.Add("oom-key", oomKey);
+        // (a rootless container without a cgroup has no counter)
+        if (oomFile.Length > 0)
+        {
+            w.Add("oom-file", oomFile);
+            w.Add("oom-key", oomKey);
+        }
         foreach (var f in cg.ProcsFiles) w.Add("cgroup", f);
         AddRlimits(w, c);
         foreach (var a in c.Args) w.Add("arg", a);
@@ -520,8 +535,11 @@ public sealed partial class ContainerRuntime
         bool userns = c.IdRange is not null;
         int hf = userns ? 16 : 0;
         // (the default nodes are world-readable and writable; -Device implies the host's user namespace)
+        // rootless: the child, root of its namespace, binds the host's node itself (flag 0: it resolves host paths)
+        bool rootless = Rootless.RootlessHost.Active;
         void Node(string path, ulong mode, ulong rdev, string hostPath)
         {
+            if (rootless) { w.Op("touch", 0, path); w.Op("mount", 0, hostPath, path, "", "", MS_BIND); return; }
             if (!userns) { w.Op("mknod", 0, path, n1: mode, n2: rdev); return; }
             w.Op("touch", 0, path);
             w.Op("mount", 16, hostPath, path, "", "", MS_BIND);

@@ -120,6 +120,8 @@ public sealed partial class ContainerRuntime
         foreach (var leftover in new[] { "merged", "export" }) ProcessOps.Unmount(Path.Combine(rec.Dir, leftover));
         Diagnostics.StepTimes.Mark("remove.unmounts");
         cg.Destroy();
+        // rootless: a monitor killed with kill -9 leaves its slirp4netns API socket in the runtime directory
+        if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.RemoveSlirpSocket(c);
         Diagnostics.StepTimes.Mark("remove.cgroup");
         // the rename is the removal; the files go on a background thread (see Trash)
         string trash = _root.NewTempPath(Trash.Prefix);
@@ -167,6 +169,14 @@ public sealed partial class ContainerRuntime
 
     internal static void DeleteTree(string path)
     {
+        if (Rootless.RootlessHost.Active)
+        {
+            // rootless: what the container's other ids own is removed as the user namespace's root
+            try { Directory.Delete(path, true); }
+            catch (DirectoryNotFoundException) { }
+            catch (Exception ex) when (ex is UnauthorizedAccessException or IOException) { Rootless.RootlessHost.RemoveTree(path); }
+            return;
+        }
         try { Directory.Delete(path, true); }
         catch (UnauthorizedAccessException)
         {

@@ -15,7 +15,7 @@ public sealed partial class ContainerRuntime
     internal static bool IsContainerMode(string mode) => mode.StartsWith(ContainerModePrefix, StringComparison.Ordinal);
 
     /// <summary>A network setting that is a set of networks of the root (not none, host or container:).</summary>
-    internal static bool HasOwnNetworks(string network) => network is not ("none" or "host") && !IsContainerMode(network);
+    internal static bool HasOwnNetworks(string network) => network is not ("none" or "host" or Rootless.RootlessChecks.SlirpNetwork) && !IsContainerMode(network);
 
     /// <summary>-Pid / -Ipc: "" (the container's own namespace), "host" or "container:&lt;id&gt;" (the other container resolved now).</summary>
     internal string ParseNamespaceMode(string? value, string what)

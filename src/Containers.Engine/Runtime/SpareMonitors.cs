@@ -69,6 +69,9 @@ internal static class SpareMonitors
     /// <summary>Starts the next spare in the background (at most one start under way).</summary>
     public static void Replenish()
     {
+        // rootless: a spare makes its network namespace before it knows its container, which needs root; a rootless
+        // monitor makes it in the container's own user namespace (Helper/Rootless.cs)
+        if (Rootless.RootlessHost.Active) return;
         if (Volatile.Read(ref _spare) is not null || Interlocked.Exchange(ref _replenishing, 1) == 1) return;
         ThreadPool.UnsafeQueueUserWorkItem(static _ =>
         {

@@ -81,7 +81,11 @@ internal static class Trash
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            foreach (var a in new[] { "-c", "exec rm -rf --one-file-system -- \"$@\" </dev/null >/dev/null 2>&1", "rm" }) psi.ArgumentList.Add(a);
+            // rootless: files of the container's ids are removed by rm as root of the user's namespace (RootlessHost)
+            var rm = Rootless.RootlessHost.Active
+                ? new[] { "-c", "exec \"$@\" </dev/null >/dev/null 2>&1", "sh", State.EngineFiles.HelperPath, "userns-exec", Rootless.RootlessHost.Mapping(), "--", "/bin/rm", "-rf", "--one-file-system", "--" }
+                : new[] { "-c", "exec rm -rf --one-file-system -- \"$@\" </dev/null >/dev/null 2>&1", "rm" };
+            foreach (var a in rm) psi.ArgumentList.Add(a);
             foreach (var d in left) psi.ArgumentList.Add(d);
             using var p = System.Diagnostics.Process.Start(psi);
             if (p is not null) return;

@@ -260,6 +260,14 @@ public sealed class LayerStore
     /// <summary>rm -rf that does not follow symbolic links and clears immutable-free read-only dirs.</summary>
     public static void RemoveTree(string path)
     {
+        if (Rootless.RootlessHost.Active)
+        {
+            // rootless: the layer's files are the container ids' (subordinate ids), removed as the namespace's root
+            try { Directory.Delete(path, recursive: true); }
+            catch (DirectoryNotFoundException) { }
+            catch (Exception ex) when (ex is UnauthorizedAccessException or IOException) { Rootless.RootlessHost.RemoveTree(path); }
+            return;
+        }
         try { Directory.Delete(path, recursive: true); }
         catch (UnauthorizedAccessException) { MakeWritable(path); Directory.Delete(path, recursive: true); }
         catch (IOException) when (Directory.Exists(path)) { MakeWritable(path); Directory.Delete(path, recursive: true); }

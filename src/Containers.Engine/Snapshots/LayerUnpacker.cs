@@ -3,6 +3,7 @@ using System.Formats.Tar;
 using System.Text;
 using Containers.Engine.Errors;
 using Containers.Native.Sys;
+using Microsoft.Win32.SafeHandles;
 
 namespace Containers.Engine.Snapshots;
 
@@ -34,6 +35,15 @@ public static class LayerUnpacker
         // link: even a bug in the entry model below cannot write outside the target
         var tree = new StagingTree(target);
         var w = new LayerWriter();
+        // rootless: this process may give files no other owner than itself (container root), so the other owners
+        // are recorded and given by the helper as the user namespace's root once the layer is written (FixOwners)
+        bool rootless = Rootless.RootlessHost.Active;
+        var owners = new List<(string Rel, int Uid, int Gid, uint Mode, bool Link)>();
+        void Own(SafeFileHandle d, string n, string rel, int uid, int gid, uint mode, bool link, string full)
+        {
+            if (!rootless) { RootedFs.ChownAt(d, n, uid, gid, full); return; }
+            if (uid != 0 || gid != 0) owners.Add((rel, uid, gid, mode, link));
+        }
         LayerWriter.FileJob? open = null; // a file whose close is not posted yet (closed here if reading it fails)
         try
         {
@@ -60,8 +70,10 @@ public static class LayerUnpacker
                         var (gp, pn) = StagingTree.Split(parent);
                         w.Post(e.Name, () =>
                         {
-                            if (parent.Length == 0) RootedFs.SetXattrAt(tree.Root, "", "trusted.overlay.opaque", "y"u8, ".");
-                            else RootedFs.SetXattrAt(tree.Dir(gp), pn, "trusted.overlay.opaque", "y"u8, parent);
+                            // rootless: the overlay is mounted with userxattr, which reads user.overlay.* instead
+                            string opaque = rootless ? "user.overlay.opaque" : "trusted.overlay.opaque";
+                            if (parent.Length == 0) RootedFs.SetXattrAt(tree.Root, "", opaque, "y"u8, ".");
+                            else RootedFs.SetXattrAt(tree.Dir(gp), pn, opaque, "y"u8, parent);
                         });
                     }
                     else if (!name.StartsWith(".wh..wh.", StringComparison.Ordinal))
@@ -90,7 +102,7 @@ public static class LayerUnpacker
                 var mt = e.ModificationTime.ToUniversalTime();
                 long sec = mt.ToUnixTimeSeconds();
                 long nsec = (mt.UtcTicks % TimeSpan.TicksPerSecond) * 100;
-                var xattrs = XattrsOf(e, idFilter.XattrsOf(ordinal));
+                var xattrs = XattrsOf(e, idFilter.XattrsOf(ordinal), rootless);
 
                 switch (e.EntryType)
                 {
@@ -105,7 +117,7 @@ public static class LayerUnpacker
                             var d = rel.Length == 0 ? tree.Root : tree.Dir(parent);
                             string n = rel.Length == 0 ? "" : name;
                             if (make) RootedFs.MkdirAt(d, n, 0x1ed, full, existOk: true);
-                            RootedFs.ChownAt(d, n, uid, gid, full);
+                            Own(d, n, rel, uid, gid, mode, false, full);
                             RootedFs.ChmodAt(d, n, mode, full);
                             ApplyXattrs(xattrs, d, n, full);
                         });
@@ -132,7 +144,8 @@ public static class LayerUnpacker
                         w.Post(new LayerWriter.CloseOp(job, h =>
                         {
                             int fd = (int)h.DangerousGetHandle();
-                            LayerFs.Fchown(fd, uid, gid, full);
+                            if (!rootless) LayerFs.Fchown(fd, uid, gid, full);
+                            else if (uid != 0 || gid != 0) owners.Add((rel, uid, gid, mode, false));
                             LayerFs.Fchmod(fd, mode, full);
                             ApplyXattrs(xattrs, h, "", full);
                             LayerFs.Futimes(fd, sec, nsec, full);
@@ -150,7 +163,7 @@ public static class LayerUnpacker
                         {
                             var d = tree.Dir(parent);
                             RootedFs.SymlinkAt(linkName, d, name, full);
-                            RootedFs.ChownAt(d, name, uid, gid, full);
+                            Own(d, name, rel, uid, gid, 0, true, full);
                             ApplyXattrs(xattrs, d, name, full);
                             RootedFs.UtimesAt(d, name, sec, nsec, full);
                         });
@@ -182,6 +195,9 @@ public static class LayerUnpacker
                     case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
                     {
                         RemoveExisting(w, tree, known, rel, e.Name);
+                        // rootless: no device node can be made in a user namespace (podman and containerd leave them
+                        // out too); the container's /dev is the runtime's
+                        if (rootless && e.EntryType != TarEntryType.Fifo) { known.Remove(rel); break; }
                         uint type = e.EntryType switch { TarEntryType.CharacterDevice => LayerFs.S_IFCHR, TarEntryType.BlockDevice => LayerFs.S_IFBLK, _ => LayerFs.S_IFIFO };
                         var pe = e as PosixTarEntry;
                         uint major = (uint)(pe?.DeviceMajor ?? 0), minor = (uint)(pe?.DeviceMinor ?? 0);
@@ -189,7 +205,7 @@ public static class LayerUnpacker
                         {
                             var d = tree.Dir(parent);
                             RootedFs.MknodAt(d, name, type | mode, major, minor, full);
-                            RootedFs.ChownAt(d, name, uid, gid, full);
+                            Own(d, name, rel, uid, gid, mode, false, full);
                             RootedFs.ChmodAt(d, name, mode, full);
                             ApplyXattrs(xattrs, d, name, full);
                             RootedFs.UtimesAt(d, name, sec, nsec, full);
@@ -217,6 +233,7 @@ public static class LayerUnpacker
                 }
             });
             w.Finish();
+            if (rootless) Rootless.RootlessHost.FixOwners(target, owners);
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException or ArgumentException or OverflowException
             or SharpCompress.Common.ArchiveException or SharpCompress.Compressors.ZStandard.ZstdException)
@@ -303,6 +320,17 @@ public static class LayerUnpacker
     }
 
     /// <summary>The xattrs a PAX entry carries (SCHILY.xattr.*), minus overlayfs' own; null when none.</summary>
+    private static List<(string Name, byte[] Value)>? XattrsOf(TarEntry e, List<(string Name, byte[] Value)>? raw, bool rootless)
+    {
+        var all = XattrsOf(e, raw);
+        if (!rootless || all is null) return all;
+        // rootless: the overlay reads user.overlay.* (a layer must not forge them), and trusted.* and security.*
+        // (file capabilities among them) are not the user's to set: left out, as podman's rootless storage does
+        var kept = all.Where(x => !x.Name.StartsWith("user.overlay.", StringComparison.Ordinal)
+            && !x.Name.StartsWith("trusted.", StringComparison.Ordinal) && !x.Name.StartsWith("security.", StringComparison.Ordinal)).ToList();
+        return kept.Count > 0 ? kept : null;
+    }
+
     private static List<(string Name, byte[] Value)>? XattrsOf(TarEntry e, List<(string Name, byte[] Value)>? raw)
     {
         // the bytes of the PAX records when the filter saw them (binary values survive), else TarReader's strings

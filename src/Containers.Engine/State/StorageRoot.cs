@@ -36,7 +36,8 @@ public sealed class StorageRoot
     {
         string? p = explicitPath;
         if (string.IsNullOrWhiteSpace(p)) p = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (string.IsNullOrWhiteSpace(p)) p = DefaultPath;
+        // rootless (an ordinary user): the user's own, $XDG_DATA_HOME/pscontainers (Rootless/RootlessHost.cs)
+        if (string.IsNullOrWhiteSpace(p)) p = Rootless.RootlessHost.Active ? Rootless.RootlessHost.DefaultStorageRoot : DefaultPath;
         if (!System.IO.Path.IsPathRooted(p))
             throw ContainersException.Invalid("StorageRootNotAbsolute", $"The storage root '{p}' must be an absolute path.", p);
         string full = System.IO.Path.GetFullPath(p).TrimEnd('/');

@@ -141,6 +141,8 @@ public static class IdRanges
                 if (containerExists(id) || !seen.Add(id)) continue;
                 l.Add((id, Of(root, id) ?? default));
             }
+        // (rootless: the host-wide table is root's, and a rootless root takes no range from it)
+        if (Rootless.RootlessHost.Active) return l;
         foreach (var a in List())
             if (a.Root == root.Path && !containerExists(a.Id) && seen.Add(a.Id)) l.Add((a.Id, a.Range));
         return l;

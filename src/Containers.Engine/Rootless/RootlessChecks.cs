@@ -1,0 +1,81 @@
+using Containers.Engine.Errors;
+using Containers.Engine.Runtime;
+
+namespace Containers.Engine.Rootless;
+
+/// <summary>
+/// What a rootless container may ask for, checked when it is created so nothing is set up for a request that cannot
+/// be met. Each refusal has its ErrorId: RootlessCgroupsNotDelegated (a limit without a delegated cgroup),
+/// RootlessUnsupported (what needs host privilege: -Privileged, -Device, the host's or another container's PID or IPC
+/// namespace), RootlessNetworkUnsupported (a network mode this rootless engine does not give).
+/// </summary>
+internal static class RootlessChecks
+{
+    /// <summary>ContainerInfo.UserNamespace of a rootless container.</summary>
+    public const string ModeName = "Rootless";
+
+    /// <summary>The user-mode network (slirp4netns, one per running container: Helper/SlirpNet.cs), podman's name for it.</summary>
+    public const string SlirpNetwork = "slirp4netns";
+
+    /// <summary>The network a rootless container gets without -Network.</summary>
+    public const string DefaultNetwork = SlirpNetwork;
+
+    public const string SlirpBinary = "/usr/bin/slirp4netns";
+
+    /// <summary>The spec's slirp keys: the API socket (in the user's runtime directory: a state directory's path is too long for sun_path) and the ports.</summary>
+    public static void AddSlirp(Action<string, string?> add, ContainerConfig c)
+    {
+        add("slirp", Path.Combine(RootlessHost.RuntimeDirectory(), "slirp-" + c.Id[..12] + ".sock"));
+        foreach (var p in c.Ports.Select(ContainerRuntime.ParsePort))
+            add("port", $"{p.Protocol}:{p.HostIp ?? ""}:{p.HostPort}:{p.ContainerPort}");
+    }
+
+    /// <summary>Removes what a killed monitor's slirp4netns left in the runtime directory (its API socket).</summary>
+    public static void RemoveSlirpSocket(ContainerConfig c)
+    {
+        try { File.Delete(Path.Combine(RootlessHost.RuntimeDirectory(), "slirp-" + c.Id[..12] + ".sock")); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ContainersException) { }
+    }
+
+    /// <summary>resolv.conf of a slirp4netns container without -Dns: slirp4netns's forwarder to the host's resolver.</summary>
+    public static void WriteSlirpResolvConf(ContainerConfig c, string dir)
+    {
+        if (c.Network != SlirpNetwork || c.Dns.Count > 0) return;
+        string search = string.Join(' ', c.DnsSearch.Where(d => d != "."));
+        File.WriteAllText(Path.Combine(dir, "resolv.conf"), "nameserver 10.0.2.3\n" + (search.Length > 0 ? "search " + search + "\n" : ""));
+    }
+
+    public static void Check(ContainerConfig c, bool publishAll, UserNamespaces.UserNamespaceMode? userNamespace = null)
+    {
+        // every rootless container has the user's own mapping (uid 0 = the user): -UserNamespace Host names it, as
+        // podman's --userns=host does rootless; a range of its own (Auto, Private) or keep-id are not given yet
+        if (userNamespace is UserNamespaces.UserNamespaceMode.Auto or UserNamespaces.UserNamespaceMode.Private or UserNamespaces.UserNamespaceMode.KeepId)
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported",
+                $"-UserNamespace {userNamespace} is not available to rootless containers yet: each runs in a user namespace with your own mapping (uid 0 inside is you, 1.. your subordinate ids); give -UserNamespace Host or leave it out.", c.Name);
+        var limits = new List<string>();
+        if (c.Memory is not null) limits.Add("-Memory");
+        if (c.MemorySwap is not null) limits.Add("-MemorySwap");
+        if (c.Cpus is not null) limits.Add("-Cpus");
+        if (c.PidsLimit is not null) limits.Add("-PidsLimit");
+        if (limits.Count > 0 && Cgroups.RootlessCgroups.DelegatedRoot() is null)
+            throw RootlessHost.CgroupsNotDelegated(string.Join(", ", limits));
+        string? what = c.Privileged ? "-Privileged" : c.Devices.Count > 0 ? "-Device" : c.PidMode.Length > 0 ? "-Pid " + c.PidMode : c.IpcMode.Length > 0 ? "-Ipc " + c.IpcMode : null;
+        if (what is not null)
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported",
+                $"{what} needs privileges on the host that a rootless container does not have; run it as root.", c.Name);
+        if (c.Network is not ("none" or SlirpNetwork))
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported",
+                $"The network '{c.Network}' is not available to rootless containers yet; give -Network {SlirpNetwork} (the default) or none.", c.Network);
+        if (c.Network == SlirpNetwork && !File.Exists(SlirpBinary))
+            throw ContainersException.System("RootlessNetworkUnavailable",
+                $"{SlirpBinary} is missing: the network of rootless containers needs slirp4netns (Debian package slirp4netns); or give -Network none.", SlirpBinary);
+        if ((c.Ports.Count > 0 || publishAll) && c.Network != SlirpNetwork)
+            throw ContainersException.Invalid("PortsNeedBridgeNetwork", $"Published ports need a network; the container's network is '{c.Network}'.", c.Network);
+        if (publishAll)
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported", "-PublishAll is not available to rootless containers yet; give each port with -Port.", c.Name);
+        foreach (var p in c.Ports.Select(ContainerRuntime.ParsePort))
+            if (p.HostPort == 0)
+                throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported",
+                    $"A rootless container's published port needs its host port (give host:{p.ContainerPort}).", c.Name);
+    }
+}

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Containers.Engine.Errors;
+using Containers.Engine.State;
+using Containers.Engine.UserNamespaces;
+
+namespace Containers.Engine.Rootless;
+
+/// <summary>
+/// Rootless operation: pwsh started by an ordinary user (euid not 0). Everything the engine does as root elsewhere is
+/// done here through one user namespace mapping, the user's own: container uid 0 is the user's uid, 1..N the user's
+/// subordinate ids (/etc/subuid, /etc/subgid), written by the setuid newuidmap/newgidmap (package uidmap), as podman
+/// does. The storage root defaults to $XDG_DATA_HOME/pscontainers, the runtime directory to
+/// $XDG_RUNTIME_DIR/pscontainers or, with none, /tmp/pscontainers-&lt;uid&gt; (checked: a directory of the user's
+/// own, mode 0700, never a link, so another user cannot pre-create it). Files the user cannot touch as itself (what
+/// the container's other ids own: image layers, writable layers, volumes) are changed and removed by the helper in
+/// that user namespace (<see cref="RunInUserNamespace"/>).
+/// </summary>
+public static class RootlessHost
+{
+    [DllImport("libc")] private static extern uint geteuid();
+    [DllImport("libc")] private static extern uint getegid();
+
+    private static readonly Lazy<bool> s_active = new(() => geteuid() != 0);
+
+    /// <summary>True when this process is not root: every container is a rootless one.</summary>
+    public static bool Active => s_active.Value;
+
+    public static uint Uid => geteuid();
+    public static uint Gid => getegid();
+
+    /// <summary>$XDG_DATA_HOME/pscontainers, or ~/.local/share/pscontainers (podman's ~/.local/share/containers).</summary>
+    public static string DefaultStorageRoot
+    {
+        get
+        {
+            string? xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+            if (string.IsNullOrEmpty(xdg) || !Path.IsPathRooted(xdg))
+            {
+                string? home = Environment.GetEnvironmentVariable("HOME");
+                if (string.IsNullOrEmpty(home) || !Path.IsPathRooted(home)) home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+                xdg = Path.Combine(home, ".local", "share");
+            }
+            return Path.Combine(xdg, "pscontainers");
+        }
+    }
+
+    /// <summary>
+    /// The user's runtime directory (made on first use): $XDG_RUNTIME_DIR/pscontainers when that is set (logind makes
+    /// it, 0700, the user's), else /tmp/pscontainers-&lt;uid&gt;, as podman's /tmp/podman-run-&lt;uid&gt;. /tmp is
+    /// world-writable, so the directory is checked after mkdir: a directory (never a link), owned by the user, mode
+    /// 0700; anything else (another user made it first) is refused with RootlessRuntimeDirUnsafe.
+    /// </summary>
+    public static string RuntimeDirectory()
+    {
+        string? xdg = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        string dir = !string.IsNullOrEmpty(xdg) && Path.IsPathRooted(xdg) && Directory.Exists(xdg)
+            ? Path.Combine(xdg, "pscontainers")
+            : "/tmp/pscontainers-" + Uid.ToString(CultureInfo.InvariantCulture);
+        try { Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ContainersException(ErrorKind.Unauthorized, "RootlessRuntimeDirUnsafe", $"Cannot make the runtime directory '{dir}': {ex.Message}", dir, ex);
+        }
+        if (!Containers.Native.Sys.LayerFs.TryLstat(dir, out var st) || (st.Mode & Containers.Native.Sys.LayerFs.S_IFMT) != Containers.Native.Sys.LayerFs.S_IFDIR
+            || st.Uid != Uid || (st.Mode & 0x3f) != 0)
+            throw new ContainersException(ErrorKind.Unauthorized, "RootlessRuntimeDirUnsafe",
+                $"The runtime directory '{dir}' is not a directory of uid {Uid} with mode 0700 (another user may have made it); remove it or set XDG_RUNTIME_DIR.", dir);
+        return dir;
+    }
+
+    private static (IdRange Uids, IdRange Gids)? s_ids;
+
+    /// <summary>The user's subordinate uid and gid ranges (the first of each with at least 65536 ids), by name or uid.</summary>
+    public static (IdRange Uids, IdRange Gids) SubordinateIds()
+    {
+        if (s_ids is { } have) return have;
+        string name = Environment.UserName;
+        string uid = Uid.ToString(CultureInfo.InvariantCulture);
+        var u = Read("/etc/subuid", name, uid);
+        var g = Read("/etc/subgid", name, uid);
+        if (u is null || g is null)
+            throw ContainersException.Invalid("RootlessNoSubordinateIds",
+                $"The user '{name}' (uid {uid}) has no range of at least 65536 ids in {(u is null ? "/etc/subuid" : "/etc/subgid")}; rootless containers map their ids onto it. An administrator adds one: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {name}.",
+                u is null ? "/etc/subuid" : "/etc/subgid");
+        s_ids = (u.Value, g.Value);
+        return s_ids.Value;
+    }
+
+    private static IdRange? Read(string file, string name, string uid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(file))
+            {
+                var f = line.Split(':');
+                if (f.Length != 3 || (f[0] != name && f[0] != uid)) continue;
+                if (uint.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint s)
+                    && uint.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint c) && c >= IdRange.Size)
+                    return new IdRange(s, c);
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return null;
+    }
+
+    /// <summary>
+    /// The mapping as the helper takes it ("uid:subStart:subCount:gid:subStart:subCount"): 0 is the user, 1..count the
+    /// subordinate ids. Fails with RootlessNoSubordinateIds or RootlessUidmapMissing before anything is set up.
+    /// </summary>
+    public static string Mapping()
+    {
+        var (u, g) = SubordinateIds();
+        foreach (var tool in new[] { "/usr/bin/newuidmap", "/usr/bin/newgidmap" })
+            if (!File.Exists(tool))
+                throw ContainersException.System("RootlessUidmapMissing", $"{tool} is missing: rootless containers need newuidmap and newgidmap (Debian package uidmap).", tool);
+        return string.Join(':', Uid, u.Start, u.Count, Gid, g.Start, g.Count);
+    }
+
+    /// <summary>The host uid a container uid is stored as on disk (0 the user, 1.. the subordinate range; beyond: -1).</summary>
+    public static long ToHostUid(long id)
+    {
+        if (id == 0) return Uid;
+        var (u, _) = SubordinateIds();
+        return id <= u.Count ? u.Start + id - 1 : -1;
+    }
+
+    /// <summary>The host gid a container gid is stored as on disk.</summary>
+    public static long ToHostGid(long id)
+    {
+        if (id == 0) return Gid;
+        var (_, g) = SubordinateIds();
+        return id <= g.Count ? g.Start + id - 1 : -1;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="argv"/> as root of a fresh user namespace with the user's mapping (the helper's
+    /// userns-exec mode: clone, newuidmap/newgidmap, then exec). Throws RootlessUserNamespaceFailed with its output.
+    /// </summary>
+    public static void RunInUserNamespace(string what, params string[] argv)
+    {
+        var psi = new ProcessStartInfo(EngineFiles.HelperPath)
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("userns-exec");
+        psi.ArgumentList.Add(Mapping());
+        psi.ArgumentList.Add("--");
+        foreach (var a in argv) psi.ArgumentList.Add(a);
+        try
+        {
+            using var p = Process.Start(psi)!;
+            p.StandardInput.Close();
+            var err = p.StandardError.ReadToEndAsync();
+            string output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0)
+                throw ContainersException.System("RootlessUserNamespaceFailed", $"Cannot {what} in the user's namespace (exit code {p.ExitCode}): {(err.Result + " " + output).Trim()}", what);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw ContainersException.System("HelperNotStartable", $"Cannot run {EngineFiles.HelperPath}: {ex.Message}", what, ex);
+        }
+    }
+
+    /// <summary>
+    /// Removes a tree that holds files of the container's ids (a writable layer, an image layer, a volume): as the
+    /// namespace's root, which may remove them; rm stays on the file system and follows no link.
+    /// </summary>
+    public static void RemoveTree(string path)
+    {
+        if (!Directory.Exists(path) && !File.Exists(path)) return;
+        RunInUserNamespace("remove " + path, "/bin/rm", "-rf", "--one-file-system", "--", path);
+    }
+
+    /// <summary>
+    /// Gives the entries of an unpacked layer their owners: each record "uid gid mode rel" (NUL-terminated) of
+    /// <paramref name="list"/> is applied inside <paramref name="dir"/> by the helper's idfix mode as the namespace's
+    /// root (paths resolved inside the directory, links never followed; the mode again after the chown, which clears
+    /// setuid and setgid bits).
+    /// </summary>
+    public static void FixOwners(string dir, IReadOnlyList<(string Rel, int Uid, int Gid, uint Mode, bool Link)> entries)
+    {
+        if (entries.Count == 0) return;
+        string list = Path.Combine(RuntimeDirectory(), "idfix-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using (var w = new StreamWriter(list, false, new System.Text.UTF8Encoding(false)))
+                foreach (var (rel, uid, gid, mode, link) in entries)
+                    w.Write(FormattableString.Invariant($"{(uint)uid} {(uint)gid} {(link ? "-" : mode.ToString(CultureInfo.InvariantCulture))} {rel}\0"));
+            RunInUserNamespace("give the layer's files their owners", EngineFiles.HelperPath, "idfix", dir, list);
+        }
+        finally { try { File.Delete(list); } catch (IOException) { } }
+    }
+
+    /// <summary>Refuses resource limits where the user has no cgroup of its own to set them in.</summary>
+    public static ContainersException CgroupsNotDelegated(string what) => new(ErrorKind.NotImplemented, "RootlessCgroupsNotDelegated",
+        $"{what} needs a cgroup, and this rootless run has none: {Cgroups.RootlessCgroups.Reason()}. Run without it, as root, or on a cgroup v2 host where the user's cgroup is delegated (systemd's user@.service).", what);
+}

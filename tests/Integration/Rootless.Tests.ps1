@@ -1,0 +1,250 @@
+# Rootless operation (issue 14, item 3): pwsh started by an ordinary user runs containers with no root anywhere. The
+# test makes a user of its own (useradd, subordinate ids), copies the built module and pwsh where that user can read
+# them, and runs pwsh as that user (runuser); what the user's session reports comes back as JSON, and the host side
+# (owners on disk, /proc of the container's processes, what is left after removal) is checked here as root.
+BeforeAll {
+    . $PSScriptRoot/../common.ps1
+    $script:Ready = $false
+    if (-not $script:IsRoot) { return }
+    foreach ($tool in 'newuidmap', 'newgidmap', 'runuser', 'useradd', 'userdel') {
+        if (-not (Test-Command $tool)) { throw "Missing prerequisite: $tool (packages uidmap, util-linux, passwd)" }
+    }
+    $script:User = 'pscrl' + [Guid]::NewGuid().ToString('N').Substring(0, 8)
+    & useradd --create-home --shell /bin/sh $script:User 2>&1 | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "useradd $($script:User) failed" }
+    $script:Uid = [long](& id -u $script:User)
+    $script:Gid = [long](& id -g $script:User)
+    $script:UserHome = "/home/$($script:User)"
+    # useradd gives new users subordinate ids where login.defs says so; otherwise a range of our own, far up
+    if (-not (Select-String -LiteralPath /etc/subuid -Pattern "^$($script:User):" -Quiet)) {
+        $start = 1500000000 + ($script:Uid % 1000) * 65536
+        & usermod --add-subuids "$start-$($start + 65535)" --add-subgids "$start-$($start + 65535)" $script:User
+    }
+    function script:SubStart([string] $File) {
+        $l = Get-Content -LiteralPath $File | Where-Object { $_ -like "$($script:User):*" } | Select-Object -First 1
+        [long]($l -split ':')[1]
+    }
+    $script:SubUid = SubStart /etc/subuid
+    $script:SubGid = SubStart /etc/subgid
+
+    # the built module and this pwsh, where the user can read them
+    $script:Base = Join-Path $script:TestBase "rootless-$($script:User)"
+    New-Item -ItemType Directory -Force -Path $script:Base | Out-Null
+    Copy-Item -Recurse -LiteralPath (Split-Path $script:ModulePath -Parent) -Destination (Join-Path $script:Base 'mod')
+    Copy-Item -Recurse -LiteralPath $PSHOME -Destination (Join-Path $script:Base 'pwsh')
+    & chmod -R a+rX $script:TestBase $script:Base
+    $script:UserModule = Join-Path $script:Base "mod/$(Split-Path $script:ModulePath -Leaf)"
+
+    # a root file system whose entries have owners other than root and a setuid bit (idfix gives them on disk)
+    $rootfs = New-BusyboxRootFs (Join-Path $script:Base 'rootfs')
+    New-Item -ItemType Directory -Path "$rootfs/home/app" -Force | Out-Null
+    Set-Content -LiteralPath "$rootfs/home/app/owned" -Value 'x'
+    $ownedDir = Join-Path $rootfs 'home/app'
+    $ownedFile = Join-Path $ownedDir 'owned'
+    & chown '1000:2000' $ownedDir $ownedFile
+    & chmod '4755' $ownedFile
+    $script:RootFsTar = Join-Path $script:Base 'rootfs.tar'
+    & tar --numeric-owner -C $rootfs -cf $script:RootFsTar .
+    & chmod a+r $script:RootFsTar
+
+    # slirp4netns opens /dev/net/tun as the user: udev makes it 0666 on an ordinary system; this machine has none
+    $script:TunMode = (& stat -c '%a' /dev/net/tun)
+    & chmod 0666 /dev/net/tun
+
+    $script:Archive = '/tmp/anchors/images/busybox-test.docker.tar'
+    $script:RuntimeDir = "/tmp/pscontainers-$($script:Uid)"
+    $script:StoreDir = "$($script:UserHome)/.local/share/pscontainers"
+
+    # Runs $Script in a pwsh of the test user (module imported, errors terminating) and returns its last line parsed
+    # as JSON (the script ends with ConvertTo-Json -Compress), or the error text when it failed.
+    function script:AsUser([string] $Script) {
+        $pwsh = Join-Path $script:Base 'pwsh/pwsh.dll'
+        $cmd = "`$PSStyle.OutputRendering = 'PlainText'; `$ErrorActionPreference = 'Stop'; Import-Module '$($script:UserModule)'; " +
+            "try { $Script } catch { [pscustomobject]@{ Error = `$_.FullyQualifiedErrorId; Message = `$_.Exception.Message } | ConvertTo-Json -Compress }"
+        Push-Location /tmp
+        try {
+            $out = & runuser -u $script:User -- env -i "HOME=$($script:UserHome)" "USER=$($script:User)" "LOGNAME=$($script:User)" 'PATH=/usr/local/bin:/usr/bin:/bin' 'NO_COLOR=1' `
+                "DOTNET_ROOT=$([IO.Path]::GetDirectoryName((Get-Command dotnet).Source))" 'DOTNET_CLI_TELEMETRY_OPTOUT=1' `
+                dotnet $pwsh -NoProfile -NonInteractive -Command $cmd 2>&1
+        }
+        finally { Pop-Location }
+        $last = @($out | ForEach-Object { "$_" } | Where-Object { $_.StartsWith('{') -or $_.StartsWith('[') }) | Select-Object -Last 1
+        if (-not $last) { throw "the user's pwsh printed no result: $($out -join "`n")" }
+        $last | ConvertFrom-Json
+    }
+    $script:Ready = $true
+}
+
+AfterAll {
+    if ($script:TunMode) { & chmod $script:TunMode /dev/net/tun }
+    if ($script:HostListener) { $script:HostListener.Stop() }
+    if (-not $script:IsRoot -or -not $script:User) { return }
+    # the user's processes are this test's (it made the user): ended by pid
+    foreach ($p in @(& ps -u $script:User -o pid= 2>$null)) { if ("$p".Trim()) { & kill -9 ([int]"$p".Trim()) 2>$null } }
+    & userdel --remove $script:User 2>$null
+    foreach ($f in '/etc/subuid', '/etc/subgid') {
+        $keep = @(Get-Content -LiteralPath $f | Where-Object { $_ -notlike "$($script:User):*" })
+        Set-Content -LiteralPath $f -Value $keep
+    }
+    & rm -rf --one-file-system $script:Base $script:RuntimeDir 2>$null
+}
+
+Describe 'Rootless operation' {
+    It 'uses the user''s storage root and a private runtime directory of its own' {
+        $r = AsUser 'Get-ContainerHost | Select-Object Rootless, IsRoot, StorageRoot, RuntimeDirectory, SubordinateIds, DefaultUserNamespace | ConvertTo-Json -Compress'
+        $r.Rootless | Should -BeTrue
+        $r.IsRoot | Should -BeFalse
+        $r.StorageRoot | Should -Be $script:StoreDir
+        $r.RuntimeDirectory | Should -Be $script:RuntimeDir
+        $r.SubordinateIds | Should -Be "$($script:SubUid)-$($script:SubUid + 65535)"
+        $r.DefaultUserNamespace | Should -Be 'Rootless'
+        (& stat -c '%u %a %F' $script:RuntimeDir) | Should -Be "$($script:Uid) 700 directory"
+    }
+
+    It 'refuses a runtime directory another user made first' {
+        # another user's /tmp/pscontainers-<uid> (here: root's) must not be used
+        $other = "/tmp/pscontainers-$($script:Uid)"
+        $saved = "$other.saved-$PID"
+        if (Test-Path $other) { Move-Item -LiteralPath $other -Destination $saved }
+        try {
+            New-Item -ItemType Directory -Path $other | Out-Null
+            & chmod 0777 $other
+            $r = AsUser 'Get-ContainerHost | Select-Object RuntimeDirectory, UserNamespaceProblem | ConvertTo-Json -Compress'
+            $r.RuntimeDirectory | Should -BeNullOrEmpty
+            $r.UserNamespaceProblem | Should -Match 'not a directory of uid'
+        }
+        finally {
+            Remove-Item -LiteralPath $other -Recurse -Force
+            if (Test-Path $saved) { Move-Item -LiteralPath $saved -Destination $other }
+        }
+    }
+
+    It 'imports a docker archive and a root file system, and pulls from the loopback registry, as the user' {
+        $r = AsUser @"
+Import-ContainerImage -LiteralPath '$($script:Archive)' | Out-Null
+Import-ContainerImage -RootFs -LiteralPath '$($script:RootFsTar)' -Name rl/owned:1 | Out-Null
+Request-ContainerImage 127.0.0.1:5000/busybox:test | Out-Null
+@(Get-ContainerImage | ForEach-Object { "`$(`$_.Repository):`$(`$_.Tag)" }) | ConvertTo-Json -Compress
+"@
+        $r | Should -Contain 'localhost/busybox:test'
+        $r | Should -Contain '127.0.0.1:5000/busybox:test'
+        $r | Should -Contain 'rl/owned:1'
+        # on disk the layer's root-owned files are the user's, and 1000:2000 are the user's subordinate ids, setuid kept
+        $owned = @(Get-ChildItem -Recurse -LiteralPath "$($script:StoreDir)/layers" -Filter owned)
+        $owned.Count | Should -Be 1
+        (& stat -c '%u %g %a' $owned[0].FullName) | Should -Be "$($script:SubUid + 999) $($script:SubGid + 1999) 4755"
+        (& stat -c '%u %g' (Split-Path $owned[0].FullName -Parent)) | Should -Be "$($script:SubUid + 999) $($script:SubGid + 1999)"
+        (& stat -c '%u' "$(Split-Path (Split-Path (Split-Path $owned[0].FullName -Parent) -Parent) -Parent)/bin/busybox") | Should -Be "$($script:Uid)"
+    }
+
+    It 'runs a container whose root is the user, and sees the image''s owners as the image has them' {
+        $r = AsUser @"
+`$o = Invoke-ContainerImage rl/owned:1 -Remove -Command sh, -c, 'id -u; cat /proc/self/uid_map; stat -c "%u %g %a" /home/app/owned; echo hi > /tmp/x; cat /tmp/x'
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0
+        $lines = @($r.Output -split "`n" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() } | Where-Object { $_ })
+        $lines[0] | Should -Be '0'
+        $lines[1] | Should -Be "0 $($script:Uid) 1"
+        $lines[2] | Should -Be "1 $($script:SubUid) 65536"
+        $lines[3] | Should -Be '1000 2000 4755'
+        $lines[4] | Should -Be 'hi'
+    }
+
+    It 'runs detached as the user on the host, execs, logs, and keeps a named volume''s files under the user''s ids' {
+        $r = AsUser @"
+New-Container localhost/busybox:test -Name rl1 -Volume rlvol:/data -Command sh, -c, 'echo started; touch /data/f; chown 1000:2000 /data/f; exec sleep 600' | Out-Null
+Start-Container rl1 | Out-Null
+`$deadline = (Get-Date).AddSeconds(10)
+while (-not (Get-ContainerLog rl1 | Where-Object { "`$_" -eq 'started' }) -and (Get-Date) -lt `$deadline) { Start-Sleep -Milliseconds 100 }
+Start-Sleep -Milliseconds 300
+`$e = Invoke-ContainerCommand rl1 -Command sh, -c, 'id -u; stat -c "%u %g" /data/f'
+[pscustomobject]@{ Pid = (Get-Container rl1).Pid; Exec = `$e.Output; Log = @(Get-ContainerLog rl1 | ForEach-Object { "`$_" }) } | ConvertTo-Json -Compress
+"@
+        $r.Pid | Should -BeGreaterThan 0
+        # the container's first process, seen from the host: the user's uid and gid (root in its namespace)
+        $status = Get-Content -LiteralPath "/proc/$($r.Pid)/status"
+        ($status | Where-Object { $_ -like 'Uid:*' }) -replace '\s+', ' ' | Should -Be "Uid: $($script:Uid) $($script:Uid) $($script:Uid) $($script:Uid)"
+        ($status | Where-Object { $_ -like 'Gid:*' }) -replace '\s+', ' ' | Should -Be "Gid: $($script:Gid) $($script:Gid) $($script:Gid) $($script:Gid)"
+        (Get-Content -LiteralPath "/proc/$($r.Pid)/uid_map" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() }) | Should -Be @("0 $($script:Uid) 1", "1 $($script:SubUid) 65536")
+        ($r.Exec -split "`n" | Where-Object { $_ }) | Should -Be @('0', '1000 2000')
+        $r.Log | Should -Contain 'started'
+        (& stat -c '%u %g' "$($script:StoreDir)/volumes/rlvol/_data/f") | Should -Be "$($script:SubUid + 999) $($script:SubGid + 1999)"
+    }
+
+    It 'gives the default network through slirp4netns, and keeps the host''s loopback out of the container''s reach' {
+        foreach ($tool in 'slirp4netns') { if (-not (Test-Command $tool)) { throw "Missing prerequisite: $tool (package slirp4netns)" } }
+        # a service on the host's loopback: slirp4netns's gateway 10.0.2.2 would lead to it without --disable-host-loopback
+        $script:HostListener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $script:HostListener.Start()
+        $port = $script:HostListener.LocalEndpoint.Port
+        $r = AsUser @"
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Command sh, -c, 'ip -4 -o addr show tap0; cat /etc/resolv.conf; nc -w 2 10.0.2.2 $port </dev/null && echo reached || echo refused'
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Network = 'x' } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0
+        $r.Output | Should -Match 'tap0\s+inet 10\.0\.2\.100/24'
+        $r.Output | Should -Match 'nameserver 10\.0\.2\.3'
+        $r.Output | Should -Match 'refused'
+        $script:HostListener.Pending() | Should -BeFalse
+    }
+
+    It 'publishes a port the host reaches on its loopback' {
+        $port = Get-Random -Minimum 20000 -Maximum 40000
+        $r = AsUser @"
+New-Container localhost/busybox:test -Name rlweb -Port 127.0.0.1:${port}:80 -Command sh, -c, 'echo rootless-web > /tmp/index.html; exec httpd -f -p 80 -h /tmp' | Start-Container | Out-Null
+[pscustomobject]@{ Network = (Get-Container rlweb).Network; Id = (Get-Container rlweb).Id } | ConvertTo-Json -Compress
+"@
+        $r.Network | Should -Be 'slirp4netns'
+        $body = $null
+        $deadline = (Get-Date).AddSeconds(10)
+        while (-not $body -and (Get-Date) -lt $deadline) {
+            try { $body = (Invoke-WebRequest -Uri "http://127.0.0.1:$port/index.html" -UseBasicParsing -TimeoutSec 2).Content } catch { Start-Sleep -Milliseconds 200 }
+        }
+        $body | Should -Match 'rootless-web'
+        # the API socket of its slirp4netns is in the user's runtime directory while it runs
+        Test-Path -LiteralPath (Join-Path $script:RuntimeDir "slirp-$($r.Id.Substring(0, 12)).sock") | Should -BeTrue
+    }
+
+    It 'refuses -Memory, -Cpus and -PidsLimit on this cgroup v1 host with RootlessCgroupsNotDelegated' {
+        if (-not (Test-Path /sys/fs/cgroup/memory)) { throw 'this test expects a cgroup v1 host (the v2 case runs in the CgroupV2VM suite)' }
+        foreach ($flag in '-Memory 64MB', '-Cpus 0.5', '-PidsLimit 50') {
+            $r = AsUser "New-Container localhost/busybox:test $flag -Command true | Out-Null; 'created' | ConvertTo-Json -Compress"
+            $r.Error | Should -Match '^RootlessCgroupsNotDelegated'
+            $r.Message | Should -Match 'cgroup v1'
+        }
+    }
+
+    It 'refuses what needs host privilege or a network it cannot give, with stable ErrorIds' {
+        (AsUser "New-Container localhost/busybox:test -Privileged -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
+        (AsUser "New-Container localhost/busybox:test -UserNamespace KeepId -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
+        (AsUser "New-Container localhost/busybox:test -Network bridge -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
+        (AsUser "New-Container localhost/busybox:test -Port 80 -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
+    }
+
+    It 'stops and removes containers, volumes and images leaving nothing behind' {
+        $r = AsUser @"
+Get-Container -All | Remove-Container -Force
+Remove-ContainerVolume rlvol
+Get-ContainerImage | Remove-ContainerImage -Force | Out-Null
+[pscustomobject]@{ Containers = @(Get-Container -All).Count; Images = @(Get-ContainerImage).Count; Volumes = @(Get-ContainerVolume).Count } | ConvertTo-Json -Compress
+"@
+        $r.Containers | Should -Be 0
+        $r.Images | Should -Be 0
+        $r.Volumes | Should -Be 0
+        # the session's background delete (or its hand-over at exit) finishes within moments
+        $deadline = (Get-Date).AddSeconds(10)
+        while ((Get-Date) -lt $deadline -and @(Get-ChildItem -Force -LiteralPath "$($script:StoreDir)/tmp").Count -gt 0) { Start-Sleep -Milliseconds 200 }
+        foreach ($d in 'containers', 'layers', 'volumes', 'tmp', 'l') {
+            @(Get-ChildItem -Force -LiteralPath "$($script:StoreDir)/$d") | Should -BeNullOrEmpty -Because "$d is empty after removal"
+        }
+        # no process of the user is left (the last session's hand-over of deletes ends within moments), and its
+        # runtime directory holds nothing
+        $deadline = (Get-Date).AddSeconds(10)
+        while ((Get-Date) -lt $deadline -and @(& ps -u $script:User -o pid= 2>$null | Where-Object { "$_".Trim() }).Count -gt 0) { Start-Sleep -Milliseconds 200 }
+        @(& ps -u $script:User -o pid=,args= 2>$null | Where-Object { "$_".Trim() }) | Should -BeNullOrEmpty
+        @(Get-ChildItem -Force -LiteralPath $script:RuntimeDir) | Should -BeNullOrEmpty
+        # nothing of the user's root is mounted on the host
+        @(Get-Content /proc/self/mountinfo | Where-Object { $_ -like "*$($script:StoreDir)*" }) | Should -BeNullOrEmpty
+    }
+}
