@@ -29,11 +29,12 @@ public static class WarmUp
         if (!Enabled || Interlocked.Exchange(ref _started, 1) == 1) return;
         var t = new Thread(() =>
         {
+            // in the order a run needs them: PowerShell binds the cmdlet before the engine reads a record
             StepTimes.Mark("begin warm-up");
-            try { Records(); } catch (Exception) { }
-            StepTimes.Mark("warm-up.json");
             try { work?.Invoke(); } catch (Exception) { }
             StepTimes.Mark("warm-up.powershell");
+            try { Records(); } catch (Exception) { }
+            StepTimes.Mark("warm-up.json");
         })
         { IsBackground = true, Name = "Containers warm-up" };
         t.Start();
@@ -41,7 +42,7 @@ public static class WarmUp
 
     /// <summary>
     /// Writes and reads back one record of each kind a run uses, through the options the engine uses for them
-    /// (config.json, the image record and the names, the image's OCI configuration), with a value in each
+    /// (config.json, the image record and the names, the root's settings, the image's OCI configuration), with a value in each
     /// value-type member so both directions of their converters are built.
     /// </summary>
     public static void Records()
@@ -56,6 +57,7 @@ public static class WarmUp
         RoundTrip(config, State.Json.Options);
         RoundTrip(new Images.ImageStore.ImageMeta { Loaded = when, Layers = [new Images.ImageLayer { Size = 1 }] }, State.Json.Options);
         RoundTrip(new Images.ImageStore.Repositories { Version = 2 }, State.Json.Options);
+        RoundTrip(new UserNamespaces.HostSettings(), State.Json.Options);
         var image = new Spec.ImageConfig
         {
             Created = when,
