@@ -105,6 +105,13 @@ function ConvertTo-OciSeccomp([string] $ProfilePath, [string[]] $Caps) {
         architectures = @($x64.architecture) + @($x64.subArchitectures); syscalls = @($syscalls) }
 }
 $anchorBundle = Join-Path $script:Anchors 'bundles/busybox'
+# the root's default user namespace (what the runs above got, without -UserNamespace): under Auto (or Private) our
+# container has a user namespace of its own mapping 0..65535 onto a range of the host, so crun's bundle gets one too
+# (the same size; where the range starts costs nothing), and a copy of the rootfs owned by that range (the anchors'
+# bundle directory is 0700 and root-owned: the mapped root could not reach it; ours shows the layers through
+# idmapped mounts instead, a few mounts more than crun does here)
+$rootUserNs = (Get-ContainerHost -StorageRoot $root).DefaultUserNamespace
+$crunHostId = 1879048192
 if ((Get-Command crun, hyperfine -ErrorAction SilentlyContinue).Count -eq 2 -and (Test-Path "$anchorBundle/config.json")) {
     $dockerCaps = [Containers.Engine.Runtime.Capabilities]::DockerDefault | ForEach-Object { "CAP_$_" }
     $crunTimes = @{}
@@ -113,10 +120,23 @@ if ((Get-Command crun, hyperfine -ErrorAction SilentlyContinue).Count -eq 2 -and
         New-Item -ItemType Directory -Force -Path $bundle | Out-Null
         $cfg = Get-Content -Raw "$anchorBundle/config.json" | ConvertFrom-Json -AsHashtable
         $cfg.root = @{ path = (Resolve-Path "$anchorBundle/rootfs").Path; readonly = $true }
+        if ($rootUserNs -ne 'Host') {
+            $mapped = Join-Path $script:BenchRoot 'crun-rootfs-mapped'
+            if (-not (Test-Path $mapped)) {
+                & cp -a (Resolve-Path "$anchorBundle/rootfs").Path $mapped
+                & chown -R "$($crunHostId):$($crunHostId)" $mapped
+            }
+            $cfg.root.path = $mapped
+        }
         $cfg.process.noNewPrivileges = $false
         foreach ($set in 'bounding', 'effective', 'permitted') { $cfg.process.capabilities[$set] = @($dockerCaps) }
         $cfg.process.capabilities.Remove('inheritable'); $cfg.process.capabilities.Remove('ambient')
         $cfg.linux.namespaces = @('pid', 'network', 'ipc', 'uts', 'mount', 'cgroup' | ForEach-Object { @{ type = $_ } })
+        if ($rootUserNs -ne 'Host') {
+            $cfg.linux.namespaces += @{ type = 'user' }
+            $cfg.linux.uidMappings = @(@{ containerID = 0; hostID = $crunHostId; size = 65536 })
+            $cfg.linux.gidMappings = @(@{ containerID = 0; hostID = $crunHostId; size = 65536 })
+        }
         $cfg.linux.cgroupsPath = "containers-bench-crun-$mode-$PID"
         if ($mode -eq 'seccomp') {
             $profilePath = Join-Path (Split-Path (Split-Path $PSScriptRoot -Parent) -Parent) 'src/Containers.Engine/Security/Seccomp/default.json'
@@ -131,7 +151,7 @@ if ((Get-Command crun, hyperfine -ErrorAction SilentlyContinue).Count -eq 2 -and
         else { "runtime: crun run with $mode failed" }
     }
     if ($crunTimes.Count -eq 2) {
-        "runtime: crun run (Docker's caps, 6 namespaces, a cgroup): with Docker's profile {0:N2} ms, without {1:N2} ms, filter costs {2:N2} ms" -f $crunTimes['seccomp'], $crunTimes['unconfined'], ($crunTimes['seccomp'] - $crunTimes['unconfined'])
+        "runtime: crun run (Docker's caps, 6 namespaces{3}, a cgroup): with Docker's profile {0:N2} ms, without {1:N2} ms, filter costs {2:N2} ms" -f $crunTimes['seccomp'], $crunTimes['unconfined'], ($crunTimes['seccomp'] - $crunTimes['unconfined']), $(if ($rootUserNs -ne 'Host') { ' + a user namespace (the root default is ' + $rootUserNs + ')' } else { '' })
         # issue 15: warm run-to-exit with network none beside crun run of the matching bundle (goal: ratio at most 1.0)
         Write-BenchLine 'run true, seccomp (crun same profile)' $ours 'crun run, Docker profile' $crunTimes['seccomp']
         Write-BenchLine 'run true, unconfined (crun none)' $oursUnconfined 'crun run, no seccomp' $crunTimes['unconfined']

@@ -63,6 +63,7 @@ Describe 'Compile-time JSON metadata' {
         @{ Name = 'Containers.Engine.Volumes.VolumeStore+VolumeRecord'; Opt = 'State' }
         @{ Name = 'Containers.Engine.Networking.NetworkRecord'; Opt = 'State' }
         @{ Name = 'Containers.Engine.Networking.ContainerNetRecord'; Opt = 'State' }
+        @{ Name = 'Containers.Engine.UserNamespaces.HostSettings'; Opt = 'State' }
         @{ Name = 'Containers.Engine.Spec.ImageConfig'; Opt = 'Spec' }
         @{ Name = 'Containers.Engine.Spec.ContainerConfig'; Opt = 'Spec' }
         @{ Name = 'Containers.Engine.Spec.ImageManifest'; Opt = 'Spec' }

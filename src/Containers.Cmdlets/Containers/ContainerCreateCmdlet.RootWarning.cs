@@ -6,7 +6,9 @@ namespace Containers.Cmdlets.Runtime;
 
 public abstract partial class ContainerCreateCmdlet
 {
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Root, string Image, string User), byte> RootWarned = new();
+    // keyed by root, image and user joined with NULs (none of them holds one): a string key, not a value tuple, so the
+    // dictionary's code is precompiled (a tuple key's is compiled at the session's first run)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> RootWarned = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Warns when the container's process will be root without a user namespace (root in the container is root
@@ -24,7 +26,7 @@ public abstract partial class ContainerCreateCmdlet
         // the mode the container will get: -UserNamespace, else the root's default (Set-ContainerHostConfiguration)
         var mode = UserNamespace ?? Engine.UserNamespaces.HostSettings.Load(Root).DefaultMode;
         if (!Privileged && mode != Engine.UserNamespaces.UserNamespaceMode.Host) return;
-        if (!RootWarned.TryAdd((Root.Path, Image, User ?? ""), 0)) return;
+        if (!RootWarned.TryAdd(Root.Path + "\0" + Image + "\0" + (User ?? ""), true)) return;
         string? user = User;
         if (string.IsNullOrEmpty(user))
         {

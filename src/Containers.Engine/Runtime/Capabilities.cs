@@ -26,9 +26,23 @@ public static class Capabilities
     /// <summary>Every capability this host lets us hand on: the known ones within our bounding set. Root here
     /// lacks CAP_SYS_RESOURCE, and capset() with a bit outside the helper's permitted set fails with EPERM, so
     /// -Privileged and ALL mean "all we have", as with Docker run from a reduced-capability parent.</summary>
-    public static ulong All => ((1UL << Names.Length) - 1) & Bounding.Value;
+    public static ulong All => ((1UL << Names.Length) - 1) & Bounding;
 
-    private static readonly Lazy<ulong> Bounding = new(ReadBoundingSet);
+    // read once (a race reads it twice, to the same value); not a Lazy<ulong>, whose code over a value type is
+    // compiled at run time by the session's first start
+    private static ulong _bounding;
+    private static bool _boundingRead;
+
+    private static ulong Bounding
+    {
+        get
+        {
+            if (Volatile.Read(ref _boundingRead)) return _bounding;
+            _bounding = ReadBoundingSet();
+            Volatile.Write(ref _boundingRead, true);
+            return _bounding;
+        }
+    }
 
     private static ulong ReadBoundingSet()
     {

@@ -68,7 +68,9 @@ public sealed partial class ContainerRuntime
         {
             _listed = true;
             string path = _path;
-            var old = new List<(int N, string Path)>();
+            // the rotated files, sorted below by their number, highest (oldest) first: a list of strings, not of
+            // (number, path) tuples through LINQ, whose generic code over a value type a session's first run compiled
+            var old = new List<string>();
             string dir = Path.GetDirectoryName(path)!, name = Path.GetFileName(path);
             if (Directory.Exists(dir))
                 foreach (var f in Directory.EnumerateFiles(dir, name + ".*"))
@@ -76,9 +78,11 @@ public sealed partial class ContainerRuntime
                     // (the pattern matches the name itself too)
                     string fn = Path.GetFileName(f);
                     if (fn.Length > name.Length + 1 && fn[name.Length] == '.'
-                        && int.TryParse(fn.AsSpan(name.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0) old.Add((n, f));
+                        && int.TryParse(fn.AsSpan(name.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0) old.Add(f);
                 }
-            foreach (var (_, f) in old.OrderByDescending(o => o.N)) _rotated.Enqueue(f);
+            int Number(string f) => int.Parse(Path.GetFileName(f.AsSpan())[(name.Length + 1)..], NumberStyles.None, CultureInfo.InvariantCulture);
+            if (old.Count > 1) old.Sort((a, b) => Number(b).CompareTo(Number(a)));
+            foreach (var f in old) _rotated.Enqueue(f);
         }
 
         public bool Exists => _fs is not null || _rotated.Count > 0;

@@ -357,6 +357,18 @@ public sealed partial class ContainerRuntime
     /// <summary>The first processes of the containers whose network, PID and IPC namespaces a start joins (0: none).</summary>
     private readonly record struct Joins(int NetPid, int PidPid, int IpcPid);
 
+    // "1,2,3" (string.Join over a uint[] is generic code over a value type, compiled at the session's first start)
+    private static string JoinIds(uint[] ids)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (i > 0) sb.Append(',');
+            sb.Append(ids[i].ToString(CultureInfo.InvariantCulture));
+        }
+        return sb.ToString();
+    }
+
     private byte[] BuildSpec(ContainerConfig c, string dir, ICgroupManager cg, Joins joins, List<Devices.Node> devices)
     {
         var w = new SpecWriter();
@@ -402,7 +414,7 @@ public sealed partial class ContainerRuntime
         var user = UserResolver.Resolve(c, dir);
         w.Add("uid", user.Uid.ToString(CultureInfo.InvariantCulture));
         w.Add("gid", user.Gid.ToString(CultureInfo.InvariantCulture));
-        w.Add("groups", string.Join(',', user.Groups));
+        w.Add("groups", JoinIds(user.Groups));
         w.Add("caps", c.Capabilities.ToString("x", CultureInfo.InvariantCulture));
         w.Add("nnp", c.NoNewPrivileges ? "1" : "0");
         AddSeccomp(w, c);

@@ -82,12 +82,16 @@ public sealed partial class ContainerRuntime
     /// a removal reads it several times and parsing it each time was a noticeable part of a short run.
     /// Callers treat the returned object as read-only; <see cref="Rename"/> reads its own copy to change it.
     /// </summary>
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ulong Ino, long CSec, long CNsec, long Size, ContainerConfig Config)> ConfigCache = new(StringComparer.Ordinal);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, CachedConfig> ConfigCache = new(StringComparer.Ordinal);
+
+    // a class, not a value tuple: a ConcurrentDictionary over a value type has no precompiled (ReadyToRun) code, so
+    // the first run of a session compiled it (docs/ARCHITECTURE.md, Cold start)
+    private sealed record CachedConfig(ulong Ino, long CSec, long CNsec, long Size, ContainerConfig Config);
 
     private static ContainerConfig? ReadConfig(string path)
     {
         if (!Containers.Native.Sys.LayerFs.TryLstat(path, out var st)) { ConfigCache.TryRemove(path, out _); return null; }
-        if (ConfigCache.TryGetValue(path, out var hit) && hit.Ino == st.Ino && hit.CSec == st.Ctime.Sec && hit.CNsec == st.Ctime.Nsec && hit.Size == st.Size)
+        if (ConfigCache.TryGetValue(path, out var hit) && hit is not null && hit.Ino == st.Ino && hit.CSec == st.Ctime.Sec && hit.CNsec == st.Ctime.Nsec && hit.Size == st.Size)
             return hit.Config;
         ContainerConfig? cfg;
         // a config.json that does not parse is reported and skipped: one bad record must not hide every
@@ -96,7 +100,7 @@ public sealed partial class ContainerRuntime
         catch (ContainersException ex) when (ex.Kind == ErrorKind.Corrupt) { cfg = SkippedRecords.Skip<ContainerConfig>(ex); }
         if (cfg is null) { ConfigCache.TryRemove(path, out _); return null; }
         if (ConfigCache.Count > 4096) ConfigCache.Clear();
-        ConfigCache[path] = (st.Ino, st.Ctime.Sec, st.Ctime.Nsec, st.Size, cfg);
+        ConfigCache[path] = new CachedConfig(st.Ino, st.Ctime.Sec, st.Ctime.Nsec, st.Size, cfg);
         return cfg;
     }
 
@@ -200,10 +204,17 @@ public sealed partial class ContainerRuntime
         }
     }
 
+    // [0-9a-f]+ without the static Regex cache, whose dictionary over a struct key a session's first run compiled
+    private static bool IsLowerHex(string s)
+    {
+        foreach (char ch in s) if (ch is not ((>= '0' and <= '9') or (>= 'a' and <= 'f'))) return false;
+        return true;
+    }
+
     /// <summary>Finds a container by full id, name, or unique id prefix.</summary>
     internal Record Find(string nameOrId)
     {
-        if (Regex.IsMatch(nameOrId, "^[0-9a-f]{64}$"))
+        if (nameOrId.Length == 64 && IsLowerHex(nameOrId))
         {
             var exact = Load(nameOrId);
             if (exact is not null && exact.MonitorLost) exact = SettleLost(exact);
@@ -212,7 +223,7 @@ public sealed partial class ContainerRuntime
         var all = All().ToList();
         var byName = all.FirstOrDefault(r => r.Name == nameOrId);
         if (byName is not null) return byName;
-        if (nameOrId.Length >= 3 && Regex.IsMatch(nameOrId, "^[0-9a-f]+$"))
+        if (nameOrId.Length >= 3 && IsLowerHex(nameOrId))
         {
             var pre = all.Where(r => r.Id.StartsWith(nameOrId, StringComparison.Ordinal)).ToList();
             if (pre.Count == 1) return pre[0];

@@ -12,7 +12,9 @@ namespace Containers.Engine.Runtime;
 internal static class Devices
 {
     /// <summary>One device to make: container path, type ('c' or 'b'), raw dev_t, mode bits, cgroup permissions.</summary>
-    internal readonly record struct Node(string Path, char Type, ulong Rdev, uint Mode, string Permissions, string? Host = null)
+    /// <remarks>A class: every start builds a list of these, and a List of a struct has no precompiled code (the
+    /// session's first start compiled it; docs/ARCHITECTURE.md, Cold start).</remarks>
+    internal sealed record Node(string Path, char Type, ulong Rdev, uint Mode, string Permissions, string? Host = null)
     {
         /// <summary>The host's node (a user-namespaced container binds it rather than making one).</summary>
         public string HostPath => Host ?? Path;

@@ -73,7 +73,7 @@ internal static class UserResolver
                 gid = uint.Parse(ge[2], CultureInfo.InvariantCulture);
             }
         }
-        var extra = new SortedSet<uint> { gid };
+        var extra = new IdSet(gid);
         // "user:group" runs with that group only (docker and podman add no supplementary groups then)
         if (userName is not null && g.Length == 0)
             foreach (var ge in groups)
@@ -83,12 +83,48 @@ internal static class UserResolver
         return new Ids(uid, gid, extra.ToArray(), home.Length == 0 ? "/" : home);
     }
 
+    /// <summary>
+    /// A small sorted set of ids (a user's groups): what SortedSet&lt;uint&gt; did, without its generic code over a
+    /// value type, which has no precompiled (ReadyToRun) form and cost the session's first start its compilation.
+    /// </summary>
+    private sealed class IdSet(uint first)
+    {
+        private uint[] _ids = [first, 0, 0, 0];
+        private int _count = 1;
+
+        public void Add(uint id)
+        {
+            int i = 0;
+            while (i < _count && _ids[i] < id) i++;
+            if (i < _count && _ids[i] == id) return;
+            if (_count == _ids.Length)
+            {
+                var grown = new uint[_count * 2];
+                Array.Copy(_ids, grown, _count);
+                _ids = grown;
+            }
+            Array.Copy(_ids, i, _ids, i + 1, _count - i);
+            _ids[i] = id;
+            _count++;
+        }
+
+        public uint[] ToArray()
+        {
+            var r = new uint[_count];
+            Array.Copy(_ids, r, _count);
+            return r;
+        }
+    }
+
+    private static readonly uint[] NoIds = new uint[0];
+
     /// <summary>The -GroupAdd groups as numbers: a number as is, a name from the image's /etc/group.</summary>
     public static uint[] AddedGroups(ContainerConfig c, string dir) =>
-        c.GroupAdd.Count == 0 ? [] : AddedGroups(c, ReadEtc(c, dir, "group").Select(l => l.Split(':')).Where(f => f.Length >= 4).ToList());
+        c.GroupAdd.Count == 0 ? NoIds : AddedGroups(c, ReadEtc(c, dir, "group").Select(l => l.Split(':')).Where(f => f.Length >= 4).ToList());
 
     private static uint[] AddedGroups(ContainerConfig c, List<string[]> groups)
     {
+        if (c.GroupAdd.Count == 0) return NoIds; // every start: no List<uint> (its code is compiled at run time)
         var r = new List<uint>();
         foreach (var g in c.GroupAdd)
         {

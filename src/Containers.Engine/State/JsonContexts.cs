@@ -6,7 +6,7 @@ namespace Containers.Engine.State;
 /// <summary>
 /// Compile-time JSON metadata (System.Text.Json source generation) for the records a start, a run and a removal
 /// read and write: a container's config.json, an image's record and its names, a layer's layer.json, volume and
-/// network records. Without it the first (de)serialisation of each type in a process built its metadata by
+/// network records, the root's settings. Without it the first (de)serialisation of each type in a process built its metadata by
 /// reflection and emitted IL accessors for every property, which the JIT then compiled: several hundred methods
 /// and most of the first Invoke-ContainerImage of a session (docs/ARCHITECTURE.md, "Cold start").
 /// The generated code is precompiled with the rest of the assembly (ReadyToRun).
@@ -20,6 +20,8 @@ namespace Containers.Engine.State;
 [JsonSerializable(typeof(Volumes.VolumeStore.VolumeRecord))]
 [JsonSerializable(typeof(Networking.NetworkRecord))]
 [JsonSerializable(typeof(Networking.ContainerNetRecord))]
+// read by every run when the root has one (the root's default user namespace: the root warning, the creation)
+[JsonSerializable(typeof(UserNamespaces.HostSettings))]
 internal sealed partial class StateJsonContext : JsonSerializerContext
 {
     /// <summary>These types from here, any other by reflection.</summary>

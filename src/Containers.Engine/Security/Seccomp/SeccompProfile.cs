@@ -200,7 +200,9 @@ public sealed class SeccompProfile
     {
         var parts = release.Split('.', '-', '+');
         if (parts.Length < 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int major)) return null;
-        string minorDigits = new(parts[1].TakeWhile(char.IsAsciiDigit).ToArray());
+        int digits = 0;
+        while (digits < parts[1].Length && char.IsAsciiDigit(parts[1][digits])) digits++;
+        string minorDigits = parts[1][..digits];
         if (!int.TryParse(minorDigits, NumberStyles.None, CultureInfo.InvariantCulture, out int minor)) return null;
         return new Version(major, minor);
     }
