@@ -218,6 +218,8 @@ New-Container localhost/busybox:test -Name rlweb -Port 127.0.0.1:${port}:80 -Com
     It 'refuses what needs host privilege or a network it cannot give, with stable ErrorIds' {
         (AsUser "New-Container localhost/busybox:test -Privileged -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
         (AsUser "New-Container localhost/busybox:test -UserNamespace KeepId -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
+        # a parent cgroup elsewhere would be ignored by the rootless manager, never silently
+        (AsUser "New-Container localhost/busybox:test -CgroupParent elsewhere -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
         (AsUser "New-Container localhost/busybox:test -Network bridge -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
         (AsUser "New-Container localhost/busybox:test -Port 80 -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
     }

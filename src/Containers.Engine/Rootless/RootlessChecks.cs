@@ -59,6 +59,11 @@ internal static class RootlessChecks
         if (c.PidsLimit is not null) limits.Add("-PidsLimit");
         if (limits.Count > 0 && Cgroups.RootlessCgroups.DelegatedRoot() is null)
             throw RootlessHost.CgroupsNotDelegated(string.Join(", ", limits));
+        // the rootless cgroup manager puts containers below the user's delegated subtree only: a parent elsewhere in
+        // the hierarchy would be silently ignored (and is not the user's to write)
+        if (c.CgroupParent is not null)
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported",
+                "-CgroupParent is not available to rootless containers: they go below the cgroup delegated to you, if any.", c.Name);
         string? what = c.Privileged ? "-Privileged" : c.Devices.Count > 0 ? "-Device" : c.PidMode.Length > 0 ? "-Pid " + c.PidMode : c.IpcMode.Length > 0 ? "-Ipc " + c.IpcMode : null;
         if (what is not null)
             throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported",
