@@ -273,7 +273,7 @@ Describe 'Files of a user-namespaced container' {
 }
 
 Describe 'Ranges' {
-    It 'are freed on removal, kept across sessions, and an orphan is found and freed by Test-ContainerStore -Repair' {
+    It 'are freed on removal, kept across sessions, and a range whose container went without the engine is free' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $c = New-Container $script:img -Name keep -Command true
         $range = (Get-Container keep).IdRange
@@ -283,19 +283,46 @@ Describe 'Ranges' {
         $other[1] | Should -Not -Be $range
         $table = Get-Content /var/lib/pscontainers-userns/ranges
         ($table | Where-Object { $_ -like "* $($script:root) $($c.Id)" }) | Should -Not -BeNullOrEmpty
+        # the root is known to the rebuild after a crash (durable list of roots)
+        Get-Content /var/lib/pscontainers-userns/roots | Should -Contain $script:root
+        $inUse = (Get-ContainerHost).IdRangesInUse
         Remove-Container keep, keep2
-        $table = Get-Content /var/lib/pscontainers-userns/ranges -ErrorAction SilentlyContinue
-        ($table | Where-Object { $_ -like "* $($script:root) $($c.Id)" }) | Should -BeNullOrEmpty
-        Test-Path (Join-Path $script:root "userns/$($c.Id)") | Should -BeFalse
-        # an orphan: the container's directory went without the engine
+        # freed by the removal's rename (no table write on the hot path): no longer in use at once, its line dropped
+        # by the next allocation
+        (Get-ContainerHost).IdRangesInUse | Should -Be ($inUse - 2)
+        # an orphan: the container's directory went without the engine; its range is free as well
         $o = New-Container $script:img -Name orphan -Command true
+        ((Get-Content /var/lib/pscontainers-userns/ranges) | Where-Object { $_ -like "* $($c.Id)" }) | Should -BeNullOrEmpty
         & rm -rf (Join-Path $script:root "containers/$($o.Id)")
-        $found = Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -eq 'IdRangeOrphan'
-        $found | Should -Not -BeNullOrEmpty
+        $n = New-Container $script:img -Name after-orphan -Command true
+        $table = Get-Content /var/lib/pscontainers-userns/ranges
+        ($table | Where-Object { $_ -like "* $($o.Id)" }) | Should -BeNullOrEmpty
+        ($table | Where-Object { $_ -like "* $($script:root) $($n.Id)" }) | Should -Not -BeNullOrEmpty
+        (Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -in 'IdRangeOrphan', 'CreationUnfinished') | Should -BeNullOrEmpty
+        # a record of the first version (userns/<id>) whose container is gone is found and freed by -Repair
+        New-Item -ItemType Directory -Force -Path (Join-Path $script:root 'userns') | Out-Null
+        Set-Content -LiteralPath (Join-Path $script:root "userns/$($o.Id)") -Value '1000000000 65536'
+        (Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -eq 'IdRangeOrphan').Target | Should -Be (Join-Path $script:root "userns/$($o.Id)")
         $fixed = Test-ContainerStore -StorageRoot $script:root -Repair | Where-Object Kind -eq 'IdRangeOrphan'
         $fixed.Repaired | Should -Contain $true
         (Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -eq 'IdRangeOrphan') | Should -BeNullOrEmpty
-        ((Get-Content /var/lib/pscontainers-userns/ranges -ErrorAction SilentlyContinue) | Where-Object { $_ -like "* $($o.Id)" }) | Should -BeNullOrEmpty
+        # a creation killed after its allocation: the half-made directory holds the range until -Repair removes it
+        $half = Join-Path $script:root 'tmp/ctr-0000000000000000000000000000000000000000000000000000000000000042'
+        New-Item -ItemType Directory -Force -Path $half | Out-Null
+        (Get-Item $half).LastWriteTimeUtc = [DateTime]::UtcNow.AddMinutes(-5)
+        (Test-ContainerStore -StorageRoot $script:root -Repair | Where-Object Kind -eq 'CreationUnfinished').Repaired | Should -Contain $true
+        Test-Path $half | Should -BeFalse
+        # a crash of the machine: the table (not flushed on the hot path) lost this container's line; the first
+        # allocation of the next boot (another boot id) rebuilds it from the container's config
+        $lines = @(Get-Content /var/lib/pscontainers-userns/ranges | Where-Object { $_ -and $_ -notlike "* $($n.Id)" })
+        Set-Content -LiteralPath /var/lib/pscontainers-userns/ranges -Value $lines
+        Set-Content -LiteralPath /var/lib/pscontainers-userns/checked-boot -Value 'a-previous-boot'
+        $m = New-Container $script:img -Name after-crash -Command true
+        $table = Get-Content /var/lib/pscontainers-userns/ranges
+        ($table | Where-Object { $_ -like "* $($script:root) $($n.Id)" }) | Should -Be "$((Get-Container after-orphan).IdRange -replace '-.*') 65536 $($script:root) $($n.Id)"
+        (Get-Container after-crash).IdRange | Should -Not -Be (Get-Container after-orphan).IdRange
+        (Get-Content /var/lib/pscontainers-userns/checked-boot) | Should -Be (Get-Content /proc/sys/kernel/random/boot_id)
+        Remove-Container after-orphan, after-crash
     }
 }
 
