@@ -1,6 +1,6 @@
 # User namespaces (-UserNamespace Host|Auto|Private, the root's default): root in the container is an unprivileged
-# range of host ids. Real containers as root on a fresh root set to Auto (new roots default to Host until Auto costs
-# no more than Host: docs/SECURITY.md); the ranges come from the
+# range of host ids. Real containers as root on a fresh root, whose default is Auto (a root laid out by an earlier
+# version, without settings.json, stays Host); the ranges come from the
 # pscontainers user's subordinate ids (/etc/subuid), made on first use. Compared with podman --userns=auto where
 # podman defines the behaviour.
 BeforeAll {
@@ -15,9 +15,8 @@ BeforeAll {
     $script:work = Join-Path $script:TestBase ('userns-work-' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
     New-Item -ItemType Directory -Force -Path $script:work | Out-Null
     if ($script:IsRoot) { Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name $script:img -StorageRoot $script:root | Out-Null }
-    # what a new root has (no settings record: Host), read before this root is set to Auto for the rest of the file
+    # what a new root has (its settings record, written when it is laid out: Auto)
     $script:newRootDefault = (Get-ContainerHost -StorageRoot $script:root).DefaultUserNamespace
-    if ($script:IsRoot) { Set-ContainerHostConfiguration -StorageRoot $script:root -DefaultUserNamespace Auto }
     function script:Range([string] $Name) {
         $r = (Get-Container $Name).IdRange
         $f = $r -split '-'
@@ -35,9 +34,10 @@ AfterAll {
 }
 
 Describe 'The default of a root' {
-    It 'is Host for a new root; once set to Auto, reported by Get-ContainerHost with the system user and its ranges' {
+    It 'is Auto for a new root, reported by Get-ContainerHost with the system user and its ranges' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
-        $script:newRootDefault | Should -Be 'Host'
+        $script:newRootDefault | Should -Be 'Auto'
+        (Get-Content -Raw (Join-Path $script:root 'settings.json')) | Should -Match '"defaultUserNamespace":\s*"Auto"'
         $h = Get-ContainerHost
         $h.DefaultUserNamespace | Should -Be 'Auto'
         $c = New-Container $script:img -Name default-ns -Command true
@@ -69,6 +69,28 @@ Describe 'The default of a root' {
         (New-Container $script:img -Name devhost -Device /dev/null:/dev/hostnull -Command true).UserNamespace | Should -Be 'Host'
         (New-Container $script:img -Name nethost -Network host -Command true).UserNamespace | Should -Be 'Host'
         Remove-Container opt-out, priv, pidhost, devhost, nethost
+    }
+    It 'is Host for a root laid out by an earlier version (no settings record), whose containers keep working' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        # an earlier version's root: a container in the host's user namespace, a volume of host root's, no settings.json
+        $old = New-TestStorageRoot 'userns-legacy'
+        try {
+            Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name $script:img -StorageRoot $old | Out-Null
+            $r = Invoke-ContainerImage $script:img -UserNamespace Host -Volume legacyvol:/data -Command sh, -c, 'id -u > /data/f' -Remove -StorageRoot $old -WarningAction SilentlyContinue
+            $r.ExitCode | Should -Be 0
+            New-Container $script:img -Name legacy -UserNamespace Host -Volume legacyvol:/data -Command cat, /data/f -StorageRoot $old -WarningAction SilentlyContinue | Out-Null
+            Remove-Item -LiteralPath (Join-Path $old 'settings.json')
+            (Get-ContainerHost -StorageRoot $old).DefaultUserNamespace | Should -Be 'Host'
+            (New-Container $script:img -Name legacy2 -Command true -StorageRoot $old -WarningAction SilentlyContinue).UserNamespace | Should -Be 'Host'
+            # its volume stays writable for root in its containers (which a range's root could not write)
+            $r = Invoke-ContainerImage $script:img -Volume legacyvol:/data -Command sh, -c, 'echo more >> /data/f && cat /data/f' -Remove -StorageRoot $old -WarningAction SilentlyContinue
+            ($r.Output -split '\r?\n' | Where-Object { $_ }) | Should -Be '0', 'more'
+            Start-Container legacy -StorageRoot $old
+            Wait-Container legacy -StorageRoot $old | Out-Null
+            (Get-Container legacy -StorageRoot $old).ExitCode | Should -Be 0
+            Test-Path (Join-Path $old 'settings.json') | Should -BeFalse
+        }
+        finally { Remove-TestStorageRoot $old }
     }
     It 'refuses KeepId (rootless only) and :idmap without a user namespace' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }

@@ -196,7 +196,7 @@ public sealed partial class ContainerRuntime
                 if (usermode == UserNamespaces.UserNamespaceMode.Private)
                     throw ContainersException.System("SubordinateIdsMissing", $"A user namespace of its own cannot be given: {why}.", UserNamespaces.SubordinateIds.UserName);
                 usermode = UserNamespaces.UserNamespaceMode.Host;
-                uswarn = $"The container runs in the host's user namespace (root inside is root on the host): {why}.";
+                uswarn = UserNamespaces.UserNamespaceSupport.FallbackWarning(why);
             }
         }
         if (uswarn is not null) o.Warning?.Invoke(uswarn);

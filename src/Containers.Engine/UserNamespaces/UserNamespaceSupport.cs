@@ -13,7 +13,7 @@ public static class UserNamespaceSupport
     // ext4, xfs, btrfs, tmpfs, f2fs: FS_ALLOW_IDMAP file systems whose magic statfs reports
     private static readonly long[] IdmapFileSystems = [0xEF53, 0x58465342, 0x9123683E, 0x01021994, unchecked((int)0xF2F52010)];
 
-    /// <summary>Null when the root can hold Auto containers (ranges aside), else why not.</summary>
+    /// <summary>Null when the root can hold Auto containers (ranges aside), else why not (statfs of the root; no fork, no mount).</summary>
     public static string? RootProblem(StorageRoot root)
     {
         var v = Environment.OSVersion.Version;
@@ -37,6 +37,13 @@ public static class UserNamespaceSupport
         if (problem is null) return (mode, null);
         if (mode == UserNamespaceMode.Private)
             throw Errors.ContainersException.System("UserNamespaceUnavailable", $"A user namespace of its own cannot be given: {problem}.", root.Path);
-        return (UserNamespaceMode.Host, $"The container runs in the host's user namespace (root inside is root on the host): {problem}. Give -UserNamespace Host to say so, or fix the cause.");
+        return (UserNamespaceMode.Host, FallbackWarning(problem));
     }
+
+    /// <summary>The stable id at the start of the warning of a fallback from Auto to Host.</summary>
+    public const string FallbackWarningId = "UserNamespaceFallback";
+
+    /// <summary>The warning of a container that asked for Auto (or got it as the root's default) and runs in the host's user namespace.</summary>
+    public static string FallbackWarning(string why) =>
+        $"{FallbackWarningId}: the container runs in the host's user namespace (root inside is root on the host): {why}. Give -UserNamespace Host to say so, or fix the cause.";
 }
