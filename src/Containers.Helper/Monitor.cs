@@ -156,6 +156,10 @@ internal static unsafe class Monitor
                 }
                 Tty.SocketPair(usv);
                 plan.UserSock = usv[1];
+                // the container's stdout and stderr pipes are its root's (runc's fixStdioPermissions): a process that
+                // reopens them (/dev/stdout, /proc/1/fd/1, as nginx's and compose's logs do) is refused a host root's pipe
+                fchown(outp[1], plan.IdStart, plan.IdStart);
+                fchown(errp[1], plan.IdStart, plan.IdStart);
             }
             int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0)
                 | (plan.UserNs ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);

@@ -23,6 +23,7 @@ internal static class Program
                 return AttachMode.Run(args);
             case "dns": return Net.DnsServer.Run(args);
             case "proxy": return Net.PortProxy.Run(args);
+            case "idmap-probe": return IdmapProbe.Run(args);
             default:
                 Console.Error.WriteLine($"containers-helper: unknown mode '{args[0]}'");
                 return 2;

@@ -99,6 +99,38 @@ Describe 'The default of a root' {
     }
 }
 
+Describe 'A storage root on a file system without idmapped mounts' {
+    It 'falls back to Host with the UserNamespaceFallback warning (the kernel is asked: ext2 has ext4''s magic), and Private fails' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        if (-not (Test-Prerequisite ($null -ne (Get-Command mkfs.ext2 -ErrorAction SilentlyContinue)) 'needs mkfs.ext2 (e2fsprogs)')) { return }
+        # a loop-mounted ext2 (the kernel's own ext2 driver, which has no FS_ALLOW_IDMAP on 6.18) as the storage root
+        $img = Join-Path $script:work 'ext2.img'
+        $mnt = Join-Path $script:work 'ext2-root'
+        New-Item -ItemType Directory -Force -Path $mnt | Out-Null
+        & truncate -s 64M $img
+        & mkfs.ext2 -q -F $img
+        & mount -t ext2 -o loop $img $mnt
+        $LASTEXITCODE | Should -Be 0
+        try {
+            $r = Join-Path $mnt 'root'
+            Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name $script:img -StorageRoot $r | Out-Null
+            (Get-ContainerHost -StorageRoot $r).DefaultUserNamespace | Should -Be 'Auto'
+            (Get-ContainerHost -StorageRoot $r).UserNamespaceProblem | Should -Match 'does not support idmapped mounts'
+            $c = New-Container $script:img -Name on-ext2 -Command id, -u -StorageRoot $r -WarningVariable w -WarningAction SilentlyContinue
+            $c.UserNamespace | Should -Be 'Host'
+            @($w | Where-Object { "$_" -like 'UserNamespaceFallback:*idmapped*' }).Count | Should -Be 1
+            { New-Container $script:img -Name private-ext2 -UserNamespace Private -Command true -StorageRoot $r -ErrorAction Stop } |
+                Should -Throw -ErrorId 'UserNamespaceUnavailable,Containers.Cmdlets.Runtime.NewContainerCommand'
+            Remove-Container on-ext2 -StorageRoot $r
+        }
+        finally {
+            Get-Container -All -StorageRoot (Join-Path $mnt 'root') -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot (Join-Path $mnt 'root') -ErrorAction SilentlyContinue
+            & umount $mnt
+            Remove-Item -LiteralPath $img -Force -ErrorAction SilentlyContinue
+        }
+    }
+}
+
 Describe 'Auto' {
     It 'runs the container''s processes as host ids inside its range (read from the host), root inside' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
@@ -168,6 +200,23 @@ Describe 'Auto' {
             }
             finally { & timeout 60 podman rmi -f $tag 2>&1 | Out-Null }
         }
+    }
+    It 'lets the container''s root reopen its stdout and stderr (/dev/stdout, /proc/1/fd/1), in an exec too, as runc does' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $r = Invoke-ContainerImage $script:img -Remove -Network none -Command sh, -c, 'echo via-dev > /dev/stdout; echo via-proc > /proc/1/fd/1; echo via-err > /dev/stderr'
+        $r.ExitCode | Should -Be 0
+        $r.Output | Should -Match 'via-dev'
+        $r.Output | Should -Match 'via-proc'
+        "$($r.Error)" | Should -Match 'via-err'
+        Invoke-ContainerImage $script:img -Detach -Name reopen -Network none -Command sleep, 300 | Out-Null
+        try {
+            $x = Invoke-ContainerCommand reopen -Command sh, -c, 'echo exec-dev > /dev/stdout; echo exec-err > /proc/self/fd/2'
+            $x.ExitCode | Should -Be 0
+            $x.Output | Should -Match 'exec-dev'
+            "$($x.Error)" | Should -Match 'exec-err'
+            # an exec writing to the first process's stdout (/proc/1/fd/1): ComposeProject.Tests.ps1's merged logs
+        }
+        finally { Remove-Container reopen -Force }
     }
     It 'works with /dev, /proc, /sys, the cgroup, a bridge network, -Init and a read-only root' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }

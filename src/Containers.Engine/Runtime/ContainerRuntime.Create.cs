@@ -201,6 +201,8 @@ public sealed partial class ContainerRuntime
         }
         if (uswarn is not null) o.Warning?.Invoke(uswarn);
         cfg.UserNamespace = usermode.ToString();
+        if (o.BindsHoldContainerIds && usermode != UserNamespaces.UserNamespaceMode.Host)
+            foreach (var m in cfg.Mounts.Where(m => m.Type == "bind")) m.IdMap = true;
         if (cfg.Mounts.Any(m => m.IdMap || m.Chown) && usermode == UserNamespaces.UserNamespaceMode.Host)
             throw ContainersException.Invalid("MountNeedsUserNamespace", "The :idmap and :U volume options map ids into the container's user namespace; this container runs in the host's (-UserNamespace Host, -Privileged, or Auto unavailable).", cfg.Name);
 
