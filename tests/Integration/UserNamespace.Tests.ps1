@@ -157,6 +157,13 @@ Describe 'Auto' {
             $u = Invoke-ContainerImage $script:img -Detach -Name ids-user -User 1000:1000 -Command sleep, 300
             $ur = Range ids-user
             (StatusIds (Get-Container ids-user).Pid).Uid[0] | Should -Be ($ur.Start + 1000)
+            # Get-ContainerProcess: the user as the container sees it (podman top's USER), the host's id beside it
+            $p = Get-ContainerProcess ids-user | Select-Object -First 1
+            $p.UserId | Should -Be 1000
+            $p.HostUserId | Should -Be ($ur.Start + 1000)
+            $p = Get-ContainerProcess ids1 | Where-Object Pid -eq 1
+            $p.UserId | Should -Be 0
+            $p.HostUserId | Should -Be $r.Start
         }
         finally { Remove-Container ids1, ids-user -Force -ErrorAction SilentlyContinue }
     }
