@@ -59,6 +59,12 @@ internal static unsafe class ExecMode
         }
         bool tty = spec.Flag("tty");
         bool detach = spec.Flag("detach");
+        // the exec'd process's stdio pipes are the container root's, as the first process's (Monitor): one that
+        // reopens them (/dev/stdout) is not refused a host root's pipe; a terminal or /dev/null is left as it is
+        if (userNs >= 0 && !tty && !detach && RangeStart(target) is uint start)
+            for (int fd = 0; fd < 3; fd++)
+                if (new FileInfo($"/proc/self/fd/{fd}").LinkTarget?.StartsWith("pipe:", StringComparison.Ordinal) == true)
+                    fchown(fd, start, start);
         int master = -1, slave = -1;
         if (tty)
         {
@@ -231,5 +237,16 @@ internal static unsafe class ExecMode
         }
         if (isTty) tcsetattr(0, 0, saved);
         close(pidfd);
+    }
+
+    /// <summary>The host id of the container's root (the first line of its uid_map), or null.</summary>
+    private static uint? RangeStart(int pid)
+    {
+        try
+        {
+            var f = File.ReadAllText($"/proc/{pid}/uid_map").Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            return f.Length >= 3 && f[0] == "0" && uint.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint s) ? s : null;
+        }
+        catch (IOException) { return null; }
     }
 }

@@ -156,6 +156,10 @@ internal static unsafe class Monitor
                 }
                 Tty.SocketPair(usv);
                 plan.UserSock = usv[1];
+                // the container's stdout and stderr pipes are its root's (runc's fixStdioPermissions): a process that
+                // reopens them (/dev/stdout, /proc/1/fd/1, as nginx's and compose's logs do) is refused a host root's pipe
+                fchown(outp[1], plan.IdStart, plan.IdStart);
+                fchown(errp[1], plan.IdStart, plan.IdStart);
             }
             else if (plan.Rootless)
             {

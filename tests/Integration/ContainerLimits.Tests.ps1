@@ -116,7 +116,9 @@ Describe 'container limits on cgroup v1' {
         if (-not (Test-Prerequisite -Condition ($null -ne $script:disk) -Because 'needs a block device the host can open')) { return }
         $maj, $min = (Get-Content -LiteralPath (Join-Path $script:disk.FullName 'dev')).Trim() -split ':'
         try {
-            $r = Invoke-ContainerImage -Image limits-bb:1 -Name devs -Network none `
+            # the host's user namespace: this is the devices cgroup's test, and in a user namespace of its own (the
+            # default, Auto) the kernel refuses mknod before the cgroup is asked
+            $r = Invoke-ContainerImage -Image limits-bb:1 -Name devs -Network none -UserNamespace Host `
                 -Command sh, -c, "mknod /tmp/disk b $maj $min && echo mknod=ok; head -c 1 /tmp/disk >/dev/null && echo open=ok; echo x >/dev/null && echo null=ok"
             $r.Output | Should -Match 'mknod=ok'
             $r.Output | Should -Not -Match 'open=ok'

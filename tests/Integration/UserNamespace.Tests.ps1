@@ -1,6 +1,6 @@
 # User namespaces (-UserNamespace Host|Auto|Private, the root's default): root in the container is an unprivileged
-# range of host ids. Real containers as root on a fresh root set to Auto (new roots default to Host until Auto costs
-# no more than Host: docs/SECURITY.md); the ranges come from the
+# range of host ids. Real containers as root on a fresh root, whose default is Auto (a root laid out by an earlier
+# version, without settings.json, stays Host); the ranges come from the
 # pscontainers user's subordinate ids (/etc/subuid), made on first use. Compared with podman --userns=auto where
 # podman defines the behaviour.
 BeforeAll {
@@ -15,9 +15,8 @@ BeforeAll {
     $script:work = Join-Path $script:TestBase ('userns-work-' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
     New-Item -ItemType Directory -Force -Path $script:work | Out-Null
     if ($script:IsRoot) { Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name $script:img -StorageRoot $script:root | Out-Null }
-    # what a new root has (no settings record: Host), read before this root is set to Auto for the rest of the file
+    # what a new root has (its settings record, written when it is laid out: Auto)
     $script:newRootDefault = (Get-ContainerHost -StorageRoot $script:root).DefaultUserNamespace
-    if ($script:IsRoot) { Set-ContainerHostConfiguration -StorageRoot $script:root -DefaultUserNamespace Auto }
     function script:Range([string] $Name) {
         $r = (Get-Container $Name).IdRange
         $f = $r -split '-'
@@ -35,9 +34,10 @@ AfterAll {
 }
 
 Describe 'The default of a root' {
-    It 'is Host for a new root; once set to Auto, reported by Get-ContainerHost with the system user and its ranges' {
+    It 'is Auto for a new root, reported by Get-ContainerHost with the system user and its ranges' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
-        $script:newRootDefault | Should -Be 'Host'
+        $script:newRootDefault | Should -Be 'Auto'
+        (Get-Content -Raw (Join-Path $script:root 'settings.json')) | Should -Match '"defaultUserNamespace":\s*"Auto"'
         $h = Get-ContainerHost
         $h.DefaultUserNamespace | Should -Be 'Auto'
         $c = New-Container $script:img -Name default-ns -Command true
@@ -70,10 +70,64 @@ Describe 'The default of a root' {
         (New-Container $script:img -Name nethost -Network host -Command true).UserNamespace | Should -Be 'Host'
         Remove-Container opt-out, priv, pidhost, devhost, nethost
     }
+    It 'is Host for a root laid out by an earlier version (no settings record), whose containers keep working' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        # an earlier version's root: a container in the host's user namespace, a volume of host root's, no settings.json
+        $old = New-TestStorageRoot 'userns-legacy'
+        try {
+            Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name $script:img -StorageRoot $old | Out-Null
+            $r = Invoke-ContainerImage $script:img -UserNamespace Host -Volume legacyvol:/data -Command sh, -c, 'id -u > /data/f' -Remove -StorageRoot $old -WarningAction SilentlyContinue
+            $r.ExitCode | Should -Be 0
+            New-Container $script:img -Name legacy -UserNamespace Host -Volume legacyvol:/data -Command cat, /data/f -StorageRoot $old -WarningAction SilentlyContinue | Out-Null
+            Remove-Item -LiteralPath (Join-Path $old 'settings.json')
+            (Get-ContainerHost -StorageRoot $old).DefaultUserNamespace | Should -Be 'Host'
+            (New-Container $script:img -Name legacy2 -Command true -StorageRoot $old -WarningAction SilentlyContinue).UserNamespace | Should -Be 'Host'
+            # its volume stays writable for root in its containers (which a range's root could not write)
+            $r = Invoke-ContainerImage $script:img -Volume legacyvol:/data -Command sh, -c, 'echo more >> /data/f && cat /data/f' -Remove -StorageRoot $old -WarningAction SilentlyContinue
+            ($r.Output -split '\r?\n' | Where-Object { $_ }) | Should -Be '0', 'more'
+            Start-Container legacy -StorageRoot $old
+            Wait-Container legacy -StorageRoot $old | Out-Null
+            (Get-Container legacy -StorageRoot $old).ExitCode | Should -Be 0
+            Test-Path (Join-Path $old 'settings.json') | Should -BeFalse
+        }
+        finally { Remove-TestStorageRoot $old }
+    }
     It 'refuses KeepId (rootless only) and :idmap without a user namespace' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         { New-Container $script:img -UserNamespace KeepId -Command true -ErrorAction Stop } | Should -Throw -ErrorId 'UserNamespaceKeepIdRootless,Containers.Cmdlets.Runtime.NewContainerCommand'
         { New-Container $script:img -UserNamespace Host -Volume "$($script:work):/w:idmap" -Command true -ErrorAction Stop } | Should -Throw -ErrorId 'MountNeedsUserNamespace,Containers.Cmdlets.Runtime.NewContainerCommand'
+    }
+}
+
+Describe 'A storage root on a file system without idmapped mounts' {
+    It 'falls back to Host with the UserNamespaceFallback warning (the kernel is asked: ext2 has ext4''s magic), and Private fails' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        if (-not (Test-Prerequisite ($null -ne (Get-Command mkfs.ext2 -ErrorAction SilentlyContinue)) 'needs mkfs.ext2 (e2fsprogs)')) { return }
+        # a loop-mounted ext2 (the kernel's own ext2 driver, which has no FS_ALLOW_IDMAP on 6.18) as the storage root
+        $img = Join-Path $script:work 'ext2.img'
+        $mnt = Join-Path $script:work 'ext2-root'
+        New-Item -ItemType Directory -Force -Path $mnt | Out-Null
+        & truncate -s 64M $img
+        & mkfs.ext2 -q -F $img
+        & mount -t ext2 -o loop $img $mnt
+        $LASTEXITCODE | Should -Be 0
+        try {
+            $r = Join-Path $mnt 'root'
+            Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name $script:img -StorageRoot $r | Out-Null
+            (Get-ContainerHost -StorageRoot $r).DefaultUserNamespace | Should -Be 'Auto'
+            (Get-ContainerHost -StorageRoot $r).UserNamespaceProblem | Should -Match 'does not support idmapped mounts'
+            $c = New-Container $script:img -Name on-ext2 -Command id, -u -StorageRoot $r -WarningVariable w -WarningAction SilentlyContinue
+            $c.UserNamespace | Should -Be 'Host'
+            @($w | Where-Object { "$_" -like 'UserNamespaceFallback:*idmapped*' }).Count | Should -Be 1
+            { New-Container $script:img -Name private-ext2 -UserNamespace Private -Command true -StorageRoot $r -ErrorAction Stop } |
+                Should -Throw -ErrorId 'UserNamespaceUnavailable,Containers.Cmdlets.Runtime.NewContainerCommand'
+            Remove-Container on-ext2 -StorageRoot $r
+        }
+        finally {
+            Get-Container -All -StorageRoot (Join-Path $mnt 'root') -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot (Join-Path $mnt 'root') -ErrorAction SilentlyContinue
+            & umount $mnt
+            Remove-Item -LiteralPath $img -Force -ErrorAction SilentlyContinue
+        }
     }
 }
 
@@ -103,6 +157,13 @@ Describe 'Auto' {
             $u = Invoke-ContainerImage $script:img -Detach -Name ids-user -User 1000:1000 -Command sleep, 300
             $ur = Range ids-user
             (StatusIds (Get-Container ids-user).Pid).Uid[0] | Should -Be ($ur.Start + 1000)
+            # Get-ContainerProcess: the user as the container sees it (podman top's USER), the host's id beside it
+            $p = Get-ContainerProcess ids-user | Select-Object -First 1
+            $p.UserId | Should -Be 1000
+            $p.HostUserId | Should -Be ($ur.Start + 1000)
+            $p = Get-ContainerProcess ids1 | Where-Object Pid -eq 1
+            $p.UserId | Should -Be 0
+            $p.HostUserId | Should -Be $r.Start
         }
         finally { Remove-Container ids1, ids-user -Force -ErrorAction SilentlyContinue }
     }
@@ -146,6 +207,23 @@ Describe 'Auto' {
             }
             finally { & timeout 60 podman rmi -f $tag 2>&1 | Out-Null }
         }
+    }
+    It 'lets the container''s root reopen its stdout and stderr (/dev/stdout, /proc/1/fd/1), in an exec too, as runc does' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $r = Invoke-ContainerImage $script:img -Remove -Network none -Command sh, -c, 'echo via-dev > /dev/stdout; echo via-proc > /proc/1/fd/1; echo via-err > /dev/stderr'
+        $r.ExitCode | Should -Be 0
+        $r.Output | Should -Match 'via-dev'
+        $r.Output | Should -Match 'via-proc'
+        "$($r.Error)" | Should -Match 'via-err'
+        Invoke-ContainerImage $script:img -Detach -Name reopen -Network none -Command sleep, 300 | Out-Null
+        try {
+            $x = Invoke-ContainerCommand reopen -Command sh, -c, 'echo exec-dev > /dev/stdout; echo exec-err > /proc/self/fd/2'
+            $x.ExitCode | Should -Be 0
+            $x.Output | Should -Match 'exec-dev'
+            "$($x.Error)" | Should -Match 'exec-err'
+            # an exec writing to the first process's stdout (/proc/1/fd/1): ComposeProject.Tests.ps1's merged logs
+        }
+        finally { Remove-Container reopen -Force }
     }
     It 'works with /dev, /proc, /sys, the cgroup, a bridge network, -Init and a read-only root' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
@@ -273,7 +351,7 @@ Describe 'Files of a user-namespaced container' {
 }
 
 Describe 'Ranges' {
-    It 'are freed on removal, kept across sessions, and an orphan is found and freed by Test-ContainerStore -Repair' {
+    It 'are freed on removal, kept across sessions, and a range whose container went without the engine is free' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $c = New-Container $script:img -Name keep -Command true
         $range = (Get-Container keep).IdRange
@@ -283,19 +361,46 @@ Describe 'Ranges' {
         $other[1] | Should -Not -Be $range
         $table = Get-Content /var/lib/pscontainers-userns/ranges
         ($table | Where-Object { $_ -like "* $($script:root) $($c.Id)" }) | Should -Not -BeNullOrEmpty
+        # the root is known to the rebuild after a crash (durable list of roots)
+        Get-Content /var/lib/pscontainers-userns/roots | Should -Contain $script:root
+        $inUse = (Get-ContainerHost).IdRangesInUse
         Remove-Container keep, keep2
-        $table = Get-Content /var/lib/pscontainers-userns/ranges -ErrorAction SilentlyContinue
-        ($table | Where-Object { $_ -like "* $($script:root) $($c.Id)" }) | Should -BeNullOrEmpty
-        Test-Path (Join-Path $script:root "userns/$($c.Id)") | Should -BeFalse
-        # an orphan: the container's directory went without the engine
+        # freed by the removal's rename (no table write on the hot path): no longer in use at once, its line dropped
+        # by the next allocation
+        (Get-ContainerHost).IdRangesInUse | Should -Be ($inUse - 2)
+        # an orphan: the container's directory went without the engine; its range is free as well
         $o = New-Container $script:img -Name orphan -Command true
+        ((Get-Content /var/lib/pscontainers-userns/ranges) | Where-Object { $_ -like "* $($c.Id)" }) | Should -BeNullOrEmpty
         & rm -rf (Join-Path $script:root "containers/$($o.Id)")
-        $found = Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -eq 'IdRangeOrphan'
-        $found | Should -Not -BeNullOrEmpty
+        $n = New-Container $script:img -Name after-orphan -Command true
+        $table = Get-Content /var/lib/pscontainers-userns/ranges
+        ($table | Where-Object { $_ -like "* $($o.Id)" }) | Should -BeNullOrEmpty
+        ($table | Where-Object { $_ -like "* $($script:root) $($n.Id)" }) | Should -Not -BeNullOrEmpty
+        (Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -in 'IdRangeOrphan', 'CreationUnfinished') | Should -BeNullOrEmpty
+        # a record of the first version (userns/<id>) whose container is gone is found and freed by -Repair
+        New-Item -ItemType Directory -Force -Path (Join-Path $script:root 'userns') | Out-Null
+        Set-Content -LiteralPath (Join-Path $script:root "userns/$($o.Id)") -Value '1000000000 65536'
+        (Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -eq 'IdRangeOrphan').Target | Should -Be (Join-Path $script:root "userns/$($o.Id)")
         $fixed = Test-ContainerStore -StorageRoot $script:root -Repair | Where-Object Kind -eq 'IdRangeOrphan'
         $fixed.Repaired | Should -Contain $true
         (Test-ContainerStore -StorageRoot $script:root | Where-Object Kind -eq 'IdRangeOrphan') | Should -BeNullOrEmpty
-        ((Get-Content /var/lib/pscontainers-userns/ranges -ErrorAction SilentlyContinue) | Where-Object { $_ -like "* $($o.Id)" }) | Should -BeNullOrEmpty
+        # a creation killed after its allocation: the half-made directory holds the range until -Repair removes it
+        $half = Join-Path $script:root 'tmp/ctr-0000000000000000000000000000000000000000000000000000000000000042'
+        New-Item -ItemType Directory -Force -Path $half | Out-Null
+        (Get-Item $half).LastWriteTimeUtc = [DateTime]::UtcNow.AddMinutes(-5)
+        (Test-ContainerStore -StorageRoot $script:root -Repair | Where-Object Kind -eq 'CreationUnfinished').Repaired | Should -Contain $true
+        Test-Path $half | Should -BeFalse
+        # a crash of the machine: the table (not flushed on the hot path) lost this container's line; the first
+        # allocation of the next boot (another boot id) rebuilds it from the container's config
+        $lines = @(Get-Content /var/lib/pscontainers-userns/ranges | Where-Object { $_ -and $_ -notlike "* $($n.Id)" })
+        Set-Content -LiteralPath /var/lib/pscontainers-userns/ranges -Value $lines
+        Set-Content -LiteralPath /var/lib/pscontainers-userns/checked-boot -Value 'a-previous-boot'
+        $m = New-Container $script:img -Name after-crash -Command true
+        $table = Get-Content /var/lib/pscontainers-userns/ranges
+        ($table | Where-Object { $_ -like "* $($script:root) $($n.Id)" }) | Should -Be "$((Get-Container after-orphan).IdRange -replace '-.*') 65536 $($script:root) $($n.Id)"
+        (Get-Container after-crash).IdRange | Should -Not -Be (Get-Container after-orphan).IdRange
+        (Get-Content /var/lib/pscontainers-userns/checked-boot) | Should -Be (Get-Content /proc/sys/kernel/random/boot_id)
+        Remove-Container after-orphan, after-crash
     }
 }
 

@@ -37,6 +37,14 @@ Describe 'IdRange' {
 }
 
 Describe 'The settings record' {
+    It 'is written with Auto when a new root is laid out, and kept by the next session' {
+        $new = Join-Path $script:tmp 'fresh'
+        $root = [Containers.Engine.State.StorageRoot]::Resolve($new)
+        (Get-Content -Raw (Join-Path $new 'settings.json')) | Should -Match '"defaultUserNamespace":"Auto"'
+        [Containers.Engine.UserNamespaces.HostSettings]::Load($root).DefaultMode | Should -Be 'Auto'
+        Set-Content -LiteralPath (Join-Path $new 'settings.json') -Value '{"defaultUserNamespace":"Host"}'
+        [Containers.Engine.UserNamespaces.HostSettings]::Load($root).DefaultMode | Should -Be 'Host'
+    }
     It 'reads a root without a record as Host, and what Save wrote' {
         $new = Join-Path $script:tmp 'new'
         New-Item -ItemType Directory -Force (Join-Path $new 'containers') | Out-Null

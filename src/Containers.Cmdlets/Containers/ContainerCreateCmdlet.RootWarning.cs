@@ -25,7 +25,14 @@ public abstract partial class ContainerCreateCmdlet
         if (Engine.Rootless.RootlessHost.Active) return;
         // the mode the container will get: -UserNamespace, else the root's default (Set-ContainerHostConfiguration)
         var mode = UserNamespace ?? Engine.UserNamespaces.HostSettings.Load(Root).DefaultMode;
-        if (!Privileged && mode != Engine.UserNamespaces.UserNamespaceMode.Host) return;
+        // what makes the engine give the host's user namespace whatever the mode (ContainerRuntime.Create, docker's
+        // rule for userns-remap); a fallback of Auto has its own warning (UserNamespaceFallback)
+        string? implied = Privileged ? "-Privileged"
+            : Device is { Length: > 0 } ? "-Device"
+            : Pid?.Trim() is { Length: > 0 } p && p != "private" ? "-Pid"
+            : Ipc?.Trim() is { Length: > 0 } i && i is not ("private" or "shareable") ? "-Ipc"
+            : Network is { } nets && nets.Any(n => n == "host") ? "-Network host" : null;
+        if (implied is null && mode != Engine.UserNamespaces.UserNamespaceMode.Host) return;
         if (!RootWarned.TryAdd(Root.Path + "\0" + Image + "\0" + (User ?? ""), true)) return;
         string? user = User;
         if (string.IsNullOrEmpty(user))
@@ -34,8 +41,11 @@ public abstract partial class ContainerCreateCmdlet
             catch (Exception) { return; }   // the creation itself reports a store problem
         }
         if (!ImageAuditor.RunsAsRoot(user)) return;
-        WriteWarning($"The container of '{Image}' runs as root{(Privileged ? " with -Privileged" : "")} in the host's user namespace: root in the container is root on the host. "
-            + "Run it as an unprivileged user with -User <uid>[:<gid>] (or give the image a USER), or in a user namespace (-UserNamespace Auto, or Set-ContainerHostConfiguration -DefaultUserNamespace Auto for every container of the root); "
-            + "Test-ContainerImage lists what else the image needs. -WarningAction SilentlyContinue hides this warning.");
+        string where = implied is null ? "" : mode == Engine.UserNamespaces.UserNamespaceMode.Host || Privileged ? $" with {implied}" : $" ({implied} needs it)";
+        string avoid = implied is not null && !Privileged
+            ? $"Run it as an unprivileged user with -User <uid>[:<gid>] (or give the image a USER); {implied} cannot be given to a container in a user namespace of its own. "
+            : "Run it as an unprivileged user with -User <uid>[:<gid>] (or give the image a USER), or in a user namespace (-UserNamespace Auto; the default of new storage roots, and of one made by an earlier version after Set-ContainerHostConfiguration -DefaultUserNamespace Auto). ";
+        WriteWarning($"The container of '{Image}' runs as root{where} in the host's user namespace: root in the container is root on the host. "
+            + avoid + "Test-ContainerImage lists what else the image needs. -WarningAction SilentlyContinue hides this warning.");
     }
 }

@@ -425,6 +425,8 @@ public sealed partial class BuildExecutor
             Image = img.Id, Name = name, Command = cmd.ToArray(), Entrypoint = [""], User = st.C.User ?? "",
             WorkingDirectory = st.C.WorkingDir is { Length: > 0 } w ? w : "/",
             Network = ins.GetFlag("network") is { } net ? (net == "default" ? _o.Network : net) : _o.Network,
+            // the RUN's mounts (cache, secret, context copies, heredoc scripts) hold container ids: idmapped under Auto
+            BindsHoldContainerIds = true,
         };
         foreach (var (k, v) in st.Scope.RunEnvironment()) o.Environment[k] = v;
         var staging = new List<string>();

@@ -158,7 +158,10 @@ public sealed class ContainerProcessInfo
     public required int HostPid { get; init; }
     public required int Pid { get; init; }
     public required int ParentPid { get; init; }
+    /// <summary>The user id as the container sees it (podman top's USER): in a user namespace of its own, the offset in its range.</summary>
     public required long UserId { get; init; }
+    /// <summary>The user id on the host (the same as UserId in the host's user namespace).</summary>
+    public long HostUserId { get; init; }
     public required string Command { get; init; }
     public required TimeSpan CpuTime { get; init; }
     public required long ResidentBytes { get; init; }

@@ -6,6 +6,12 @@ public sealed class ContainerCreateOptions
     public string? Image { get; set; }
     /// <summary>A plain root file system directory instead of an image (like podman --rootfs).</summary>
     public string? RootFs { get; set; }
+    /// <summary>
+    /// The bind mounts (-Mount type=bind) are the engine's own trees whose owners are the container's ids (a build's
+    /// cache, secret and context mounts): in a user namespace they are idmapped (as :idmap), so the container's root
+    /// owns what host root owns there, whatever its range.
+    /// </summary>
+    internal bool BindsHoldContainerIds { get; set; }
     public string? Name { get; set; }
     public string[]? Command { get; set; }
     public string[]? Entrypoint { get; set; }

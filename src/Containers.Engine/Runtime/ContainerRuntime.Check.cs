@@ -79,8 +79,8 @@ public sealed partial class ContainerRuntime
         }
         // veth pairs of removed containers the kernel was to delete with their namespace and has not (deferred teardown)
         problems.AddRange(new Networking.NetworkManager(_root).CheckDeferredTeardown(repair));
-        // id ranges (user namespaces) of containers that are gone: a removal killed between the rename and the free,
-        // or a creation killed after the allocation
+        // the first version's records of id ranges (userns/<id>) whose container is gone: a removal killed between
+        // the rename and the free (a range now goes with its container's directory: UserNamespaces/IdRanges)
         foreach (var (id, range) in UserNamespaces.IdRanges.Orphans(_root, id => Directory.Exists(DirOf(id))))
         {
             if (repair) UserNamespaces.IdRanges.Free(_root, id);
@@ -103,6 +103,17 @@ public sealed partial class ContainerRuntime
                 {
                     Kind = "RemovalUnfinished", Severity = "Garbage", Target = d, Repaired = repair,
                     Message = "The files of a removed container that a killed session did not finish deleting.",
+                });
+            }
+            // a creation killed before its directory was complete (it holds the container's id range while it exists)
+            foreach (var d in Directory.EnumerateDirectories(tmp, "ctr-*"))
+            {
+                if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(d) < TimeSpan.FromMinutes(1)) continue;
+                if (repair) DeleteTree(d);
+                problems.Add(new StoreProblem
+                {
+                    Kind = "CreationUnfinished", Severity = "Garbage", Target = d, Repaired = repair,
+                    Message = "The state directory of a container whose creation a killed session did not finish (and its id range).",
                 });
             }
         }

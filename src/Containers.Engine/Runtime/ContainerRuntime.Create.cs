@@ -223,16 +223,19 @@ public sealed partial class ContainerRuntime
                 if (usermode == UserNamespaces.UserNamespaceMode.Private)
                     throw ContainersException.System("SubordinateIdsMissing", $"A user namespace of its own cannot be given: {why}.", UserNamespaces.SubordinateIds.UserName);
                 usermode = UserNamespaces.UserNamespaceMode.Host;
-                uswarn = $"The container runs in the host's user namespace (root inside is root on the host): {why}.";
+                uswarn = UserNamespaces.UserNamespaceSupport.FallbackWarning(why);
             }
         }
         if (uswarn is not null) o.Warning?.Invoke(uswarn);
         cfg.UserNamespace = Rootless.RootlessHost.Active ? Rootless.RootlessChecks.ModeName : usermode.ToString();
         if (Rootless.RootlessHost.Active && cfg.Mounts.Any(m => m.IdMap || m.Chown))
             throw ContainersException.Invalid("RootlessUnsupported", "The :idmap and :U volume options are not supported for rootless containers yet (their root is the user's own uid already).", cfg.Name);
+        if (o.BindsHoldContainerIds && usermode != UserNamespaces.UserNamespaceMode.Host)
+            foreach (var m in cfg.Mounts.Where(m => m.Type == "bind")) m.IdMap = true;
         if (cfg.Mounts.Any(m => m.IdMap || m.Chown) && usermode == UserNamespaces.UserNamespaceMode.Host)
             throw ContainersException.Invalid("MountNeedsUserNamespace", "The :idmap and :U volume options map ids into the container's user namespace; this container runs in the host's (-UserNamespace Host, -Privileged, or Auto unavailable).", cfg.Name);
 
+        Diagnostics.StepTimes.Mark("create.checks");
         using (StoreLock.Acquire(_root, "containers", true, null, ct))
         {
             if (name.Length == 0) name = NewName();
@@ -246,20 +249,31 @@ public sealed partial class ContainerRuntime
             // named volumes come into being with their first container (Docker's behaviour)
             foreach (var m in cfg.Mounts.Where(m => m.Type == "volume"))
                 volumes.Ensure(m.Source, m.Anonymous ? new Dictionary<string, string> { [VolumeStore.AnonymousLabel] = "" } : null);
-            string tmp = _root.NewTempPath("ctr");
+            // named after the id: while it exists, an id range allocated for the container is live (IdRanges)
+            string tmp = UserNamespaces.IdRanges.CreatingPath(_root, cfg.Id);
             Directory.CreateDirectory(Path.Combine(tmp, "upper"));
             Directory.CreateDirectory(Path.Combine(tmp, "work"));
-            if (pool is UserNamespaces.IdRange p)
+            try
             {
-                var range = UserNamespaces.IdRanges.Allocate(_root, cfg.Id, p);
-                cfg.IdRangeStart = range.Start;
-                cfg.IdRangeCount = range.Count;
-                // the overlay's root directory is the upper one: the container's root owns it (its files are the range's on disk)
-                Containers.Native.Sys.FileSys.Lchown(Path.Combine(tmp, "upper"), (int)range.Start, (int)range.Start);
+                if (pool is UserNamespaces.IdRange p)
+                {
+                    var range = UserNamespaces.IdRanges.Allocate(_root, cfg.Id, p);
+                    cfg.IdRangeStart = range.Start;
+                    cfg.IdRangeCount = range.Count;
+                    // the overlay's root directory is the upper one: the container's root owns it (its files are the range's on disk)
+                    Containers.Native.Sys.FileSys.Lchown(Path.Combine(tmp, "upper"), (int)range.Start, (int)range.Start);
+                    Diagnostics.StepTimes.Mark("create.id-range");
+                }
+                AtomicFile.WriteJson(Path.Combine(tmp, "config.json"), cfg, durable: false);
+                if (cfg.CgroupParent is { } cgp) File.WriteAllText(Path.Combine(tmp, CgroupParentFile), cgp);
+                Directory.Move(tmp, DirOf(cfg.Id));
             }
-            AtomicFile.WriteJson(Path.Combine(tmp, "config.json"), cfg, durable: false);
-            if (cfg.CgroupParent is { } cgp) File.WriteAllText(Path.Combine(tmp, CgroupParentFile), cgp);
-            Directory.Move(tmp, DirOf(cfg.Id));
+            catch
+            {
+                // the half-made directory goes, and with it the range's claim
+                try { Directory.Delete(tmp, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                throw;
+            }
         }
         Events.EventLog.Record(_root, Model.ContainerEventType.Container, "create", cfg.Id, cfg.Name, ("image", cfg.Image));
         return Get(cfg.Id);

@@ -232,10 +232,12 @@ public sealed partial class ContainerRuntime
                 long rss = long.Parse(f[21], CultureInfo.InvariantCulture) * 4096;
                 string cmd = File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ').Trim();
                 if (cmd.Length == 0) cmd = "[" + stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')] + "]";
+                long hostUid = long.Parse(Field("Uid").Split('\t')[0], CultureInfo.InvariantCulture);
                 list.Add(new ContainerProcessInfo
                 {
                     ContainerName = rec.Name, HostPid = pid, Pid = int.Parse(nspid.Last(), CultureInfo.InvariantCulture),
-                    ParentPid = ppidInner, UserId = long.Parse(Field("Uid").Split('\t')[0], CultureInfo.InvariantCulture),
+                    ParentPid = ppidInner, HostUserId = hostUid,
+                    UserId = rec.Config.IdRange is UserNamespaces.IdRange range ? range.ToContainer(hostUid) : hostUid,
                     Command = cmd, CpuTime = TimeSpan.FromSeconds((double)ticks / tick), ResidentBytes = rss,
                 });
             }

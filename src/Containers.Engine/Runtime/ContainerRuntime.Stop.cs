@@ -129,8 +129,7 @@ public sealed partial class ContainerRuntime
         ConfigCache.TryRemove(Path.Combine(rec.Dir, "config.json"), out _);
         Trash.Delete(trash);
         Diagnostics.StepTimes.Mark("remove.rename");
-        // its id range goes back to the pool (the host table and the root's record): no file of it is in use any more
-        if (c.IdRange is not null) UserNamespaces.IdRanges.Free(_root, c.Id);
+        // its id range went back to the pool with the rename (IdRanges: a line is live while its directory exists)
         Event("remove", c);
         Diagnostics.StepTimes.Mark("remove.event");
         Trash.SweepOnce(_root);

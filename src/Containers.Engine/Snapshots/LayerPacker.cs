@@ -173,6 +173,23 @@ public static class LayerPacker
         return e;
     }
 
+    /// <summary>
+    /// File capabilities set in a user namespace are stored by the kernel as revision 3 with the namespace's root
+    /// (its host id) in them; a layer of a container in a user namespace of its own gives them back as the revision 2
+    /// every runtime reads when the root is the container's (0 after <see cref="_mapIds"/>), as podman does.
+    /// </summary>
+    private static byte[] NamespacedCapabilityToV2(byte[] val)
+    {
+        if (val.Length != 24) return val;
+        uint magic = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(val);
+        if ((magic & 0xFF000000) != 0x03000000) return val;
+        uint rootid = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(val.AsSpan(20));
+        if (_mapIds!(((int)rootid, 0)).Uid != 0) return val;
+        var v2 = val[..20];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(v2, (magic & 0x00FFFFFF) | 0x02000000);
+        return v2;
+    }
+
     /// <summary>The entry's xattrs as (name, value bytes), sorted by name, minus overlayfs' own; null when none.</summary>
     private static List<(string Name, byte[] Value)>? Xattrs(SafeFileHandle dir, string name, string rel, bool overlay, out bool opaque)
     {
@@ -191,6 +208,7 @@ public static class LayerPacker
                 continue;
             }
             if (val is null) continue;
+            if (n == "security.capability" && _mapIds is not null) val = NamespacedCapabilityToV2(val);
             (d ??= []).Add((n, val));
         }
         d?.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));

@@ -70,6 +70,11 @@ public sealed class StorageRoot
         try
         {
             Directory.CreateDirectory(Path);
+            // a root without containers/ is new: it gets this version's settings (Auto: UserNamespaces/HostSettings);
+            // one laid out by an earlier version keeps what it had
+            // (written before containers/ is made, so a root killed in between is still new at the next call)
+            if (!Directory.Exists(System.IO.Path.Combine(Path, "containers")) && !File.Exists(UserNamespaces.HostSettings.PathOf(this)))
+                UserNamespaces.HostSettings.WriteForNewRoot(this);
             foreach (var d in new[] { "blobs/sha256", "layers", "l", "images", "containers", "volumes", "networks", "tmp", "locks" })
                 Directory.CreateDirectory(System.IO.Path.Combine(Path, d));
             File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

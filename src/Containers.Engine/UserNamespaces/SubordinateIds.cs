@@ -19,9 +19,23 @@ public static class SubordinateIds
     /// <summary>The user's subordinate uid and gid ranges (the first of each), or null when it has none.</summary>
     public static (IdRange Uids, IdRange Gids)? Find(string subuid = "/etc/subuid", string subgid = "/etc/subgid")
     {
+        // every create under Auto asks: read the files again only when one of them changed (three stats, no reads)
+        var key = (Stamp(subuid), Stamp(subgid), Stamp("/etc/passwd"));
+        var cached = _found;
+        if (cached is not null && cached.Value.Files == (subuid, subgid) && cached.Value.Key == key) return cached.Value.Ranges;
         var u = Read(subuid);
         var g = Read(subgid);
-        return u is null || g is null ? null : (u.Value, g.Value);
+        (IdRange, IdRange)? r = u is null || g is null ? null : (u.Value, g.Value);
+        _found = ((subuid, subgid), key, r);
+        return r;
+    }
+
+    private static ((string, string) Files, (long, long, long) Key, (IdRange Uids, IdRange Gids)? Ranges)? _found;
+
+    private static long Stamp(string file)
+    {
+        var fi = new FileInfo(file);
+        return fi.Exists ? fi.LastWriteTimeUtc.Ticks ^ (fi.Length << 40) : -1;
     }
 
     private static IdRange? Read(string file)

@@ -19,14 +19,16 @@ internal static class UserNamespaceSetup
     /// </summary>
     public static void DelegateCgroup(ICgroupManager cg, IdRange r)
     {
+        // the files each version has (no stat of the ones it has not: one call a file on the start's path)
+        string[] files = cg is Cgroups.V2.CgroupV2Manager ? ["cgroup.procs", "cgroup.subtree_control", "cgroup.threads"] : ["cgroup.procs", "tasks"];
         foreach (var procs in cg.ProcsFiles)
         {
             string dir = Path.GetDirectoryName(procs)!;
             FileSys.Lchown(dir, (int)r.Start, (int)r.Start);
-            foreach (var f in new[] { "cgroup.procs", "tasks", "cgroup.subtree_control", "cgroup.threads" })
+            foreach (var f in files)
             {
-                string p = Path.Combine(dir, f);
-                if (File.Exists(p)) FileSys.Lchown(p, (int)r.Start, (int)r.Start);
+                try { FileSys.Lchown(Path.Combine(dir, f), (int)r.Start, (int)r.Start); }
+                catch (NativeException ne) when (ne.Errno == Errno.ENOENT) { } // a hierarchy without it (a hybrid host's unified one)
             }
         }
     }
@@ -38,8 +40,8 @@ internal static class UserNamespaceSetup
         if (!sharedEtc)
             foreach (var f in new[] { "hosts", "hostname", "resolv.conf" })
             {
-                string p = Path.Combine(rec.Dir, f);
-                if (File.Exists(p)) FileSys.Lchown(p, root, root);
+                try { FileSys.Lchown(Path.Combine(rec.Dir, f), root, root); }
+                catch (NativeException ne) when (ne.Errno == Errno.ENOENT) { }
             }
         var volumes = new VolumeStore(rt.Root);
         UserResolver.Ids? user = null;

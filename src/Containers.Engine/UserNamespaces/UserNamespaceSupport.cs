@@ -5,23 +5,82 @@ namespace Containers.Engine.UserNamespaces;
 
 /// <summary>
 /// What Auto needs, probed at run time and nothing more: a kernel with idmapped mounts of overlayfs lower layers
-/// (5.19), a storage root on a file system that supports idmapped mounts, and the subordinate ranges (or the means
-/// to make them: root, useradd). <see cref="Resolve"/> turns a requested mode into the one a container gets.
+/// (5.19), a storage root on a file system that gives idmapped mounts, and the subordinate ranges (or the means to
+/// make them: root, useradd). <see cref="Resolve"/> turns a requested mode into the one a container gets.
 /// </summary>
 public static class UserNamespaceSupport
 {
-    // ext4, xfs, btrfs, tmpfs, f2fs: FS_ALLOW_IDMAP file systems whose magic statfs reports
-    private static readonly long[] IdmapFileSystems = [0xEF53, 0x58465342, 0x9123683E, 0x01021994, unchecked((int)0xF2F52010)];
-
     /// <summary>Null when the root can hold Auto containers (ranges aside), else why not.</summary>
     public static string? RootProblem(StorageRoot root)
     {
         var v = Environment.OSVersion.Version;
         if (v.Major < 5 || (v.Major == 5 && v.Minor < 19)) return $"the kernel ({v}) is older than 5.19, which idmapped overlayfs layers need";
-        long fs = Containers.Native.Sys.Cgroupfs.FileSystemType(root.Path);
-        if (!IdmapFileSystems.Contains(fs)) return $"the storage root's file system (magic 0x{fs:x}) does not support idmapped mounts";
-        if (Environment.UserName != "root" && geteuid() != 0) return "user namespaces with subordinate ranges need root (rootless is not supported yet)";
-        return null;
+        if (geteuid() != 0) return "user namespaces with subordinate ranges need root (rootless is not supported yet)";
+        return IdmapProblem(root.Path);
+    }
+
+    /// <summary>The host-wide cache of probes: "dev magic fsid boot result" a line (a file system per line).</summary>
+    public static string ProbeCache => Path.Combine(IdRanges.HostDirectory, "idmap-probes");
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(ulong Dev, long Magic, long Fsid), string> Probed = new();
+
+    /// <summary>
+    /// Whether the file system of <paramref name="path"/> gives idmapped mounts: asked of the kernel once per file
+    /// system and boot (`containers-helper idmap-probe`: its type says too little, the standalone ext2 driver has
+    /// ext4's magic and no FS_ALLOW_IDMAP), then a stat and a statfs per call. Null when it does, else why not.
+    /// </summary>
+    internal static string? IdmapProblem(string path)
+    {
+        if (!Containers.Native.Sys.LayerFs.TryLstat(path, out var st)) return $"the storage root {path} cannot be read";
+        var (magic, fsid) = Containers.Native.Sys.Cgroupfs.FileSystemIdentity(path);
+        if (Probed.TryGetValue((st.Dev, magic, fsid), out var known)) return known.Length == 0 ? null : known;
+        string boot = "";
+        try { boot = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim(); } catch (IOException) { }
+        string key = FormattableString.Invariant($"{st.Dev} {magic:x} {fsid:x} {boot} ");
+        try
+        {
+            foreach (var line in File.ReadLines(ProbeCache))
+                if (line.StartsWith(key, StringComparison.Ordinal))
+                {
+                    string r = line[key.Length..];
+                    string p = r == "ok" ? "" : Describe(magic, r);
+                    Probed[(st.Dev, magic, fsid)] = p;
+                    return p.Length == 0 ? null : p;
+                }
+        }
+        catch (FileNotFoundException) { }
+        catch (DirectoryNotFoundException) { }
+        string result = RunProbe(path);
+        if (result.StartsWith("error", StringComparison.Ordinal))
+            return $"the storage root's file system could not be probed for idmapped mounts ({result})";
+        try
+        {
+            Directory.CreateDirectory(IdRanges.HostDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.AppendAllText(ProbeCache, key + result + "\n");
+        }
+        catch (IOException) { }
+        string problem = result == "ok" ? "" : Describe(magic, result);
+        Probed[(st.Dev, magic, fsid)] = problem;
+        return problem.Length == 0 ? null : problem;
+    }
+
+    private static string Describe(long magic, string result) =>
+        $"the storage root's file system (magic 0x{magic:x}) does not support idmapped mounts ({result.Replace("no ", "mount_setattr errno ", StringComparison.Ordinal)})";
+
+    private static string RunProbe(string path)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(EngineFiles.HelperPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("idmap-probe");
+        psi.ArgumentList.Add(path);
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            string output = p.StandardOutput.ReadToEnd().Trim();
+            p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            return output.Length == 0 ? $"error exit {p.ExitCode}" : output;
+        }
+        catch (System.ComponentModel.Win32Exception ex) { return "error " + ex.Message; }
     }
 
     [DllImport("libc")] private static extern uint geteuid();
@@ -37,6 +96,13 @@ public static class UserNamespaceSupport
         if (problem is null) return (mode, null);
         if (mode == UserNamespaceMode.Private)
             throw Errors.ContainersException.System("UserNamespaceUnavailable", $"A user namespace of its own cannot be given: {problem}.", root.Path);
-        return (UserNamespaceMode.Host, $"The container runs in the host's user namespace (root inside is root on the host): {problem}. Give -UserNamespace Host to say so, or fix the cause.");
+        return (UserNamespaceMode.Host, FallbackWarning(problem));
     }
+
+    /// <summary>The stable id at the start of the warning of a fallback from Auto to Host.</summary>
+    public const string FallbackWarningId = "UserNamespaceFallback";
+
+    /// <summary>The warning of a container that asked for Auto (or got it as the root's default) and runs in the host's user namespace.</summary>
+    public static string FallbackWarning(string why) =>
+        $"{FallbackWarningId}: the container runs in the host's user namespace (root inside is root on the host): {why}. Give -UserNamespace Host to say so, or fix the cause.";
 }

@@ -46,6 +46,7 @@ internal static unsafe class Sys
     [DllImport(Libc), SuppressGCTransition] public static extern int chmod(byte* path, uint mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int open(byte* path, int flags, int mode);
     [DllImport(Libc), SuppressGCTransition] public static extern int close(int fd);
+    [DllImport(Libc), SuppressGCTransition] public static extern int fchown(int fd, uint uid, uint gid);
     [DllImport(Libc), SuppressGCTransition] public static extern nint write(int fd, byte* buf, nint count);
     [DllImport(Libc), SuppressGCTransition] public static extern nint read(int fd, byte* buf, nint count);
     [DllImport(Libc), SuppressGCTransition] public static extern int dup2(int oldfd, int newfd);

@@ -52,6 +52,14 @@ internal static unsafe partial class Cgroupfs
     /// <summary>kill(2); returns 0 or the errno.</summary>
     public static int Kill(int pid, int signal) => kill_(pid, signal) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
+    /// <summary>The f_type and f_fsid of the file system holding <paramref name="path"/> (0, 0 when statfs fails).</summary>
+    public static (long Type, long Fsid) FileSystemIdentity(string path)
+    {
+        byte* buf = stackalloc byte[128];
+        if (statfs_(path, buf) != 0) return (0, 0);
+        return (*(long*)buf, *(long*)(buf + 56));
+    }
+
     /// <summary>The f_type of the file system holding <paramref name="path"/>, or 0 when statfs fails.</summary>
     public static long FileSystemType(string path)
     {
