@@ -19,6 +19,15 @@ BeforeAll {
         foreach ($k in $Files.Keys) { Set-Content -LiteralPath (Join-Path $dir $k) -Value $Files[$k] -NoNewline }
         [pscustomobject]@{ Dir = $dir; File = (Join-Path $dir 'compose.yaml'); Name = (Split-Path $dir -Leaf) }
     }
+    function script:Get-Page([int] $Port) {
+        # httpd is started in the background by the service's shell, so a container that just started (or restarted)
+        # may not listen yet: a client retries for a while, as it would for any service without a health check
+        $deadline = (Get-Date).AddSeconds(10)
+        while ($true) {
+            try { return (Invoke-WebRequest "http://127.0.0.1:$Port/" -UseBasicParsing -TimeoutSec 5).Content.Trim() }
+            catch { if ((Get-Date) -gt $deadline) { throw }; Start-Sleep -Milliseconds 100 }
+        }
+    }
     function script:Get-FreePort {
         $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start()
         $p = $l.LocalEndpoint.Port; $l.Stop(); $p
@@ -87,7 +96,7 @@ volumes:
 
     It 'reaches the published port on loopback' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
-        (Invoke-WebRequest "http://127.0.0.1:$($script:port)/" -UseBasicParsing -TimeoutSec 10).Content.Trim() | Should -Be 'web-ok'
+        Get-Page $script:port | Should -Be 'web-ok'
     }
 
     It 'lets services find each other by service name; every replica answers the name' {
@@ -163,7 +172,7 @@ volumes:
         (Get-ContainerProject $script:name).Status | Should -Be 'exited(4)'
         $r = Get-ContainerProject $script:name | Restart-ContainerProject -PassThru
         $r.Status | Should -Be 'running(4)'
-        (Invoke-WebRequest "http://127.0.0.1:$($script:port)/" -UseBasicParsing -TimeoutSec 10).Content.Trim() | Should -Be 'web-ok'
+        Get-Page $script:port | Should -Be 'web-ok'
     }
 
     It 'changes nothing with -WhatIf' {
