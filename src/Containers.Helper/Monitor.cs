@@ -169,53 +169,42 @@ internal static unsafe class Monitor
             int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0)
                 | (plan.UserNs || plan.Rootless ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
+            // the parent's half of the set-up of a user namespace (rootless: the user's maps and slirp4netns; Auto or
+            // Private: the range's maps and the idmapped layers); a failure ends the child and this start alike
+            string? setupErr = null, setupWhat = null;
             if (plan.Rootless)
             {
                 close(usv[1]);
-                string? mapErr = pid > 0 ? Rootless.WriteMaps(pid, plan.RootlessMapping!) : null;
+                setupWhat = "rootless";
+                setupErr = pid > 0 ? Rootless.WriteMaps(pid, plan.RootlessMapping!) : null;
                 // the default network: slirp4netns joins the child's namespaces and configures tap0 before it goes on
-                if (mapErr is null && pid > 0) mapErr = SlirpNet.Start(pid, spec);
-                if (mapErr is null && pid > 0) { byte go = 1; write(usv[0], &go, 1); }
+                if (setupErr is null && pid > 0) setupErr = SlirpNet.Start(pid, spec);
+                if (setupErr is null && pid > 0) { byte go = 1; write(usv[0], &go, 1); }
                 close(usv[0]);
-                if (mapErr is not null)
-                {
-                    kill(pid, SIGKILL);
-                    int kst;
-                    wait4Blocking(pid, &kst, 0, null);
-                    close(outp[0]); close(errp[0]); close(sync[0]); close(outp[1]); close(errp[1]); close(sync[1]);
-                    if (tty) { close(tsv[0]); close(tsv[1]); }
-                    if (first) return Finish(true, "error: rootless: " + mapErr, 1);
-                    Status["error"] = "rootless: " + mapErr;
-                    Status["state"] = "exited";
-                    Status["exitcode"] = "127";
-                    Status["finishedat"] = Now();
-                    EndCgroups();
-                    WriteStatus();
-                    return 0;
-                }
             }
             if (plan.UserNs)
             {
                 UserNamespace.ClosePrepared(plan);
                 close(usv[1]);
-                string? usErr = pid > 0 ? UserNamespace.SetUp(pid, plan, spec, usv[0]) : null;
+                setupWhat = "user namespace";
+                setupErr = pid > 0 ? UserNamespace.SetUp(pid, plan, spec, usv[0]) : null;
                 close(usv[0]);
-                if (usErr is not null)
-                {
-                    kill(pid, SIGKILL);
-                    int kst;
-                    wait4Blocking(pid, &kst, 0, null);
-                    close(outp[0]); close(errp[0]); close(sync[0]); close(outp[1]); close(errp[1]); close(sync[1]);
-                    if (tty) { close(tsv[0]); close(tsv[1]); }
-                    if (first) return Finish(true, "error: user namespace: " + usErr, 1);
-                    Status["error"] = "user namespace: " + usErr;
-                    Status["state"] = "exited";
-                    Status["exitcode"] = "127";
-                    Status["finishedat"] = Now();
-                    EndCgroups();
-                    WriteStatus();
-                    return 0;
-                }
+            }
+            if (setupErr is not null)
+            {
+                kill(pid, SIGKILL);
+                int kst;
+                wait4Blocking(pid, &kst, 0, null);
+                close(outp[0]); close(errp[0]); close(sync[0]); close(outp[1]); close(errp[1]); close(sync[1]);
+                if (tty) { close(tsv[0]); close(tsv[1]); }
+                if (first) return Finish(true, $"error: {setupWhat}: {setupErr}", 1);
+                Status["error"] = $"{setupWhat}: {setupErr}";
+                Status["state"] = "exited";
+                Status["exitcode"] = "127";
+                Status["finishedat"] = Now();
+                EndCgroups();
+                WriteStatus();
+                return 0;
             }
             close(outp[1]); close(errp[1]); close(sync[1]);
             if (tty) { close(tsv[1]); plan.TtySock = -1; }
