@@ -92,14 +92,7 @@ public static class RootlessHost
     {
         try
         {
-            foreach (var line in File.ReadLines(file))
-            {
-                var f = line.Split(':');
-                if (f.Length != 3 || (f[0] != name && f[0] != uid)) continue;
-                if (uint.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint s)
-                    && uint.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint c) && c >= IdRange.Size)
-                    return new IdRange(s, c);
-            }
+            return UserNamespaces.SubordinateIds.FirstRange(File.ReadLines(file), name, uid);
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }

@@ -44,17 +44,24 @@ public static class SubordinateIds
         try { uid = UidOf(UserName); } catch (IOException) { }
         try
         {
-            foreach (var line in File.ReadLines(file))
-            {
-                var f = line.Split(':');
-                if (f.Length != 3 || (f[0] != UserName && f[0] != uid)) continue;
-                if (uint.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint s)
-                    && uint.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint c) && c >= IdRange.Size)
-                    return new IdRange(s, c);
-            }
+            return FirstRange(File.ReadLines(file), UserName, uid);
         }
         catch (FileNotFoundException) { }
         catch (DirectoryNotFoundException) { }
+        return null;
+    }
+
+    /// <summary>The first range of at least <see cref="IdRange.Size"/> ids that /etc/subuid or /etc/subgid lines give a user (by name or uid).</summary>
+    internal static IdRange? FirstRange(IEnumerable<string> lines, string name, string? uid)
+    {
+        foreach (var line in lines)
+        {
+            var f = line.Split(':');
+            if (f.Length != 3 || (f[0] != name && f[0] != uid)) continue;
+            if (uint.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint s)
+                && uint.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint c) && c >= IdRange.Size)
+                return new IdRange(s, c);
+        }
         return null;
     }
 
