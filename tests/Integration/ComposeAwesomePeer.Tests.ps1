@@ -36,9 +36,16 @@ BeforeAll {
         }
     }
     $script:tagged = [System.Collections.Generic.List[string]]::new()
+    # a port free now and never handed out before in this file: the kernel may give the same ephemeral port to
+    # two listeners in a row once the first is closed, and two services (or a docker-compose run whose proxy
+    # is still letting go of the last app's port) would then ask for the same one
+    $script:portsGiven = [System.Collections.Generic.HashSet[int]]::new()
     function script:Get-FreePort {
-        $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start()
-        $p = $l.LocalEndpoint.Port; $l.Stop(); $p
+        while ($true) {
+            $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start()
+            $p = $l.LocalEndpoint.Port; $l.Stop()
+            if ($script:portsGiven.Add($p)) { return $p }
+        }
     }
     function script:Use-StandIn([string] $Image) {
         # the busybox stand-in under the app's image name, on both sides

@@ -28,9 +28,16 @@ BeforeAll {
             catch { if ((Get-Date) -gt $deadline) { throw }; Start-Sleep -Milliseconds 100 }
         }
     }
+    # a port free now and never handed out before in this file: the kernel may give the same ephemeral port to
+    # two listeners in a row once the first is closed, and two services (or a docker-compose run whose proxy
+    # is still letting go of the last app's port) would then ask for the same one
+    $script:portsGiven = [System.Collections.Generic.HashSet[int]]::new()
     function script:Get-FreePort {
-        $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start()
-        $p = $l.LocalEndpoint.Port; $l.Stop(); $p
+        while ($true) {
+            $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $l.Start()
+            $p = $l.LocalEndpoint.Port; $l.Stop()
+            if ($script:portsGiven.Add($p)) { return $p }
+        }
     }
     function script:Exec([string] $Project, [string] $Service, [string] $Script) {
         $r = Invoke-ContainerCommand -Project $Project -Service $Service -Command sh, -c, $Script -Quiet

@@ -293,6 +293,42 @@ Describe 'Files of a user-namespaced container' {
             if ($LASTEXITCODE -eq 0) { "$pu".Trim() | Should -Be '0' }
         }
     }
+    It 'makes the mount points of mounts inside a host folder''s bind in that folder, as docker does (compose''s ./src:/app with /app/node_modules)' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        if (-not (Test-Prerequisite (Test-Command docker) 'needs docker (../shared/anchors/setup.sh)')) { return }
+        # the host folder is root's, 0755: root in the container (nobody to the folder) cannot make a directory in it
+        foreach ($d in 'nest', 'nest-docker') { New-Item -ItemType Directory -Force "$($script:work)/$d" | Out-Null; & chmod 755 "$($script:work)/$d" }
+        Set-Content "$($script:work)/nested-file" 'filed'
+        # given deepest first: the engine mounts shallower destinations first, as docker does
+        $c = Invoke-ContainerImage $script:img -Remove -Volume "nestvol:/p/nm/deep", "$($script:work)/nested-file:/p/sub/f", "$($script:work)/nest:/p" -Tmpfs /p/t `
+            -Command sh, -c, 'touch /p/nm/deep/x && touch /p/t/y && cat /p/sub/f && stat -c "%u" /p/nm/deep'
+        $c.ExitCode | Should -Be 0
+        ($c.Output.Trim() -split "`n") | Should -Be @('filed', '0')
+        (Test-Path -PathType Container "$($script:work)/nest/nm/deep") | Should -BeTrue
+        (Test-Path -PathType Container "$($script:work)/nest/t") | Should -BeTrue
+        (Test-Path -PathType Leaf "$($script:work)/nest/sub/f") | Should -BeTrue
+        (& stat -c '%u:%g %a' "$($script:work)/nest/nm") | Should -Be '0:0 755'
+        # nothing the container wrote went into the host folder: the volume and the tmpfs were over it
+        (Test-Path "$($script:work)/nest/nm/deep/x") | Should -BeFalse
+        (Test-Path "$($script:work)/nest/t/y") | Should -BeFalse
+        # docker (no user namespace) leaves the same mount points in its bind's source
+        & timeout 120 docker run --rm --pull never --network none -v "$($script:work)/nest-docker:/p" -v /p/nm/deep -v "$($script:work)/nested-file:/p/sub/f" --tmpfs /p/t localhost/busybox:test true 2>&1 | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        @(Get-ChildItem -Recurse -Name "$($script:work)/nest-docker" | Sort-Object) | Should -Be @(Get-ChildItem -Recurse -Name "$($script:work)/nest" | Sort-Object)
+        Remove-ContainerVolume nestvol
+    }
+    It 'never makes a nested mount point outside the bound folder, whatever links the folder holds' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $d = "$($script:work)/nest-hostile"
+        $outside = "$($script:work)/nest-outside"
+        New-Item -ItemType Directory -Force $d, $outside | Out-Null
+        # the folder is the container's to change: links there point at host paths
+        New-Item -ItemType SymbolicLink -Force -Path "$d/abs" -Target $outside | Out-Null
+        New-Item -ItemType SymbolicLink -Force -Path "$d/up" -Target '../nest-outside' | Out-Null
+        $c = Invoke-ContainerImage $script:img -Remove -Volume "$($d):/p" -Tmpfs /p/abs/made, /p/up/made -Command true -ErrorAction SilentlyContinue -ErrorVariable e
+        @(Get-ChildItem -Force -Name $outside) | Should -BeNullOrEmpty
+        $c, $e | Out-Null
+    }
     It ':U changes links themselves, never what they point at, also while another container swaps a directory for a link' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $src = "$($script:work)/uattack"

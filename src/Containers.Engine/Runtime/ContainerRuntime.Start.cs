@@ -481,6 +481,67 @@ public sealed partial class ContainerRuntime
         foreach (var d in path.Split(':', StringSplitOptions.RemoveEmptyEntries)) yield return d.TrimEnd('/') + "/" + argv0;
     }
 
+    private static int PathDepth(string p)
+    {
+        int n = 0;
+        foreach (var part in p.Split('/', StringSplitOptions.RemoveEmptyEntries)) if (part != ".") n++;
+        return n;
+    }
+
+    /// <summary>
+    /// The mounts in the order they are made: shallower destinations first, the given order among equals, so a
+    /// mount at /app/x is never hidden by one at /app named after it (docker sorts them so too).
+    /// </summary>
+    internal static List<MountConfig> ByDepth(IReadOnlyList<MountConfig> mounts)
+    {
+        var list = new List<MountConfig>(mounts.Count);
+        foreach (var m in mounts)
+        {
+            int d = PathDepth(m.Destination), i = list.Count;
+            while (i > 0 && PathDepth(list[i - 1].Destination) > d) i--;
+            list.Insert(i, m);
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// For each mount whose destination lies inside an earlier writable bind of a host folder, the missing
+    /// directory (or empty file, for a file's bind) is made in that folder, resolved inside it (a link in the
+    /// folder never leads out of it). A failure is left to the child, which then names the step.
+    /// </summary>
+    private static void MakeNestedMountPoints(List<MountConfig> mounts, VolumeStore volumes)
+    {
+        for (int i = 1; i < mounts.Count; i++)
+        {
+            var m = mounts[i];
+            string dest = "/" + string.Join('/', m.Destination.Split('/', StringSplitOptions.RemoveEmptyEntries));
+            MountConfig? outer = null;
+            string rel = "";
+            for (int j = i - 1; j >= 0; j--)
+            {
+                string od = "/" + string.Join('/', mounts[j].Destination.Split('/', StringSplitOptions.RemoveEmptyEntries));
+                string prefix = od == "/" ? "/" : od + "/";
+                if (!dest.StartsWith(prefix, StringComparison.Ordinal) || dest.Length == prefix.Length) continue;
+                outer = mounts[j];
+                rel = dest[prefix.Length..];
+                break;
+            }
+            if (outer is null || outer.Type != "bind" || outer.ReadOnly || !Directory.Exists(outer.Source)) continue;
+            string src = m.Type == "volume" ? volumes.DataPath(m.Source) : m.Source;
+            bool file = m.Type == "bind" && File.Exists(src);
+            try
+            {
+                using var tree = Containers.Native.Sys.RootedFs.Open(outer.Source, Containers.Native.Sys.RootedFs.Resolution.InRoot);
+                if (tree.TryStat(rel, out _, followLast: true)) continue;
+                if (!file) { tree.MkdirAll(rel, 0x1ed).Dispose(); continue; }
+                int slash = rel.LastIndexOf('/');
+                if (slash > 0) tree.MkdirAll(rel[..slash], 0x1ed).Dispose();
+                tree.CreateFile(rel, 0x1a4, exclusive: true).Dispose();
+            }
+            catch (Exception e) when (e is Containers.Native.Sys.NativeException or IOException or UnauthorizedAccessException) { }
+        }
+    }
+
     private static void MkdirP(SpecWriter w, string path)
     {
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
@@ -597,7 +658,13 @@ public sealed partial class ContainerRuntime
             w.Op("mount", hf, Path.Combine(etcDir, f), "/etc/" + f, "", "", MS_BIND);
         }
         var volumes = new VolumeStore(_root);
-        foreach (var m in c.Mounts)
+        var mounts = ByDepth(c.Mounts);
+        // in a user namespace of its own, the child cannot make a mount point in a host folder bound below it (root
+        // of the container is not the folder's owner): compose's `./src:/app` with `/app/node_modules` over it. The
+        // engine makes those mount points in the host folder first, as root, as docker's mkdir there does without a
+        // user namespace (rootless: the child is the folder's owner and makes them itself)
+        if (userns && !rootless) MakeNestedMountPoints(mounts, volumes);
+        foreach (var m in mounts)
         {
             switch (m.Type)
             {
