@@ -136,6 +136,34 @@ Describe 'Test-ContainerStore' {
         Get-ContainerImage t:1 -StorageRoot $script:R | Should -Not -BeNullOrEmpty
     }
 
+    It 'removes the short link of a layer killed before its link file was written, with the layer (-Repair and Remove-ContainerImage)' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        # a container's start makes the layer's short link (l/<id>) and then its "link" file; kill -9 between the two
+        # leaves a link no record names (seen in the crash suite)
+        $bb = New-BusyboxRootFs "$script:Work/bbfs-short"
+        $one = Import-ContainerImage -RootFs -LiteralPath $bb -Name t:short -StorageRoot $script:R
+        Invoke-ContainerImage t:short -Remove -Network none -Command true -StorageRoot $script:R | Out-Null
+        $hex = $one.LayerDiffIds[0].Substring(7)
+        $short = (Get-Content -Raw "$script:R/layers/$hex/link").Trim()
+        (Get-Item "$script:R/l/$short").LinkTarget | Should -Be "../layers/$hex/diff"
+        Remove-Item "$script:R/layers/$hex/link"
+        # the image goes without the engine: its layer is garbage
+        Remove-Item "$script:R/images/$($one.ManifestDigest.Substring(7)).json"
+        $fixed = @(Test-ContainerStore -Repair -StorageRoot $script:R)
+        @($fixed | Where-Object Kind -eq 'LayerUnreferenced').Repaired | Should -Be @($true)
+        Test-Path "$script:R/l/$short" | Should -BeFalse
+        @(Test-ContainerStore -StorageRoot $script:R) | Should -BeNullOrEmpty
+        # the same through Remove-ContainerImage
+        $img = Import-ContainerImage -RootFs -LiteralPath $bb -Name t:2 -StorageRoot $script:R
+        Invoke-ContainerImage t:2 -Remove -Network none -Command true -StorageRoot $script:R | Out-Null
+        $hex = $img.LayerDiffIds[0].Substring(7)
+        $short = (Get-Content -Raw "$script:R/layers/$hex/link").Trim()
+        Remove-Item "$script:R/layers/$hex/link"
+        Remove-ContainerImage t:2 -StorageRoot $script:R
+        Test-Path "$script:R/l/$short" | Should -BeFalse
+        @(Test-ContainerStore -StorageRoot $script:R) | Should -BeNullOrEmpty
+    }
+
     It 'leaves a consistent store after kill -9 in the middle of an import' {
         $src = '/tmp/anchors/images/debian-bookworm.docker.tar'
         if (-not (Test-Path $src)) {

@@ -96,18 +96,6 @@ public sealed partial class ImageStore
             if (!Directory.Exists(Path.Combine(dir, "diff"))) Add("LayerIncomplete", "Error", l, "The layer directory has no diff.");
             else if (!File.Exists(Path.Combine(dir, "layer.json"))) Add("LayerIncomplete", "Error", l, "The layer directory has no layer.json.");
         }
-        var lDir = Root.Sub("l");
-        if (Directory.Exists(lDir))
-            foreach (var link in Directory.EnumerateFileSystemEntries(lDir))
-            {
-                string target;
-                try { target = LayerFs.Readlink(link); } catch (NativeException) { continue; }
-                if (!Directory.Exists(Path.Combine(lDir, target)))
-                {
-                    if (repair) try { LayerFs.Unlink(link); } catch (NativeException) { }
-                    Add("LinkBroken", "Garbage", link, $"The short link points at '{target}', which does not exist.", repair);
-                }
-            }
         // garbage: never collected while what is in use is unknown ("mark unknown, don't collect")
         var (refBlobs, refLayers, unknown) = Referenced();
         if (unknown.Count > 0)
@@ -127,6 +115,20 @@ public sealed partial class ImageStore
             if (repair) Layers.Remove(l);
             Add("LayerUnreferenced", "Garbage", l, "No image uses this layer.", repair);
         }
+        // after the layers collected above: a layer interrupted before its "link" file was written leaves its short
+        // link behind when it is removed, and the same repair must take that link too
+        var lDir = Root.Sub("l");
+        if (Directory.Exists(lDir))
+            foreach (var link in Directory.EnumerateFileSystemEntries(lDir))
+            {
+                string target;
+                try { target = LayerFs.Readlink(link); } catch (NativeException) { continue; }
+                if (!Directory.Exists(Path.Combine(lDir, target)))
+                {
+                    if (repair) try { LayerFs.Unlink(link); } catch (NativeException) { }
+                    Add("LinkBroken", "Garbage", link, $"The short link points at '{target}', which does not exist.", repair);
+                }
+            }
         var tmp = Root.Sub("tmp");
         if (Directory.Exists(tmp))
             foreach (var e in Directory.EnumerateFileSystemEntries(tmp))

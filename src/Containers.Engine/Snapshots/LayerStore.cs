@@ -251,6 +251,15 @@ public sealed class LayerStore
             if (id.Length > 0) { try { LayerFs.Unlink(_root.Sub("l", id)); } catch (NativeException) { } }
         }
         catch (IOException) { }
+        // a session killed between the short link and the "link" file left a link this layer's record does not
+        // name: the names ShortPathOf tries are few, and any of them pointing here goes too
+        string hex = Digest.Hex(diffId), want = "../layers/" + hex + "/diff";
+        for (int len = 12; len <= 64; len += 4)
+        {
+            string lp = _root.Sub("l", hex[..len]);
+            try { if (LayerFs.TryLstat(lp, out _) && LayerFs.Readlink(lp) == want) LayerFs.Unlink(lp); }
+            catch (NativeException) { }
+        }
         // rename first: a half-deleted layer must never look complete
         string trash = _root.NewTempPath("trash");
         FileSys.Rename(dir, trash);
