@@ -234,6 +234,8 @@ Describe 'Crash suite: kill -9 of pwsh at random moments, several sessions at on
         $clean = WaitFor { -not @(Leftovers) } 30
         if (-not $clean) { Write-Host "left on the host: $((@(Leftovers)) -join '; ')" }
         @(Leftovers) | Should -BeNullOrEmpty
-        @(Test-ContainerStore | Where-Object Severity -in 'Error', 'Garbage') | Should -BeNullOrEmpty
+        $after = @(Test-ContainerStore | Where-Object Severity -in 'Error', 'Garbage')
+        if ($after) { Write-Host ($after | Format-List Kind, Severity, Target, Message | Out-String) }
+        $after | Should -BeNullOrEmpty
     }
 }
