@@ -71,7 +71,15 @@ function Invoke-Build {
     Copy-Item -LiteralPath (Join-Path $helperOut 'containers-helper') -Destination $ModuleOut -Force
     Copy-Item -LiteralPath (Join-Path $Repo 'Containers.psd1') -Destination $ModuleOut -Force
     Merge-PsXml '*.Format.ps1xml' 'Configuration' 'ViewDefinitions' (Join-Path $ModuleOut 'Containers.Format.ps1xml')
-    Merge-PsXml '*.Types.ps1xml' 'Types' '' (Join-Path $ModuleOut 'Containers.Types.ps1xml')
+    $types = Join-Path $ModuleOut 'Containers.Types.ps1xml'
+    Merge-PsXml '*.Types.ps1xml' 'Types' '' $types
+    if (-not ([xml](Get-Content -LiteralPath $types -Raw)).DocumentElement.HasChildNodes) {
+        # no type data yet: an empty types file still costs every Import-Module a parse and a type-table update
+        # (about 6 ms of the importing thread's CPU, docs/ARCHITECTURE.md "Third pass"), so the module ships none
+        Remove-Item -LiteralPath $types
+        $manifest = Join-Path $ModuleOut 'Containers.psd1'
+        Set-Content -LiteralPath $manifest -Value (@(Get-Content -LiteralPath $manifest) -notmatch '^\s*TypesToProcess\s*=')
+    }
     Invoke-Docs
 }
 

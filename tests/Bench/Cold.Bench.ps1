@@ -11,14 +11,18 @@ $launcherArgs = @(if ((Split-Path $launcher -Leaf) -like 'dotnet*') { 'pwsh' })
 $repo = Split-Path (Split-Path $PSScriptRoot -Parent) -Parent
 $module = $ModulePath # Bench.ps1's parameter: the built module's manifest
 
-function Invoke-FreshPwsh([string] $Command, [hashtable] $Environment = @{}) {
+function Invoke-FreshPwsh([string] $Command, [hashtable] $Environment = @{}, [string] $Key = 'default') {
     # wall time until the process has exited and its output is closed (what `$(pwsh -c ...)` in a shell waits for);
-    # returns the time and the last line of its output
+    # returns the time and the last line of its output. Each variant gets a cache directory of its own: pwsh writes its
+    # startup JIT profile there at exit (StartupProfileData-NonInteractive) and replays it, compiling ahead on another
+    # thread, at the next start; shared, each variant would replay what the previous (other) variant compiled, or what
+    # another session's pwsh did (docs/ARCHITECTURE.md, Cold start, third pass)
     $psi = [System.Diagnostics.ProcessStartInfo]::new($launcher)
     foreach ($a in @($launcherArgs) + @('-NoProfile', '-NonInteractive', '-Command', $Command)) { $psi.ArgumentList.Add($a) }
     $psi.WorkingDirectory = $repo # the local tool's manifest
     $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true; $psi.UseShellExecute = $false
     $psi.Environment['PSCONTAINERS_ROOT'] = $root
+    $psi.Environment['XDG_CACHE_HOME'] = Join-Path $script:BenchRoot "pwsh-cache-$Key"
     foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
     $sw = [System.Diagnostics.Stopwatch]::StartNew()
     $p = [System.Diagnostics.Process]::Start($psi)
@@ -51,10 +55,10 @@ $noWarm = @{ PSCONTAINERS_WARMUP = '0' }
 $t = @{}; foreach ($k in $variants.Keys) { $t[$k] = [System.Collections.Generic.List[double]]::new() }
 $first = @{}; $second = @{}; $firstCpu = @{}; $secondCpu = @{}
 foreach ($k in 'firstsecond', 'firstsecond-nowarm') { foreach ($l in $first, $second, $firstCpu, $secondCpu) { $l[$k] = [System.Collections.Generic.List[double]]::new() } }
-foreach ($k in $variants.Keys) { $null = Invoke-FreshPwsh $variants[$k] $(if ($k -like '*-nowarm') { $noWarm } else { @{} }) } # warm-up: page cache, the tool's resolution
+foreach ($k in $variants.Keys) { $null = Invoke-FreshPwsh $variants[$k] $(if ($k -like '*-nowarm') { $noWarm } else { @{} }) $k } # warm-up: page cache, the tool's resolution, each variant's own startup profile
 for ($i = 0; $i -lt $runs; $i++) {
     foreach ($k in $variants.Keys) {
-        $r = Invoke-FreshPwsh $variants[$k] $(if ($k -like '*-nowarm') { $noWarm } else { @{} })
+        $r = Invoke-FreshPwsh $variants[$k] $(if ($k -like '*-nowarm') { $noWarm } else { @{} }) $k
         $t[$k].Add($r.Ms)
         if ($k -like 'firstsecond*') {
             $f, $s, $fc, $sc = $r.Last -split ' '
