@@ -78,15 +78,18 @@ internal sealed class LayerCopier
                 }
                 using var s = RootedFs.OpenAt(srcDir, name, FileSys.O_RDONLY | FileSys.O_NONBLOCK, 0, rel);
                 using var d = RootedFs.OpenAt(dstDir, name, FileSys.O_WRONLY | FileSys.O_CREAT | FileSys.O_EXCL, 0x180, rel);
-                using (var i = new FileStream(s, FileAccess.Read, 1, false))
-                using (var o = new FileStream(d, FileAccess.Write, 1, false))
+                // by the kernel where it can (no copy through user space); else through a buffer
+                if (!CopyRange.TryCopyAll(s, d, rel))
                 {
+                    long off = 0;
                     int n;
-                    while ((n = i.Read(_buf)) > 0) o.Write(_buf, 0, n);
-                    o.Flush();
-                    // while the streams (which own the descriptors) are open
-                    SetMeta(d, "", st, rel, src: s);
+                    while ((n = RandomAccess.Read(s, _buf, off)) > 0)
+                    {
+                        RandomAccess.Write(d, _buf.AsSpan(0, n), off);
+                        off += n;
+                    }
                 }
+                SetMeta(d, "", st, rel, src: s);
                 if (st.Nlink > 1) _firstNames[(st.Dev, st.Ino)] = rel;
                 break;
             }
