@@ -298,6 +298,17 @@ Import-Module '$($script:ModulePath)'
         (Copies (E2Range e2after).Start)['mountpoints'] | Should -Be 'mountpoints'
         Remove-Container e2after -StorageRoot $script:e2
     }
+    It 'builds: a RUN without mounts on copied layers (its layer in container ids), a RUN with a cache mount in the host''s user namespace' {
+        if (-not (Test-Prerequisite $script:ext2Ok 'needs root and mkfs.ext2 (e2fsprogs)')) { return }
+        $ctx = Join-Path $script:work 'e2-build'
+        New-Item -ItemType Directory -Force -Path $ctx | Out-Null
+        $df = "FROM $($script:img)`nRUN echo one > /one && chown 1000:1000 /one`nRUN --mount=type=cache,target=/c echo x > /c/f && cp /c/f /two"
+        $img = Build-ContainerImage -Path $ctx -InlineDockerfile $df -Tag userns/e2built:1 -Network none -StorageRoot $script:e2 -WarningAction SilentlyContinue
+        $img | Should -Not -BeNullOrEmpty
+        $o = (Invoke-ContainerImage userns/e2built:1 -Remove -UserNamespace Host -Command stat, -c, '%u:%g %n', /one, /two -StorageRoot $script:e2).Output.Trim() -split "`n" | ForEach-Object { $_.Trim() }
+        $o | Should -Be @('1000:1000 /one', '0:0 /two')
+        Remove-ContainerImage userns/e2built:1 -StorageRoot $script:e2 | Out-Null
+    }
     It 'copies a hostile layer without writing outside: links pointing out stay links, a hard link to a host file is not followed or changed' {
         if (-not (Test-Prerequisite $script:ext2Ok 'needs root and mkfs.ext2 (e2fsprogs)')) { return }
         $hostDir = Join-Path $script:e2mnt 'host-only'

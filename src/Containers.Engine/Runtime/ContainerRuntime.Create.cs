@@ -215,9 +215,13 @@ public sealed partial class ContainerRuntime
             : UserNamespaces.UserNamespaceSupport.Resolve(_root, o.UserNamespace, o.Privileged || needsHost);
         // layers that cannot be idmapped are copied per range (UserNamespaces/LayerCopies); a -RootFs directory is no
         // layer of the store, so it has no copies
-        if (copyWhy is not null && usermode != UserNamespaces.UserNamespaceMode.Host && cfg.RootFs is not null)
+        // a build's RUN binds (cache, secret, context copies, heredoc scripts) hold container ids and would need idmapped
+        // binds of the root's own directories, which its file system cannot give: such a RUN runs as before, Host
+        bool runBinds = o.BindsHoldContainerIds && cfg.Mounts.Any(m => m.Type == "bind");
+        if (copyWhy is not null && usermode != UserNamespaces.UserNamespaceMode.Host && (cfg.RootFs is not null || runBinds))
         {
-            string why = $"{copyWhy}, and a -RootFs directory is not copied per id range";
+            string why = cfg.RootFs is not null ? $"{copyWhy}, and a -RootFs directory is not copied per id range"
+                : $"{copyWhy}, and a build step's mounts would need idmapped binds";
             if (usermode == UserNamespaces.UserNamespaceMode.Private)
                 throw ContainersException.System("UserNamespaceUnavailable", $"A user namespace of its own cannot be given: {why}.", cfg.RootFs);
             usermode = UserNamespaces.UserNamespaceMode.Host;

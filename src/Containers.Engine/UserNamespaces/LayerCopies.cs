@@ -151,10 +151,6 @@ public static class LayerCopies
         return n;
     }
 
-    /// <summary>The copies of a range (their directories), for tests and Get-ContainerHost.</summary>
-    public static int Count(StorageRoot root) =>
-        RangeDirs(root).Sum(rd => Directory.EnumerateDirectories(rd).Count(c => !Path.GetFileName(c).StartsWith(TempPrefix, StringComparison.Ordinal)));
-
     /// <summary>Test-ContainerStore's check of the kind: half-made copies and copies of no layer of the root; -Repair removes both.</summary>
     public static IEnumerable<StoreProblem> Check(StorageRoot root, bool repair, CancellationToken ct)
     {
