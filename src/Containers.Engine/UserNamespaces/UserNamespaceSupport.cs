@@ -5,8 +5,9 @@ namespace Containers.Engine.UserNamespaces;
 
 /// <summary>
 /// What Auto needs, probed at run time and nothing more: a kernel with idmapped mounts of overlayfs lower layers
-/// (5.19), a storage root on a file system that gives idmapped mounts, and the subordinate ranges (or the means to
-/// make them: root, useradd). <see cref="Resolve"/> turns a requested mode into the one a container gets.
+/// (5.19), root, and the subordinate ranges (or the means to make them: useradd); a storage root on a file system
+/// without idmapped mounts gets copied layers instead (<see cref="LayerMode"/>, <see cref="LayerCopies"/>).
+/// <see cref="Resolve"/> turns a requested mode into the one a container gets.
 /// </summary>
 public static class UserNamespaceSupport
 {
