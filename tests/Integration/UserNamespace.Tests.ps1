@@ -142,7 +142,12 @@ Describe 'A storage root on a file system without idmapped mounts (copied layers
             Get-Container -All -StorageRoot $script:e2 -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot $script:e2 -ErrorAction SilentlyContinue
             # (the root's DNS server runs while its default network exists)
             Get-ContainerNetwork -StorageRoot $script:e2 -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -StorageRoot $script:e2 -Confirm:$false -ErrorAction SilentlyContinue
-            & umount $script:e2mnt
+            # a removal's background delete (tmp/rm-*) may still hold the file system for a moment
+            for ($i = 0; $i -lt 50; $i++) {
+                & umount $script:e2mnt 2>$null
+                if ($LASTEXITCODE -eq 0) { break }
+                Start-Sleep -Milliseconds 200
+            }
             Remove-Item -LiteralPath $script:e2img -Force -ErrorAction SilentlyContinue
         }
     }
