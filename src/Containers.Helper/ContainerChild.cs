@@ -88,6 +88,8 @@ internal sealed unsafe class ChildPlan
     public int UserSock = -1;
     public int OverlayFd = -1;
     public string? OverlaySpec;
+    /// <summary>The overlay's lower layers are copies already owned by the range's ids (userns "start:count:copied"): not idmapped.</summary>
+    public bool CopiedLayers;
     /// <summary>
     /// Rootless (Rootless.cs): cloned with CLONE_NEWUSER; the monitor has newuidmap/newgidmap write the maps and then
     /// sends one byte on <see cref="UserSock"/>; the child, then root of its namespace, does the rest itself.

@@ -25,6 +25,7 @@ internal static unsafe class UserNamespace
         p.UserNs = true;
         p.IdStart = uint.Parse(f[0], CultureInfo.InvariantCulture);
         p.IdCount = uint.Parse(f[1], CultureInfo.InvariantCulture);
+        p.CopiedLayers = f.Length > 2 && f[2] == "copied";
         p.OverlaySpec = s.Get("overlay");
     }
 
@@ -119,7 +120,7 @@ internal static unsafe class UserNamespace
         var fds = new List<int>();
         try
         {
-            int overlay = MountOverlay(p.OverlaySpec ?? "", userns, out string? err);
+            int overlay = MountOverlay(p.OverlaySpec ?? "", p.CopiedLayers ? -1 : userns, out string? err);
             if (overlay < 0) return err;
             fds.Add(overlay);
             for (int i = 0; i < p.Ops.Length; i++)
@@ -192,7 +193,8 @@ internal static unsafe class UserNamespace
                 int fd = MountApi.OpenTree(NStr.Of(dir), false);
                 if (fd < 0) { error = $"cannot clone the layer {dir}: errno {Errno}"; return -1; }
                 layerFds.Add(fd);
-                if (MountApi.Idmap(fd, userns) != 0) { error = $"cannot make the layer {dir} an idmapped mount: {Describe(Errno)}"; return -1; }
+                // userns -1: the layers are copies whose owners are in the range already (a file system without idmapped mounts)
+                if (userns >= 0 && MountApi.Idmap(fd, userns) != 0) { error = $"cannot make the layer {dir} an idmapped mount: {Describe(Errno)}"; return -1; }
                 paths.Add("/proc/self/fd/" + fd.ToString(CultureInfo.InvariantCulture));
             }
             fs = MountApi.FsOpen(NStr.Of("overlay"));

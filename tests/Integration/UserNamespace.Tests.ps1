@@ -99,35 +99,270 @@ Describe 'The default of a root' {
     }
 }
 
-Describe 'A storage root on a file system without idmapped mounts' {
-    It 'falls back to Host with the UserNamespaceFallback warning (the kernel is asked: ext2 has ext4''s magic), and Private fails' {
-        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
-        if (-not (Test-Prerequisite ($null -ne (Get-Command mkfs.ext2 -ErrorAction SilentlyContinue)) 'needs mkfs.ext2 (e2fsprogs)')) { return }
-        # a loop-mounted ext2 (the kernel's own ext2 driver, which has no FS_ALLOW_IDMAP on 6.18) as the storage root
-        $img = Join-Path $script:work 'ext2.img'
-        $mnt = Join-Path $script:work 'ext2-root'
-        New-Item -ItemType Directory -Force -Path $mnt | Out-Null
-        & truncate -s 64M $img
-        & mkfs.ext2 -q -F $img
-        & mount -t ext2 -o loop $img $mnt
-        $LASTEXITCODE | Should -Be 0
+Describe 'A storage root on a file system without idmapped mounts (copied layers)' {
+    # a loop-mounted ext2 (the kernel's own ext2 driver, which has no FS_ALLOW_IDMAP on 6.18) as the storage root: the
+    # kernel is asked (ext2 has ext4's magic); Auto runs on copies of the layers shifted into each range (LayerCopies)
+    BeforeAll {
+        $script:ext2Ok = $script:IsRoot -and [bool](Get-Command mkfs.ext2 -ErrorAction SilentlyContinue)
+        if (-not $script:ext2Ok) { return }
+        $script:e2img = Join-Path $script:work 'ext2.img'
+        $script:e2mnt = Join-Path $script:work 'ext2-root'
+        New-Item -ItemType Directory -Force -Path $script:e2mnt | Out-Null
+        & truncate -s 1G $script:e2img
+        & mkfs.ext2 -q -F $script:e2img
+        & mount -t ext2 -o loop $script:e2img $script:e2mnt
+        if ($LASTEXITCODE -ne 0) { throw 'cannot mount the ext2 image' }
+        $script:e2 = Join-Path $script:e2mnt 'root'
+        # the test image: set-id bits, a hard-linked pair, a directory to make opaque, a file to white out
+        $script:e2rootfs = New-BusyboxRootFs (Join-Path $script:work 'e2-rootfs')
+        New-Item -ItemType Directory -Force -Path "$($script:e2rootfs)/srv/opq" | Out-Null
+        Set-Content -LiteralPath "$($script:e2rootfs)/srv/opq/a" -Value 'a'
+        Set-Content -LiteralPath "$($script:e2rootfs)/srv/gone.txt" -Value 'gone'
+        Set-Content -LiteralPath "$($script:e2rootfs)/srv/suid" -Value 'x'
+        & chmod 4755 "$($script:e2rootfs)/srv/suid"
+        Set-Content -LiteralPath "$($script:e2rootfs)/srv/hl1" -Value 'linked'
+        & ln "$($script:e2rootfs)/srv/hl1" "$($script:e2rootfs)/srv/hl2"
+        & chown 1000:1000 "$($script:e2rootfs)/srv/hl1"
+        & touch -d '2001-02-03 04:05:06' "$($script:e2rootfs)/srv/suid"
+        Import-ContainerImage -RootFs -LiteralPath $script:e2rootfs -Name $script:img -StorageRoot $script:e2 | Out-Null
+        # the copies of a range (directory name -> its layer record), read on the host
+        function script:Copies([long] $Start) {
+            $d = Join-Path $script:e2 "idcopies/$Start"
+            $h = @{}
+            if (Test-Path $d) { Get-ChildItem -LiteralPath $d -Directory | Where-Object Name -notlike '.tmp-*' | ForEach-Object { $h[$_.Name] = (Get-Content -Raw -LiteralPath (Join-Path $_.FullName 'layer') -ErrorAction SilentlyContinue) } }
+            $h
+        }
+        function script:E2Range([string] $Name) {
+            $f = (Get-Container $Name -StorageRoot $script:e2).IdRange -split '-'
+            [pscustomobject]@{ Start = [long]$f[0]; End = [long]$f[1] }
+        }
+    }
+    AfterAll {
+        if ($script:ext2Ok) {
+            Get-Container -All -StorageRoot $script:e2 -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot $script:e2 -ErrorAction SilentlyContinue
+            # (the root's DNS server runs while its default network exists)
+            Get-ContainerNetwork -StorageRoot $script:e2 -ErrorAction SilentlyContinue | Remove-ContainerNetwork -Force -StorageRoot $script:e2 -Confirm:$false -ErrorAction SilentlyContinue
+            # a removal's background delete (tmp/rm-*) may still hold the file system for a moment
+            for ($i = 0; $i -lt 50; $i++) {
+                & umount $script:e2mnt 2>$null
+                if ($LASTEXITCODE -eq 0) { break }
+                Start-Sleep -Milliseconds 200
+            }
+            Remove-Item -LiteralPath $script:e2img -Force -ErrorAction SilentlyContinue
+        }
+    }
+    It 'runs Auto on copied layers, says so once per session (UserNamespaceCopiedLayers) and in Get-ContainerHost; Private works too' {
+        if (-not (Test-Prerequisite $script:ext2Ok 'needs root and mkfs.ext2 (e2fsprogs)')) { return }
+        $h = Get-ContainerHost -StorageRoot $script:e2
+        $h.DefaultUserNamespace | Should -Be 'Auto'
+        $h.UserNamespaceLayers | Should -Be 'CopiedLayers'
+        $h.IdmappedLayersProblem | Should -Match 'does not support idmapped mounts'
+        $h.UserNamespaceProblem | Should -BeNullOrEmpty
+        # the root of the other tests (not ext2) idmaps
+        (Get-ContainerHost).UserNamespaceLayers | Should -Be 'IdmappedLayers'
+        # a new session: the warning once, for its first container only
+        $out = & dotnet pwsh -NoProfile -Command @"
+Import-Module '$($script:ModulePath)'
+`$a = New-Container '$($script:img)' -Name warn1 -Command true -StorageRoot '$($script:e2)' -WarningVariable w1 -WarningAction SilentlyContinue
+`$b = New-Container '$($script:img)' -Name warn2 -Command true -StorageRoot '$($script:e2)' -WarningVariable w2 -WarningAction SilentlyContinue
+"first=`$(@(`$w1 | Where-Object { "`$_" -like 'UserNamespaceCopiedLayers:*idmapped*' }).Count)"
+"second=`$(@(`$w2).Count)"
+"ns=`$(`$a.UserNamespace)"
+"@
+        $out | Should -Contain 'first=1'
+        $out | Should -Contain 'second=0'
+        $out | Should -Contain 'ns=Auto'
+        Remove-Container warn1, warn2 -StorageRoot $script:e2
+        $p = New-Container $script:img -Name private-ext2 -UserNamespace Private -Command true -StorageRoot $script:e2 -WarningAction SilentlyContinue
+        $p.UserNamespace | Should -Be 'Private'
+        $p.IdRange | Should -Match '^\d+-\d+$'
+        Remove-Container private-ext2 -StorageRoot $script:e2
+        # a -RootFs directory is no layer of the store: not copied, Host with the fallback warning (Private: an error)
+        $c = New-Container -RootFs $script:e2rootfs -Name rootfs-ext2 -Command true -StorageRoot $script:e2 -WarningVariable w -WarningAction SilentlyContinue
+        $c.UserNamespace | Should -Be 'Host'
+        @($w | Where-Object { "$_" -like 'UserNamespaceFallback:*-RootFs*' }).Count | Should -Be 1
+        { New-Container -RootFs $script:e2rootfs -Name rootfs-private -UserNamespace Private -Command true -StorageRoot $script:e2 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'UserNamespaceUnavailable,Containers.Cmdlets.Runtime.NewContainerCommand'
+        Remove-Container rootfs-ext2 -StorageRoot $script:e2
+    }
+    It 'runs the processes as host ids in the range; the copy and what the container writes are the range''s on the host; modes, set-id bits, times, hard links, whiteouts and opaque directories as in the image' {
+        if (-not (Test-Prerequisite $script:ext2Ok 'needs root and mkfs.ext2 (e2fsprogs)')) { return }
+        $c = Invoke-ContainerImage $script:img -Detach -Name e2ids -Command sleep, 300 -StorageRoot $script:e2 -WarningAction SilentlyContinue
         try {
-            $r = Join-Path $mnt 'root'
-            Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name $script:img -StorageRoot $r | Out-Null
-            (Get-ContainerHost -StorageRoot $r).DefaultUserNamespace | Should -Be 'Auto'
-            (Get-ContainerHost -StorageRoot $r).UserNamespaceProblem | Should -Match 'does not support idmapped mounts'
-            $c = New-Container $script:img -Name on-ext2 -Command id, -u -StorageRoot $r -WarningVariable w -WarningAction SilentlyContinue
-            $c.UserNamespace | Should -Be 'Host'
-            @($w | Where-Object { "$_" -like 'UserNamespaceFallback:*idmapped*' }).Count | Should -Be 1
-            { New-Container $script:img -Name private-ext2 -UserNamespace Private -Command true -StorageRoot $r -ErrorAction Stop } |
-                Should -Throw -ErrorId 'UserNamespaceUnavailable,Containers.Cmdlets.Runtime.NewContainerCommand'
-            Remove-Container on-ext2 -StorageRoot $r
+            $r = E2Range e2ids
+            $ids = StatusIds (Get-Container e2ids -StorageRoot $script:e2).Pid
+            $ids.Uid | ForEach-Object { $_ | Should -Be $r.Start }
+            $ids.Gid | ForEach-Object { $_ | Should -Be $r.Start }
+            $o = (Invoke-ContainerCommand e2ids -StorageRoot $script:e2 -Command sh, -c, 'stat -c "%u:%g %a %h %i %Y" /srv/suid /srv/hl1 /srv/hl2 /bin/busybox /etc/hosts; echo made > /srv/made; id -u').Output.Trim() -split "`n" | ForEach-Object { $_.Trim() }
+            $o[0] | Should -Match "^0:0 4755 1 \d+ $(& stat -c '%Y' "$($script:e2rootfs)/srv/suid")$"
+            ($o[1] -split ' ')[0..2] -join ' ' | Should -Be '1000:1000 644 2'
+            ($o[1] -split ' ')[3] | Should -Be ($o[2] -split ' ')[3]
+            ($o[3] -split ' ')[0] | Should -Be '0:0'
+            ($o[4] -split ' ')[0] | Should -Be '0:0'
+            $o[5] | Should -Be '0'
+            $upper = Join-Path $script:e2 "containers/$($c.Id)/upper"
+            (& stat -c '%u:%g' "$upper/srv/made") | Should -Be "$($r.Start):$($r.Start)"
+            $copies = Copies $r.Start
+            $copies.Keys | Should -Contain 'mountpoints'
+            $layerCopy = @($copies.Keys | Where-Object { $_ -ne 'mountpoints' })
+            $layerCopy.Count | Should -Be 1
+            $diff = Join-Path $script:e2 "idcopies/$($r.Start)/$($layerCopy[0])/diff"
+            (& stat -c '%u:%g %a' "$diff/srv/suid") | Should -Be "$($r.Start):$($r.Start) 4755"
+            (& stat -c '%u:%g' "$diff/srv/hl1") | Should -Be "$($r.Start + 1000):$($r.Start + 1000)"
+            (& stat -c '%u:%g' "$diff/bin/busybox") | Should -Be "$($r.Start):$($r.Start)"
         }
-        finally {
-            Get-Container -All -StorageRoot (Join-Path $mnt 'root') -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot (Join-Path $mnt 'root') -ErrorAction SilentlyContinue
-            & umount $mnt
-            Remove-Item -LiteralPath $img -Force -ErrorAction SilentlyContinue
+        finally { Remove-Container e2ids -Force -StorageRoot $script:e2 }
+        # a layer of whiteouts and an opaque directory (committed), run on copies: what it removed stays removed
+        $null = Invoke-ContainerImage $script:img -Name e2del -UserNamespace Host -Command sh, -c, 'rm /srv/gone.txt; rm -rf /srv/opq; mkdir /srv/opq; echo b > /srv/opq/b' -StorageRoot $script:e2
+        New-ContainerImage -Container e2del -Name userns/e2del:1 -StorageRoot $script:e2 | Out-Null
+        Remove-Container e2del -StorageRoot $script:e2
+        $d = Invoke-ContainerImage userns/e2del:1 -Remove -Command sh, -c, 'ls /srv/opq; test -e /srv/gone.txt && echo present || echo absent; cat /srv/hl2' -StorageRoot $script:e2 -WarningAction SilentlyContinue
+        ($d.Output.Trim() -split "`n" | ForEach-Object { $_.Trim() }) | Should -Be @('b', 'absent', 'linked')
+        Remove-ContainerImage userns/e2del:1 -StorageRoot $script:e2 | Out-Null
+    }
+    It 'reuses a range''s copy for the next container of that range (same inode and change time)' {
+        if (-not (Test-Prerequisite $script:ext2Ok 'needs root and mkfs.ext2 (e2fsprogs)')) { return }
+        # a freed range is the next allocation's; another run on this host may take it meanwhile: then try again
+        $seen = @{}
+        $reused = $false
+        for ($i = 0; $i -lt 6 -and -not $reused; $i++) {
+            $null = Invoke-ContainerImage $script:img -Name "e2reuse$i" -Command true -StorageRoot $script:e2 -WarningAction SilentlyContinue
+            $start = (E2Range "e2reuse$i").Start
+            $name = @((Copies $start).Keys | Where-Object { $_ -ne 'mountpoints' })[0]
+            $stamp = & stat -c '%i %Z' (Join-Path $script:e2 "idcopies/$start/$name/diff/bin/busybox")
+            Remove-Container "e2reuse$i" -StorageRoot $script:e2
+            if ($seen.ContainsKey($start)) { $seen[$start] | Should -Be $stamp; $reused = $true }
+            $seen[$start] = $stamp
+            Start-Sleep -Milliseconds 1100
         }
+        $reused | Should -BeTrue
+    }
+    It 'maps the writable layer''s ids back on commit, export and copy out, as under Host' {
+        if (-not (Test-Prerequisite $script:ext2Ok 'needs root and mkfs.ext2 (e2fsprogs)')) { return }
+        $cmd = 'mkdir /made && echo y > /made/y && chown 1000:1000 /made/y && chown 1000 /srv/gone.txt'
+        $lists = @{}
+        foreach ($ns in 'Auto', 'Host') {
+            $c = Invoke-ContainerImage $script:img -Name "e2files-$ns" -UserNamespace $ns -Command sh, -c, $cmd -StorageRoot $script:e2 -WarningAction SilentlyContinue
+            $c.ExitCode | Should -Be 0
+            $tar = Join-Path $script:work "e2files-$ns.tar"
+            Export-Container "e2files-$ns" -Path $tar -StorageRoot $script:e2
+            # owner and name of every entry (times differ)
+            $lists[$ns] = & tar -tvf $tar --numeric-owner | ForEach-Object { $f = $_ -split '\s+'; "$($f[1]) $($f[-1])" } | Sort-Object
+            $out = Join-Path $script:work "y-out-$ns"
+            Copy-ContainerItem "e2files-$ns" /made/y $out -StorageRoot $script:e2
+            (& stat -c '%u:%g' $out) | Should -Be '1000:1000'
+            New-ContainerImage -Container "e2files-$ns" -Name "userns/e2files-$($ns.ToLower()):1" -StorageRoot $script:e2 | Out-Null
+            $o = (Invoke-ContainerImage "userns/e2files-$($ns.ToLower()):1" -Remove -UserNamespace Host -Command stat, -c, '%u:%g %n', /made, /made/y, /srv/gone.txt -StorageRoot $script:e2).Output.Trim() -split "`n" | ForEach-Object { $_.Trim() }
+            $o | Should -Be @('0:0 /made', '1000:1000 /made/y', '1000:0 /srv/gone.txt')
+            Remove-Container "e2files-$ns" -StorageRoot $script:e2
+            Remove-ContainerImage "userns/e2files-$($ns.ToLower()):1" -StorageRoot $script:e2 | Out-Null
+        }
+        ($lists['Auto'] | Where-Object { $_ -match 'made' }) | Should -Be @('0/0 made/', '1000/1000 made/y')
+        Compare-Object $lists['Auto'] $lists['Host'] | Should -BeNullOrEmpty
+    }
+    It 'removes a layer''s copies with its image, and Test-ContainerStore finds half-made, damaged and orphaned copies, which -Repair removes; the range''s next container gets the removed copy made again' {
+        if (-not (Test-Prerequisite $script:ext2Ok 'needs root and mkfs.ext2 (e2fsprogs)')) { return }
+        $rf2 = Join-Path $script:work 'e2-rootfs2'
+        & cp -a $script:e2rootfs $rf2
+        Set-Content -LiteralPath "$rf2/srv/second" -Value 'second image'
+        Import-ContainerImage -RootFs -LiteralPath $rf2 -Name userns/e2second:1 -StorageRoot $script:e2 | Out-Null
+        $null = Invoke-ContainerImage userns/e2second:1 -Name e2second -Command true -StorageRoot $script:e2 -WarningAction SilentlyContinue
+        $start = (E2Range e2second).Start
+        $before = Copies $start
+        $mine = @((Get-ChildItem (Join-Path $script:e2 'layers') -Directory | ForEach-Object { "sha256:$($_.Name)" }) | Where-Object { $before.Values -contains $_ })
+        $mine.Count | Should -BeGreaterThan 0
+        Remove-Container e2second -StorageRoot $script:e2
+        # the second image's layer: its copy goes with the image (and only its)
+        $secondLayers = @((Get-ChildItem (Join-Path $script:e2 'idcopies') -Directory | ForEach-Object { Get-ChildItem $_.FullName -Directory } | ForEach-Object { Get-Content -Raw (Join-Path $_.FullName 'layer') }) | Sort-Object -Unique)
+        Remove-ContainerImage userns/e2second:1 -StorageRoot $script:e2 | Out-Null
+        $left = @(Get-ChildItem (Join-Path $script:e2 'idcopies') -Directory | ForEach-Object { Get-ChildItem $_.FullName -Directory } | ForEach-Object { Get-Content -Raw (Join-Path $_.FullName 'layer') })
+        $gone = @($secondLayers | Where-Object { $_ -ne 'mountpoints' -and -not (Test-Path (Join-Path $script:e2 "layers/$($_ -replace '^sha256:')")) })
+        $gone.Count | Should -BeGreaterThan 0
+        foreach ($g in $gone) { $left | Should -Not -Contain $g }
+        $left | Should -Contain 'mountpoints'
+        (Test-ContainerStore -StorageRoot $script:e2 | Where-Object Kind -like 'LayerCopy*') | Should -BeNullOrEmpty
+        # a copy killed half-way (its temporary name), one whose record was lost, one of a layer the root does not have
+        $rd = Join-Path $script:e2 "idcopies/$start"
+        (Copies $start).Keys | Should -Contain 'mountpoints'
+        & cp -a (Join-Path $rd 'mountpoints') (Join-Path $rd '.tmp-mountpoints-0badc0de')
+        Remove-Item -LiteralPath (Join-Path $rd "mountpoints/layer")
+        New-Item -ItemType Directory -Force -Path (Join-Path $rd 'feedfacecafe/diff') | Out-Null
+        Set-Content -LiteralPath (Join-Path $rd 'feedfacecafe/layer') -Value ('sha256:' + ('0' * 64)) -NoNewline
+        $found = Test-ContainerStore -StorageRoot $script:e2 | Where-Object Kind -like 'LayerCopy*'
+        @($found | Where-Object Kind -eq 'LayerCopyUnfinished').Target | Sort-Object | Should -Be (@((Join-Path $rd '.tmp-mountpoints-0badc0de'), (Join-Path $rd 'mountpoints')) | Sort-Object)
+        ($found | Where-Object Kind -eq 'LayerCopyOrphan').Target | Should -Be (Join-Path $rd 'feedfacecafe')
+        $fixed = Test-ContainerStore -StorageRoot $script:e2 -Repair | Where-Object Kind -like 'LayerCopy*'
+        @($fixed).Count | Should -Be 3
+        $fixed.Repaired | Should -Not -Contain $false
+        (Test-ContainerStore -StorageRoot $script:e2 | Where-Object Kind -like 'LayerCopy*') | Should -BeNullOrEmpty
+        Test-Path (Join-Path $rd '.tmp-mountpoints-0badc0de') | Should -BeFalse
+        Test-Path (Join-Path $rd 'feedfacecafe') | Should -BeFalse
+        # the range's containers still run: the removed copy is made again
+        $ok = Invoke-ContainerImage $script:img -Name e2after -Command sh, -c, 'stat -c %u /etc' -StorageRoot $script:e2 -WarningAction SilentlyContinue
+        $ok.Output.Trim() | Should -Be '0'
+        (Copies (E2Range e2after).Start)['mountpoints'] | Should -Be 'mountpoints'
+        Remove-Container e2after -StorageRoot $script:e2
+    }
+    It 'builds: a RUN without mounts on copied layers (its layer in container ids), a RUN with a cache mount in the host''s user namespace' {
+        if (-not (Test-Prerequisite $script:ext2Ok 'needs root and mkfs.ext2 (e2fsprogs)')) { return }
+        $ctx = Join-Path $script:work 'e2-build'
+        New-Item -ItemType Directory -Force -Path $ctx | Out-Null
+        $df = "FROM $($script:img)`nRUN echo one > /one && chown 1000:1000 /one`nRUN --mount=type=cache,target=/c echo x > /c/f && cp /c/f /two"
+        $img = Build-ContainerImage -Path $ctx -InlineDockerfile $df -Tag userns/e2built:1 -Network none -StorageRoot $script:e2 -WarningAction SilentlyContinue
+        $img | Should -Not -BeNullOrEmpty
+        $o = (Invoke-ContainerImage userns/e2built:1 -Remove -UserNamespace Host -Command stat, -c, '%u:%g %n', /one, /two -StorageRoot $script:e2).Output.Trim() -split "`n" | ForEach-Object { $_.Trim() }
+        $o | Should -Be @('1000:1000 /one', '0:0 /two')
+        Remove-ContainerImage userns/e2built:1 -StorageRoot $script:e2 | Out-Null
+    }
+    It 'copies a hostile layer without writing outside: links pointing out stay links, a hard link to a host file is not followed or changed' {
+        if (-not (Test-Prerequisite $script:ext2Ok 'needs root and mkfs.ext2 (e2fsprogs)')) { return }
+        $hostDir = Join-Path $script:e2mnt 'host-only'
+        New-Item -ItemType Directory -Force -Path $hostDir | Out-Null
+        Set-Content -LiteralPath "$hostDir/secret" -Value 'host'
+        & chown 0:0 $hostDir "$hostDir/secret"; & chmod 600 "$hostDir/secret"
+        $rf3 = Join-Path $script:work 'e2-rootfs3'
+        & cp -a $script:e2rootfs $rf3
+        New-Item -ItemType SymbolicLink -Path "$rf3/out-abs" -Target $hostDir | Out-Null
+        New-Item -ItemType SymbolicLink -Path "$rf3/out-rel" -Target "../../../../../../../..$hostDir" | Out-Null
+        New-Item -ItemType Directory -Force -Path "$rf3/out-abs-dir" | Out-Null
+        Set-Content -LiteralPath "$rf3/out-abs-dir/x" -Value 'x'
+        Import-ContainerImage -RootFs -LiteralPath $rf3 -Name userns/e2hostile:1 -StorageRoot $script:e2 | Out-Null
+        # a hostile layer on disk: a hard link in the layer to a host file (same file system), and a POSIX ACL naming uid 1000
+        $layerDiff = Get-ChildItem (Join-Path $script:e2 'layers') -Directory | Where-Object { (& stat -c '%F' (Join-Path $_.FullName 'diff/out-abs') 2>$null) -eq 'symbolic link' } | Select-Object -First 1
+        $layerDiff | Should -Not -BeNullOrEmpty
+        $diffDir = Join-Path $layerDiff.FullName 'diff'
+        & ln "$hostDir/secret" "$diffDir/hl-host"
+        $LASTEXITCODE | Should -Be 0
+        $acl = Test-Command python3
+        if ($acl) {
+            # system.posix_acl_access: version 2; USER_OBJ rw, USER 1000 r, GROUP_OBJ r, MASK r, OTHER r
+            & python3 -c "import os,struct,sys; v=struct.pack('<I',2)+b''.join(struct.pack('<HHI',t,p,i) for t,p,i in [(1,6,0xffffffff),(2,4,1000),(4,4,0xffffffff),(0x10,4,0xffffffff),(0x20,4,0xffffffff)]); os.setxattr(sys.argv[1],'system.posix_acl_access',v)" "$diffDir/srv/hl1"
+            $LASTEXITCODE | Should -Be 0
+        }
+        $before = (& stat -c '%u:%g %a %h' $hostDir "$hostDir/secret") -join ';'
+        $listBefore = (Get-ChildItem -Force $hostDir).Name -join ','
+        $r = Invoke-ContainerImage userns/e2hostile:1 -Name e2hostile -Command sh, -c, 'ls -ld /out-abs /out-rel | cut -c1; cat /hl-host; ls /out-abs-dir' -StorageRoot $script:e2 -WarningAction SilentlyContinue
+        try {
+            $start = (E2Range e2hostile).Start
+            $lines = $r.Output.Trim() -split "`n" | ForEach-Object { $_.Trim() }
+            $lines[0..1] | Should -Be @('l', 'l')
+            $lines[2] | Should -Be 'host'   # the layer's own file (its content is the layer's)
+            $lines[3] | Should -Be 'x'
+            # nothing outside changed: owners, modes, link count (the copy is a new file, not a link to the host's), entries
+            ((& stat -c '%u:%g %a %h' $hostDir "$hostDir/secret") -join ';') | Should -Be $before
+            ((Get-ChildItem -Force $hostDir).Name -join ',') | Should -Be $listBefore
+            $copyName = @((Copies $start).GetEnumerator() | Where-Object { $_.Value -eq "sha256:$($layerDiff.Name)" })[0].Key
+            $copy = Join-Path $script:e2 "idcopies/$start/$copyName/diff"
+            (& stat -c '%F' "$copy/out-abs") | Should -Be 'symbolic link'
+            (& readlink "$copy/out-abs") | Should -Be $hostDir
+            (& stat -c '%u:%g %h' "$copy/hl-host") | Should -Be "$($start):$($start) 1"
+            if ($acl) {
+                $ids = & python3 -c "import os,struct,sys; v=os.getxattr(sys.argv[1],'system.posix_acl_access'); print(' '.join(str(struct.unpack_from('<HHI',v,o)[2]) for o in range(4,len(v),8) if struct.unpack_from('<HHI',v,o)[0] in (2,8)))" "$copy/srv/hl1"
+                "$ids".Trim() | Should -Be "$($start + 1000)"
+            }
+        }
+        finally { Remove-Container e2hostile -Force -StorageRoot $script:e2 }
+        Remove-ContainerImage userns/e2hostile:1 -StorageRoot $script:e2 | Out-Null
     }
 }
 

@@ -33,7 +33,9 @@ public sealed class SetContainerHostConfigurationCommand : ContainersCmdlet
                     {
                         if (UserNamespaceSupport.RootProblem(root) is string problem)
                             WriteWarning($"Containers of this root will run in the host's user namespace until this is fixed: {problem}.");
-                        else if (SubordinateIds.Find() is null
+                        else if (UserNamespaceSupport.LayerIdmapProblem(root) is string why)
+                            LayerCopies.WarnOnce(root, why, WriteWarning);
+                        if (UserNamespaceSupport.RootProblem(root) is null && SubordinateIds.Find() is null
                             && ShouldProcess(SubordinateIds.UserName, "Create the system user and its subordinate id ranges (/etc/subuid, /etc/subgid) for user namespaces"))
                             SubordinateIds.Create();
                     }

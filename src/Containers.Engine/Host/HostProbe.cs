@@ -84,6 +84,8 @@ public static class HostProbe
             SubordinateIds = rootless ? userIds : UserNamespaces.SubordinateIds.Find()?.Uids.ToString(),
             UserNamespaceProblem = rootless ? rootlessProblem : UserNamespaces.UserNamespaceSupport.RootProblem(root)
                 ?? (UserNamespaces.SubordinateIds.Find() is null ? $"the system user {UserNamespaces.SubordinateIds.UserName} and its subordinate ids do not exist yet (made on first use)" : null),
+            UserNamespaceLayers = rootless ? null : UserNamespaces.UserNamespaceSupport.LayerMode(root),
+            IdmappedLayersProblem = rootless || UserNamespaces.UserNamespaceSupport.RootProblem(root) is not null ? null : UserNamespaces.UserNamespaceSupport.LayerIdmapProblem(root),
             // (the host-wide table is root's: a rootless run takes no range from it)
             IdRangesInUse = rootless ? 0 : UserNamespaces.IdRanges.List().Count(a => a.Root == root.Path),
             Rootless = rootless,

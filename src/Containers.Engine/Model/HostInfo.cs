@@ -33,6 +33,13 @@ public sealed class ContainerHostInfo
     public string? SubordinateIds { get; init; }
     /// <summary>Why Auto falls back to Host on this root (kernel, file system, rights), or null when it can be given.</summary>
     public string? UserNamespaceProblem { get; init; }
+    /// <summary>
+    /// How the layers of this root's user-namespaced containers are given: IdmappedLayers, CopiedLayers (the file
+    /// system cannot idmap: copies with shifted owners, per id range), Host (no user namespace can be given); null rootless.
+    /// </summary>
+    public string? UserNamespaceLayers { get; init; }
+    /// <summary>With CopiedLayers: why the layers cannot be idmapped.</summary>
+    public string? IdmappedLayersProblem { get; init; }
     /// <summary>Id ranges allocated to this root's containers.</summary>
     public int IdRangesInUse { get; init; }
     /// <summary>True when the engine runs as an ordinary user (rootless: Rootless/RootlessHost.cs).</summary>

@@ -183,6 +183,8 @@ public sealed class ContainerConfig
     public string UserNamespace { get; set; } = "Host";
     public uint? IdRangeStart { get; set; }
     public uint IdRangeCount { get; set; }
+    /// <summary>The lower layers are copies with owners shifted into the range (a root without idmapped mounts: UserNamespaces/LayerCopies), not idmapped mounts.</summary>
+    public bool CopiedLayers { get; set; }
 
     /// <summary>The container's id range, or null in the host's user namespace.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

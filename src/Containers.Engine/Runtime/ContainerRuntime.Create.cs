@@ -211,8 +211,22 @@ public sealed partial class ContainerRuntime
         if (needsHost && o.UserNamespace is UserNamespaces.UserNamespaceMode.Private)
             throw ContainersException.Invalid("UserNamespaceConflict", "-UserNamespace Private cannot share the host's network namespace or the host's or another container's PID or IPC namespace (-Network host, -Pid, -Ipc) nor give host devices (-Device); give -UserNamespace Host.", cfg.Name);
         // rootless: every container is in a user namespace with the user's own mapping (Rootless/); no range is taken
-        var (usermode, uswarn) = Rootless.RootlessHost.Active ? (UserNamespaces.UserNamespaceMode.Host, (string?)null)
+        var (usermode, uswarn, copyWhy) = Rootless.RootlessHost.Active ? (UserNamespaces.UserNamespaceMode.Host, (string?)null, (string?)null)
             : UserNamespaces.UserNamespaceSupport.Resolve(_root, o.UserNamespace, o.Privileged || needsHost);
+        // layers that cannot be idmapped are copied per range (UserNamespaces/LayerCopies); a -RootFs directory is no
+        // layer of the store, so it has no copies
+        // a build's RUN binds (cache, secret, context copies, heredoc scripts) hold container ids and would need idmapped
+        // binds of the root's own directories, which its file system cannot give: such a RUN runs as before, Host
+        bool runBinds = o.BindsHoldContainerIds && cfg.Mounts.Any(m => m.Type == "bind");
+        if (copyWhy is not null && usermode != UserNamespaces.UserNamespaceMode.Host && (cfg.RootFs is not null || runBinds))
+        {
+            string why = cfg.RootFs is not null ? $"{copyWhy}, and a -RootFs directory is not copied per id range"
+                : $"{copyWhy}, and a build step's mounts would need idmapped binds";
+            if (usermode == UserNamespaces.UserNamespaceMode.Private)
+                throw ContainersException.System("UserNamespaceUnavailable", $"A user namespace of its own cannot be given: {why}.", cfg.RootFs);
+            usermode = UserNamespaces.UserNamespaceMode.Host;
+            uswarn = UserNamespaces.UserNamespaceSupport.FallbackWarning(why);
+        }
         UserNamespaces.IdRange? pool = null;
         if (usermode != UserNamespaces.UserNamespaceMode.Host)
         {
@@ -227,6 +241,11 @@ public sealed partial class ContainerRuntime
             }
         }
         if (uswarn is not null) o.Warning?.Invoke(uswarn);
+        if (copyWhy is not null && usermode != UserNamespaces.UserNamespaceMode.Host)
+        {
+            cfg.CopiedLayers = true;
+            UserNamespaces.LayerCopies.WarnOnce(_root, copyWhy, o.Warning);
+        }
         cfg.UserNamespace = Rootless.RootlessHost.Active ? Rootless.RootlessChecks.ModeName : usermode.ToString();
         if (Rootless.RootlessHost.Active && cfg.Mounts.Any(m => m.IdMap || m.Chown))
             throw ContainersException.Invalid("RootlessUnsupported", "The :idmap and :U volume options are not supported for rootless containers yet (their root is the user's own uid already).", cfg.Name);

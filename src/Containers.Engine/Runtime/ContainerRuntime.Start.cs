@@ -373,7 +373,8 @@ public sealed partial class ContainerRuntime
     {
         var w = new SpecWriter();
         w.Add("id", c.Id);
-        if (c.IdRange is UserNamespaces.IdRange ur) w.Add("userns", $"{ur.Start}:{ur.Count}");
+        // ":copied": the lower layers are copies already in the range's ids (UserNamespaces/LayerCopies), not idmapped
+        if (c.IdRange is UserNamespaces.IdRange ur) w.Add("userns", c.CopiedLayers ? $"{ur.Start}:{ur.Count}:copied" : $"{ur.Start}:{ur.Count}");
         // rootless: the user's mapping, written by newuidmap/newgidmap for the monitor (Helper/Rootless.cs)
         bool rootless = Rootless.RootlessHost.Active;
         if (rootless) w.Add("rootless", Rootless.RootlessHost.Mapping());
@@ -391,7 +392,9 @@ public sealed partial class ContainerRuntime
         w.Add("events", Events.EventLog.PathOf(_root));
         w.Add("name", c.Name);
         w.Add("image", c.Image);
-        var lowers = Enumerable.Reverse(c.LowerDirs).Prepend(mountPoints).ToList();
+        var lowers = c.CopiedLayers && c.IdRange is UserNamespaces.IdRange cr
+            ? UserNamespaces.LayerCopies.Lowers(_root, cr, c.LowerDirs, mountPoints)
+            : Enumerable.Reverse(c.LowerDirs).Prepend(mountPoints).ToList();
         string overlay = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
         // rootless: mounted inside the user namespace, where overlayfs keeps its metadata in user.overlay.* (the
         // unpacker writes opaque directories so) instead of trusted.*, which needs host privilege

@@ -97,6 +97,14 @@ public static class StoreKinds
             Entries = ["userns", UserNamespaces.HostSettings.FileName, "." + UserNamespaces.HostSettings.FileName + ".tmp*", UserNamespaces.HostSettings.FileName + ".corrupt-*"],
             CheckedBy = "Containers (IdRangeOrphan); the settings record is read with a corrupt one set aside",
         },
+        new StoreKind
+        {
+            // user namespaces on a file system without idmapped mounts: copies of layers with owners shifted into an
+            // id range (UserNamespaces/LayerCopies), made under a temporary name; half-made and orphaned ones removed
+            Name = "LayerCopies",
+            Entries = [UserNamespaces.LayerCopies.DirName],
+            Check = c => UserNamespaces.LayerCopies.Check(c.Root, c.Repair, c.Ct),
+        },
         new StoreKind { Name = "Runtime", Entries = ["runtime"], CheckedBy = "none: mount points and a cache of compiled seccomp programs, remade as needed" },
         new StoreKind { Name = "Temp", Entries = ["tmp"], CheckedBy = "Images (leftovers of interrupted work); Containers (unfinished removals)" },
         new StoreKind { Name = "FileSystem", Entries = ["lost+found"], CheckedBy = "none: the file system's own (fsck's), there when the root is the top of an ext4 file system" },

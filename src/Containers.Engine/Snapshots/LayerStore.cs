@@ -264,6 +264,8 @@ public sealed class LayerStore
         string trash = _root.NewTempPath("trash");
         FileSys.Rename(dir, trash);
         RemoveTree(trash);
+        // its copies for user namespaces' id ranges (a root without idmapped mounts) go with it
+        UserNamespaces.LayerCopies.RemoveOf(_root, diffId);
     }
 
     /// <summary>rm -rf that does not follow symbolic links and clears immutable-free read-only dirs.</summary>

@@ -5,19 +5,36 @@ namespace Containers.Engine.UserNamespaces;
 
 /// <summary>
 /// What Auto needs, probed at run time and nothing more: a kernel with idmapped mounts of overlayfs lower layers
-/// (5.19), a storage root on a file system that gives idmapped mounts, and the subordinate ranges (or the means to
-/// make them: root, useradd). <see cref="Resolve"/> turns a requested mode into the one a container gets.
+/// (5.19), root, and the subordinate ranges (or the means to make them: useradd); a storage root on a file system
+/// without idmapped mounts gets copied layers instead (<see cref="LayerMode"/>, <see cref="LayerCopies"/>).
+/// <see cref="Resolve"/> turns a requested mode into the one a container gets.
 /// </summary>
 public static class UserNamespaceSupport
 {
-    /// <summary>Null when the root can hold Auto containers (ranges aside), else why not.</summary>
+    /// <summary>
+    /// Null when the root can hold Auto containers (ranges aside), else why not. A file system without idmapped
+    /// mounts is no reason: the layers are then copies (<see cref="LayerMode"/>, <see cref="LayerCopies"/>).
+    /// </summary>
     public static string? RootProblem(StorageRoot root)
     {
         var v = Environment.OSVersion.Version;
         if (v.Major < 5 || (v.Major == 5 && v.Minor < 19)) return $"the kernel ({v}) is older than 5.19, which idmapped overlayfs layers need";
         if (geteuid() != 0) return "user namespaces with subordinate ranges need root (rootless is not supported yet)";
-        return IdmapProblem(root.Path);
+        return null;
     }
+
+    /// <summary>Null when the root's file system gives idmapped mounts (the layers of Auto containers are idmapped), else why not (they are copies).</summary>
+    public static string? LayerIdmapProblem(StorageRoot root) => IdmapProblem(root.Path);
+
+    public const string IdmappedLayers = "IdmappedLayers", CopiedLayers = "CopiedLayers", HostLayers = "Host";
+
+    /// <summary>
+    /// How a user-namespaced container of the root gets its layers: IdmappedLayers (idmapped mounts of the image's
+    /// layers), CopiedLayers (copies with shifted owners, where the file system cannot idmap), Host (no user namespace
+    /// can be given: <see cref="RootProblem"/>).
+    /// </summary>
+    public static string LayerMode(StorageRoot root) =>
+        RootProblem(root) is not null ? HostLayers : LayerIdmapProblem(root) is not null ? CopiedLayers : IdmappedLayers;
 
     /// <summary>The host-wide cache of probes: "dev magic fsid boot result" a line (a file system per line).</summary>
     public static string ProbeCache => Path.Combine(IdRanges.HostDirectory, "idmap-probes");
@@ -85,18 +102,21 @@ public static class UserNamespaceSupport
 
     [DllImport("libc")] private static extern uint geteuid();
 
-    /// <summary>The mode a container gets and, where Auto fell back to Host, why (a warning for the user).</summary>
-    public static (UserNamespaceMode Mode, string? Warning) Resolve(StorageRoot root, UserNamespaceMode? asked, bool privileged)
+    /// <summary>
+    /// The mode a container gets and, where Auto fell back to Host, why (a warning for the user); CopiedLayers when
+    /// its layers are to be copies (the root's file system cannot idmap; why is the problem, for the warning).
+    /// </summary>
+    public static (UserNamespaceMode Mode, string? Warning, string? CopiedLayers) Resolve(StorageRoot root, UserNamespaceMode? asked, bool privileged)
     {
         var mode = asked ?? HostSettings.Load(root).DefaultMode;
-        if (privileged || mode == UserNamespaceMode.Host) return (UserNamespaceMode.Host, null);
+        if (privileged || mode == UserNamespaceMode.Host) return (UserNamespaceMode.Host, null, null);
         if (mode == UserNamespaceMode.KeepId)
             throw Errors.ContainersException.Invalid("UserNamespaceKeepIdRootless", "-UserNamespace KeepId keeps the calling user's id and is for rootless use, which this engine does not offer yet; give Host, Auto or Private.", "KeepId");
         string? problem = RootProblem(root);
-        if (problem is null) return (mode, null);
+        if (problem is null) return (mode, null, LayerIdmapProblem(root));
         if (mode == UserNamespaceMode.Private)
             throw Errors.ContainersException.System("UserNamespaceUnavailable", $"A user namespace of its own cannot be given: {problem}.", root.Path);
-        return (UserNamespaceMode.Host, FallbackWarning(problem));
+        return (UserNamespaceMode.Host, FallbackWarning(problem), null);
     }
 
     /// <summary>The stable id at the start of the warning of a fallback from Auto to Host.</summary>
