@@ -333,12 +333,11 @@ Import-Module '$($script:ModulePath)'
         $diffDir = Join-Path $layerDiff.FullName 'diff'
         & ln "$hostDir/secret" "$diffDir/hl-host"
         $LASTEXITCODE | Should -Be 0
-        $acl = Test-Command python3
-        if ($acl) {
-            # system.posix_acl_access: version 2; USER_OBJ rw, USER 1000 r, GROUP_OBJ r, MASK r, OTHER r
-            & python3 -c "import os,struct,sys; v=struct.pack('<I',2)+b''.join(struct.pack('<HHI',t,p,i) for t,p,i in [(1,6,0xffffffff),(2,4,1000),(4,4,0xffffffff),(0x10,4,0xffffffff),(0x20,4,0xffffffff)]); os.setxattr(sys.argv[1],'system.posix_acl_access',v)" "$diffDir/srv/hl1"
-            $LASTEXITCODE | Should -Be 0
-        }
+        # system.posix_acl_access, little-endian: version 2; USER_OBJ rw, USER 1000 r, GROUP_OBJ r, MASK r, OTHER r
+        # (setfattr: package attr, which the test task installs)
+        if (-not (Test-Prerequisite (Test-Command setfattr) 'needs setfattr/getfattr (apt package attr)')) { return }
+        & setfattr -n system.posix_acl_access -v 0x0200000001000600ffffffff02000400e803000004000400ffffffff10000400ffffffff20000400ffffffff "$diffDir/srv/hl1"
+        $LASTEXITCODE | Should -Be 0
         $before = (& stat -c '%u:%g %a %h' $hostDir "$hostDir/secret") -join ';'
         $listBefore = (Get-ChildItem -Force $hostDir).Name -join ','
         $r = Invoke-ContainerImage userns/e2hostile:1 -Name e2hostile -Command sh, -c, 'ls -ld /out-abs /out-rel | cut -c1; cat /hl-host; ls /out-abs-dir' -StorageRoot $script:e2 -WarningAction SilentlyContinue
@@ -356,10 +355,13 @@ Import-Module '$($script:ModulePath)'
             (& stat -c '%F' "$copy/out-abs") | Should -Be 'symbolic link'
             (& readlink "$copy/out-abs") | Should -Be $hostDir
             (& stat -c '%u:%g %h' "$copy/hl-host") | Should -Be "$($start):$($start) 1"
-            if ($acl) {
-                $ids = & python3 -c "import os,struct,sys; v=os.getxattr(sys.argv[1],'system.posix_acl_access'); print(' '.join(str(struct.unpack_from('<HHI',v,o)[2]) for o in range(4,len(v),8) if struct.unpack_from('<HHI',v,o)[0] in (2,8)))" "$copy/srv/hl1"
-                "$ids".Trim() | Should -Be "$($start + 1000)"
+            # the named user's entry (tag 2) holds the shifted id
+            $hex = ((& getfattr --absolute-names -e hex -n system.posix_acl_access "$copy/srv/hl1") -match '^system.posix_acl_access=0x')[0] -replace '^.*=0x', ''
+            $ids = for ($o = 8; $o + 16 -le $hex.Length; $o += 16) {
+                $tag = [Convert]::ToUInt16($hex.Substring($o + 2, 2) + $hex.Substring($o, 2), 16)
+                if ($tag -in 2, 8) { [Convert]::ToUInt32((($hex.Substring($o + 8, 8) -split '(..)' -ne '')[3..0] -join ''), 16) }
             }
+            "$ids" | Should -Be "$($start + 1000)"
         }
         finally { Remove-Container e2hostile -Force -StorageRoot $script:e2 }
         Remove-ContainerImage userns/e2hostile:1 -StorageRoot $script:e2 | Out-Null
