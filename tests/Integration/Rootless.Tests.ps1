@@ -210,13 +210,17 @@ New-Container localhost/busybox:test -Name rlweb -Port 127.0.0.1:${port}:80 -Com
         $port = Get-Random -Minimum 20000 -Maximum 40000
         $r = AsUser @"
 `$n = New-ContainerNetwork rlnet
-New-Container localhost/busybox:test -Name rlsrv -Network rlnet -Port 127.0.0.1:${port}:80 -Command sh, -c, 'echo by-name > /tmp/index.html; exec httpd -f -p 80 -h /tmp' | Start-Container | Out-Null
+New-Container localhost/busybox:test -Name rlsrv -Network rlnet -Port 127.0.0.1:${port}:80 -HealthCommand 'wget -O /dev/null http://127.0.0.1/index.html' -HealthInterval ([timespan]::FromMilliseconds(300)) -Command sh, -c, 'echo by-name > /tmp/index.html; exec httpd -f -p 80 -h /tmp' | Start-Container | Out-Null
 `$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlnet -Command sh, -c, 'nslookup rlsrv; wget -O - http://rlsrv/index.html; ip -4 -o addr show eth0; ping -c 1 -W 2 rlsrv >/dev/null && echo pinged'
 `$holder = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).RuntimeDirectory 'netns')
-[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Pid = (Get-Container rlsrv).Pid; Holder = "`$holder"; Subnet = `$n.Subnet; Gateway = `$n.Gateway; Bridge = `$n.Bridge; Ports = "`$((Get-Container rlsrv).Ports)" } | ConvertTo-Json -Compress
+`$deadline = (Get-Date).AddSeconds(10)
+while ((Get-Container rlsrv).Health -ne 'Healthy' -and (Get-Date) -lt `$deadline) { Start-Sleep -Milliseconds 200 }
+[pscustomobject]@{ Health = "`$((Get-Container rlsrv).Health)"; ExitCode = `$o.ExitCode; Output = `$o.Output; Pid = (Get-Container rlsrv).Pid; Holder = "`$holder"; Subnet = `$n.Subnet; Gateway = `$n.Gateway; Bridge = `$n.Bridge; Ports = "`$((Get-Container rlsrv).Ports)" } | ConvertTo-Json -Compress
 "@
         $r.Error | Should -BeNullOrEmpty
         $r.ExitCode | Should -Be 0
+        # its health check runs from its monitor, which is in the rootless network namespace's user namespace
+        $r.Health | Should -Be 'Healthy'
         $prefix = ($r.Subnet -split '/')[0] -replace '\.0$', '.'
         # the name resolves to the server's address on the network, through the network's DNS server (its gateway)
         $r.Output | Should -Match "Server:\s+$([regex]::Escape($r.Gateway))"
