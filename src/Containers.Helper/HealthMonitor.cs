@@ -72,8 +72,11 @@ internal sealed unsafe class HealthMonitor
         _cgroupProcs = s.All("cgroup").FirstOrDefault();
         // a container in a user namespace of its own (userns=start:count): the check joins it too, last, as an exec
         // does; without it the check would run as the host's root in the container's other namespaces
-        _userns = s.Get("userns") is { Length: > 0 } || s.Get("rootless") is not null;
-        _rootless = s.Get("rootless") is not null;
+        // (rootless on a user network: the monitor is in the container's user namespace already, the holder's, where
+        // setns to it fails; it has the privilege to join the others as it is: RootlessNetns.cs)
+        bool joined = s.Flag("rootless-joined");
+        _userns = !joined && (s.Get("userns") is { Length: > 0 } || s.Get("rootless") is not null);
+        _rootless = !joined && s.Get("rootless") is not null;
         _plan = new ChildPlan
         {
             Cwd = container.Cwd, Uid = container.Uid, Gid = container.Gid, Groups = container.Groups, NGroups = container.NGroups,

@@ -27,7 +27,12 @@ internal static unsafe class SlirpNet
     public static string? Start(int child, Spec spec)
     {
         string? socket = spec.Get("slirp");
-        if (socket is null) return null;
+        return socket is null ? null : Start(child, socket, spec.All("port"));
+    }
+
+    /// <summary>Starts slirp4netns for the namespaces of <paramref name="child"/> with its API socket at <paramref name="socket"/>.</summary>
+    public static string? Start(int child, string socket, IEnumerable<string> ports)
+    {
         int* ready = stackalloc int[2];
         int* exit = stackalloc int[2];
         if (pipe2(ready, 0x80000) != 0 || pipe2(exit, 0x80000) != 0) return "pipe: errno " + Errno;
@@ -73,7 +78,7 @@ internal static unsafe class SlirpNet
             return Access("/dev/net/tun", 6) ? "slirp4netns did not configure the network namespace"
                 : "slirp4netns cannot open /dev/net/tun (it must be readable and writable by the user, as udev makes it: mode 0666)";
         }
-        foreach (string port in spec.All("port"))
+        foreach (string port in ports)
         {
             string? err = AddPort(socket, port);
             if (err is not null) { Stop(); return err; }

@@ -206,6 +206,110 @@ New-Container localhost/busybox:test -Name rlweb -Port 127.0.0.1:${port}:80 -Com
         Test-Path -LiteralPath (Join-Path $script:RuntimeDir "slirp-$($r.Id.Substring(0, 12)).sock") | Should -BeTrue
     }
 
+    It 'gives a user network in the user''s rootless network namespace: containers reach each other by name, a published port reaches one from the host' {
+        if (-not $script:HostListener) { throw 'the slirp4netns test did not run (its listener on the host''s loopback is used here)' }
+        $port = Get-Random -Minimum 20000 -Maximum 40000
+        $r = AsUser @"
+`$n = New-ContainerNetwork rlnet
+New-Container localhost/busybox:test -Name rlsrv -Network rlnet -Port 127.0.0.1:${port}:80 -HealthCommand 'wget -O /dev/null http://127.0.0.1/index.html' -HealthInterval ([timespan]::FromMilliseconds(300)) -Command sh, -c, 'echo by-name > /tmp/index.html; exec httpd -f -p 80 -h /tmp' | Start-Container | Out-Null
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlnet -Command sh, -c, 'nslookup rlsrv; wget -O - http://rlsrv/index.html; ip -4 -o addr show eth0; ping -c 1 -W 2 rlsrv >/dev/null && echo pinged; nc -w 2 10.0.2.2 $($script:HostListener.LocalEndpoint.Port) </dev/null && echo host-loopback-reached || echo host-loopback-refused'
+`$holder = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).RuntimeDirectory 'netns')
+`$deadline = (Get-Date).AddSeconds(10)
+while ((Get-Container rlsrv).Health -ne 'Healthy' -and (Get-Date) -lt `$deadline) { Start-Sleep -Milliseconds 200 }
+`$dnsPid = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).StorageRoot 'networks/dns.pid') -ErrorAction SilentlyContinue
+[pscustomobject]@{ Dns = "`$dnsPid"; DnsConf = (Get-Content -Raw -LiteralPath (Join-Path (Get-ContainerHost).StorageRoot 'networks/dns.conf') -ErrorAction SilentlyContinue); Health = "`$((Get-Container rlsrv).Health)"; ExitCode = `$o.ExitCode; Output = `$o.Output; Pid = (Get-Container rlsrv).Pid; Holder = "`$holder"; Subnet = `$n.Subnet; Gateway = `$n.Gateway; Bridge = `$n.Bridge; Ports = "`$((Get-Container rlsrv).Ports)" } | ConvertTo-Json -Compress
+"@
+        $r.Error | Should -BeNullOrEmpty
+        # what the DNS server was, in the failure message (once in 8 runs nslookup found no server: not understood yet)
+        $dnsNs = if ($r.Dns) { & readlink "/proc/$($r.Dns)/ns/net" } else { 'none' }
+        $dnsState = "DNS server pid $($r.Dns) (alive: $(Test-Path "/proc/$($r.Dns)")) netns $dnsNs, holder $($r.Holder) netns $(& readlink "/proc/$((($r.Holder -split ' ')[0]))/ns/net"); config: $($r.DnsConf); log: $(Get-Content -Raw -LiteralPath "$($script:StoreDir)/networks/dns.log" -ErrorAction SilentlyContinue)"
+        $r.ExitCode | Should -Be 0
+        # its health check runs from its monitor, which is in the rootless network namespace's user namespace
+        $r.Health | Should -Be 'Healthy'
+        $prefix = ($r.Subnet -split '/')[0] -replace '\.0$', '.'
+        # the name resolves to the server's address on the network, through the network's DNS server (its gateway)
+        $r.Output | Should -Match "Server:\s+$([regex]::Escape($r.Gateway))" -Because $dnsState
+        $r.Output | Should -Match "Address:\s+$([regex]::Escape($prefix))\d+"
+        $r.Output | Should -Match 'by-name'
+        $r.Output | Should -Match 'pinged'
+        # the rootless network namespace's slirp4netns keeps the host's loopback out of reach too
+        $r.Output | Should -Match 'host-loopback-refused'
+        $script:HostListener.Pending() | Should -BeFalse
+        $r.Output | Should -Match "eth0\s+inet $([regex]::Escape($prefix))\d+/"
+        $r.Ports | Should -Match "127\.0\.0\.1:$port->80/tcp"
+        # the container's namespaces: its user namespace is the holder's (the user's pause process), its network
+        # namespace its own, and neither the host's
+        $holderPid = [int](($r.Holder -split ' ')[0])
+        $holderPid | Should -BeGreaterThan 0
+        (& readlink "/proc/$($r.Pid)/ns/user") | Should -Be (& readlink "/proc/$holderPid/ns/user")
+        (& readlink "/proc/$holderPid/ns/user") | Should -Not -Be (& readlink /proc/self/ns/user)
+        (& readlink "/proc/$holderPid/ns/net") | Should -Not -Be (& readlink /proc/self/ns/net)
+        (& readlink "/proc/$($r.Pid)/ns/net") | Should -Not -Be (& readlink "/proc/$holderPid/ns/net")
+        (& stat -c '%u' "/proc/$holderPid") | Should -Be "$($script:Uid)"
+        # the bridge is in that namespace only: nothing was added to the host's links
+        @(& ip -o link show | Where-Object { $_ -match [regex]::Escape($r.Bridge) }) | Should -BeNullOrEmpty
+        $body = $null
+        $deadline = (Get-Date).AddSeconds(10)
+        while (-not $body -and (Get-Date) -lt $deadline) {
+            try { $body = (Invoke-WebRequest -Uri "http://127.0.0.1:$port/index.html" -UseBasicParsing -TimeoutSec 2).Content } catch { Start-Sleep -Milliseconds 200 }
+        }
+        $body | Should -Match 'by-name'
+        $script:NetnsHolder = $holderPid
+        $script:NetnsPort = $port
+    }
+
+    It 'finds the rootless network namespace again in a new session, and ends it with the last user network' {
+        if (-not $script:NetnsHolder) { throw 'the user network test did not run' }
+        $r = AsUser @"
+`$before = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).RuntimeDirectory 'netns')
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlnet -Command sh, -c, 'wget -O - http://rlsrv/index.html'
+Remove-Container rlsrv -Force
+Remove-ContainerNetwork rlnet
+[pscustomobject]@{ Before = "`$before"; Output = `$o.Output; Networks = @(Get-ContainerNetwork).Count } | ConvertTo-Json -Compress
+"@
+        $r.Error | Should -BeNullOrEmpty
+        [int](($r.Before -split ' ')[0]) | Should -Be $script:NetnsHolder
+        $r.Output | Should -Match 'by-name'
+        $r.Networks | Should -Be 0
+        Test-Path "/proc/$($script:NetnsHolder)" | Should -BeFalse
+        Test-Path (Join-Path $script:RuntimeDir 'netns') | Should -BeFalse
+        Test-Path (Join-Path $script:RuntimeDir 'netns-slirp.sock') | Should -BeFalse
+        # the published port went with the container and its namespace
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, $script:NetnsPort)
+        $listener.Start(); $listener.Stop()
+        # no process of the user is left from the network: holder, pause process, its slirp4netns, the DNS server, the
+        # monitors of its containers (the earlier tests' containers on slirp4netns still run: the last test removes them)
+        $ours = { @(& ps -u $script:User -o pid=,args= 2>$null | Where-Object { $_ -match 'rootless-netns|netns-slirp|containers-helper dns|rlsrv' -or $_ -match "^\s*$($script:NetnsHolder)\s" }) }
+        $deadline = (Get-Date).AddSeconds(10)
+        while ((Get-Date) -lt $deadline -and (& $ours).Count -gt 0) { Start-Sleep -Milliseconds 200 }
+        & $ours | Should -BeNullOrEmpty
+    }
+
+    It 'makes the rootless network namespace again when its holder is gone (as after a reboot)' {
+        $r = AsUser @"
+New-ContainerNetwork rlnet2 | Out-Null
+`$first = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).RuntimeDirectory 'netns')
+[pscustomobject]@{ First = "`$first" } | ConvertTo-Json -Compress
+"@
+        $r.Error | Should -BeNullOrEmpty
+        $f = $r.First -split ' '
+        # the machine "reboots": the holder and its pause process are gone (both are this test user's, ended by pid)
+        & kill -9 ([int]$f[0]) ([int]$f[2])
+        $deadline = (Get-Date).AddSeconds(5)
+        while ((Get-Date) -lt $deadline -and (Test-Path "/proc/$($f[2])")) { Start-Sleep -Milliseconds 100 }
+        $r = AsUser @"
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlnet2 -Name rlagain -Command sh, -c, 'nslookup rlagain'
+`$again = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).RuntimeDirectory 'netns')
+Remove-ContainerNetwork rlnet2
+[pscustomobject]@{ Again = "`$again"; ExitCode = `$o.ExitCode; Output = `$o.Output } | ConvertTo-Json -Compress
+"@
+        $r.Error | Should -BeNullOrEmpty
+        $r.ExitCode | Should -Be 0
+        [int](($r.Again -split ' ')[0]) | Should -Not -Be ([int]$f[0])
+        $r.Output | Should -Match 'Name:\s+rlagain'
+        Test-Path (Join-Path $script:RuntimeDir 'netns') | Should -BeFalse
+    }
+
     It 'refuses -Memory, -Cpus and -PidsLimit on this cgroup v1 host with RootlessCgroupsNotDelegated' {
         if (-not (Test-Path /sys/fs/cgroup/memory)) { throw 'this test expects a cgroup v1 host (the v2 case runs in the CgroupV2VM suite)' }
         foreach ($flag in '-Memory 64MB', '-Cpus 0.5', '-PidsLimit 50') {
@@ -220,13 +324,17 @@ New-Container localhost/busybox:test -Name rlweb -Port 127.0.0.1:${port}:80 -Com
         (AsUser "New-Container localhost/busybox:test -UserNamespace KeepId -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
         # a parent cgroup elsewhere would be ignored by the rootless manager, never silently
         (AsUser "New-Container localhost/busybox:test -CgroupParent elsewhere -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
-        (AsUser "New-Container localhost/busybox:test -Network bridge -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
+        (AsUser "New-Container localhost/busybox:test -Network host -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
+        (AsUser "New-ContainerNetwork rlv6 -IPv6 | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
+        (AsUser "Connect-ContainerNetwork rlnone rlnone | Out-Null; 'connected' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
+        (AsUser "Disconnect-ContainerNetwork rlnone rlnone | Out-Null; 'disconnected' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
         (AsUser "New-Container localhost/busybox:test -Port 80 -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
     }
 
     It 'stops and removes containers, volumes and images leaving nothing behind' {
         $r = AsUser @"
 Get-Container -All | Remove-Container -Force
+Get-ContainerNetwork | Remove-ContainerNetwork
 Remove-ContainerVolume rlvol
 Get-ContainerImage | Remove-ContainerImage -Force | Out-Null
 [pscustomobject]@{ Containers = @(Get-Container -All).Count; Images = @(Get-ContainerImage).Count; Volumes = @(Get-ContainerVolume).Count } | ConvertTo-Json -Compress

@@ -8,9 +8,15 @@ namespace Containers.Engine.Networking;
 internal static class HelperProcess
 {
     /// <summary>Starts the helper; it prints lines until "ready" (or "error ...") then detaches (setsid, stdio to /dev/null).</summary>
-    public static (int Pid, List<string> Lines) Start(string mode, IEnumerable<string> args, TimeSpan timeout)
+    /// <remarks><paramref name="enter"/>: a command that runs the helper elsewhere (nsenter into the rootless network namespace) and execs it, so the pid is the helper's.</remarks>
+    public static (int Pid, List<string> Lines) Start(string mode, IEnumerable<string> args, TimeSpan timeout, IReadOnlyList<string>? enter = null)
     {
-        var psi = new ProcessStartInfo(EngineFiles.HelperPath) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardInput = true, RedirectStandardError = false };
+        var psi = new ProcessStartInfo(enter is null ? EngineFiles.HelperPath : enter[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardInput = true, RedirectStandardError = false };
+        if (enter is not null)
+        {
+            foreach (var a in enter.Skip(1)) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add(EngineFiles.HelperPath);
+        }
         psi.ArgumentList.Add(mode);
         foreach (var a in args) psi.ArgumentList.Add(a);
         Process p;

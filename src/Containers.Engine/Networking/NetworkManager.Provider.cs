@@ -47,13 +47,15 @@ public sealed partial class NetworkManager
             }
             Diagnostics.StepTimes.Mark("net.load+allocate");
             bool routed = false;
-            foreach (var (net, ep, _) in created)
+            // rootless: the monitor attaches the container from inside the user's rootless network namespace
+            if (Rootless.RootlessHost.Active) SetupRootless(c, created.Select(x => (x.Net, x.Ep)).ToList());
+            else foreach (var (net, ep, _) in created)
             {
                 BridgeDriver.Attach(net, ep, ctx.NetNsPath, defaultRoute: !routed && !net.Internal, ctx.TakeInsideNetlink());
                 routed |= !net.Internal;
             }
             Diagnostics.StepTimes.Mark("net.attach");
-            if (c.PortRequests.Count > 0 && !proxyAlive)
+            if (c.PortRequests.Count > 0 && !proxyAlive && !Rootless.RootlessHost.Active)
             {
                 var target = created.FirstOrDefault(x => !x.Net.Internal).Ep ?? created[0].Ep;
                 var (pid, bound) = PortProxy.Start(ctx.ContainerId, c.PortRequests, target.IPv4Address!);
@@ -114,6 +116,7 @@ public sealed partial class NetworkManager
         c.ProxyPid = 0; c.Running = false;
         SaveCtr(c);
         var all = LoadAll();
+        if (Rootless.RootlessHost.Active) RemoveRootlessPorts(all, ctx.ContainerId);
         foreach (var n in all)
         {
             bool changed = false;
@@ -131,6 +134,7 @@ public sealed partial class NetworkManager
         var c = LoadCtr(ctx.ContainerId);
         if (c is not null) PortProxy.Stop(c.ProxyPid, ctx.ContainerId);
         var all = LoadAll();
+        if (Rootless.RootlessHost.Active) RemoveRootlessPorts(all, ctx.ContainerId);
         foreach (var n in all)
         {
             var mine = n.Endpoints.Where(e => e.ContainerId == ctx.ContainerId).ToList();

@@ -119,9 +119,16 @@ public sealed partial class NetworkManager
             DnsUpstream = (o.DnsUpstream ?? []).Select(ValidateUpstream).ToList(),
         };
         // Subnet choice and bridge creation hold a host-wide lock: two storage roots never pick the same free subnet.
-        using (HostLock())
+        // Rootless: the bridge is in the user's rootless network namespace (Rootless/RootlessNetns.cs), where only
+        // slirp4netns's 10.0.2.0/24 is taken besides; the host's prefixes are still avoided, so a container's
+        // address never shadows a host the user's containers should reach.
+        bool rootless = Rootless.RootlessHost.Active;
+        if (rootless && (o.IPv6 || o.IPv6Subnet is not null))
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported", "IPv6 on a rootless user network is not available yet; leave out -IPv6 and -IPv6Subnet.", o.Name);
+        using (rootless ? null : HostLock())
         {
             var hostPrefixes = BridgeDriver.HostPrefixes();
+            if (rootless) hostPrefixes.Add(IpNetwork.Parse("10.0.2.0/24", "subnet"));
             IpNetwork subnet;
             if (o.Subnet is not null)
             {
@@ -160,18 +167,25 @@ public sealed partial class NetworkManager
             }
             // The firewall transaction (an iptables-restore process: the slowest step) runs while the record is
             // written and the bridge made; its rules name the bridge, which need not exist yet.
-            var firewall = Task.Run(() => Firewall.Sync(_root, [.. others, rec]));
+            var firewall = rootless ? Task.CompletedTask : Task.Run(() => Firewall.Sync(_root, [.. others, rec]));
             try
             {
                 Save(rec);
-                BridgeDriver.EnsureBridge(rec);
+                if (rootless) Rootless.RootlessNetns.EnsureBridge(rec);
+                else BridgeDriver.EnsureBridge(rec);
                 firewall.GetAwaiter().GetResult();
             }
             catch
             {
                 try { firewall.Wait(); } catch (AggregateException) { } // never roll back under a running sync
-                try { BridgeDriver.DeleteBridge(rec.Bridge); } catch (ContainersException) { }
                 DeleteFile(NetPath(rec.Name));
+                if (rootless)
+                {
+                    try { Rootless.RootlessNetns.DeleteBridge(rec.Bridge); } catch (ContainersException) { }
+                    if (others.Count == 0) { try { Rootless.RootlessNetns.Remove(); } catch (ContainersException) { } }
+                    throw;
+                }
+                try { BridgeDriver.DeleteBridge(rec.Bridge); } catch (ContainersException) { }
                 try { Firewall.Sync(_root, others); } catch (ContainersException) { }
                 throw;
             }
@@ -257,6 +271,7 @@ public sealed partial class NetworkManager
         }
         // removed containers' veths the kernel is still deleting: nothing of the network may stay behind
         FinishReleases(rec, wait: true);
+        if (Rootless.RootlessHost.Active) { RemoveRootless(rec); return; }
         BridgeDriver.DeleteBridge(rec.Bridge);
         DeleteFile(NetPath(name));
         Events.EventLog.Record(_root, Model.ContainerEventType.Network, "remove", rec.Id, rec.Name);
@@ -270,6 +285,7 @@ public sealed partial class NetworkManager
     /// <summary>Connects a container the provider set up to one more network (live when it runs).</summary>
     public ContainerNetworkInfo Connect(string container, string network, IReadOnlyList<string>? aliases, string? ipv4, string? ipv6, CancellationToken ct = default)
     {
+        RefuseRootless("Connect-ContainerNetwork", network);
         using var l = Lock(ct);
         var c = RequireCtr(container);
         var net = network == DefaultNetworkName && Load(network) is null ? CreateLocked(new NetworkCreateOptions { Name = network }, true) : Require(network);
@@ -301,6 +317,7 @@ public sealed partial class NetworkManager
 
     public ContainerNetworkInfo Disconnect(string container, string network, CancellationToken ct = default)
     {
+        RefuseRootless("Disconnect-ContainerNetwork", network);
         using var l = Lock(ct);
         var c = RequireCtr(container);
         var net = Require(network);

@@ -68,13 +68,14 @@ internal static class RootlessChecks
         if (what is not null)
             throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported",
                 $"{what} needs privileges on the host that a rootless container does not have; run it as root.", c.Name);
-        if (c.Network is not ("none" or SlirpNetwork))
+        // user networks (bridges in the user's rootless network namespace: RootlessNetns.cs) are; host and container:X are not
+        if (c.Network == "host" || ContainerRuntime.IsContainerMode(c.Network))
             throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported",
-                $"The network '{c.Network}' is not available to rootless containers yet; give -Network {SlirpNetwork} (the default) or none.", c.Network);
+                $"The network '{c.Network}' is not available to rootless containers yet; give -Network {SlirpNetwork} (the default), a user network (New-ContainerNetwork) or none.", c.Network);
         if (c.Network == SlirpNetwork && !File.Exists(SlirpBinary))
             throw ContainersException.System("RootlessNetworkUnavailable",
                 $"{SlirpBinary} is missing: the network of rootless containers needs slirp4netns (Debian package slirp4netns); or give -Network none.", SlirpBinary);
-        if ((c.Ports.Count > 0 || publishAll) && c.Network != SlirpNetwork)
+        if ((c.Ports.Count > 0 || publishAll) && c.Network == "none")
             throw ContainersException.Invalid("PortsNeedBridgeNetwork", $"Published ports need a network; the container's network is '{c.Network}'.", c.Network);
         if (publishAll)
             throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported", "-PublishAll is not available to rootless containers yet; give each port with -Port.", c.Name);

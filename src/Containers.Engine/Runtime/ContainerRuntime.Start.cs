@@ -108,7 +108,8 @@ public sealed partial class ContainerRuntime
             NetworkSetupResult? net = null;
             if (HasOwnNetworks(c.Network) && NetworkProvider is not null)
             {
-                var inside = EnsureNetNs(dir);
+                // (rootless: the container's namespace is made by its clone in the user's rootless network namespace)
+                var inside = Rootless.RootlessHost.Active ? null : EnsureNetNs(dir);
                 Diagnostics.StepTimes.Mark("start.netns-pin");
                 var ctx = NetContext(c, dir);
                 ctx.InsideNetlink = inside;
@@ -139,7 +140,7 @@ public sealed partial class ContainerRuntime
             if (p is null)
             {
                 File.WriteAllBytes(starting, []);
-                try { p = Process.Start(SpareMonitors.StartInfo(dir))!; }
+                try { p = Process.Start(RootlessUserNetwork(c, SpareMonitors.StartInfo(dir)))!; }
                 catch (System.ComponentModel.Win32Exception ex)
                 {
                     File.Delete(starting);
@@ -191,6 +192,23 @@ public sealed partial class ContainerRuntime
     };
 
     internal static PortRequest ParsePort(string spec) => BridgeNetworkProvider.ParsePort(spec);
+
+    /// <summary>
+    /// A rootless container on a user network: its monitor is started inside the user's rootless network namespace
+    /// (nsenter into its user and network namespaces, then exec: the pid and command line are the monitor's), so the
+    /// container is made in the namespace that owns the bridges (Rootless/RootlessNetns.cs).
+    /// </summary>
+    private static ProcessStartInfo RootlessUserNetwork(ContainerConfig c, ProcessStartInfo psi)
+    {
+        if (!Rootless.RootlessHost.Active || !HasOwnNetworks(c.Network)) return psi;
+        var args = psi.ArgumentList.ToList();
+        psi.ArgumentList.Clear();
+        foreach (var a in Rootless.RootlessNetns.EnterPrefix(Rootless.RootlessNetns.Ensure()).Skip(1)) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add(psi.FileName);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.FileName = Rootless.RootlessNetns.Nsenter;
+        return psi;
+    }
 
     /// <summary>The networks of a container's network setting ("a,b" = two networks).</summary>
     internal static List<string> NetworkNames(string network) =>
@@ -379,6 +397,12 @@ public sealed partial class ContainerRuntime
         bool rootless = Rootless.RootlessHost.Active;
         if (rootless) w.Add("rootless", Rootless.RootlessHost.Mapping());
         if (rootless && c.Network == Rootless.RootlessChecks.SlirpNetwork) Rootless.RootlessChecks.AddSlirp(w.Add, c);
+        // a user network: the monitor runs in the user's rootless network namespace and attaches the container there
+        if (rootless && HasOwnNetworks(c.Network))
+        {
+            w.Add("rootless-joined", "1");
+            foreach (var line in new NetworkManager(_root).RootlessAttachments(c.Id)) w.Add("usernet", line);
+        }
         var (mountPoints, rootfs) = SharedRuntimeDirs();
         w.Add("merged", rootfs);
         w.Add("log", Path.Combine(dir, "ctr.log"));
@@ -406,6 +430,7 @@ public sealed partial class ContainerRuntime
         w.Add("netns", c.Network switch
         {
             "host" => "host", "none" or Rootless.RootlessChecks.SlirpNetwork => "new",
+            _ when rootless && HasOwnNetworks(c.Network) => "new",
             _ when joins.NetPid > 0 => $"join:/proc/{joins.NetPid}/ns/net",
             _ => Path.Combine(dir, "netns"),
         });

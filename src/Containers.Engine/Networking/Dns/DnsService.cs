@@ -24,6 +24,7 @@ internal static class DnsService
         // Only networks with a running container need an answer: no container, no process. A running server listens
         // on every DNS network's gateway, so a start or removal on a network it already serves changes only names,
         // which it re-reads before each answer: nothing to wait for (below).
+        if (Rootless.RootlessHost.Active) { UpdateRootless(root, networks); return; }
         var dnsNets = networks.Where(n => n.DnsEnabled && n.Endpoints.Any(e => e.Active)).ToList();
         string conf = ConfigPath(root);
         int pid = ReadPid(root);
@@ -37,24 +38,7 @@ internal static class DnsService
             return;
         }
         long gen = DateTime.UtcNow.Ticks;
-        var sb = new StringBuilder();
-        sb.Append("G ").Append(gen).Append('\n');
-        var host = HostUpstreams();
-        foreach (var n in networks.Where(n => n.DnsEnabled))
-        {
-            var listen = new List<string> { n.Gateway };
-            if (n.IPv6Gateway is not null) listen.Add(n.IPv6Gateway);
-            var up = n.Internal ? [] : (n.DnsUpstream.Count > 0 ? n.DnsUpstream : host);
-            sb.Append($"N {n.Name} {(n.Internal ? 1 : 0)} {n.Domain} {string.Join(',', listen)} {(up.Count == 0 ? "-" : string.Join(',', up))}\n");
-        }
-        foreach (var n in dnsNets)
-            foreach (var e in n.Endpoints.Where(e => e.Active))
-                foreach (var name in new[] { e.ContainerName }.Concat(e.Aliases).Distinct(StringComparer.OrdinalIgnoreCase))
-                {
-                    if (e.IPv4Address is not null) sb.Append($"R {n.Name} {name.ToLowerInvariant()} {e.IPv4Address} {e.ContainerId}\n");
-                    if (e.IPv6Address is not null) sb.Append($"R {n.Name} {name.ToLowerInvariant()} {e.IPv6Address} {e.ContainerId}\n");
-                }
-        string text = sb.ToString();
+        string text = ConfigText(networks, dnsNets, gen, HostUpstreams());
         string listening = alive ? ListenLines(ReadOrEmpty(conf)) : "";
         AtomicFile.ReplaceVolatile(conf, Encoding.UTF8.GetBytes(text));
         Diagnostics.StepTimes.Mark("dns.write");
@@ -82,6 +66,57 @@ internal static class DnsService
         var (newPid, lines) = HelperProcess.Start(Mode, [conf, control], TimeSpan.FromSeconds(10));
         // the holder of the name was there after all (slow to answer above): ask it again, it serves this config
         if (newPid < 0 && lines.Any(l => l.Contains("control socket", StringComparison.Ordinal)) && RequestReload(control, gen)) return;
+        if (newPid < 0) throw Errors.ContainersException.System("DnsServerFailed", Messages.HelperFailed(Mode, string.Join("; ", lines)), conf);
+        AtomicFile.WriteAllText(PidPath(root), newPid.ToString(), durable: false);
+    }
+
+    /// <summary>The server's config: "G", then an "N" line per DNS network and an "R" line per running container's name.</summary>
+    private static string ConfigText(IReadOnlyList<NetworkRecord> networks, List<NetworkRecord> dnsNets, long gen, List<string> host)
+    {
+        var sb = new StringBuilder();
+        sb.Append("G ").Append(gen).Append('\n');
+        foreach (var n in networks.Where(n => n.DnsEnabled))
+        {
+            var listen = new List<string> { n.Gateway };
+            if (n.IPv6Gateway is not null) listen.Add(n.IPv6Gateway);
+            var up = n.Internal ? [] : (n.DnsUpstream.Count > 0 ? n.DnsUpstream : host);
+            sb.Append($"N {n.Name} {(n.Internal ? 1 : 0)} {n.Domain} {string.Join(',', listen)} {(up.Count == 0 ? "-" : string.Join(',', up))}\n");
+        }
+        foreach (var n in dnsNets)
+            foreach (var e in n.Endpoints.Where(e => e.Active))
+                foreach (var name in new[] { e.ContainerName }.Concat(e.Aliases).Distinct(StringComparer.OrdinalIgnoreCase))
+                {
+                    if (e.IPv4Address is not null) sb.Append($"R {n.Name} {name.ToLowerInvariant()} {e.IPv4Address} {e.ContainerId}\n");
+                    if (e.IPv6Address is not null) sb.Append($"R {n.Name} {name.ToLowerInvariant()} {e.IPv6Address} {e.ContainerId}\n");
+                }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Rootless (Rootless/RootlessNetns.cs): the server runs in the user's rootless network namespace, started through
+    /// nsenter, where the gateways are; the control socket (abstract, so per network namespace) is out of the engine's
+    /// reach there, and the server re-reads the file when it changed (before each answer and every second): the
+    /// engine writes it and starts a server only when none runs. Upstream: slirp4netns's forwarder, 10.0.2.3.
+    /// </summary>
+    private static void UpdateRootless(StorageRoot root, IReadOnlyList<NetworkRecord> networks)
+    {
+        var dnsNets = networks.Where(n => n.DnsEnabled && n.Endpoints.Any(e => e.Active)).ToList();
+        string conf = ConfigPath(root);
+        int pid = ReadPid(root);
+        bool alive = HelperProcess.IsAlive(pid, Mode, conf);
+        // a server in a namespace that is not the holder's any more (the holder was made again after it was lost)
+        // keeps that namespace alive and serves no one: it ends
+        if (alive && !Rootless.RootlessNetns.IsInside(pid)) { HelperProcess.Stop(pid, Mode, conf); alive = false; }
+        if (networks.Count == 0 || (dnsNets.Count == 0 && !alive))
+        {
+            HelperProcess.Stop(pid, Mode, conf);
+            TryDelete(conf); TryDelete(PidPath(root));
+            return;
+        }
+        AtomicFile.ReplaceVolatile(conf, Encoding.UTF8.GetBytes(ConfigText(networks, dnsNets, DateTime.UtcNow.Ticks, ["10.0.2.3"])));
+        if (alive || dnsNets.Count == 0) return;
+        var enter = Rootless.RootlessNetns.EnterPrefix(Rootless.RootlessNetns.Ensure()).ToList();
+        var (newPid, lines) = HelperProcess.Start(Mode, [conf], TimeSpan.FromSeconds(10), enter);
         if (newPid < 0) throw Errors.ContainersException.System("DnsServerFailed", Messages.HelperFailed(Mode, string.Join("; ", lines)), conf);
         AtomicFile.WriteAllText(PidPath(root), newPid.ToString(), durable: false);
     }
