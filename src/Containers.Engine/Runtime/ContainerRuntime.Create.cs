@@ -227,6 +227,7 @@ public sealed partial class ContainerRuntime
             }
         }
         if (uswarn is not null) o.Warning?.Invoke(uswarn);
+        if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.CheckSingleMapping(cfg, o.Warning);
         cfg.UserNamespace = Rootless.RootlessHost.Active ? Rootless.RootlessChecks.ModeName : usermode.ToString();
         if (Rootless.RootlessHost.Active && cfg.Mounts.Any(m => m.IdMap || m.Chown))
             throw ContainersException.Invalid("RootlessUnsupported", "The :idmap and :U volume options are not supported for rootless containers yet (their root is the user's own uid already).", cfg.Name);
