@@ -25,6 +25,7 @@ internal static class Program
             case "proxy": return Net.PortProxy.Run(args);
             case "userns-exec": return Rootless.Exec(args);
             case "idfix": return Rootless.IdFix(args);
+            case "volume-seed": return VolumeSeed.Run(args);
             case "idmap-probe": return IdmapProbe.Run(args);
             default:
                 Console.Error.WriteLine($"containers-helper: unknown mode '{args[0]}'");

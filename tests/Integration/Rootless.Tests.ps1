@@ -224,6 +224,38 @@ New-Container localhost/busybox:test -Name rlweb -Port 127.0.0.1:${port}:80 -Com
         (AsUser "New-Container localhost/busybox:test -Port 80 -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
     }
 
+    It 'fills a new named volume from the image''s content at the mount point, with the image''s owners' {
+        $r = AsUser @"
+`$o = Invoke-ContainerImage rl/owned:1 -Remove -Network none -Volume rlseed:/home -Command sh, -c, 'stat -c "%u %g %a %n" /home/app /home/app/owned; cat /home/app/owned; echo new > /home/new'
+`$again = Invoke-ContainerImage rl/owned:1 -Remove -Network none -Volume rlseed:/home -Command sh, -c, 'ls /home'
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; Again = `$again.Output } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0 -Because $r.Error
+        $lines = @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+        $lines | Should -Be @('1000 2000 755 /home/app', '1000 2000 4755 /home/app/owned', 'x')
+        # on disk: the subordinate ids, as the layer has them; seeded once (the second run sees the first's file)
+        (& stat -c '%u %g' "$($script:StoreDir)/volumes/rlseed/_data/app/owned") | Should -Be "$($script:SubUid + 999) $($script:SubGid + 1999)"
+        @($r.Again -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @('app', 'new')
+        (AsUser "Remove-ContainerVolume rlseed; [pscustomobject]@{ Volumes = @(Get-ContainerVolume | ForEach-Object Name) } | ConvertTo-Json -Compress").Volumes | Should -Not -Contain 'rlseed'
+        Test-Path "$($script:StoreDir)/volumes/rlseed" | Should -BeFalse
+    }
+
+    It 'gives a bind source to the container''s user with :U, and refuses :idmap with RootlessUnsupported' {
+        $src = "$($script:UserHome)/ushare"
+        $r = AsUser @"
+New-Item -ItemType Directory -Path '$src' | Out-Null
+Set-Content -LiteralPath '$src/f' -Value x
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network none -User 1000:2000 -Volume '${src}:/s:U' -Command sh, -c, 'id -u; stat -c "%u %g" /s /s/f; echo y > /s/g'
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0 -Because $r.Error
+        @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @('1000', '1000 2000', '1000 2000')
+        foreach ($f in $src, "$src/f", "$src/g") { (& stat -c '%u %g' $f) | Should -Be "$($script:SubUid + 999) $($script:SubGid + 1999)" }
+        $e = AsUser "New-Container localhost/busybox:test -Network none -Volume '${src}:/s:idmap' -Command true | Out-Null; 'created' | ConvertTo-Json -Compress"
+        $e.Error | Should -Match '^RootlessUnsupported'
+        $e.Message | Should -Match ':idmap'
+    }
+
     It 'stops and removes containers, volumes and images leaving nothing behind' {
         $r = AsUser @"
 Get-Container -All | Remove-Container -Force

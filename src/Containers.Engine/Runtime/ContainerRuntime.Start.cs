@@ -121,6 +121,7 @@ public sealed partial class ContainerRuntime
             if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.WriteSlirpResolvConf(c, dir);
             Diagnostics.StepTimes.Mark("start.etc-files");
             if (c.IdRange is UserNamespaces.IdRange range) UserNamespaceSetup.PrepareStart(this, rec, range, IsContainerMode(c.Network));
+            else if (Rootless.RootlessHost.Active) Rootless.RootlessMounts.PrepareStart(_root, c, dir);
 
             var spec = BuildSpec(c, dir, cg, joins, devices);
             if (restarts > 0) spec = [.. spec, .. Encoding.UTF8.GetBytes("restarts=" + restarts.ToString(CultureInfo.InvariantCulture) + "\0")];
