@@ -126,6 +126,12 @@ AfterAll {
         $st = Get-Content -LiteralPath "$($p.FullName)/status" -ErrorAction SilentlyContinue | Where-Object { $_ -like 'Uid:*' }
         if ($st -and (($st -split '\s+')[1] -eq "$script:Uid")) { & kill -9 ([int]$p.Name) 2>$null }
     }
+    # the delegated tree, deepest first (each empty once its processes are gone)
+    foreach ($d in $script:Leaf, $script:Delegated, "$script:Cg/user.slice/user-$script:Uid.slice", "$script:Cg/user.slice") {
+        for ($i = 0; $i -lt 20 -and (Test-Path -LiteralPath $d); $i++) {
+            try { [IO.Directory]::Delete($d) } catch { Start-Sleep -Milliseconds 100 }
+        }
+    }
 }
 
 Describe 'rootless containers on cgroup v2 with a delegated subtree' -Tag 'CgroupV2' {
