@@ -448,13 +448,28 @@ internal static unsafe class ContainerChild
         }
     }
 
+    /// <summary>True when /proc/self/setgroups says "deny" (raw calls: runs in a cloned child).</summary>
+    private static bool SetgroupsDenied()
+    {
+        byte* path = stackalloc byte[] { (byte)'/', (byte)'p', (byte)'r', (byte)'o', (byte)'c', (byte)'/', (byte)'s', (byte)'e', (byte)'l', (byte)'f', (byte)'/',
+            (byte)'s', (byte)'e', (byte)'t', (byte)'g', (byte)'r', (byte)'o', (byte)'u', (byte)'p', (byte)'s', 0 };
+        int fd = open(path, 0x80000 /* O_RDONLY | O_CLOEXEC */, 0);
+        if (fd < 0) return false;
+        byte* buf = stackalloc byte[8];
+        nint n = read(fd, buf, 8);
+        close(fd);
+        return n >= 4 && buf[0] == (byte)'d' && buf[1] == (byte)'e' && buf[2] == (byte)'n' && buf[3] == (byte)'y';
+    }
+
     /// <summary>Bounding set, user and groups (keeping capabilities), then the capability sets (inheritable and ambient empty).</summary>
     public static void SetUserAndCaps(ChildPlan p)
     {
         for (int cap = 0; cap <= p.LastCap; cap++)
             if ((p.Caps & (1UL << cap)) == 0 && prctl(PR_CAPBSET_DROP, (ulong)cap, 0, 0, 0) != 0 && Errno != 22) Fail(p, ChildPlan.StepCaps, Errno);
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) Fail(p, ChildPlan.StepCaps, Errno);
-        if (setgroups(p.NGroups, p.Groups) != 0) Fail(p, ChildPlan.StepUser, Errno);
+        // a user namespace of the single mapping (rootless without subordinate ids) denies setgroups: the process keeps
+        // the groups it has (the user's, unmapped inside), as under podman's single mapping
+        if (setgroups(p.NGroups, p.Groups) != 0 && !(Errno == 1 && SetgroupsDenied())) Fail(p, ChildPlan.StepUser, Errno);
         if (setresgid(p.Gid, p.Gid, p.Gid) != 0) Fail(p, ChildPlan.StepUser, Errno);
         if (setresuid(p.Uid, p.Uid, p.Uid) != 0) Fail(p, ChildPlan.StepUser, Errno);
         // inheritable empty, as docker >= 20.10.14 and podman do (CVE-2022-24769): a file's inheritable

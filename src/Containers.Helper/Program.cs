@@ -27,6 +27,7 @@ internal static class Program
             case "idfix": return Rootless.IdFix(args);
             case "rootless-netns": return RootlessNetns.Holder(args);
             case "netns-bridge": return RootlessNetns.Bridge(args);
+            case "volume-seed": return VolumeSeed.Run(args);
             case "idmap-probe": return IdmapProbe.Run(args);
             default:
                 Console.Error.WriteLine($"containers-helper: unknown mode '{args[0]}'");

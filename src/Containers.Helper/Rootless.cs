@@ -18,12 +18,31 @@ namespace Containers.Helper;
 /// </summary>
 internal static unsafe class Rootless
 {
-    /// <summary>Writes the child's uid_map and gid_map with newuidmap/newgidmap. Null on success, else why not.</summary>
+    /// <summary>
+    /// Writes the child's uid_map and gid_map with newuidmap/newgidmap. Null on success, else why not. With counts of 0
+    /// (the single mapping: no subordinate ids or no newuidmap) this process writes them itself, as the kernel lets the
+    /// namespace's creator map its own ids only: "0 uid 1", setgroups "deny" (required for an unprivileged gid_map;
+    /// the container's processes then keep the user's supplementary groups), "0 gid 1".
+    /// </summary>
     public static string? WriteMaps(int pid, string mapping)
     {
         var f = mapping.Split(':');
         if (f.Length != 6) return "the id mapping is malformed: " + mapping;
         string p = pid.ToString(CultureInfo.InvariantCulture);
+        if (f[2] == "0" && f[5] == "0")
+        {
+            try
+            {
+                File.WriteAllText($"/proc/{p}/uid_map", $"0 {f[0]} 1\n");
+                File.WriteAllText($"/proc/{p}/setgroups", "deny");
+                File.WriteAllText($"/proc/{p}/gid_map", $"0 {f[3]} 1\n");
+                return null;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return "cannot write the single id mapping: " + ex.Message;
+            }
+        }
         return Run("/usr/bin/newuidmap", p, "0", f[0], "1", "1", f[1], f[2])
             ?? Run("/usr/bin/newgidmap", p, "0", f[3], "1", "1", f[4], f[5]);
     }
@@ -68,7 +87,8 @@ internal static unsafe class Rootless
             close(sync[1]);
             byte go = 0;
             if (read(sync[0], &go, 1) != 1) _exit(125);
-            if (setgroups(0, null) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) _exit(125);
+            // (the single mapping denies setgroups: EPERM there leaves the user's groups, as it must)
+            if ((setgroups(0, null) != 0 && Errno != 1) || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) _exit(125);
             execve(file, argv, envp);
             _exit(127);
         }

@@ -57,13 +57,13 @@ BeforeAll {
 
     # Runs $Script in a pwsh of the test user (module imported, errors terminating) and returns its last line parsed
     # as JSON (the script ends with ConvertTo-Json -Compress), or the error text when it failed.
-    function script:AsUser([string] $Script) {
+    function script:AsUser([string] $Script, [string] $As = $script:User) {
         $pwsh = Join-Path $script:Base 'pwsh/pwsh.dll'
         $cmd = "`$PSStyle.OutputRendering = 'PlainText'; `$ErrorActionPreference = 'Stop'; Import-Module '$($script:UserModule)'; " +
             "try { $Script } catch { [pscustomobject]@{ Error = `$_.FullyQualifiedErrorId; Message = `$_.Exception.Message } | ConvertTo-Json -Compress }"
         Push-Location /tmp
         try {
-            $out = & runuser -u $script:User -- env -i "HOME=$($script:UserHome)" "USER=$($script:User)" "LOGNAME=$($script:User)" 'PATH=/usr/local/bin:/usr/bin:/bin' 'NO_COLOR=1' `
+            $out = & runuser -u $As -- env -i "HOME=/home/$As" "USER=$As" "LOGNAME=$As" 'PATH=/usr/local/bin:/usr/bin:/bin' 'NO_COLOR=1' `
                 "DOTNET_ROOT=$([IO.Path]::GetDirectoryName((Get-Command dotnet).Source))" 'DOTNET_CLI_TELEMETRY_OPTOUT=1' `
                 dotnet $pwsh -NoProfile -NonInteractive -Command $cmd 2>&1
         }
@@ -332,6 +332,38 @@ Remove-ContainerNetwork rlnet2
         (AsUser "New-Container localhost/busybox:test -Port 80 -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
     }
 
+    It 'fills a new named volume from the image''s content at the mount point, with the image''s owners' {
+        $r = AsUser @"
+`$o = Invoke-ContainerImage rl/owned:1 -Remove -Network none -Volume rlseed:/home -Command sh, -c, 'stat -c "%u %g %a %n" /home/app /home/app/owned; cat /home/app/owned; echo new > /home/new'
+`$again = Invoke-ContainerImage rl/owned:1 -Remove -Network none -Volume rlseed:/home -Command sh, -c, 'ls /home'
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; Again = `$again.Output } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0 -Because $r.Error
+        $lines = @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+        $lines | Should -Be @('1000 2000 755 /home/app', '1000 2000 4755 /home/app/owned', 'x')
+        # on disk: the subordinate ids, as the layer has them; seeded once (the second run sees the first's file)
+        (& stat -c '%u %g' "$($script:StoreDir)/volumes/rlseed/_data/app/owned") | Should -Be "$($script:SubUid + 999) $($script:SubGid + 1999)"
+        @($r.Again -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @('app', 'new')
+        (AsUser "Remove-ContainerVolume rlseed; [pscustomobject]@{ Volumes = @(Get-ContainerVolume | ForEach-Object Name) } | ConvertTo-Json -Compress").Volumes | Should -Not -Contain 'rlseed'
+        Test-Path "$($script:StoreDir)/volumes/rlseed" | Should -BeFalse
+    }
+
+    It 'gives a bind source to the container''s user with :U, and refuses :idmap with RootlessUnsupported' {
+        $src = "$($script:UserHome)/ushare"
+        $r = AsUser @"
+New-Item -ItemType Directory -Path '$src' | Out-Null
+Set-Content -LiteralPath '$src/f' -Value x
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network none -User 1000:2000 -Volume '${src}:/s:U' -Command sh, -c, 'id -u; stat -c "%u %g" /s /s/f; echo y > /s/g'
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0 -Because $r.Error
+        @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @('1000', '1000 2000', '1000 2000')
+        foreach ($f in $src, "$src/f", "$src/g") { (& stat -c '%u %g' $f) | Should -Be "$($script:SubUid + 999) $($script:SubGid + 1999)" }
+        $e = AsUser "New-Container localhost/busybox:test -Network none -Volume '${src}:/s:idmap' -Command true | Out-Null; 'created' | ConvertTo-Json -Compress"
+        $e.Error | Should -Match '^RootlessUnsupported'
+        $e.Message | Should -Match ':idmap'
+    }
+
     It 'stops and removes containers, volumes and images leaving nothing behind' {
         $r = AsUser @"
 Get-Container -All | Remove-Container -Force
@@ -357,5 +389,101 @@ Get-ContainerImage | Remove-ContainerImage -Force | Out-Null
         @(Get-ChildItem -Force -LiteralPath $script:RuntimeDir) | Should -BeNullOrEmpty
         # nothing of the user's root is mounted on the host
         @(Get-Content /proc/self/mountinfo | Where-Object { $_ -like "*$($script:StoreDir)*" }) | Should -BeNullOrEmpty
+    }
+}
+
+# podman's fallback where newuidmap/newgidmap or the user's subordinate ids are missing: one mapping, the user's own uid
+# and gid as 0 in the container and nothing else; layer files of other owners are kept as the user's (ignore_chown_errors)
+Describe 'Rootless operation with the single mapping' {
+    BeforeAll {
+        # a second user with no subordinate ids (useradd may give new users some: removed here)
+        $script:User2 = 'pscrs' + [Guid]::NewGuid().ToString('N').Substring(0, 8)
+        & useradd --create-home --shell /bin/sh $script:User2 2>&1 | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw "useradd $($script:User2) failed" }
+        foreach ($f in '/etc/subuid', '/etc/subgid') {
+            Set-Content -LiteralPath $f -Value @(Get-Content -LiteralPath $f | Where-Object { $_ -notlike "$($script:User2):*" })
+        }
+        $script:Uid2 = [long](& id -u $script:User2)
+        $script:Gid2 = [long](& id -g $script:User2)
+        $script:Store2 = "/home/$($script:User2)/.local/share/pscontainers"
+    }
+
+    AfterAll {
+        if (-not $script:User2) { return }
+        foreach ($p in @(& ps -u $script:User2 -o pid= 2>$null)) { if ("$p".Trim()) { & kill -9 ([int]"$p".Trim()) 2>$null } }
+        & userdel --remove $script:User2 2>$null
+        & rm -rf --one-file-system "/tmp/pscontainers-$($script:Uid2)" 2>$null
+    }
+
+    It 'says so in Get-ContainerHost when the user has no subordinate ids' {
+        $r = AsUser 'Get-ContainerHost | Select-Object Rootless, RootlessIdMapping, SubordinateIds, UserNamespaceProblem | ConvertTo-Json -Compress' -As $script:User2
+        $r.Rootless | Should -BeTrue
+        $r.RootlessIdMapping | Should -Be 'Single'
+        $r.SubordinateIds | Should -BeNullOrEmpty
+        $r.UserNamespaceProblem | Should -Match '^RootlessSingleMapping: .*no range of at least 65536 ids in /etc/subuid'
+    }
+
+    It 'falls back to it when newuidmap is missing, and not otherwise' {
+        # the user with subordinate ids: the full mapping, unless the tools are not found (their paths, set before first use)
+        (AsUser 'Get-ContainerHost | Select-Object RootlessIdMapping | ConvertTo-Json -Compress').RootlessIdMapping | Should -Be 'SubordinateIds'
+        $r = AsUser "[Containers.Engine.Rootless.RootlessHost]::UidmapTools = @('/nonexistent/newuidmap', '/usr/bin/newgidmap'); Get-ContainerHost | Select-Object RootlessIdMapping, UserNamespaceProblem | ConvertTo-Json -Compress"
+        $r.RootlessIdMapping | Should -Be 'Single'
+        $r.UserNamespaceProblem | Should -Match '^RootlessSingleMapping: /nonexistent/newuidmap is missing'
+    }
+
+    It 'imports an image keeping files of other owners as the user''s, with one warning' {
+        $r = AsUser @"
+Import-ContainerImage -RootFs -LiteralPath '$($script:RootFsTar)' -Name rl/owned:1 -WarningVariable w1 -WarningAction SilentlyContinue | Out-Null
+Import-ContainerImage -LiteralPath '$($script:Archive)' -WarningVariable w2 -WarningAction SilentlyContinue | Out-Null
+[pscustomobject]@{ W1 = @(`$w1 | ForEach-Object { "`$_" }); W2 = @(`$w2 | ForEach-Object { "`$_" }) } | ConvertTo-Json -Compress
+"@ -As $script:User2
+        @($r.W1).Count | Should -Be 1
+        $r.W1[0] | Should -Match '^RootlessOwnersKept: .*ignore_chown_errors'
+        $r.W1[0] | Should -Match '/home/app'
+        @($r.W2) | Should -BeNullOrEmpty -Because 'it is said once per session'
+        $owned = @(Get-ChildItem -Recurse -LiteralPath "$($script:Store2)/layers" -Filter owned)
+        $owned.Count | Should -Be 1
+        (& stat -c '%u %g %a' $owned[0].FullName) | Should -Be "$($script:Uid2) $($script:Gid2) 4755"
+    }
+
+    It 'runs busybox as the user''s uid mapped to root and nothing else, with a warning, exec included' {
+        $r = AsUser @"
+`$o = Invoke-ContainerImage rl/owned:1 -Remove -Network none -WarningVariable w -WarningAction SilentlyContinue -Command sh, -c, 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; stat -c "%u %g %a" /home/app/owned; echo hi > /tmp/x; cat /tmp/x'
+New-Container localhost/busybox:test -Name rs1 -Network none -Volume rsvol:/data -Command sh, -c, 'touch /data/f; exec sleep 600' | Start-Container | Out-Null
+`$e = Invoke-ContainerCommand rs1 -Command sh, -c, 'id -u; cat /proc/self/uid_map'
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; W = @(`$w | ForEach-Object { "`$_" }); Exec = `$e.Output; Pid = (Get-Container rs1).Pid } | ConvertTo-Json -Compress
+"@ -As $script:User2
+        $r.ExitCode | Should -Be 0 -Because $r.Error
+        $lines = @($r.Output -split "`n" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() } | Where-Object { $_ })
+        $lines | Should -Be @('0', '0', "0 $($script:Uid2) 1", "0 $($script:Gid2) 1", 'deny', '0 0 4755', 'hi')
+        @($r.W).Count | Should -Be 1
+        $r.W[0] | Should -Match '^RootlessSingleMapping: .*no range of at least 65536 ids'
+        ($r.Exec -split "`n" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() } | Where-Object { $_ }) | Should -Be @('0', "0 $($script:Uid2) 1")
+        $status = Get-Content -LiteralPath "/proc/$($r.Pid)/status"
+        ($status | Where-Object { $_ -like 'Uid:*' }) -replace '\s+', ' ' | Should -Be "Uid: $($script:Uid2) $($script:Uid2) $($script:Uid2) $($script:Uid2)"
+        (& stat -c '%u %g' "$($script:Store2)/volumes/rsvol/_data/f") | Should -Be "$($script:Uid2) $($script:Gid2)"
+    }
+
+    It 'refuses a user other than root with RootlessUserNotMapped' {
+        $r = AsUser "New-Container localhost/busybox:test -User 1000 -Network none -Command true | Out-Null; 'created' | ConvertTo-Json -Compress" -As $script:User2
+        $r.Error | Should -Match '^RootlessUserNotMapped'
+        $r.Message | Should -Match 'single mapping'
+    }
+
+    It 'removes everything, leaving nothing behind' {
+        $r = AsUser @"
+Get-Container -All | Remove-Container -Force
+Remove-ContainerVolume rsvol
+Get-ContainerImage | Remove-ContainerImage -Force | Out-Null
+[pscustomobject]@{ Containers = @(Get-Container -All).Count; Images = @(Get-ContainerImage).Count } | ConvertTo-Json -Compress
+"@ -As $script:User2
+        $r.Containers | Should -Be 0
+        $r.Images | Should -Be 0
+        $deadline = (Get-Date).AddSeconds(10)
+        while ((Get-Date) -lt $deadline -and @(Get-ChildItem -Force -LiteralPath "$($script:Store2)/tmp").Count -gt 0) { Start-Sleep -Milliseconds 200 }
+        foreach ($d in 'containers', 'layers', 'volumes', 'tmp') {
+            @(Get-ChildItem -Force -LiteralPath "$($script:Store2)/$d") | Should -BeNullOrEmpty -Because "$d is empty after removal"
+        }
+        @(Get-Content /proc/self/mountinfo | Where-Object { $_ -like "*$($script:Store2)*" }) | Should -BeNullOrEmpty
     }
 }

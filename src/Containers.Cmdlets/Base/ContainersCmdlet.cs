@@ -50,6 +50,8 @@ public abstract class ContainersCmdlet : PSCmdlet
     {
         base.EndProcessing();
         WriteSkippedRecords();
+        // rootless with the single mapping: image layers whose files had other owners (once per session)
+        if (Engine.Rootless.RootlessHost.TakeOwnersKeptWarning() is { } kept) WriteWarning(kept);
     }
 
     /// <summary>

@@ -53,8 +53,14 @@ public static class HostProbe
         string? userIds = null, rootlessProblem = null, runtimeDir = null;
         if (rootless)
         {
-            try { userIds = Rootless.RootlessHost.SubordinateIds().Uids.ToString(); }
-            catch (Errors.ContainersException ex) { rootlessProblem = ex.Message; }
+            // no subordinate ids or no newuidmap: the single mapping, said here as in its warning
+            if (Rootless.RootlessHost.SingleMappingReason() is { } single)
+                rootlessProblem = $"{Rootless.RootlessHost.SingleMappingId}: {single}; containers get a single id mapping (uid and gid 0 inside are yours, no other id)";
+            else
+            {
+                try { userIds = Rootless.RootlessHost.SubordinateIds().Uids.ToString(); }
+                catch (Errors.ContainersException ex) { rootlessProblem = ex.Message; }
+            }
             try { runtimeDir = Rootless.RootlessHost.RuntimeDirectory(); }
             catch (Errors.ContainersException ex) { rootlessProblem ??= ex.Message; }
         }
@@ -90,6 +96,8 @@ public static class HostProbe
             IdRangesInUse = rootless ? 0 : UserNamespaces.IdRanges.List().Count(a => a.Root == root.Path),
             Rootless = rootless,
             RuntimeDirectory = runtimeDir,
+            RootlessIdMapping = !rootless ? null : Rootless.RootlessHost.SingleMapping ? "Single" : "SubordinateIds",
+            RootlessCgroup = rootless ? Cgroups.RootlessCgroups.DelegatedRoot() : null,
         };
     }
 

@@ -46,4 +46,11 @@ public sealed class ContainerHostInfo
     public bool Rootless { get; init; }
     /// <summary>Rootless: the user's runtime directory ($XDG_RUNTIME_DIR/pscontainers or /tmp/pscontainers-&lt;uid&gt;); null as root.</summary>
     public string? RuntimeDirectory { get; init; }
+    /// <summary>
+    /// Rootless: how container ids map to the user's: SubordinateIds (0 is the user, 1.. its /etc/subuid range, through
+    /// newuidmap) or Single (only 0, the user: no subordinate ids or no newuidmap; UserNamespaceProblem says which); null as root.
+    /// </summary>
+    public string? RootlessIdMapping { get; init; }
+    /// <summary>Rootless: the cgroup v2 directory delegated to the user that containers go below (limits work), or null (refused).</summary>
+    public string? RootlessCgroup { get; init; }
 }

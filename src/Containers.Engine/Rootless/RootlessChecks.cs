@@ -45,6 +45,24 @@ internal static class RootlessChecks
         File.WriteAllText(Path.Combine(dir, "resolv.conf"), "nameserver 10.0.2.3\n" + (search.Length > 0 ? "search " + search + "\n" : ""));
     }
 
+    /// <summary>
+    /// The single mapping (no subordinate ids or no newuidmap: RootlessHost.SingleMappingReason): warns
+    /// (RootlessSingleMapping, once per session) and refuses a user other than root (RootlessUserNotMapped), which has no id inside.
+    /// </summary>
+    public static void CheckSingleMapping(ContainerConfig c, Action<string>? warn)
+    {
+        if (!RootlessHost.SingleMapping) return;
+        string user = c.User.Trim();
+        int colon = user.IndexOf(':');
+        string u = colon < 0 ? user : user[..colon], g = colon < 0 ? "" : user[(colon + 1)..];
+        if (u is not ("" or "0" or "root") || g is not ("" or "0" or "root"))
+            throw ContainersException.Invalid("RootlessUserNotMapped",
+                $"The user '{user}' (-User or the image's USER) has no id in a rootless container of the single mapping, where only root (you) exists: {RootlessHost.SingleMappingReason()}. Give -User root, or have subordinate ids given to you (usermod --add-subuids, package uidmap).", c.Name);
+        if (Interlocked.Exchange(ref s_singleWarned, 1) == 0) warn?.Invoke(RootlessHost.SingleMappingWarning());
+    }
+
+    private static int s_singleWarned;
+
     public static void Check(ContainerConfig c, bool publishAll, UserNamespaces.UserNamespaceMode? userNamespace = null)
     {
         // every rootless container has the user's own mapping (uid 0 = the user): -UserNamespace Host names it, as
@@ -52,13 +70,23 @@ internal static class RootlessChecks
         if (userNamespace is UserNamespaces.UserNamespaceMode.Auto or UserNamespaces.UserNamespaceMode.Private or UserNamespaces.UserNamespaceMode.KeepId)
             throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported",
                 $"-UserNamespace {userNamespace} is not available to rootless containers yet: each runs in a user namespace with your own mapping (uid 0 inside is you, 1.. your subordinate ids); give -UserNamespace Host or leave it out.", c.Name);
-        var limits = new List<string>();
-        if (c.Memory is not null) limits.Add("-Memory");
-        if (c.MemorySwap is not null) limits.Add("-MemorySwap");
-        if (c.Cpus is not null) limits.Add("-Cpus");
-        if (c.PidsLimit is not null) limits.Add("-PidsLimit");
-        if (limits.Count > 0 && Cgroups.RootlessCgroups.DelegatedRoot() is null)
-            throw RootlessHost.CgroupsNotDelegated(string.Join(", ", limits));
+        var limits = new List<(string Flag, string Controller)>();
+        if (c.Memory is not null) limits.Add(("-Memory", "memory"));
+        if (c.MemorySwap is not null) limits.Add(("-MemorySwap", "memory"));
+        if (c.Cpus is not null) limits.Add(("-Cpus", "cpu"));
+        if (c.PidsLimit is not null) limits.Add(("-PidsLimit", "pids"));
+        if (limits.Count > 0)
+        {
+            // a delegated cgroup (Cgroups/RootlessCgroups.cs) that offers each limit's controller
+            string? delegated = Cgroups.RootlessCgroups.DelegatedRoot();
+            if (delegated is null) throw RootlessHost.CgroupsNotDelegated(string.Join(", ", limits.Select(l => l.Flag)));
+            var offered = Cgroups.RootlessCgroups.Controllers(delegated);
+            var missing = limits.Where(l => !offered.Contains(l.Controller)).ToList();
+            if (missing.Count > 0)
+                throw new ContainersException(ErrorKind.NotImplemented, "RootlessCgroupsNotDelegated",
+                    $"{string.Join(", ", missing.Select(l => l.Flag))} needs the {string.Join(", ", missing.Select(l => l.Controller).Distinct())} controller, which the cgroup delegated to you ('{delegated}') does not offer (its cgroup.controllers: '{string.Join(' ', offered)}'); it is enabled in cgroup.subtree_control above it (systemd: Delegate= of user@.service).",
+                    string.Join(", ", missing.Select(l => l.Flag)));
+        }
         // the rootless cgroup manager puts containers below the user's delegated subtree only: a parent elsewhere in
         // the hierarchy would be silently ignored (and is not the user's to write)
         if (c.CgroupParent is not null)

@@ -99,16 +99,72 @@ public static class RootlessHost
         return null;
     }
 
+    /// <summary>Where newuidmap and newgidmap (package uidmap) are looked for.</summary>
+    public static string[] UidmapTools { get; set; } = ["/usr/bin/newuidmap", "/usr/bin/newgidmap"];
+
+    private static string? s_singleReason;
+    private static bool s_singleChecked;
+
+    /// <summary>
+    /// Null when the user's subordinate ids and newuidmap/newgidmap are there (the full mapping); else why containers
+    /// get the single mapping only (podman's fallback): the user's own uid and gid as 0 inside, and no other id.
+    /// </summary>
+    public static string? SingleMappingReason()
+    {
+        if (s_singleChecked) return s_singleReason;
+        string? why = null;
+        foreach (var tool in UidmapTools)
+            if (!File.Exists(tool)) { why = $"{tool} is missing (Debian package uidmap)"; break; }
+        if (why is null)
+        {
+            try { SubordinateIds(); }
+            catch (ContainersException ex) when (ex.ErrorId == "RootlessNoSubordinateIds")
+            {
+                why = $"the user '{Environment.UserName}' (uid {Uid}) has no range of at least 65536 ids in /etc/subuid and /etc/subgid";
+            }
+        }
+        s_singleReason = why;
+        s_singleChecked = true;
+        return why;
+    }
+
+    /// <summary>True when containers get the single mapping (<see cref="SingleMappingReason"/>).</summary>
+    public static bool SingleMapping => SingleMappingReason() is not null;
+
+    /// <summary>The stable id at the start of the single mapping's warning (and of Get-ContainerHost's RootlessIdMapping).</summary>
+    public const string SingleMappingId = "RootlessSingleMapping";
+
+    /// <summary>The warning a rootless container of the single mapping gets when it is made.</summary>
+    public static string SingleMappingWarning() =>
+        $"{SingleMappingId}: {SingleMappingReason()}, so this container gets a single id mapping: uid and gid 0 inside are yours and no other id exists in it (a -User or image USER other than root cannot be taken; files other owners have in image layers are kept as yours, as podman's ignore_chown_errors does). " +
+        $"For the full mapping an administrator installs uidmap and gives you subordinate ids: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {Environment.UserName}.";
+
+    private static int s_ownersKept;
+    private static string? s_ownersKeptExample;
+    private static int s_ownersKeptWarned;
+
+    /// <summary>The single mapping unpacked a layer whose entries have other owners: they are kept as the user's (warned once per session).</summary>
+    internal static void NoteOwnersKept(int count, string example)
+    {
+        Interlocked.Add(ref s_ownersKept, count);
+        Interlocked.CompareExchange(ref s_ownersKeptExample, example, null);
+    }
+
+    /// <summary>The warning that owners were kept as the user's, once per session (null before and after).</summary>
+    public static string? TakeOwnersKeptWarning()
+    {
+        if (Volatile.Read(ref s_ownersKept) == 0 || Interlocked.Exchange(ref s_ownersKeptWarned, 1) != 0) return null;
+        return $"RootlessOwnersKept: image layer entries owned by ids other than root ({s_ownersKept} so far, e.g. '{s_ownersKeptExample}') are kept as yours, as podman's ignore_chown_errors does: without subordinate ids ({SingleMappingReason()}) no other id exists in your containers. Said once per session.";
+    }
+
     /// <summary>
     /// The mapping as the helper takes it ("uid:subStart:subCount:gid:subStart:subCount"): 0 is the user, 1..count the
-    /// subordinate ids. Fails with RootlessNoSubordinateIds or RootlessUidmapMissing before anything is set up.
+    /// subordinate ids; with the single mapping the counts are 0 (the monitor writes the maps itself, no newuidmap).
     /// </summary>
     public static string Mapping()
     {
+        if (SingleMapping) return string.Join(':', Uid, 0, 0, Gid, 0, 0);
         var (u, g) = SubordinateIds();
-        foreach (var tool in new[] { "/usr/bin/newuidmap", "/usr/bin/newgidmap" })
-            if (!File.Exists(tool))
-                throw ContainersException.System("RootlessUidmapMissing", $"{tool} is missing: rootless containers need newuidmap and newgidmap (Debian package uidmap).", tool);
         return string.Join(':', Uid, u.Start, u.Count, Gid, g.Start, g.Count);
     }
 
@@ -116,6 +172,7 @@ public static class RootlessHost
     public static long ToHostUid(long id)
     {
         if (id == 0) return Uid;
+        if (SingleMapping) return -1;
         var (u, _) = SubordinateIds();
         return id <= u.Count ? u.Start + id - 1 : -1;
     }
@@ -124,6 +181,7 @@ public static class RootlessHost
     public static long ToHostGid(long id)
     {
         if (id == 0) return Gid;
+        if (SingleMapping) return -1;
         var (_, g) = SubordinateIds();
         return id <= g.Count ? g.Start + id - 1 : -1;
     }
@@ -177,6 +235,12 @@ public static class RootlessHost
     public static void FixOwners(string dir, IReadOnlyList<(string Rel, int Uid, int Gid, uint Mode, bool Link)> entries)
     {
         if (entries.Count == 0) return;
+        if (SingleMapping)
+        {
+            // no other id exists in the user's namespace: the entries stay the user's (ignore_chown_errors)
+            NoteOwnersKept(entries.Count, "/" + entries[0].Rel);
+            return;
+        }
         string list = Path.Combine(RuntimeDirectory(), "idfix-" + Guid.NewGuid().ToString("N"));
         try
         {

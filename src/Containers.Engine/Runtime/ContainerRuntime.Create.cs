@@ -246,12 +246,16 @@ public sealed partial class ContainerRuntime
             cfg.CopiedLayers = true;
             UserNamespaces.LayerCopies.WarnOnce(_root, copyWhy, o.Warning);
         }
+        if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.CheckSingleMapping(cfg, o.Warning);
         cfg.UserNamespace = Rootless.RootlessHost.Active ? Rootless.RootlessChecks.ModeName : usermode.ToString();
-        if (Rootless.RootlessHost.Active && cfg.Mounts.Any(m => m.IdMap || m.Chown))
-            throw ContainersException.Invalid("RootlessUnsupported", "The :idmap and :U volume options are not supported for rootless containers yet (their root is the user's own uid already).", cfg.Name);
+        // rootless :idmap: an idmapped mount needs CAP_SYS_ADMIN over the source's file system (the host's user namespace
+        // for a disk), which no rootless process has; :U is given at each start (Rootless/RootlessMounts.cs)
+        if (Rootless.RootlessHost.Active && cfg.Mounts.Any(m => m.IdMap))
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported",
+                "The :idmap volume option needs privilege over the source's file system that a rootless container does not have. Its root is your own uid already, so what it writes in a bind mount is yours; give the bind without :idmap, or with :U to give the source to the container's user.", cfg.Name);
         if (o.BindsHoldContainerIds && usermode != UserNamespaces.UserNamespaceMode.Host)
             foreach (var m in cfg.Mounts.Where(m => m.Type == "bind")) m.IdMap = true;
-        if (cfg.Mounts.Any(m => m.IdMap || m.Chown) && usermode == UserNamespaces.UserNamespaceMode.Host)
+        if (!Rootless.RootlessHost.Active && cfg.Mounts.Any(m => m.IdMap || m.Chown) && usermode == UserNamespaces.UserNamespaceMode.Host)
             throw ContainersException.Invalid("MountNeedsUserNamespace", "The :idmap and :U volume options map ids into the container's user namespace; this container runs in the host's (-UserNamespace Host, -Privileged, or Auto unavailable).", cfg.Name);
 
         Diagnostics.StepTimes.Mark("create.checks");

@@ -122,6 +122,7 @@ public sealed partial class ContainerRuntime
             if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.WriteSlirpResolvConf(c, dir);
             Diagnostics.StepTimes.Mark("start.etc-files");
             if (c.IdRange is UserNamespaces.IdRange range) UserNamespaceSetup.PrepareStart(this, rec, range, IsContainerMode(c.Network));
+            else if (Rootless.RootlessHost.Active) Rootless.RootlessMounts.PrepareStart(_root, c, dir);
 
             var spec = BuildSpec(c, dir, cg, joins, devices);
             if (restarts > 0) spec = [.. spec, .. Encoding.UTF8.GetBytes("restarts=" + restarts.ToString(CultureInfo.InvariantCulture) + "\0")];
@@ -665,7 +666,9 @@ public sealed partial class ContainerRuntime
         w.Op("symlink", 0, "/proc/self/fd/2", "/dev/stderr");
         w.Op("symlink", 0, "pts/ptmx", "/dev/ptmx");
         w.Op("mkdir", 0, "/dev/pts", n1: 0x1ed);
-        w.Op("mount", 0, "devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=0620,gid=5", MS_NOSUID | MS_NOEXEC);
+        // (rootless with the single mapping: gid 5, tty, does not exist in the namespace and the kernel refuses it, as
+        // podman's rootless devpts leaves it out)
+        w.Op("mount", 0, "devpts", "/dev/pts", "devpts", rootless && Rootless.RootlessHost.SingleMapping ? "newinstance,ptmxmode=0666,mode=0620" : "newinstance,ptmxmode=0666,mode=0620,gid=5", MS_NOSUID | MS_NOEXEC);
         w.Op("mkdir", 0, "/dev/shm", n1: 0x3ff);
         // POSIX shared memory lives in /dev/shm: -Ipc host shares the host's, as docker does. (-Ipc container:X
         // cannot share X's: X's /dev/shm is a tmpfs mounted inside X's own mount namespace, and the kernel does not

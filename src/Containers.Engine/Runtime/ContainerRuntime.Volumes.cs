@@ -17,9 +17,8 @@ public sealed partial class ContainerRuntime
     private void SeedVolumes(Record rec)
     {
         var c = rec.Config;
-        // rootless: the copy-up reads the image through an overlay mounted by this process, which needs root; a
-        // rootless container's new volume starts empty (not yet done: docs/SECURITY.md, Rootless)
-        if (Rootless.RootlessHost.Active) return;
+        // rootless: the overlay cannot be mounted by this process; the helper mounts and copies in the user's namespace
+        if (Rootless.RootlessHost.Active) { Rootless.RootlessMounts.SeedVolumes(_root, c); return; }
         var volumes = new VolumeStore(_root);
         foreach (var m in c.Mounts)
         {
