@@ -118,7 +118,8 @@ public sealed partial class ContainerRuntime
         string netns = Path.Combine(rec.Dir, "netns");
         if (File.Exists(netns)) while (ProcessOps.Unmount(netns)) { }
         // and the user namespace pinned with it (UserNamespaceSetup.PinNamespaces)
-        if (c.IdRange is not null) while (ProcessOps.Unmount(Path.Combine(rec.Dir, UserNamespaces.UserNamespaceSetup.UserNsPin))) { }
+        string userns = Path.Combine(rec.Dir, UserNamespaces.UserNamespaceSetup.UserNsPin);
+        if (c.IdRange is not null || File.Exists(userns)) while (ProcessOps.Unmount(userns)) { }
         foreach (var leftover in new[] { "merged", "export" }) ProcessOps.Unmount(Path.Combine(rec.Dir, leftover));
         Diagnostics.StepTimes.Mark("remove.unmounts");
         cg.Destroy();
