@@ -60,7 +60,7 @@ internal static unsafe class Monitor
             // everything above (the runtime's start-up included) is done before the engine needs this monitor;
             // end of input means the session that made the spare has ended or no longer wants it. Before its
             // directory the engine may ask for the pair pinned in a container's state directory (its network is
-            // configured before the monitor starts it): "pin DIR START COUNT", answered with one line
+            // configured before the monitor starts it): "pin START COUNT DIR", answered with one line
             string? dir = ReadLine(0);
             while (dir is not null && dir.StartsWith("pin ", StringComparison.Ordinal))
             {

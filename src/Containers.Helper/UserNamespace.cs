@@ -194,20 +194,21 @@ internal static unsafe class UserNamespace
     }
 
     /// <summary>
-    /// Spare, asked by the engine ("pin DIR START COUNT" on stdin) before it configures a container's network: the
+    /// Spare, asked by the engine ("pin START COUNT DIR" on stdin) before it configures a container's network: the
     /// prepared pair (or a new one) with the range's maps, pinned at DIR/userns and DIR/netns, as `userns-netns` does.
     /// Returns the line for the engine: "pinned" or "error: ...".
     /// </summary>
     public static string PinFromSpare(string request)
     {
-        var f = request.Split(' ');
-        if (f.Length != 4 || !uint.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint start)
-            || !uint.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out uint count) || f[1].Length == 0 || f[1][0] != '/')
+        // "pin START COUNT DIR": the directory last, whole (a storage root's path may hold spaces)
+        var f = request.Split(' ', 4);
+        if (f.Length != 4 || !uint.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint start)
+            || !uint.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint count) || f[3].Length == 0 || f[3][0] != '/')
             return "error: bad pin request";
         string? err = TakePrepared(start, count, out int user, out int net) ? null : MakeUserAndNet(start, count, out user, out net);
         if (err is null)
         {
-            err = PinBoth(f[1], user, net);
+            err = PinBoth(f[3], user, net);
             close(user);
             close(net);
         }

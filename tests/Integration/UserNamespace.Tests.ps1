@@ -528,6 +528,26 @@ Describe 'Auto' {
             Remove-ContainerNetwork -StorageRoot $script:root rawnet -Force -Confirm:$false -ErrorAction SilentlyContinue
         }
     }
+    It 'pins the user and network namespaces through the session''s spare for a storage root whose path holds a space' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $spaced = Join-Path $script:TestBase ('user ns ' + [Guid]::NewGuid().ToString('N').Substring(0, 6))
+        New-Item -ItemType Directory -Force -Path $spaced | Out-Null
+        try {
+            Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name spaced/bb:1 -StorageRoot $spaced | Out-Null
+            New-ContainerNetwork -StorageRoot $spaced -Name spacednet | Out-Null
+            # the first start leaves a spare that prepared a user namespace with its network namespace; the next ones use it
+            foreach ($i in 1..3) {
+                $r = Invoke-ContainerImage spaced/bb:1 -Remove -Network spacednet -StorageRoot $spaced -Command ping, -c1, -W5, 127.0.0.1
+                $r.ExitCode | Should -Be 0 -Because "start $($i): $($r.Output) $($r.Error)"
+            }
+            (Get-Content /proc/self/mountinfo) -match [regex]::Escape(($spaced -replace ' ', '\040')) | Should -BeNullOrEmpty
+        }
+        finally {
+            Get-Container -All -StorageRoot $spaced -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot $spaced -ErrorAction SilentlyContinue
+            Remove-ContainerNetwork -StorageRoot $spaced spacednet -Force -Confirm:$false -ErrorAction SilentlyContinue
+            & rm -rf --one-file-system $spaced
+        }
+    }
     It 'delegates the container''s cgroup to its root' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $c = Invoke-ContainerImage $script:img -Detach -Name cgdel -Command sleep, 300

@@ -88,7 +88,7 @@ internal static class SpareMonitors
         {
             // (Hand discards a spare of another helper or one that has ended)
             if (!_spareUserNs || _spareHelper != EngineFiles.HelperPath || p.HasExited) return false;
-            p.StandardInput.Write(FormattableString.Invariant($"pin {dir} {r.Start} {r.Count}\n"));
+            p.StandardInput.Write(FormattableString.Invariant($"pin {r.Start} {r.Count} {dir}\n"));
             p.StandardInput.Flush();
             string? line = p.StandardOutput.ReadLine();
             if (line == "pinned") return true;
