@@ -219,7 +219,8 @@ internal static unsafe class Monitor
                 setupWhat = "rootless";
                 // on a user network the monitor runs in the user's rootless network namespace (RootlessNetns.cs): the
                 // child is made in its user namespace, mapped already, and gets its veth pairs from here
-                setupErr = pid <= 0 ? null : rootlessJoined ? RootlessNetns.Attach(pid, spec) : Rootless.WriteMaps(pid, plan.RootlessMapping!);
+                // (a restart reads the networks again: Connect-/Disconnect-ContainerNetwork rewrite them in the spec file)
+                setupErr = pid <= 0 ? null : rootlessJoined ? RootlessNetns.Attach(pid, first ? spec : ReloadSpec(spec)) : Rootless.WriteMaps(pid, plan.RootlessMapping!);
                 // the default network: slirp4netns joins the child's namespaces and configures tap0 before it goes on
                 if (setupErr is null && pid > 0) setupErr = SlirpNet.Start(pid, spec);
                 if (setupErr is null && pid > 0) { byte go = 1; write(usv[0], &go, 1); }
@@ -664,6 +665,13 @@ internal static unsafe class Monitor
         if (arg1 <= 0 || arg1 + title.Length > area.Length) return;
         title.CopyTo(area[arg1..]);
         area[(arg1 + title.Length)..].Clear();
+    }
+
+    /// <summary>The spec file as it is now (the engine may have rewritten its networks since the start); the loaded one if it cannot be read.</summary>
+    private static Spec ReloadSpec(Spec loaded)
+    {
+        try { return Spec.Load(Path.Combine(_dir, "spec")); }
+        catch (IOException) { return loaded; }
     }
 
     /// <summary>One line from a descriptor, read a byte at a time (nothing past the newline is consumed); null at end of input.</summary>

@@ -27,6 +27,7 @@ internal static class Program
             case "idfix": return Rootless.IdFix(args);
             case "rootless-netns": return RootlessNetns.Holder(args);
             case "netns-bridge": return RootlessNetns.Bridge(args);
+            case "netns-attach": return RootlessNetns.AttachMode(args);
             case "volume-seed": return VolumeSeed.Run(args);
             case "idmap-probe": return IdmapProbe.Run(args);
             case "userns-netns": return UserNamespace.Pin(args);

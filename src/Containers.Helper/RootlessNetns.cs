@@ -130,9 +130,28 @@ internal static unsafe class RootlessNetns
     /// one per network): a veth pair from the bridge into the child's network namespace, addresses and the default
     /// route inside. The monitor runs in the rootless network namespace as root of its user namespace. Null on success.
     /// </summary>
-    public static string? Attach(int child, Spec spec)
+    public static string? Attach(int child, Spec spec) => Attach(child, spec.All("usernet"));
+
+    /// <summary>
+    /// "netns-attach &lt;pid&gt; &lt;usernet line&gt;" (run by the engine through nsenter into the rootless network
+    /// namespace): Connect-ContainerNetwork of a running rootless container, one more veth pair as <see cref="Attach"/>
+    /// gives at the start. Exit code 0, else 1 with the reason on stderr.
+    /// </summary>
+    public static int AttachMode(string[] args)
     {
-        var nets = spec.All("usernet");
+        if (args.Length != 3 || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || pid <= 0)
+        {
+            Console.Error.WriteLine("usage: netns-attach <pid> <bridge,gateway,prefix,host-if,if,ip,mac,route>");
+            return 2;
+        }
+        string? err = Attach(pid, [args[2]]);
+        if (err is null) return 0;
+        Console.Error.WriteLine(err);
+        return 1;
+    }
+
+    private static string? Attach(int child, IReadOnlyList<string> nets)
+    {
         if (nets.Count == 0) return null;
         string nsPath = "/proc/" + child.ToString(CultureInfo.InvariantCulture) + "/ns/net";
         int nsfd = -1;

@@ -259,6 +259,68 @@ while ((Get-Container rlsrv).Health -ne 'Healthy' -and (Get-Date) -lt `$deadline
         $script:NetnsPort = $port
     }
 
+    It 'keeps the user''s networks apart, as the root engine keeps its own: nothing on a second network reaches the first' {
+        if (-not $script:NetnsHolder) { throw 'the user network test did not run' }
+        $r = AsUser @"
+`$n2 = New-ContainerNetwork rlnet2
+`$ip = ((Invoke-ContainerCommand rlsrv -Command sh, -c, 'ip -4 -o addr show eth0').Output -split '\s+' | Where-Object { `$_ -match '^\d+\.\d+\.\d+\.\d+/' } | Select-Object -First 1) -replace '/.*'
+`$cmd = "wget -T 3 -O - http://`$ip/index.html >/dev/null 2>&1 && echo reached || echo refused; ping -c 1 -W 2 `$ip >/dev/null 2>&1 && echo pinged || echo not-pinged"
+`$other = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlnet2 -Command sh, -c, `$cmd
+`$same = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlnet -Command sh, -c, `$cmd
+[pscustomobject]@{ Ip = "`$ip"; Other = `$other.Output; Same = `$same.Output; Bridge2 = `$n2.Bridge; Bridge = (Get-ContainerNetwork rlnet).Bridge } | ConvertTo-Json -Compress
+"@
+        $r.Error | Should -BeNullOrEmpty -Because "$($r.Message)"
+        $r.Ip | Should -Match '^\d+\.\d+\.\d+\.\d+$'
+        $r.Same | Should -Match 'reached'
+        $r.Same | Should -Match '(?m)^pinged'
+        $r.Other | Should -Match 'refused'
+        $r.Other | Should -Match 'not-pinged'
+        # the rules are in the user's rootless network namespace only (read from the host as root), and go with the network
+        $rules = (& nsenter --user --net --preserve-credentials --target $script:NetnsHolder iptables -S FORWARD 2>&1) -join "`n"
+        $rules | Should -Match ([regex]::Escape("-A FORWARD -i $($r.Bridge2) -o $($r.Bridge) -j REJECT"))
+        (& iptables -S 2>$null) -join "`n" | Should -Not -Match ([regex]::Escape($r.Bridge2))
+        $gone = AsUser "Remove-ContainerNetwork rlnet2; [pscustomobject]@{ Networks = @(Get-ContainerNetwork).Count } | ConvertTo-Json -Compress"
+        $gone.Networks | Should -Be 1
+        $rules = (& nsenter --user --net --preserve-credentials --target $script:NetnsHolder iptables -S FORWARD 2>&1) -join "`n"
+        $rules | Should -Not -Match ([regex]::Escape($r.Bridge2))
+        $rules | Should -Match ([regex]::Escape("-i $($r.Bridge) -o $($r.Bridge) -j ACCEPT"))
+    }
+
+    It 'connects a running container to one more user network and disconnects it, live and across a restart of its restart policy, as root''s networks do' {
+        if (-not $script:NetnsHolder) { throw 'the user network test did not run' }
+        $r = AsUser @"
+New-ContainerNetwork rlnet3 | Out-Null
+Invoke-ContainerImage localhost/busybox:test -Detach -Name rlcli -Network rlnet3 -RestartPolicy on-failure:3 -Command sh, -c, 'rm -f /tmp/stop; while [ ! -f /tmp/stop ]; do sleep 0.2; done; exit 1' | Out-Null
+`$probe = 'ip -o -4 addr show; for i in 1 2 3; do wget -T 2 -O - http://rlsrv/index.html 2>/dev/null && break; sleep 1; done'
+`$before = (Invoke-ContainerCommand rlcli -Command sh, -c, `$probe).Output
+Connect-ContainerNetwork -Network rlnet -Container rlcli -Alias rlnewcomer
+`$after = (Invoke-ContainerCommand rlcli -Command sh, -c, `$probe).Output
+`$alias = (Invoke-ContainerImage localhost/busybox:test -Remove -Network rlnet -Command sh, -c, 'for i in 1 2 3; do nslookup rlnewcomer && break; sleep 1; done').Output
+Invoke-ContainerCommand rlcli -Command touch, /tmp/stop | Out-Null
+`$deadline = (Get-Date).AddSeconds(20)
+while ((Get-Date) -lt `$deadline -and -not ((Get-Container rlcli).RestartCount -ge 1 -and (Get-Container rlcli).State -eq 'Running')) { Start-Sleep -Milliseconds 200 }
+Start-Sleep -Milliseconds 500
+`$restarted = (Invoke-ContainerCommand rlcli -Command sh, -c, `$probe).Output
+Disconnect-ContainerNetwork -Network rlnet -Container rlcli
+`$gone = (Invoke-ContainerCommand rlcli -Command sh, -c, 'ip -o -4 addr show; wget -T 2 -O - http://rlsrv/index.html 2>/dev/null || echo unreachable').Output
+`$count = (Get-Container rlcli).RestartCount
+Remove-Container rlcli -Force
+Remove-ContainerNetwork rlnet3
+[pscustomobject]@{ Before = `$before; After = `$after; Alias = `$alias; Restarted = `$restarted; Gone = `$gone; Restarts = `$count } | ConvertTo-Json -Compress
+"@
+        $r.Error | Should -BeNullOrEmpty -Because "$($r.Message)"
+        $r.Before | Should -Not -Match 'eth1'
+        $r.Before | Should -Not -Match 'by-name'
+        $r.After | Should -Match 'eth1'
+        $r.After | Should -Match 'by-name'
+        $r.Alias | Should -Match 'Name:\s+rlnewcomer'
+        $r.Restarts | Should -BeGreaterOrEqual 1
+        $r.Restarted | Should -Match 'eth1'
+        $r.Restarted | Should -Match 'by-name'
+        $r.Gone | Should -Not -Match 'eth1'
+        $r.Gone | Should -Match 'unreachable'
+    }
+
     It 'finds the rootless network namespace again in a new session, and ends it with the last user network' {
         if (-not $script:NetnsHolder) { throw 'the user network test did not run' }
         $r = AsUser @"

@@ -13,17 +13,12 @@ namespace Containers.Engine.Networking;
 /// </summary>
 public sealed partial class NetworkManager
 {
-    private static void RefuseRootless(string what, string network)
-    {
-        if (RootlessHost.Active)
-            throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported",
-                $"{what} is not available to rootless containers yet: give the container its networks with -Network when it is made.", network);
-    }
-
     /// <summary>Setup's rootless part: the bridges (after a reboot the namespace is new) and the published ports.</summary>
     private void SetupRootless(ContainerNetRecord c, List<(NetworkRecord Net, EndpointRecord Ep)> created)
     {
         foreach (var (net, _) in created) RootlessNetns.EnsureBridge(net);
+        // the user's networks kept apart, as root's are (a no-op when the namespace has these rules already)
+        RootlessNetns.SyncFirewall(LoadAll());
         if (c.PortRequests.Count == 0) return;
         var target = created.FirstOrDefault(x => !x.Net.Internal).Ep ?? created[0].Ep;
         RootlessNetns.RemovePorts(target.IPv4Address);
@@ -66,6 +61,78 @@ public sealed partial class NetworkManager
         return lines;
     }
 
+    /// <summary>
+    /// Connect of a running rootless container: the network's bridge (and the rules that keep it apart), then a veth pair
+    /// into the container's network namespace made from inside the rootless network namespace (`containers-helper
+    /// netns-attach`, as its monitor attaches them at a start). The container's process is found by its state file.
+    /// </summary>
+    private void AttachRootless(ContainerNetRecord c, NetworkRecord net, EndpointRecord ep, bool defaultRoute)
+    {
+        var status = ReadStatus(Path.Combine(c.StateDirectory, "status"));
+        if (!status.TryGetValue("pid", out var pidText) || !int.TryParse(pidText, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || pid <= 0
+            || !Directory.Exists("/proc/" + pidText))
+            throw ContainersException.Conflict("ContainerNotRunning", $"The container '{c.ContainerName}' has no running process to connect.", c.ContainerName);
+        RootlessNetns.EnsureBridge(net);
+        RootlessNetns.SyncFirewall(LoadAll());
+        string line = string.Join(',', net.Bridge, net.Gateway, Ipam.IpNetwork.Parse(net.Subnet, "subnet").PrefixLength.ToString(CultureInfo.InvariantCulture),
+            ep.HostInterface, ep.Interface, ep.IPv4Address, ep.MacAddress, defaultRoute && !net.Internal ? "1" : "0");
+        RootlessNetns.RunHelper("connect " + c.ContainerName + " to " + net.Name, "netns-attach", pidText, line);
+    }
+
+    /// <summary>The host side of an endpoint: the veth in the host's namespace (root) or in the rootless network namespace.</summary>
+    private static void DetachEndpoint(EndpointRecord ep)
+    {
+        if (!Rootless.RootlessHost.Active) { Bridge.BridgeDriver.Detach(ep); return; }
+        if (RootlessNetns.Find() is null) return; // gone with its namespace
+        RootlessNetns.RunHelper("remove the interface " + ep.HostInterface, "netns-bridge", "del", ep.HostInterface);
+    }
+
+    /// <summary>
+    /// The spec's networks ("usernet" records) made again from the records after Connect or Disconnect, so the monitor
+    /// attaches the same networks when its restart policy starts the container again (it reads them at each restart).
+    /// </summary>
+    private void RewriteRootlessSpec(ContainerNetRecord c)
+    {
+        string path = Path.Combine(c.StateDirectory, "spec");
+        byte[] data;
+        try { data = File.ReadAllBytes(path); }
+        catch (FileNotFoundException) { return; }
+        catch (DirectoryNotFoundException) { return; }
+        var kept = new List<byte>(data.Length + 256);
+        int start = 0;
+        for (int i = 0; i <= data.Length; i++)
+        {
+            if (i < data.Length && data[i] != 0) continue;
+            if (i > start && !data.AsSpan(start, i - start).StartsWith("usernet="u8))
+            {
+                kept.AddRange(data.AsSpan(start, i - start).ToArray());
+                kept.Add(0);
+            }
+            start = i + 1;
+        }
+        foreach (var line in RootlessAttachments(c.ContainerId))
+        {
+            kept.AddRange(System.Text.Encoding.UTF8.GetBytes("usernet=" + line));
+            kept.Add(0);
+        }
+        State.AtomicFile.WriteAllBytes(path, kept.ToArray(), durable: false);
+    }
+
+    private static Dictionary<string, string> ReadStatus(string path)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var line in File.ReadAllLines(path))
+            {
+                int eq = line.IndexOf('=');
+                if (eq > 0) d[line[..eq]] = line[(eq + 1)..];
+            }
+        }
+        catch (IOException) { }
+        return d;
+    }
+
     /// <summary>Remove's rootless part: the bridge in the namespace, the record, DNS; the namespace goes with the last network.</summary>
     private void RemoveRootless(NetworkRecord rec)
     {
@@ -75,5 +142,6 @@ public sealed partial class NetworkManager
         var rest = LoadAll();
         DnsService.Update(_root, rest);
         if (rest.Count == 0) RootlessNetns.Remove();
+        else if (RootlessNetns.Find() is not null) RootlessNetns.SyncFirewall(rest);
     }
 }

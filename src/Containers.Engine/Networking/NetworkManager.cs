@@ -285,7 +285,6 @@ public sealed partial class NetworkManager
     /// <summary>Connects a container the provider set up to one more network (live when it runs).</summary>
     public ContainerNetworkInfo Connect(string container, string network, IReadOnlyList<string>? aliases, string? ipv4, string? ipv6, CancellationToken ct = default)
     {
-        RefuseRootless("Connect-ContainerNetwork", network);
         using var l = Lock(ct);
         var c = RequireCtr(container);
         var net = network == DefaultNetworkName && Load(network) is null ? CreateLocked(new NetworkCreateOptions { Name = network }, true) : Require(network);
@@ -298,18 +297,20 @@ public sealed partial class NetworkManager
         {
             try
             {
-                BridgeDriver.Attach(net, ep, c.NetNsPath, defaultRoute: !HasDefaultRoute(c, net));
+                if (Rootless.RootlessHost.Active) AttachRootless(c, net, ep, defaultRoute: !HasDefaultRoute(c, net));
+                else BridgeDriver.Attach(net, ep, c.NetNsPath, defaultRoute: !HasDefaultRoute(c, net));
                 ep.Active = true;
                 Save(net);
             }
             catch
             {
-                try { BridgeDriver.Detach(ep); } catch (ContainersException) { }
+                try { DetachEndpoint(ep); } catch (ContainersException) { }
                 net.Endpoints.Remove(ep); Save(net);
                 throw;
             }
         }
         SaveCtr(c);
+        if (Rootless.RootlessHost.Active) RewriteRootlessSpec(c);
         DnsService.Update(_root, LoadAll());
         Events.EventLog.Record(_root, Model.ContainerEventType.Network, "connect", net.Id, net.Name, ("container", c.ContainerId), ("containerName", c.ContainerName));
         return new ContainerNetworkInfo(net, _root.Path);
@@ -317,17 +318,17 @@ public sealed partial class NetworkManager
 
     public ContainerNetworkInfo Disconnect(string container, string network, CancellationToken ct = default)
     {
-        RefuseRootless("Disconnect-ContainerNetwork", network);
         using var l = Lock(ct);
         var c = RequireCtr(container);
         var net = Require(network);
         var ep = net.Endpoints.FirstOrDefault(e => e.ContainerId == c.ContainerId)
             ?? throw ContainersException.Conflict("ContainerNotConnected", Messages.ContainerNotConnected(c.ContainerName, network), container);
-        BridgeDriver.Detach(ep);
+        DetachEndpoint(ep);
         net.Endpoints.Remove(ep);
         Save(net);
         c.Networks.Remove(network);
         SaveCtr(c);
+        if (Rootless.RootlessHost.Active) RewriteRootlessSpec(c);
         DnsService.Update(_root, LoadAll());
         Events.EventLog.Record(_root, Model.ContainerEventType.Network, "disconnect", net.Id, net.Name, ("container", c.ContainerId), ("containerName", c.ContainerName));
         return new ContainerNetworkInfo(net, _root.Path);

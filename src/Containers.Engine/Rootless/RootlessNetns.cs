@@ -19,8 +19,9 @@ namespace Containers.Engine.Rootless;
 /// The holder is recorded in the user's runtime directory ("netns": "&lt;pause pid&gt; &lt;start time&gt;
 /// &lt;holder pid&gt;"), found again by a new session, made again when its pid is gone (a reboot), and removed with the
 /// last user network (no process, no namespace, no file left).
-/// ErrorIds: RootlessNetnsFailed (the holder cannot be made or entered), RootlessNetnsUnavailable (nsenter is missing),
-/// RootlessPortFailed (slirp4netns refused a host forward).
+/// ErrorIds: RootlessNetnsFailed (the holder cannot be made or entered), RootlessNetnsUnavailable (nsenter or
+/// iptables-restore is missing), RootlessPortFailed (slirp4netns refused a host forward), RootlessFirewallFailed (the
+/// rules that keep the user's networks apart could not be loaded).
 /// </summary>
 internal static class RootlessNetns
 {
@@ -77,6 +78,7 @@ internal static class RootlessNetns
         }
         try { File.Delete(RecordPath); } catch (IOException) { }
         try { File.Delete(ApiSocket); } catch (IOException) { }
+        try { File.Delete(FirewallRecordPath); } catch (IOException) { }
     }
 
     /// <summary>Whether the process <paramref name="pid"/> is in the live holder's network namespace.</summary>
@@ -125,6 +127,68 @@ internal static class RootlessNetns
     {
         if (Find() is null) return; // gone with its namespace
         RunHelper("delete the bridge " + name, "netns-bridge", "del", name);
+    }
+
+    private static string FirewallRecordPath => Path.Combine(RootlessHost.RuntimeDirectory(), "netns-firewall");
+
+    /// <summary>The iptables-restore the rootless namespace's rules are loaded with (an absolute path: a user's PATH may lack /usr/sbin).</summary>
+    internal static string? IptablesRestore() =>
+        new[] { "/usr/sbin/iptables-restore", "/sbin/iptables-restore" }.FirstOrDefault(File.Exists);
+
+    /// <summary>
+    /// The rootless namespace's FORWARD rules from the user's networks, as the root engine's Firewall gives its own:
+    /// replies and traffic within a network pass, traffic between two of the user's networks is refused (ICMP
+    /// admin-prohibited), an internal network reaches nothing beyond its bridge, the rest goes out through tap0
+    /// (slirp4netns). The namespace is the user's alone, so its filter table is wholly these rules, loaded in one
+    /// iptables-restore run inside it; skipped when the namespace (its holder) already has exactly them (a record in
+    /// the runtime directory). ErrorId RootlessFirewallFailed (RootlessNetnsUnavailable: no iptables-restore).
+    /// </summary>
+    public static void SyncFirewall(IReadOnlyList<NetworkRecord> networks)
+    {
+        if (networks.Count == 0) return;
+        var sb = new StringBuilder("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+        foreach (var n in networks)
+        {
+            sb.Append($"-A FORWARD -o {n.Bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n");
+            sb.Append($"-A FORWARD -i {n.Bridge} -o {n.Bridge} -j ACCEPT\n");
+        }
+        foreach (var n in networks)
+            foreach (var other in networks)
+                if (!ReferenceEquals(n, other) && n.Bridge != other.Bridge)
+                    sb.Append($"-A FORWARD -i {n.Bridge} -o {other.Bridge} -j REJECT --reject-with icmp-admin-prohibited\n");
+        foreach (var n in networks.Where(n => n.Internal))
+        {
+            sb.Append($"-A FORWARD -i {n.Bridge} -j REJECT --reject-with icmp-admin-prohibited\n");
+            sb.Append($"-A FORWARD -o {n.Bridge} -j REJECT --reject-with icmp-admin-prohibited\n");
+        }
+        sb.Append("COMMIT\n");
+        string rules = sb.ToString();
+        int pid = Ensure();
+        string stamp = pid.ToString(CultureInfo.InvariantCulture) + " " + StartTime(pid).ToString(CultureInfo.InvariantCulture) + " "
+            + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(rules)));
+        try { if (File.ReadAllText(FirewallRecordPath) == stamp) return; }
+        catch (IOException) { }
+        string restore = IptablesRestore()
+            ?? throw ContainersException.System("RootlessNetnsUnavailable", "iptables-restore is missing: rootless user networks are kept apart by iptables in the rootless network namespace (Debian package iptables).", "iptables-restore");
+        var psi = new ProcessStartInfo(Nsenter) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
+        foreach (var a in EnterPrefix(pid).Skip(1)) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add(restore);
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEndAsync();
+            p.StandardInput.Write(rules);
+            p.StandardInput.Close();
+            p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0)
+                throw ContainersException.System("RootlessFirewallFailed", $"Cannot keep the user networks apart in the rootless network namespace (iptables-restore exit code {p.ExitCode}): {err.Result.Trim()}", restore);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw ContainersException.System("RootlessNetnsUnavailable", $"Cannot run {Nsenter}: {ex.Message}", restore, ex);
+        }
+        AtomicFile.WriteAllText(FirewallRecordPath, stamp, durable: false);
     }
 
     /// <summary>A published port: a host forward of slirp4netns to the container's address; returns it as bound.</summary>
