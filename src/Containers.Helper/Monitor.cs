@@ -168,7 +168,7 @@ internal static unsafe class Monitor
                 plan.UserSock = usv[1];
             }
             int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0)
-                | (plan.UserNs || (plan.Rootless && !rootlessJoined) ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);
+                | (plan.UserNs || (plan.Rootless && (!rootlessJoined || plan.KeepId is not null)) ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);
             if (pid == 0) ContainerChild.Run(plan);
             // the parent's half of the set-up of a user namespace (rootless: the user's maps and slirp4netns; Auto or
             // Private: the range's maps and the idmapped layers); a failure ends the child and this start alike
@@ -179,7 +179,10 @@ internal static unsafe class Monitor
                 setupWhat = "rootless";
                 // on a user network the monitor runs in the user's rootless network namespace (RootlessNetns.cs): the
                 // child is made in its user namespace, mapped already, and gets its veth pairs from here
-                setupErr = pid <= 0 ? null : rootlessJoined ? RootlessNetns.Attach(pid, spec) : Rootless.WriteMaps(pid, plan.RootlessMapping!);
+                // (KeepId: the child has a user namespace of its own with the KeepId maps: RootlessKeepId.cs)
+                setupErr = pid <= 0 ? null : rootlessJoined
+                    ? (plan.KeepId is null ? null : RootlessKeepId.WriteNestedMaps(pid, plan.RootlessMapping!, plan.KeepId)) ?? RootlessNetns.Attach(pid, spec)
+                    : plan.KeepId is null ? Rootless.WriteMaps(pid, plan.RootlessMapping!) : RootlessKeepId.WriteMaps(pid, plan.RootlessMapping!, plan.KeepId);
                 // the default network: slirp4netns joins the child's namespaces and configures tap0 before it goes on
                 if (setupErr is null && pid > 0) setupErr = SlirpNet.Start(pid, spec);
                 if (setupErr is null && pid > 0) { byte go = 1; write(usv[0], &go, 1); }
