@@ -357,14 +357,19 @@ New-Container localhost/busybox:test -Name rlkeep -UserNamespace KeepId -Command
         & install -d -o $script:Uid -g $script:Gid $src
         $r = AsUser @"
 New-ContainerNetwork rlkeepnet | Out-Null
-New-Container localhost/busybox:test -Name rlkeepsrv -Network rlkeepnet -UserNamespace KeepId -Port 127.0.0.1:${port}:8080 -Command sh, -c, 'echo keep-by-name > /tmp/index.html; exec httpd -f -p 8080 -h /tmp' | Start-Container | Out-Null
+New-Container localhost/busybox:test -Name rlkeepsrv -Network rlkeepnet -UserNamespace KeepId -Port 127.0.0.1:${port}:8080 -HealthCommand 'test `$(wc -l < /proc/self/uid_map) = 3 && wget -O /dev/null http://127.0.0.1:8080/index.html' -HealthInterval ([timespan]::FromMilliseconds(300)) -Command sh, -c, 'echo keep-by-name > /tmp/index.html; exec httpd -f -p 8080 -h /tmp' | Start-Container | Out-Null
 `$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlkeepnet -UserNamespace KeepId -Volume '$($script:UserHome):$($script:UserHome)' -Command sh, -c, 'id -u; echo "HOME=`$HOME"; for i in 1 2 3; do nslookup rlkeepsrv > /tmp/ns && break; sleep 1; done; wget -q -O - http://rlkeepsrv:8080/index.html; touch $src/f'
 `$holder = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).RuntimeDirectory 'netns')
-[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; Pid = (Get-Container rlkeepsrv).Pid; Holder = "`$holder" } | ConvertTo-Json -Compress
+`$deadline = (Get-Date).AddSeconds(10)
+while ((Get-Container rlkeepsrv).Health -ne 'Healthy' -and (Get-Date) -lt `$deadline) { Start-Sleep -Milliseconds 200 }
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; Pid = (Get-Container rlkeepsrv).Pid; Holder = "`$holder"; Health = "`$((Get-Container rlkeepsrv).Health)" } | ConvertTo-Json -Compress
 "@
         $r.ExitCode | Should -Be 0 -Because "$($r.Error) $($r.Message)"
         @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @("$($script:Uid)", "HOME=$($script:UserHome)", 'keep-by-name')
         (& stat -c '%u %g' "$src/f") | Should -Be "$($script:Uid) $($script:Gid)"
+        # its health check (run by its monitor, in the holder's namespace) joins the container's own user namespace
+        # (three lines in its uid_map, where the holder's has two)
+        $r.Health | Should -Be 'Healthy'
         # its user namespace is its own, below the holder's (whose 0 is the user, 1.. the subordinate ids), as podman's is below its pause process's
         $holderPid = [int](($r.Holder -split ' ')[0])
         (& readlink "/proc/$($r.Pid)/ns/user") | Should -Not -Be (& readlink "/proc/$holderPid/ns/user")
