@@ -358,14 +358,14 @@ New-Container localhost/busybox:test -Name rlkeep -UserNamespace KeepId -Command
         $r = AsUser @"
 New-ContainerNetwork rlkeepnet | Out-Null
 New-Container localhost/busybox:test -Name rlkeepsrv -Network rlkeepnet -UserNamespace KeepId -Port 127.0.0.1:${port}:8080 -HealthCommand 'test `$(wc -l < /proc/self/uid_map) = 3 && wget -O /dev/null http://127.0.0.1:8080/index.html' -HealthInterval ([timespan]::FromMilliseconds(300)) -Command sh, -c, 'echo keep-by-name > /tmp/index.html; exec httpd -f -p 8080 -h /tmp' | Start-Container | Out-Null
-`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlkeepnet -UserNamespace KeepId -Volume '$($script:UserHome):$($script:UserHome)' -Command sh, -c, 'id -u; echo "HOME=`$HOME"; for i in 1 2 3; do nslookup rlkeepsrv > /tmp/ns && break; sleep 1; done; wget -q -O - http://rlkeepsrv:8080/index.html; touch $src/f'
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlkeepnet -UserNamespace KeepId -Volume '$($script:UserHome):$($script:UserHome)' -Command sh, -c, 'id -u; echo "HOME=`$HOME"; for i in 1 2 3; do nslookup rlkeepsrv > /tmp/ns && break; sleep 1; done; for i in 1 2 3 4 5; do wget -q -O - http://rlkeepsrv:8080/index.html && break; sleep 1; done; touch $src/f'
 `$holder = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).RuntimeDirectory 'netns')
 `$deadline = (Get-Date).AddSeconds(10)
 while ((Get-Container rlkeepsrv).Health -ne 'Healthy' -and (Get-Date) -lt `$deadline) { Start-Sleep -Milliseconds 200 }
 [pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; Pid = (Get-Container rlkeepsrv).Pid; Holder = "`$holder"; Health = "`$((Get-Container rlkeepsrv).Health)" } | ConvertTo-Json -Compress
 "@
         $r.ExitCode | Should -Be 0 -Because "$($r.Error) $($r.Message)"
-        @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @("$($script:Uid)", "HOME=$($script:UserHome)", 'keep-by-name')
+        @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @("$($script:Uid)", "HOME=$($script:UserHome)", 'keep-by-name') -Because "the client's errors: $($r.Error)"
         (& stat -c '%u %g' "$src/f") | Should -Be "$($script:Uid) $($script:Gid)"
         # its health check (run by its monitor, in the holder's namespace) joins the container's own user namespace
         # (three lines in its uid_map, where the holder's has two)
@@ -375,6 +375,15 @@ while ((Get-Container rlkeepsrv).Health -ne 'Healthy' -and (Get-Date) -lt `$dead
         (& readlink "/proc/$($r.Pid)/ns/user") | Should -Not -Be (& readlink "/proc/$holderPid/ns/user")
         (Get-Content -LiteralPath "/proc/$($r.Pid)/uid_map" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() }) |
             Should -Be @("0 $($script:SubUid) $($script:Uid)", "$($script:Uid) $($script:Uid) 1", "$($script:Uid + 1) $($script:SubUid + $script:Uid) $(65536 - $script:Uid)")
+        $body = $null
+        $deadline = (Get-Date).AddSeconds(10)
+        while (-not $body -and (Get-Date) -lt $deadline) {
+            try { $body = (Invoke-WebRequest -Uri "http://127.0.0.1:$port/index.html" -UseBasicParsing -TimeoutSec 2).Content } catch { Start-Sleep -Milliseconds 200 }
+        }
+        $body | Should -Match 'keep-by-name'
+        # a stop removes the published port's host forward, so the next start publishes it again
+        $r = AsUser "Stop-Container rlkeepsrv -Timeout 1; Start-Container rlkeepsrv; [pscustomobject]@{ Status = `"`$((Get-Container rlkeepsrv).Status)`" } | ConvertTo-Json -Compress"
+        $r.Status | Should -Be 'Running' -Because "$($r.Error) $($r.Message)"
         $body = $null
         $deadline = (Get-Date).AddSeconds(10)
         while (-not $body -and (Get-Date) -lt $deadline) {
@@ -583,8 +592,8 @@ New-Container localhost/busybox:test -Name rs1 -Network none -Volume rsvol:/data
         $r = AsUser @"
 New-ContainerNetwork rsnet | Out-Null
 New-Container localhost/busybox:test -Name rssrv -Network rsnet -Port 127.0.0.1:${port}:8080 -Command sh, -c, 'echo single-by-name > /tmp/index.html; exec httpd -f -p 8080 -h /tmp' | Start-Container | Out-Null
-`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rsnet -Command sh, -c, 'id -u; for i in 1 2 3; do nslookup rssrv > /tmp/ns && break; sleep 1; done; wget -q -O - http://rssrv:8080/index.html'
-`$k = Invoke-ContainerImage localhost/busybox:test -Remove -Network rsnet -UserNamespace KeepId -Command sh, -c, 'id -u; cat /proc/self/uid_map; wget -q -O - http://rssrv:8080/index.html'
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rsnet -Command sh, -c, 'id -u; for i in 1 2 3; do nslookup rssrv > /tmp/ns && break; sleep 1; done; for i in 1 2 3 4 5; do wget -q -O - http://rssrv:8080/index.html && break; sleep 1; done'
+`$k = Invoke-ContainerImage localhost/busybox:test -Remove -Network rsnet -UserNamespace KeepId -Command sh, -c, 'id -u; cat /proc/self/uid_map; for i in 1 2 3 4 5; do wget -q -O - http://rssrv:8080/index.html && break; sleep 1; done'
 `$holder = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).RuntimeDirectory 'netns')
 [pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; KExitCode = `$k.ExitCode; KOutput = `$k.Output; KError = `$k.Error; Holder = "`$holder" } | ConvertTo-Json -Compress
 "@ -As $script:User2
