@@ -349,6 +349,16 @@ New-Container localhost/busybox:test -Name rlkeep -UserNamespace KeepId -Command
             Should -Be @("0 $($script:SubUid) $($script:Uid)", "$($script:Uid) $($script:Uid) 1", "$($script:Uid + 1) $($script:SubUid + $script:Uid) $(65536 - $script:Uid)")
         ((Get-Content -LiteralPath "/proc/$($r.Pid)/status" | Where-Object { $_ -like 'Uid:*' }) -replace '\s+', ' ') | Should -Be "Uid: $($script:Uid) $($script:Uid) $($script:Uid) $($script:Uid)"
         $r.Exec.Trim() | Should -Be $ours[0]
+        # :U gives the source to the container user's ids as KeepId maps them: 1000 (below the user's uid) is the
+        # range's 1001st id, where the ordinary mapping has its 1000th
+        $u = "$($script:UserHome)/keepu"
+        & install -d -o $script:Uid -g $script:Gid $u
+        $r = AsUser "`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network none -UserNamespace KeepId -User 1000:1000 -Volume '${u}:/u:U' -Command sh, -c, 'id -u; stat -c %u /u; touch /u/f'; [pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error } | ConvertTo-Json -Compress"
+        $r.ExitCode | Should -Be 0 -Because "$($r.Error) $($r.Message)"
+        @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @('1000', '1000')
+        $hostUid = if (1000 -lt $script:Uid) { $script:SubUid + 1000 } elseif (1000 -eq $script:Uid) { $script:Uid } else { $script:SubUid + 999 }
+        $hostGid = if (1000 -lt $script:Gid) { $script:SubGid + 1000 } elseif (1000 -eq $script:Gid) { $script:Gid } else { $script:SubGid + 999 }
+        foreach ($f in $u, "$u/f") { (& stat -c '%u %g' $f) | Should -Be "$hostUid $hostGid" }
     }
 
     It 'runs KeepId containers on a user network: by name, a published port, HOME where the user''s home is mounted' {

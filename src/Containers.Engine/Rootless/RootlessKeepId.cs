@@ -131,6 +131,25 @@ public static class RootlessKeepId
             FormattableString.Invariant($"{RootlessHost.Uid}:{u.Count}"), FormattableString.Invariant($"{RootlessHost.Gid}:{g.Count}"));
     }
 
+    /// <summary>
+    /// A KeepId container's uid as the user's namespace of the ordinary mapping (0 the user, 1..N the subordinate
+    /// ids) names it: below the user's uid c+1, the user's uid 0, above c-uid+min(uid,N) (the helper's idshift).
+    /// </summary>
+    public static long NamespaceUid(long c) => ToNamespace(c, RootlessHost.Uid, RootlessHost.SingleMapping ? 0 : RootlessHost.SubordinateIds().Uids.Count);
+
+    /// <summary>A KeepId container's gid as the user's namespace of the ordinary mapping names it.</summary>
+    public static long NamespaceGid(long c) => ToNamespace(c, RootlessHost.Gid, RootlessHost.SingleMapping ? 0 : RootlessHost.SubordinateIds().Gids.Count);
+
+    private static long ToNamespace(long c, long own, long count)
+    {
+        long n1 = Math.Min(own, count);
+        if (c == own) return 0;
+        if (c < n1) return c + 1;
+        if (c > own && c - own + n1 <= count) return c - own + n1;
+        throw ContainersException.Invalid("RootlessUserNotMapped", count == 0
+            ? $"The id {c} has no id on the host in a KeepId container of the single mapping (its only id: {own})." : $"The id {c} has no id on the host in a KeepId container (its ids: 0..{n1 - 1}, {own}, {own + 1}..{own + count - n1}).", c);
+    }
+
     [DllImport("libc", SetLastError = true)] private static extern IntPtr getpwuid(uint uid);
     [DllImport("libc", SetLastError = true)] private static extern IntPtr getgrgid(uint gid);
 

@@ -22,8 +22,10 @@ internal static class RootlessMounts
             if (!m.Chown || m.Type is not ("volume" or "bind")) continue;
             string src = m.Type == "volume" ? (volumes ??= new VolumeStore(root)).DataPath(m.Source) : m.Source;
             user ??= UserResolver.Resolve(c, dir);
+            // (KeepId: the container's ids as the user's namespace, of the ordinary mapping, names them)
+            var (uid, gid) = RootlessKeepId.Is(c) ? (RootlessKeepId.NamespaceUid(user.Uid), RootlessKeepId.NamespaceGid(user.Gid)) : (user.Uid, user.Gid);
             RootlessHost.RunInUserNamespace($"give {src} to the container's user (:U)", "/bin/chown", "-R", "-P", "-h", "--",
-                FormattableString.Invariant($"{user.Uid}:{user.Gid}"), src);
+                FormattableString.Invariant($"{uid}:{gid}"), src);
         }
     }
 
