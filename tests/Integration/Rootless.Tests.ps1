@@ -361,6 +361,18 @@ New-Container localhost/busybox:test -Name rlkeep -UserNamespace KeepId -Command
         foreach ($f in $u, "$u/f") { (& stat -c '%u %g' $f) | Should -Be "$hostUid $hostGid" }
     }
 
+    It 'shows KeepId containers the image''s other owners as the image has them, in the layers and in a new volume filled from them' {
+        $r = AsUser @"
+`$o = Invoke-ContainerImage rl/owned:1 -Remove -Network none -UserNamespace KeepId -Volume rlkeepvol:/home -Command sh, -c, 'stat -c "%u %g %a" /home/app/owned /bin/busybox'
+`$l = Invoke-ContainerImage rl/owned:1 -Remove -Network none -UserNamespace KeepId -Command sh, -c, 'stat -c "%u %g %a" /home/app/owned'
+Remove-ContainerVolume rlkeepvol
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; Layer = `$l.Output } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0 -Because "$($r.Error) $($r.Message)"
+        @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @('1000 2000 4755', '0 0 755')
+        $r.Layer.Trim() | Should -Be '1000 2000 4755'
+    }
+
     It 'runs KeepId containers on a user network: by name, a published port, HOME where the user''s home is mounted' {
         $port = Get-Random -Minimum 20000 -Maximum 40000
         $src = "$($script:UserHome)/keepnet"

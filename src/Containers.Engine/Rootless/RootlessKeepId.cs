@@ -126,8 +126,14 @@ public static class RootlessKeepId
     internal static void CopyLayer(string source, string destination)
     {
         RootlessHost.RunInUserNamespace("copy a layer for KeepId", "/bin/cp", "-a", "-T", "--", source, destination);
+        ShiftTree(destination);
+    }
+
+    /// <summary>Moves the owners of a tree of the ordinary mapping's ids into the KeepId mapping (the helper's idshift).</summary>
+    internal static void ShiftTree(string dir)
+    {
         var (u, g) = RootlessHost.SubordinateIds();
-        RootlessHost.RunInUserNamespace("give the layer copy the KeepId owners", EngineFiles.HelperPath, "idshift", destination,
+        RootlessHost.RunInUserNamespace("give " + dir + " the KeepId owners", EngineFiles.HelperPath, "idshift", dir,
             FormattableString.Invariant($"{RootlessHost.Uid}:{u.Count}"), FormattableString.Invariant($"{RootlessHost.Gid}:{g.Count}"));
     }
 

@@ -52,6 +52,8 @@ internal static class RootlessMounts
                     if (lowers.Length == 0) return;
                     RootlessHost.RunInUserNamespace($"fill the new volume '{m.Source}' from the image's content at {m.Destination}", EngineFiles.HelperPath,
                         "volume-seed", lowers, c.RootFs ?? "-", scratch, m.Destination, volumes.DataPath(m.Source));
+                    // KeepId: the image's owners as that container sees them (the copied layers have them so too)
+                    if (RootlessKeepId.UsesCopies(c)) RootlessKeepId.ShiftTree(volumes.DataPath(m.Source));
                 }
                 catch (Errors.ContainersException ex) when (ex.ErrorId == "RootlessUserNamespaceFailed" && ex.Message.Contains("(exit code 3)", StringComparison.Ordinal)) { }
                 catch (Errors.ContainersException ex) when (ex.ErrorId == "RootlessUserNamespaceFailed")
