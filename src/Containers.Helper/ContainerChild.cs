@@ -85,6 +85,18 @@ internal sealed unsafe class ChildPlan
     /// </summary>
     public bool UserNs;
     public uint IdStart, IdCount;
+    /// <summary>
+    /// The user namespace the child is made in when it has one already (UserNamespace.CloneJoined): the range's, made
+    /// with the network namespace it owns; -1: the clone makes a new one (CLONE_NEWUSER).
+    /// </summary>
+    public int UserNsFd = -1;
+    /// <summary>
+    /// The engine's pin of that user namespace (a state directory's userns): opened for each clone only, so the monitor
+    /// holds no descriptor of a path in the state directory while the container runs.
+    /// </summary>
+    public string? UserNsPin;
+    /// <summary>The child is made in an existing user namespace (<see cref="UserNsFd"/> or <see cref="UserNsPin"/>) whose maps are written.</summary>
+    public bool JoinsUserNs;
     public int UserSock = -1;
     public int OverlayFd = -1;
     public string? OverlaySpec;

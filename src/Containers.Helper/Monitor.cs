@@ -23,6 +23,12 @@ internal static unsafe class Monitor
     /// <summary>The argument that makes a spare: a monitor started ahead of need, told its state directory on stdin.</summary>
     public const string SpareArgument = "--spare";
 
+    /// <summary>A spare whose next container is likely in a user namespace of its own: it prepares that pair instead.</summary>
+    public const string SpareUserNsArgument = "--spare-userns";
+
+    /// <summary>A spare that cannot tell (the session's starts alternate): it prepares both.</summary>
+    public const string SpareBothArgument = "--spare-both";
+
     /// <summary>HUP INT QUIT USR1 USR2 PIPE ALRM TERM STKFLT TSTP TTIN TTOU XCPU XFSZ VTALRM PROF IO PWR.</summary>
     private static readonly int[] IgnoredSignals = [1, 2, 3, 10, 12, 13, 14, 15, 16, 20, 21, 22, 24, 25, 26, 27, 29, 30];
 
@@ -44,14 +50,24 @@ internal static unsafe class Monitor
             int flags = fcntl(fd, 1 /* F_GETFD */, 0);
             if (flags >= 0 && (flags & 1 /* FD_CLOEXEC */) == 0) close(fd);
         }
-        if (_dir == SpareArgument)
+        if (_dir is SpareArgument or SpareUserNsArgument or SpareBothArgument)
         {
-            PrepareNetwork();
+            // the network namespace the next container is likely to get: the host user namespace's (Host, network
+            // none) or one owned by a user namespace made with it (Auto and Private, any network of their own)
+            if (_dir != SpareArgument) UserNamespace.Prepare();
+            if (_dir != SpareUserNsArgument) PrepareNetwork();
             Prefault();
             // everything above (the runtime's start-up included) is done before the engine needs this monitor;
-            // end of input means the session that made the spare has ended or no longer wants it
+            // end of input means the session that made the spare has ended or no longer wants it. Before its
+            // directory the engine may ask for the pair pinned in a container's state directory (its network is
+            // configured before the monitor starts it): "pin START COUNT DIR", answered with one line
             string? dir = ReadLine(0);
-            if (string.IsNullOrEmpty(dir) || dir[0] != '/') return 0;
+            while (dir is not null && dir.StartsWith("pin ", StringComparison.Ordinal))
+            {
+                Report(UserNamespace.PinFromSpare(dir), 0);
+                dir = ReadLine(0);
+            }
+            if (string.IsNullOrEmpty(dir) || dir[0] != '/') { UserNamespace.ReleasePrepared(); return 0; }
             _dir = dir;
             Retitle(dir);
         }
@@ -82,17 +98,38 @@ internal static unsafe class Monitor
         if (nsErr is not null) return Report("error: " + nsErr, 1);
         if (plan.UserNs)
         {
-            // the network namespace stays the host user namespace's (the engine's bridge set it up from outside):
-            // for network none the monitor makes it rather than the clone, so sysfs can be mounted for it here
-            if (plan.NewNet)
+            // the container's network namespace is its user namespace's, so its root has the network capabilities
+            // there (raw sockets: busybox's ping): on a network the engine configured, both were pinned before
+            // (containers-helper userns-netns) and the child is made in that user namespace; for network none the
+            // monitor makes the pair now and enters the network namespace, so sysfs can be mounted for it here.
+            // Elsewhere (the host's network, another container's) the clone makes a new user namespace.
+            string? join = spec.Get("userns-join");
+            if (join is not null)
             {
-                if (unshare((int)CLONE_NEWNET) != 0) return Report("error: network namespace: unshare: errno " + Errno, 1);
-                ContainerChild.LoopbackUp();
+                int probe = open(NStr.Of(join), 0x80000, 0);
+                if (probe < 0) return Report($"error: user namespace: cannot open {join}: errno {Errno}", 1);
+                close(probe);
+                plan.UserNsPin = join;
+                plan.JoinsUserNs = true;
+            }
+            else if (spec.Get("netns") == "new")
+            {
+                string? mkErr = UserNamespace.TakePrepared(plan.IdStart, plan.IdCount, out int userFd, out int netFd) ? null
+                    : UserNamespace.MakeUserAndNet(plan.IdStart, plan.IdCount, out userFd, out netFd);
+                if (mkErr is not null) return Report("error: user namespace: " + mkErr, 1);
+                int ok = setns(netFd, (int)CLONE_NEWNET);
+                int e = Errno;
+                close(netFd);
+                if (ok != 0) { close(userFd); return Report("error: network namespace: setns: errno " + e, 1); }
+                plan.UserNsFd = userFd;
+                plan.JoinsUserNs = true;
                 plan.NewNet = false;
             }
             string? sysErr = UserNamespace.WriteNetSysctls(spec);
             if (sysErr is not null) return Report("error: " + sysErr, 1);
         }
+        // a spare's prepared pair this container did not take (its holder must not live on with the container)
+        UserNamespace.ReleasePrepared();
 
         byte* logPath = NStr.Of(spec.Req("log"));
         int logFd = open(logPath, 0x40 | 1 | 0x400 | 0x80000 /* O_CREAT|O_WRONLY|O_APPEND|O_CLOEXEC */, 0x1a0);
@@ -167,8 +204,12 @@ internal static unsafe class Monitor
                 Tty.SocketPair(usv);
                 plan.UserSock = usv[1];
             }
-            int pid = Clone(CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0)
-                | (plan.UserNs || (plan.Rootless && (!rootlessJoined || plan.KeepId is not null)) ? CLONE_NEWUSER : 0) | (ulong)SIGCHLD);
+            ulong cloneFlags = CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0) | (ulong)SIGCHLD;
+            int pinFd = plan.UserNsPin is null ? -1 : plan.UserNsFd = open(NStr.Of(plan.UserNsPin), 0x80000, 0);
+            // (rootless KeepId on a user network: a user namespace of its own below the holder's, RootlessKeepId.cs)
+            int pid = plan.JoinsUserNs ? UserNamespace.CloneJoined(cloneFlags, plan)
+                : Clone(cloneFlags | (plan.UserNs || (plan.Rootless && (!rootlessJoined || plan.KeepId is not null)) ? CLONE_NEWUSER : 0));
+            if (pinFd >= 0 && pid != 0) { close(pinFd); plan.UserNsFd = -1; }
             if (pid == 0) ContainerChild.Run(plan);
             // the parent's half of the set-up of a user namespace (rootless: the user's maps and slirp4netns; Auto or
             // Private: the range's maps and the idmapped layers); a failure ends the child and this start alike
@@ -272,6 +313,8 @@ internal static unsafe class Monitor
                 first = false;
             }
 
+            // the joining fork and the namespace holder of a user namespace's start, told to end before the clone
+            UserNamespace.ReapDeferred();
             int status = master >= 0 ? SuperviseTty(pid, master, outp[0], errp[0], ref logFd, buf, line)
                 : Supervise(pid, outp[0], errp[0], ref logFd, buf, line);
             SlirpNet.Stop(); // (rootless: this run's network goes with its namespace; a restart starts another)

@@ -30,6 +30,7 @@ internal static class Program
             case "netns-bridge": return RootlessNetns.Bridge(args);
             case "volume-seed": return VolumeSeed.Run(args);
             case "idmap-probe": return IdmapProbe.Run(args);
+            case "userns-netns": return UserNamespace.Pin(args);
             default:
                 Console.Error.WriteLine($"containers-helper: unknown mode '{args[0]}'");
                 return 2;

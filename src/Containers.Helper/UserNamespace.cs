@@ -8,8 +8,9 @@ namespace Containers.Helper;
 /// A container in a user namespace of its own ("userns=start:count" in the spec): root inside is the range's first
 /// host id. The monitor stays host root and does what needs the host's privileges: before the clone it makes every
 /// host path the child mounts a detached bind clone (open_tree; the child, no longer privileged on the host, only
-/// attaches it), and sysfs of the container's network namespace (which the host's user namespace owns); after the
-/// clone (CLONE_NEWUSER) it writes uid_map/gid_map, moves the child into its cgroups, raises its limits, makes each
+/// attaches it), and sysfs of the container's network namespace; after the clone (CLONE_NEWUSER) it writes
+/// uid_map/gid_map (where the container has its own network namespace, the user namespace was made with it, the
+/// maps written then, and the child is made in it: MakeUserAndNet, CloneJoined), moves the child into its cgroups, raises its limits, makes each
 /// image layer an idmapped mount through the child's user namespace, mounts the overlay over them (fsopen/fsmount:
 /// the overlay's superblock stays the host's, so whiteouts and trusted xattrs work as without a user namespace, and
 /// what the container writes lands in the upper directory with the range's ids) and sends it, with any idmapped
@@ -90,6 +91,248 @@ internal static unsafe class UserNamespace
         return null;
     }
 
+    /// <summary>
+    /// A user namespace with the range's maps and a network namespace that it owns, made together by one clone
+    /// (CLONE_NEWUSER | CLONE_NEWNET) of a child that only holds them until this process has opened both. Owned by the
+    /// container's user namespace, the network namespace is its root's, as under docker's userns-remap: raw and packet
+    /// sockets (busybox's ping), its sysctls and its interfaces answer to the container's root, while this process and
+    /// the engine (host root, privileged over every user namespace below the host's) still configure it from outside.
+    /// Loopback is up. Null, or what failed (no descriptor left open).
+    /// </summary>
+    public static string? MakeUserAndNet(uint start, uint count, out int userFd, out int netFd)
+    {
+        userFd = netFd = -1;
+        int* fds = stackalloc int[2];
+        if (pipe2(fds, 0x80000) != 0) return "pipe: errno " + Errno;
+        int pid = Clone(CLONE_NEWUSER | CLONE_NEWNET | (ulong)SIGCHLD);
+        if (pid == 0)
+        {
+            close(fds[1]);
+            byte b;
+            readBlocking(fds[0], &b, 1);
+            _exit(0);
+        }
+        close(fds[0]);
+        if (pid < 0) { int ce = Errno; close(fds[1]); return "clone: " + Plain(ce); }
+        string? err = null;
+        string map = $"0 {start} {count}\n";
+        if (WriteText($"/proc/{pid}/uid_map", map) is int e1) err = "cannot write the id map: " + Plain(e1);
+        else if (WriteText($"/proc/{pid}/gid_map", map) is int e2) err = "cannot write the id map: " + Plain(e2);
+        else if ((userFd = open(NStr.Of($"/proc/{pid}/ns/user"), 0x80000, 0)) < 0) err = "cannot open the user namespace: " + Plain(Errno);
+        else if ((netFd = open(NStr.Of($"/proc/{pid}/ns/net"), 0x80000, 0)) < 0) err = "cannot open the network namespace: " + Plain(Errno);
+        close(fds[1]);
+        Defer(pid);
+        if (err is null) err = LoopbackUpIn(netFd);
+        if (err is not null)
+        {
+            if (userFd >= 0) close(userFd);
+            if (netFd >= 0) close(netFd);
+            userFd = netFd = -1;
+        }
+        return err;
+    }
+
+    /// <summary>
+    /// A spare's user namespace and the network namespace it owns, made before the spare knows its container (off a
+    /// start's path: making a network namespace is the slowest step of a clone), its maps not yet written: the holder
+    /// (a child that only waits) stays until <see cref="TakePrepared"/> writes them through it, or
+    /// <see cref="ReleasePrepared"/> drops the pair. -1 when there is none.
+    /// </summary>
+    private static int _preparedHolder = -1, _preparedPipe = -1, _preparedUser = -1, _preparedNet = -1;
+
+    /// <summary>Spare: prepares the pair (best effort: a failure leaves none, and the start makes one as it would).</summary>
+    public static void Prepare()
+    {
+        int* fds = stackalloc int[2];
+        if (pipe2(fds, 0x80000) != 0) return;
+        int pid = Clone(CLONE_NEWUSER | CLONE_NEWNET | (ulong)SIGCHLD);
+        if (pid == 0)
+        {
+            close(fds[1]);
+            byte b;
+            readBlocking(fds[0], &b, 1);
+            _exit(0);
+        }
+        close(fds[0]);
+        if (pid < 0) { close(fds[1]); return; }
+        _preparedHolder = pid;
+        _preparedPipe = fds[1];
+        _preparedUser = open(NStr.Of($"/proc/{pid}/ns/user"), 0x80000, 0);
+        _preparedNet = open(NStr.Of($"/proc/{pid}/ns/net"), 0x80000, 0);
+        // host root is privileged over the new user namespace before it has maps: loopback can be brought up now
+        if (_preparedUser < 0 || _preparedNet < 0 || LoopbackUpIn(_preparedNet) is not null) ReleasePrepared();
+    }
+
+    /// <summary>
+    /// The prepared pair with the range's maps written (the holder then ends), or false when there is none or the maps
+    /// could not be written (the pair is dropped; the caller makes one).
+    /// </summary>
+    public static bool TakePrepared(uint start, uint count, out int userFd, out int netFd)
+    {
+        userFd = netFd = -1;
+        if (_preparedHolder <= 0) return false;
+        string map = $"0 {start} {count}\n";
+        bool ok = WriteText($"/proc/{_preparedHolder}/uid_map", map) is null && WriteText($"/proc/{_preparedHolder}/gid_map", map) is null;
+        if (ok)
+        {
+            userFd = _preparedUser; netFd = _preparedNet;
+            _preparedUser = _preparedNet = -1;
+        }
+        ReleasePrepared();
+        return ok;
+    }
+
+    /// <summary>Ends the holder (reaped later: <see cref="ReapDeferred"/>) and closes what is left of the prepared pair.</summary>
+    public static void ReleasePrepared()
+    {
+        if (_preparedHolder <= 0) return;
+        close(_preparedPipe);
+        Defer(_preparedHolder);
+        if (_preparedUser >= 0) close(_preparedUser);
+        if (_preparedNet >= 0) close(_preparedNet);
+        _preparedHolder = _preparedPipe = _preparedUser = _preparedNet = -1;
+    }
+
+    /// <summary>
+    /// Spare, asked by the engine ("pin START COUNT DIR" on stdin) before it configures a container's network: the
+    /// prepared pair (or a new one) with the range's maps, pinned at DIR/userns and DIR/netns, as `userns-netns` does.
+    /// Returns the line for the engine: "pinned" or "error: ...".
+    /// </summary>
+    public static string PinFromSpare(string request)
+    {
+        // "pin START COUNT DIR": the directory last, whole (a storage root's path may hold spaces)
+        var f = request.Split(' ', 4);
+        if (f.Length != 4 || !uint.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint start)
+            || !uint.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint count) || f[3].Length == 0 || f[3][0] != '/')
+            return "error: bad pin request";
+        string? err = TakePrepared(start, count, out int user, out int net) ? null : MakeUserAndNet(start, count, out user, out net);
+        if (err is null)
+        {
+            err = PinBoth(f[3], user, net);
+            close(user);
+            close(net);
+        }
+        return err is null ? "pinned" : "error: " + err;
+    }
+
+    private static string? PinBoth(string dir, int user, int net)
+    {
+        string userPath = Path.Combine(dir, "userns"), netPath = Path.Combine(dir, "netns");
+        string? err = BindNamespace(user, userPath);
+        if (err is null && (err = BindNamespace(net, netPath)) is not null) umount2(NStr.Of(userPath), MNT_DETACH);
+        return err;
+    }
+
+    private static readonly List<int> Deferred = new();
+
+    /// <summary>
+    /// A short-lived child (a holder, the joining fork) that has been told to end: reaped once the start has answered,
+    /// so its exit (the teardown of its copy of this process) is not on the start's path.
+    /// </summary>
+    private static void Defer(int pid) { if (pid > 0) Deferred.Add(pid); }
+
+    /// <summary>Reaps the children <see cref="Defer"/> named (each has ended or is about to).</summary>
+    public static void ReapDeferred()
+    {
+        int st;
+        foreach (int pid in Deferred) while (wait4Blocking(pid, &st, 0, null) < 0 && Errno == 4) { }
+        Deferred.Clear();
+    }
+
+    /// <summary>Brings loopback up in the network namespace <paramref name="netFd"/>, and comes back to this one.</summary>
+    private static string? LoopbackUpIn(int netFd)
+    {
+        int self = open(NStr.Of("/proc/thread-self/ns/net"), 0x80000, 0);
+        if (self < 0) return "cannot open the network namespace: " + Plain(Errno);
+        try
+        {
+            if (setns(netFd, (int)CLONE_NEWNET) != 0) return "cannot enter the network namespace: " + Plain(Errno);
+            bool up = ContainerChild.LoopbackUp();
+            int e = Errno;
+            if (setns(self, (int)CLONE_NEWNET) != 0) return "cannot return to the host's network namespace: " + Plain(Errno);
+            return up ? null : "cannot bring loopback up: " + Plain(e);
+        }
+        finally { close(self); }
+    }
+
+    /// <summary>
+    /// `containers-helper userns-netns DIR START COUNT`: the engine's pin of a container's user namespace (the range
+    /// START:COUNT) and of the network namespace it owns, bind mounted at DIR/userns and DIR/netns, before the engine
+    /// configures the network namespace (the engine, many threads, cannot enter a user namespace itself). The monitor
+    /// then makes the container in that user namespace (spec "userns-join"). Prints "ok" (exit 0) or "error: ..." (1).
+    /// </summary>
+    public static int Pin(string[] args)
+    {
+        if (args.Length != 4 || !uint.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out uint start)
+            || !uint.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out uint count))
+        {
+            Console.Error.WriteLine("usage: containers-helper userns-netns DIR START COUNT");
+            return 2;
+        }
+        string? err = MakeUserAndNet(start, count, out int user, out int net);
+        if (err is null)
+        {
+            err = PinBoth(args[1], user, net);
+            close(user);
+            close(net);
+        }
+        Console.WriteLine(err is null ? "ok" : "error: " + err);
+        return err is null ? 0 : 1;
+    }
+
+    private static string? BindNamespace(int fd, string path)
+    {
+        byte* target = NStr.Of(path);
+        int f = open(target, 0x40 | 1 | 0x80000 /* O_CREAT|O_WRONLY|O_CLOEXEC */, 0x1a4);
+        if (f < 0) return $"cannot make {path}: {Plain(Errno)}";
+        close(f);
+        if (mount(NStr.Of("/proc/self/fd/" + fd.ToString(CultureInfo.InvariantCulture)), target, null, MS_BIND, null) != 0)
+            return $"cannot pin {path}: {Plain(Errno)}";
+        return null;
+    }
+
+    /// <summary>
+    /// The container's process made in the user namespace <see cref="ChildPlan.UserNsFd"/> (see MakeUserAndNet) rather
+    /// than a new one: setns into a user namespace needs a single-threaded caller that shares no file system data, so a
+    /// fresh fork of the monitor joins it and clones the child there with CLONE_PARENT: the child's mount, PID, UTS,
+    /// IPC and cgroup namespaces are the user namespace's (its root may mount /proc and sysfs), and the child is the
+    /// monitor's own, waited for as before. <paramref name="flags"/> has no CLONE_NEWUSER. Returns the child's pid, or
+    /// -1 with errno set.
+    /// </summary>
+    public static int CloneJoined(ulong flags, ChildPlan plan)
+    {
+        int* fds = stackalloc int[2];
+        if (pipe2(fds, 0x80000) != 0) return -1;
+        int mid = Clone((ulong)SIGCHLD);
+        if (mid == 0)
+        {
+            close(fds[0]);
+            int r = -1;
+            if (setns(plan.UserNsFd, (int)CLONE_NEWUSER) == 0)
+            {
+                r = Clone(flags | CLONE_PARENT);
+                if (r == 0) { close(fds[1]); ContainerChild.Run(plan); }
+            }
+            int v = r > 0 ? r : -Errno;
+            write(fds[1], (byte*)&v, 4);
+            _exit(0);
+        }
+        close(fds[1]);
+        int e = mid < 0 ? Errno : 71 /* EPROTO: the joining process ended without a word */, got = 0;
+        if (mid > 0)
+        {
+            int v = 0;
+            nint n;
+            do n = readBlocking(fds[0], (byte*)&v, 4); while (n < 0 && Errno == 4);
+            if (n == 4) got = v;
+            Defer(mid);
+        }
+        close(fds[0]);
+        if (got > 0) return got;
+        *__errno_location() = got < 0 ? -got : e;
+        return -1;
+    }
+
     private static bool Eq(byte* a, byte* b) { for (int i = 0; ; i++) { if (a[i] != b[i]) return false; if (a[i] == 0) return true; } }
 
     private static ulong Attrs(ulong msFlags) =>
@@ -104,8 +347,9 @@ internal static unsafe class UserNamespace
     {
         string map = $"0 {p.IdStart} {p.IdCount}\n";
         // plain open/write/close (a FileStream adds an flock and an fstat a file): on a start's critical path
-        if (WriteText($"/proc/{pid}/uid_map", map) is int e1) return "cannot write the id map: " + Plain(e1);
-        if (WriteText($"/proc/{pid}/gid_map", map) is int e2) return "cannot write the id map: " + Plain(e2);
+        // (a child made in the range's user namespace, JoinsUserNs, finds the maps written already)
+        if (!p.JoinsUserNs && WriteText($"/proc/{pid}/uid_map", map) is int e1) return "cannot write the id map: " + Plain(e1);
+        if (!p.JoinsUserNs && WriteText($"/proc/{pid}/gid_map", map) is int e2) return "cannot write the id map: " + Plain(e2);
         string pidText = pid.ToString(CultureInfo.InvariantCulture);
         foreach (string procs in spec.All("cgroup"))
             if (WriteText(procs, pidText) is int e3) return $"cannot join the cgroup {procs}: {Plain(e3)}";

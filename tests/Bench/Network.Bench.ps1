@@ -66,11 +66,10 @@ try {
         $real = Measure-Median -Runs 5 -Action {
             $script:benchJ++
             New-ContainerNetwork -Name "rn$script:benchJ" -StorageRoot $rt | Out-Null
-            # -UserNamespace Host: busybox's ping opens a raw ICMP socket, which root of a user namespace cannot in a
-            # network namespace the host's user namespace owns (docs/SECURITY.md, User namespaces); podman and docker
-            # run it as host root too
-            New-Container -RootFs $rootfs -Name "ra$script:benchJ" -Network "rn$script:benchJ" -UserNamespace Host -Command sleep, 30 -StorageRoot $rt | Start-Container -StorageRoot $rt
-            $b = New-Container -RootFs $rootfs -Name "rb$script:benchJ" -Network "rn$script:benchJ" -UserNamespace Host -Command ping, -c1, -W2, "ra$script:benchJ" -StorageRoot $rt
+            # the root's default (Auto: each container in a user namespace of its own; busybox's ping opens a raw ICMP
+            # socket, which its root may in the network namespace its user namespace owns); podman and docker run it as host root
+            New-Container -RootFs $rootfs -Name "ra$script:benchJ" -Network "rn$script:benchJ" -Command sleep, 30 -StorageRoot $rt | Start-Container -StorageRoot $rt
+            $b = New-Container -RootFs $rootfs -Name "rb$script:benchJ" -Network "rn$script:benchJ" -Command ping, -c1, -W2, "ra$script:benchJ" -StorageRoot $rt
             Start-Container $b.Id -StorageRoot $rt
             if ((Wait-Container $b.Id -StorageRoot $rt).ExitCode -ne 0) { throw 'ping by name failed' }
         } -Prepare {

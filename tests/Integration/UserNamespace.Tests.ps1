@@ -474,6 +474,80 @@ Describe 'Auto' {
         $r.Output | Should -Match '(?m)^ro$'
         $r.Output | Should -Match '(?m)^cg$'
     }
+    It 'gives the container''s root the raw sockets of its own network namespace (busybox''s ping) on a user network, the default one and none, as docker run does' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        if (-not (Test-Prerequisite (Test-Command docker) 'needs docker (../shared/anchors/setup.sh)')) { return }
+        # busybox 1.35's ping opens only a raw ICMP socket: CAP_NET_RAW of the container's root counts only in a network
+        # namespace its user namespace owns (the network namespace is made with the user namespace, not before it)
+        $d = (& timeout 120 docker run --rm --pull never --network none localhost/busybox:test ping -c1 -W5 127.0.0.1 2>&1) -join "`n"
+        $dockerCode = $LASTEXITCODE
+        $dockerCode | Should -Be 0 -Because $d
+        New-ContainerNetwork -StorageRoot $script:root -Name rawnet | Out-Null
+        try {
+            $a = Invoke-ContainerImage $script:img -Detach -Name raw-a -Network rawnet -Command sleep, 300
+            $a.UserNamespace | Should -Be 'Auto'
+            $byName = Invoke-ContainerImage $script:img -Remove -Network rawnet -Command ping, -c1, -W5, raw-a
+            $byName.ExitCode | Should -Be $dockerCode -Because "$($byName.Output) $($byName.Error)"
+            foreach ($net in 'bridge', 'none') {
+                $r = Invoke-ContainerImage $script:img -Remove -Network $net -Command ping, -c1, -W5, 127.0.0.1
+                $r.ExitCode | Should -Be $dockerCode -Because "network ${net}: $($r.Output) $($r.Error)"
+            }
+            # from the host: the container's network namespace is owned by its user namespace (lsns' ONS column)
+            function script:NetOwner([int] $ProcessId) {
+                $userNs = (& lsns -n -t user -p $ProcessId -o NS | Select-Object -First 1).Trim()
+                $owner = (& lsns -n -t net -p $ProcessId -o ONS | Select-Object -First 1).Trim()
+                @($userNs, $owner)
+            }
+            $o = NetOwner (Get-Container raw-a).Pid
+            $o[1] | Should -Be $o[0]
+            $o[0] | Should -Not -Be ((& readlink /proc/self/ns/user) -replace '\D', '')
+            # an exec joins them; a stop and start keeps both namespaces (pinned together until removal)
+            (Invoke-ContainerCommand raw-a -Command ping, -c1, -W5, 127.0.0.1).ExitCode | Should -Be 0
+            $netBefore = & readlink "/proc/$((Get-Container raw-a).Pid)/ns/net"
+            Stop-Container raw-a -Timeout 1
+            Start-Container raw-a
+            $pid2 = (Get-Container raw-a).Pid
+            & readlink "/proc/$pid2/ns/net" | Should -Be $netBefore
+            $o = NetOwner $pid2
+            $o[1] | Should -Be $o[0]
+            (Invoke-ContainerCommand raw-a -Command ping, -c1, -W5, raw-a).ExitCode | Should -Be 0
+            # the monitor's own restarts (-RestartPolicy) make each process in the same user namespace
+            $f = Invoke-ContainerImage $script:img -Detach -Name raw-flaky -Network rawnet -RestartPolicy on-failure:2 -Command sh, -c, 'ping -c1 -W5 raw-a >/dev/null && echo pinged; exit 3'
+            $c = Wait-Container raw-flaky -Timeout 60
+            $c.ExitCode | Should -Be 3
+            $c.RestartCount | Should -Be 2
+            @((Get-ContainerLog raw-flaky) -split "`n" | Where-Object { $_ -match 'pinged' }).Count | Should -Be 3
+            $dir = Join-Path $script:root "containers/$($a.Id)"
+            (Get-Content /proc/self/mountinfo) -match [regex]::Escape("$dir/userns") | Should -Not -BeNullOrEmpty
+            Remove-Container raw-a, raw-flaky -Force
+            # removal leaves neither pin
+            (Get-Content /proc/self/mountinfo) -match [regex]::Escape($a.Id) | Should -BeNullOrEmpty
+        }
+        finally {
+            Remove-Container raw-a, raw-flaky -Force -ErrorAction SilentlyContinue
+            Remove-ContainerNetwork -StorageRoot $script:root rawnet -Force -Confirm:$false -ErrorAction SilentlyContinue
+        }
+    }
+    It 'pins the user and network namespaces through the session''s spare for a storage root whose path holds a space' {
+        if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
+        $spaced = Join-Path $script:TestBase ('user ns ' + [Guid]::NewGuid().ToString('N').Substring(0, 6))
+        New-Item -ItemType Directory -Force -Path $spaced | Out-Null
+        try {
+            Import-ContainerImage -RootFs -LiteralPath $script:rootfs -Name spaced/bb:1 -StorageRoot $spaced | Out-Null
+            New-ContainerNetwork -StorageRoot $spaced -Name spacednet | Out-Null
+            # the first start leaves a spare that prepared a user namespace with its network namespace; the next ones use it
+            foreach ($i in 1..3) {
+                $r = Invoke-ContainerImage spaced/bb:1 -Remove -Network spacednet -StorageRoot $spaced -Command ping, -c1, -W5, 127.0.0.1
+                $r.ExitCode | Should -Be 0 -Because "start $($i): $($r.Output) $($r.Error)"
+            }
+            (Get-Content /proc/self/mountinfo) -match [regex]::Escape(($spaced -replace ' ', '\040')) | Should -BeNullOrEmpty
+        }
+        finally {
+            Get-Container -All -StorageRoot $spaced -ErrorAction SilentlyContinue | Remove-Container -Force -StorageRoot $spaced -ErrorAction SilentlyContinue
+            Remove-ContainerNetwork -StorageRoot $spaced spacednet -Force -Confirm:$false -ErrorAction SilentlyContinue
+            & rm -rf --one-file-system $spaced
+        }
+    }
     It 'delegates the container''s cgroup to its root' {
         if (-not (Test-Prerequisite $script:IsRoot 'needs root')) { return }
         $c = Invoke-ContainerImage $script:img -Detach -Name cgdel -Command sleep, 300

@@ -223,7 +223,7 @@ public sealed partial class ContainerRuntime
             string why = cfg.RootFs is not null ? $"{copyWhy}, and a -RootFs directory is not copied per id range"
                 : $"{copyWhy}, and a build step's mounts would need idmapped binds";
             if (usermode == UserNamespaces.UserNamespaceMode.Private)
-                throw ContainersException.System("UserNamespaceUnavailable", $"A user namespace of its own cannot be given: {why}.", cfg.RootFs);
+                throw ContainersException.System("UserNamespaceUnavailable", $"A user namespace of its own cannot be given: {why}.", cfg.RootFs ?? (string.IsNullOrEmpty(cfg.Name) ? cfg.Image : cfg.Name));
             usermode = UserNamespaces.UserNamespaceMode.Host;
             uswarn = UserNamespaces.UserNamespaceSupport.FallbackWarning(why);
         }

@@ -109,7 +109,7 @@ public sealed partial class ContainerRuntime
             if (HasOwnNetworks(c.Network) && NetworkProvider is not null)
             {
                 // (rootless: the container's namespace is made by its clone in the user's rootless network namespace)
-                var inside = Rootless.RootlessHost.Active ? null : EnsureNetNs(dir);
+                var inside = Rootless.RootlessHost.Active ? null : EnsureNetNs(dir, c);
                 Diagnostics.StepTimes.Mark("start.netns-pin");
                 var ctx = NetContext(c, dir);
                 ctx.InsideNetlink = inside;
@@ -151,7 +151,7 @@ public sealed partial class ContainerRuntime
             }
             string? line = p.StandardOutput.ReadLine();
             Diagnostics.StepTimes.Mark("start.monitor-answer");
-            SpareMonitors.Replenish();
+            SpareMonitors.Replenish(c.IdRange is not null);
             Diagnostics.StepTimes.Mark("start.spare-replenish");
             if (line is null || !line.StartsWith("ok ", StringComparison.Ordinal))
             {
@@ -217,8 +217,14 @@ public sealed partial class ContainerRuntime
         network.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>Creates and pins the network namespace before the first start (for the network provider); in this process, no helper spawned.</summary>
-    private static Containers.Native.Netlink.NetlinkSocket? EnsureNetNs(string dir)
+    private static Containers.Native.Netlink.NetlinkSocket? EnsureNetNs(string dir, ContainerConfig c)
     {
+        // a user namespace of its own: the network namespace is made in it, pinned with it (the provider then joins it)
+        if (c.IdRange is UserNamespaces.IdRange r)
+        {
+            UserNamespaceSetup.PinNamespaces(dir, r);
+            return null;
+        }
         string path = Path.Combine(dir, "netns");
         try { return Containers.Native.Netlink.NetNs.Pin(path); }
         catch (Containers.Native.Sys.NativeException ex)
@@ -439,6 +445,12 @@ public sealed partial class ContainerRuntime
             _ when joins.NetPid > 0 => $"join:/proc/{joins.NetPid}/ns/net",
             _ => Path.Combine(dir, "netns"),
         });
+        // the container's user namespace, pinned with the network namespace it owns (UserNamespaceSetup.PinNamespaces)
+        if (c.IdRange is not null && !rootless && HasOwnNetworks(c.Network) && joins.NetPid == 0)
+        {
+            string userPin = Path.Combine(dir, UserNamespaceSetup.UserNsPin);
+            if (UserNamespaceSetup.IsPinned(userPin)) w.Add("userns-join", userPin);
+        }
         w.Add("pidns", c.PidMode == "host" ? "host" : joins.PidPid > 0 ? $"/proc/{joins.PidPid}/ns/pid" : null);
         w.Add("ipcns", c.IpcMode == "host" ? "host" : joins.IpcPid > 0 ? $"/proc/{joins.IpcPid}/ns/ipc" : null);
         w.Add("hostname", c.Hostname);
@@ -733,14 +745,13 @@ public sealed partial class ContainerRuntime
         foreach (var s in c.Sysctls)
         {
             int eq = s.IndexOf('=');
-            // user namespace: the network namespace is the host user namespace's, so its parameters are not the
-            // container root's to write; the monitor writes them from inside that namespace before the clone
+            // user namespace: the monitor writes them from inside the network namespace before the clone (/proc/sys is
+            // read-only in the container, and a joined or host network namespace is not the container root's)
             if (userns && s.StartsWith("net.", StringComparison.Ordinal)) w.Add("netsysctl", s[..eq].Replace('.', '/') + "=" + HostSysctlValue(c, s[..eq], s[(eq + 1)..]));
             else w.Op("write", 0, s[(eq + 1)..], "/proc/sys/" + s[..eq].Replace('.', '/'));
         }
-        // user namespace: the network namespace is the host user namespace's, so binding a port below 1024 and ICMP
-        // sockets would need capabilities the container's root has not there. Docker's defaults since 20.10 make
-        // both unprivileged in a container's own network namespace; set unless -Sysctl gave them
+        // Docker's defaults since 20.10: binding a port below 1024 and ICMP datagram sockets are unprivileged in a
+        // container's own network namespace (for its users other than root; -User 1000's ping); set unless -Sysctl gave them
         if (userns && c.IdRange is UserNamespaces.IdRange nr && !IsContainerMode(c.Network) && c.Network != "host")
         {
             if (!c.Sysctls.Any(s => s.StartsWith("net.ipv4.ip_unprivileged_port_start=", StringComparison.Ordinal)))

@@ -117,6 +117,9 @@ public sealed partial class ContainerRuntime
         // and the veth pairs in it, in its own worker; nothing here waits for that (deferred teardown)
         string netns = Path.Combine(rec.Dir, "netns");
         if (File.Exists(netns)) while (ProcessOps.Unmount(netns)) { }
+        // and the user namespace pinned with it (UserNamespaceSetup.PinNamespaces)
+        string userns = Path.Combine(rec.Dir, UserNamespaces.UserNamespaceSetup.UserNsPin);
+        if (c.IdRange is not null || File.Exists(userns)) while (ProcessOps.Unmount(userns)) { }
         foreach (var leftover in new[] { "merged", "export" }) ProcessOps.Unmount(Path.Combine(rec.Dir, leftover));
         Diagnostics.StepTimes.Mark("remove.unmounts");
         cg.Destroy();

@@ -33,6 +33,63 @@ internal static class UserNamespaceSetup
         }
     }
 
+    /// <summary>Where a container's user namespace is pinned, beside its network namespace, in its state directory.</summary>
+    public const string UserNsPin = "userns";
+
+    private const long NsfsMagic = 0x6e736673;
+
+    /// <summary>True when <paramref name="path"/> is a pinned namespace (an nsfs file bind mounted there).</summary>
+    public static bool IsPinned(string path) => Cgroupfs.FileSystemType(path) == NsfsMagic;
+
+    /// <summary>
+    /// Before the network provider configures a user-namespaced container's network namespace: pins the container's
+    /// user namespace (its range's maps) and a network namespace that user namespace owns, at userns and netns in the
+    /// state directory (`containers-helper userns-netns`: the engine has many threads and cannot enter a user
+    /// namespace itself). The monitor then makes the container in that user namespace, so its root holds the network
+    /// capabilities of its own network namespace (raw sockets, as busybox's ping opens; its sysctls; its interfaces),
+    /// as under docker's userns-remap, while the engine, host root, configures it from outside as before. Both pins live
+    /// until removal, as the network namespace alone did. Nothing to do when they are pinned already; a network
+    /// namespace an earlier version pinned alone is kept (that container's root goes on without those capabilities).
+    /// </summary>
+    public static void PinNamespaces(string dir, IdRange r)
+    {
+        string net = Path.Combine(dir, "netns"), user = Path.Combine(dir, UserNsPin);
+        if (IsPinned(net)) return;
+        // a user namespace pinned without its network namespace (a kill between the helper's two mounts): made again
+        while (IsPinned(user)) if (!Containers.Native.Proc.ProcessOps.Unmount(user)) break;
+        // the session's spare has such a pair made already: pinned by it, no process started here
+        if (Runtime.SpareMonitors.Pin(dir, r, out string? spareError))
+        {
+            if (spareError is null) return;
+            throw Errors.ContainersException.System("NetworkNamespaceFailed", "Cannot create the container's user and network namespaces: " + spareError, net);
+        }
+        var psi = new System.Diagnostics.ProcessStartInfo(State.EngineFiles.HelperPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("userns-netns");
+        psi.ArgumentList.Add(dir);
+        psi.ArgumentList.Add(r.Start.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add(r.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        string output, errors;
+        int code;
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            output = p.StandardOutput.ReadToEnd().Trim();
+            errors = p.StandardError.ReadToEnd().Trim();
+            p.WaitForExit();
+            code = p.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw Errors.ContainersException.System("HelperNotStartable", $"Cannot run {State.EngineFiles.HelperPath}: {ex.Message}", net, ex);
+        }
+        if (code != 0 || output != "ok")
+        {
+            string why = output.StartsWith("error: ", StringComparison.Ordinal) ? output[7..] : (output + " " + errors).Trim();
+            if (why.Length == 0) why = $"the helper exited with code {code}";
+            throw Errors.ContainersException.System("NetworkNamespaceFailed", "Cannot create the container's user and network namespaces: " + why, net);
+        }
+    }
+
     public static void PrepareStart(ContainerRuntime rt, ContainerRuntime.Record rec, IdRange r, bool sharedEtc)
     {
         int root = (int)r.Start;
