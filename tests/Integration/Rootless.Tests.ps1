@@ -87,6 +87,8 @@ AfterAll {
         Set-Content -LiteralPath $f -Value $keep
     }
     & rm -rf --one-file-system $script:Base $script:RuntimeDir 2>$null
+    # what the KeepId test's podman run left for the user outside its home (its runtime directories)
+    & rm -rf --one-file-system "/tmp/podman-run-$($script:Uid)" "/tmp/containers-user-$($script:Uid)" 2>$null
 }
 
 Describe 'Rootless operation' {
