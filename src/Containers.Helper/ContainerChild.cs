@@ -108,6 +108,8 @@ internal sealed unsafe class ChildPlan
     /// </summary>
     public bool Rootless;
     public string? RootlessMapping;
+    /// <summary>Rootless -UserNamespace KeepId ("keepid=uid:gid"): the user's ids are the same inside (RootlessKeepId.cs).</summary>
+    public string? KeepId;
 
     /// <summary>
     /// PID 1 of an -Init container is a clone of the monitor, so its command line would be the monitor's
@@ -208,6 +210,7 @@ internal sealed unsafe class ChildPlan
         UserNamespace.FromSpec(p, s);
         p.RootlessMapping = s.Get("rootless");
         p.Rootless = p.RootlessMapping is not null;
+        p.KeepId = s.Get("keepid");
         return p;
     }
 
@@ -269,7 +272,8 @@ internal static unsafe class ContainerChild
             if (read(p.UserSock, &go, 1) != 1) Fail(p, ChildPlan.StepUserNs, Errno == 0 ? 71 : Errno);
             close(p.UserSock);
             // root of its own namespace (the user's uid and gid are its 0 now): what the steps make is the container root's
-            if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) Fail(p, ChildPlan.StepUser, Errno);
+            // (KeepId of the single mapping has no 0: the child stays the user's uid, with every capability of its namespace)
+            if ((setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) && !(p.KeepId is not null && Errno == 22)) Fail(p, ChildPlan.StepUser, Errno);
         }
         // its own session and process group, as runc and crun make it: a signal the container sends to its
         // process group (kill 0, an Apache stop) or session must not reach the monitor

@@ -74,7 +74,8 @@ internal sealed unsafe class HealthMonitor
         // does; without it the check would run as the host's root in the container's other namespaces
         // (rootless on a user network: the monitor is in the container's user namespace already, the holder's, where
         // setns to it fails; it has the privilege to join the others as it is: RootlessNetns.cs)
-        bool joined = s.Flag("rootless-joined");
+        // (KeepId on a user network: the container has a user namespace of its own below the holder's: joined as usual)
+        bool joined = s.Flag("rootless-joined") && s.Get("keepid") is null;
         _userns = !joined && (s.Get("userns") is { Length: > 0 } || s.Get("rootless") is not null);
         _rootless = !joined && s.Get("rootless") is not null;
         _plan = new ChildPlan

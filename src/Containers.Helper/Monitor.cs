@@ -206,8 +206,9 @@ internal static unsafe class Monitor
             }
             ulong cloneFlags = CLONE_NEWNS | CLONE_NEWUTS | (plan.JoinIpc ? 0 : CLONE_NEWIPC) | (plan.JoinPid ? 0 : CLONE_NEWPID) | (plan.NewNet ? CLONE_NEWNET : 0) | (ulong)SIGCHLD;
             int pinFd = plan.UserNsPin is null ? -1 : plan.UserNsFd = open(NStr.Of(plan.UserNsPin), 0x80000, 0);
+            // (rootless KeepId on a user network: a user namespace of its own below the holder's, RootlessKeepId.cs)
             int pid = plan.JoinsUserNs ? UserNamespace.CloneJoined(cloneFlags, plan)
-                : Clone(cloneFlags | (plan.UserNs || (plan.Rootless && !rootlessJoined) ? CLONE_NEWUSER : 0));
+                : Clone(cloneFlags | (plan.UserNs || (plan.Rootless && (!rootlessJoined || plan.KeepId is not null)) ? CLONE_NEWUSER : 0));
             if (pinFd >= 0 && pid != 0) { close(pinFd); plan.UserNsFd = -1; }
             if (pid == 0) ContainerChild.Run(plan);
             // the parent's half of the set-up of a user namespace (rootless: the user's maps and slirp4netns; Auto or
@@ -219,8 +220,11 @@ internal static unsafe class Monitor
                 setupWhat = "rootless";
                 // on a user network the monitor runs in the user's rootless network namespace (RootlessNetns.cs): the
                 // child is made in its user namespace, mapped already, and gets its veth pairs from here
+                // (KeepId: the child has a user namespace of its own with the KeepId maps: RootlessKeepId.cs)
                 // (a restart reads the networks again: Connect-/Disconnect-ContainerNetwork rewrite them in the spec file)
-                setupErr = pid <= 0 ? null : rootlessJoined ? RootlessNetns.Attach(pid, first ? spec : ReloadSpec(spec)) : Rootless.WriteMaps(pid, plan.RootlessMapping!);
+                setupErr = pid <= 0 ? null : rootlessJoined
+                    ? (plan.KeepId is null ? null : RootlessKeepId.WriteNestedMaps(pid, plan.RootlessMapping!, plan.KeepId)) ?? RootlessNetns.Attach(pid, first ? spec : ReloadSpec(spec))
+                    : plan.KeepId is null ? Rootless.WriteMaps(pid, plan.RootlessMapping!) : RootlessKeepId.WriteMaps(pid, plan.RootlessMapping!, plan.KeepId);
                 // the default network: slirp4netns joins the child's namespaces and configures tap0 before it goes on
                 if (setupErr is null && pid > 0) setupErr = SlirpNet.Start(pid, spec);
                 if (setupErr is null && pid > 0) { byte go = 1; write(usv[0], &go, 1); }

@@ -25,6 +25,7 @@ internal static class Program
             case "proxy": return Net.PortProxy.Run(args);
             case "userns-exec": return Rootless.Exec(args);
             case "idfix": return Rootless.IdFix(args);
+            case "idshift": return RootlessKeepId.IdShift(args);
             case "rootless-netns": return RootlessNetns.Holder(args);
             case "netns-bridge": return RootlessNetns.Bridge(args);
             case "netns-attach": return RootlessNetns.AttachMode(args);

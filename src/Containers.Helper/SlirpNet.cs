@@ -27,11 +27,14 @@ internal static unsafe class SlirpNet
     public static string? Start(int child, Spec spec)
     {
         string? socket = spec.Get("slirp");
-        return socket is null ? null : Start(child, socket, spec.All("port"));
+        // KeepId of the single mapping: the container's user namespace has no uid 0, which the sandbox (a mount
+        // namespace and pivot_root of slirp4netns's own, made as root of that namespace) needs: seccomp only
+        bool sandbox = !(spec.Get("keepid") is not null && spec.Get("rootless") is { } m && m.EndsWith(":0", StringComparison.Ordinal));
+        return socket is null ? null : Start(child, socket, spec.All("port"), sandbox);
     }
 
     /// <summary>Starts slirp4netns for the namespaces of <paramref name="child"/> with its API socket at <paramref name="socket"/>.</summary>
-    public static string? Start(int child, string socket, IEnumerable<string> ports)
+    public static string? Start(int child, string socket, IEnumerable<string> ports, bool sandbox = true)
     {
         int* ready = stackalloc int[2];
         int* exit = stackalloc int[2];
@@ -43,7 +46,7 @@ internal static unsafe class SlirpNet
             "--ready-fd=" + ready[1].ToString(CultureInfo.InvariantCulture), "--exit-fd=" + exit[0].ToString(CultureInfo.InvariantCulture),
             "--api-socket=" + socket, child.ToString(CultureInfo.InvariantCulture), "tap0",
         ];
-        byte** argv = NStr.Array(args);
+        byte** argv = NStr.Array(sandbox ? args : args.Where(a => a != "--enable-sandbox").ToArray());
         byte** envp = NStr.Array(["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]);
         byte* file = NStr.Of(Binary);
         byte* devNull = NStr.Of("/dev/null");

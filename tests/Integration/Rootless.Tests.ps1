@@ -87,6 +87,8 @@ AfterAll {
         Set-Content -LiteralPath $f -Value $keep
     }
     & rm -rf --one-file-system $script:Base $script:RuntimeDir 2>$null
+    # what the KeepId test's podman run left for the user outside its home (its runtime directories)
+    & rm -rf --one-file-system "/tmp/podman-run-$($script:Uid)" "/tmp/containers-user-$($script:Uid)" 2>$null
 }
 
 Describe 'Rootless operation' {
@@ -373,6 +375,128 @@ Remove-ContainerNetwork rlnet2
         Test-Path (Join-Path $script:RuntimeDir 'netns') | Should -BeFalse
     }
 
+    It 'runs -UserNamespace KeepId as podman''s --userns=keep-id: the same id, passwd, group and owners inside, and the bind mount''s new file is the user''s' {
+        if (-not (Test-Command podman)) { throw 'Missing prerequisite: podman (the comparison)' }
+        $src = "$($script:UserHome)/keepshare"
+        & install -d -o $script:Uid -g $script:Gid $src
+        # the same probe in both engines: $1 names the file it writes in the bind mount
+        Set-Content -LiteralPath "$src/probe.sh" -Value 'id; echo "HOME=$HOME"; grep "^$(id -un):" /etc/passwd; grep "^$(id -gn):" /etc/group; stat -c "%u %g %n" /etc /etc/passwd /bin/busybox; touch "/s/$1"'
+        & chmod a+r "$src/probe.sh"
+        $r = AsUser @"
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network none -UserNamespace KeepId -Volume '${src}:/s' -Command sh, /s/probe.sh, ours
+New-Container localhost/busybox:test -Name rlkeep -UserNamespace KeepId -Command sleep, 600 | Start-Container | Out-Null
+`$c = Get-Container rlkeep
+`$e = Invoke-ContainerCommand rlkeep -Command id
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; Pid = `$c.Pid; UserNamespace = `$c.UserNamespace; Exec = `$e.Output } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0 -Because "$($r.Error) $($r.Message)"
+        $ours = @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+        # podman, as the same user, on the same image (its pause process ended by pid afterwards: the test user's)
+        try {
+            $pod = & runuser -u $script:User -- env -i "HOME=$($script:UserHome)" "USER=$($script:User)" "LOGNAME=$($script:User)" 'PATH=/usr/local/bin:/usr/bin:/bin' `
+                sh -c "cd /tmp && podman load -q -i '$($script:Archive)' >/dev/null && podman run --rm --userns=keep-id --network none -v ${src}:/s localhost/busybox:test sh /s/probe.sh podman" 2>&1
+        }
+        finally {
+            foreach ($l in @(& ps -u $script:User -o pid=,args= 2>$null)) { if ("$l" -match '^\s*(\d+)\s+(podman|catatonit|/usr/bin/podman|/usr/libexec/podman)') { & kill -9 ([int]$Matches[1]) 2>$null } }
+        }
+        # (podman's own log lines on stderr, such as its warning that / is not a shared mount, are not the probe's)
+        $theirs = @($pod | ForEach-Object { "$_".Trim() } | Where-Object { $_ -and $_ -notmatch '^time=".*level=' })
+        $theirs.Count | Should -BeGreaterThan 3 -Because "podman printed: $($pod -join "`n")"
+        $ours | Should -Be $theirs
+        $ours[0] | Should -Be "uid=$($script:Uid)($($script:User)) gid=$($script:Gid)($(& id -gn $script:User)) groups=$($script:Gid)($(& id -gn $script:User))"
+        # what each wrote in the user's folder is the user's on the host
+        (& stat -c '%u %g' "$src/ours") | Should -Be "$($script:Uid) $($script:Gid)"
+        (& stat -c '%u %g' "$src/podman") | Should -Be "$($script:Uid) $($script:Gid)"
+        # the mapping, seen from the host: 0..uid-1 the first subordinate ids, uid the user, the rest of the range above
+        $r.UserNamespace | Should -Be 'KeepId'
+        (Get-Content -LiteralPath "/proc/$($r.Pid)/uid_map" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() }) |
+            Should -Be @("0 $($script:SubUid) $($script:Uid)", "$($script:Uid) $($script:Uid) 1", "$($script:Uid + 1) $($script:SubUid + $script:Uid) $(65536 - $script:Uid)")
+        ((Get-Content -LiteralPath "/proc/$($r.Pid)/status" | Where-Object { $_ -like 'Uid:*' }) -replace '\s+', ' ') | Should -Be "Uid: $($script:Uid) $($script:Uid) $($script:Uid) $($script:Uid)"
+        $r.Exec.Trim() | Should -Be $ours[0]
+        # :U gives the source to the container user's ids as KeepId maps them: 1000 (below the user's uid) is the
+        # range's 1001st id, where the ordinary mapping has its 1000th
+        $u = "$($script:UserHome)/keepu"
+        & install -d -o $script:Uid -g $script:Gid $u
+        $r = AsUser "`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network none -UserNamespace KeepId -User 1000:1000 -Volume '${u}:/u:U' -Command sh, -c, 'id -u; stat -c %u /u; touch /u/f'; [pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error } | ConvertTo-Json -Compress"
+        $r.ExitCode | Should -Be 0 -Because "$($r.Error) $($r.Message)"
+        @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @('1000', '1000')
+        $hostUid = if (1000 -lt $script:Uid) { $script:SubUid + 1000 } elseif (1000 -eq $script:Uid) { $script:Uid } else { $script:SubUid + 999 }
+        $hostGid = if (1000 -lt $script:Gid) { $script:SubGid + 1000 } elseif (1000 -eq $script:Gid) { $script:Gid } else { $script:SubGid + 999 }
+        foreach ($f in $u, "$u/f") { (& stat -c '%u %g' $f) | Should -Be "$hostUid $hostGid" }
+    }
+
+    It 'shows KeepId containers the image''s other owners as the image has them, in the layers and in a new volume filled from them' {
+        $r = AsUser @"
+`$o = Invoke-ContainerImage rl/owned:1 -Remove -Network none -UserNamespace KeepId -Volume rlkeepvol:/home -Command sh, -c, 'stat -c "%u %g %a" /home/app/owned /bin/busybox'
+`$l = Invoke-ContainerImage rl/owned:1 -Remove -Network none -UserNamespace KeepId -Command sh, -c, 'stat -c "%u %g %a" /home/app/owned'
+Remove-ContainerVolume rlkeepvol
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; Layer = `$l.Output } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0 -Because "$($r.Error) $($r.Message)"
+        @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @('1000 2000 4755', '0 0 755')
+        $r.Layer.Trim() | Should -Be '1000 2000 4755'
+    }
+
+    It 'runs KeepId containers on a user network: by name, a published port, HOME where the user''s home is mounted' {
+        $port = Get-Random -Minimum 20000 -Maximum 40000
+        $src = "$($script:UserHome)/keepnet"
+        & install -d -o $script:Uid -g $script:Gid $src
+        $r = AsUser @"
+New-ContainerNetwork rlkeepnet | Out-Null
+New-Container localhost/busybox:test -Name rlkeepsrv -Network rlkeepnet -UserNamespace KeepId -Port 127.0.0.1:${port}:8080 -HealthCommand 'test `$(wc -l < /proc/self/uid_map) = 3 && wget -O /dev/null http://127.0.0.1:8080/index.html' -HealthInterval ([timespan]::FromMilliseconds(300)) -Command sh, -c, 'echo keep-by-name > /tmp/index.html; exec httpd -f -p 8080 -h /tmp' | Start-Container | Out-Null
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlkeepnet -UserNamespace KeepId -Volume '$($script:UserHome):$($script:UserHome)' -Command sh, -c, 'id -u; echo "HOME=`$HOME"; for i in 1 2 3; do nslookup rlkeepsrv > /tmp/ns && break; sleep 1; done; for i in 1 2 3 4 5; do wget -q -O - http://rlkeepsrv:8080/index.html && break; sleep 1; done; touch $src/f'
+`$holder = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).RuntimeDirectory 'netns')
+`$deadline = (Get-Date).AddSeconds(10)
+while ((Get-Container rlkeepsrv).Health -ne 'Healthy' -and (Get-Date) -lt `$deadline) { Start-Sleep -Milliseconds 200 }
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; Pid = (Get-Container rlkeepsrv).Pid; Holder = "`$holder"; Health = "`$((Get-Container rlkeepsrv).Health)" } | ConvertTo-Json -Compress
+"@
+        $r.ExitCode | Should -Be 0 -Because "$($r.Error) $($r.Message)"
+        @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @("$($script:Uid)", "HOME=$($script:UserHome)", 'keep-by-name') -Because "the client's errors: $($r.Error)"
+        (& stat -c '%u %g' "$src/f") | Should -Be "$($script:Uid) $($script:Gid)"
+        # its health check (run by its monitor, in the holder's namespace) joins the container's own user namespace
+        # (three lines in its uid_map, where the holder's has two)
+        $r.Health | Should -Be 'Healthy'
+        # its user namespace is its own, below the holder's (whose 0 is the user, 1.. the subordinate ids), as podman's is below its pause process's
+        $holderPid = [int](($r.Holder -split ' ')[0])
+        (& readlink "/proc/$($r.Pid)/ns/user") | Should -Not -Be (& readlink "/proc/$holderPid/ns/user")
+        (Get-Content -LiteralPath "/proc/$($r.Pid)/uid_map" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() }) |
+            Should -Be @("0 $($script:SubUid) $($script:Uid)", "$($script:Uid) $($script:Uid) 1", "$($script:Uid + 1) $($script:SubUid + $script:Uid) $(65536 - $script:Uid)")
+        $body = $null
+        $deadline = (Get-Date).AddSeconds(10)
+        while (-not $body -and (Get-Date) -lt $deadline) {
+            try { $body = (Invoke-WebRequest -Uri "http://127.0.0.1:$port/index.html" -UseBasicParsing -TimeoutSec 2).Content } catch { Start-Sleep -Milliseconds 200 }
+        }
+        $body | Should -Match 'keep-by-name'
+        # a stop removes the published port's host forward, so the next start publishes it again
+        $r = AsUser "Stop-Container rlkeepsrv -Timeout 1; Start-Container rlkeepsrv; [pscustomobject]@{ Status = `"`$((Get-Container rlkeepsrv).Status)`" } | ConvertTo-Json -Compress"
+        $r.Status | Should -Be 'Running' -Because "$($r.Error) $($r.Message)"
+        $body = $null
+        $deadline = (Get-Date).AddSeconds(10)
+        while (-not $body -and (Get-Date) -lt $deadline) {
+            try { $body = (Invoke-WebRequest -Uri "http://127.0.0.1:$port/index.html" -UseBasicParsing -TimeoutSec 2).Content } catch { Start-Sleep -Milliseconds 200 }
+        }
+        $body | Should -Match 'keep-by-name'
+        $r = AsUser "Remove-Container rlkeepsrv, rlkeep -Force; Remove-ContainerNetwork rlkeepnet; [pscustomobject]@{ Problems = @(Test-ContainerStore | ForEach-Object { `"`$(`$_.Kind) `$(`$_.Target)`" }) } | ConvertTo-Json -Compress"
+        $r.Error | Should -BeNullOrEmpty
+        # the KeepId copies of the layers (idcopies/<uid>) are complete ones of layers the root has
+        @($r.Problems) | Should -BeNullOrEmpty
+        Test-Path "$($script:StoreDir)/idcopies/$($script:Uid)" | Should -BeTrue
+    }
+
+    It 'refuses -UserNamespace KeepId under root with UserNamespaceKeepIdRootless, making nothing' {
+        $root = New-TestStorageRoot 'keepid-root'
+        try {
+            Import-ContainerImage -LiteralPath $script:Archive -StorageRoot $root | Out-Null
+            { New-Container localhost/busybox:test -StorageRoot $root -UserNamespace KeepId -Command true -ErrorAction Stop } |
+                Should -Throw -ErrorId 'UserNamespaceKeepIdRootless,Containers.Cmdlets.Runtime.NewContainerCommand'
+            try { New-Container localhost/busybox:test -StorageRoot $root -UserNamespace KeepId -Command true -ErrorAction Stop } catch { $err = $_ }
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err.Exception.Message | Should -Match 'rootless'
+            @(Get-Container -All -StorageRoot $root) | Should -BeNullOrEmpty
+        }
+        finally { Remove-TestStorageRoot $root }
+    }
+
     It 'refuses -Memory, -Cpus and -PidsLimit on this cgroup v1 host with RootlessCgroupsNotDelegated' {
         if (-not (Test-Path /sys/fs/cgroup/memory)) { throw 'this test expects a cgroup v1 host (the v2 case runs in the CgroupV2VM suite)' }
         foreach ($flag in '-Memory 64MB', '-Cpus 0.5', '-PidsLimit 50') {
@@ -384,7 +508,7 @@ Remove-ContainerNetwork rlnet2
 
     It 'refuses what needs host privilege or a network it cannot give, with stable ErrorIds' {
         (AsUser "New-Container localhost/busybox:test -Privileged -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
-        (AsUser "New-Container localhost/busybox:test -UserNamespace KeepId -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
+        (AsUser "New-Container localhost/busybox:test -UserNamespace Auto -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
         # a parent cgroup elsewhere would be ignored by the rootless manager, never silently
         (AsUser "New-Container localhost/busybox:test -CgroupParent elsewhere -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessUnsupported'
         (AsUser "New-Container localhost/busybox:test -Network host -Command true | Out-Null; 'created' | ConvertTo-Json -Compress").Error | Should -Match '^RootlessNetworkUnsupported'
@@ -530,6 +654,52 @@ New-Container localhost/busybox:test -Name rs1 -Network none -Volume rsvol:/data
         $r = AsUser "New-Container localhost/busybox:test -User 1000 -Network none -Command true | Out-Null; 'created' | ConvertTo-Json -Compress" -As $script:User2
         $r.Error | Should -Match '^RootlessUserNotMapped'
         $r.Message | Should -Match 'single mapping'
+    }
+
+    It 'runs KeepId with the single mapping as podman''s keep-id does: only the user''s uid and gid, mapped to themselves' {
+        $src = "/home/$($script:User2)/keepshare"
+        & install -d -o $script:Uid2 -g $script:Gid2 $src
+        $r = AsUser @"
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -UserNamespace KeepId -Volume '${src}:/s' -Command sh, -c, 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; grep "^`$(id -un):" /etc/passwd; ip -4 -o addr show tap0 | grep -c 10.0.2.100; touch /s/f'
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error } | ConvertTo-Json -Compress
+"@ -As $script:User2
+        $r.ExitCode | Should -Be 0 -Because "$($r.Error) $($r.Message)"
+        @($r.Output -split "`n" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() } | Where-Object { $_ }) |
+            Should -Be @("$($script:Uid2)", "$($script:Gid2)", "$($script:Uid2) $($script:Uid2) 1", "$($script:Gid2) $($script:Gid2) 1", 'deny', "$($script:User2):*:$($script:Uid2):$($script:Gid2)::/:/bin/sh", '1')
+        (& stat -c '%u %g' "$src/f") | Should -Be "$($script:Uid2) $($script:Gid2)"
+        # no other id exists there: root (or any other user) is refused before anything is made
+        $e = AsUser "New-Container localhost/busybox:test -UserNamespace KeepId -User 0 -Command true | Out-Null; 'created' | ConvertTo-Json -Compress" -As $script:User2
+        $e.Error | Should -Match '^RootlessUserNotMapped'
+        $e.Message | Should -Match 'KeepId'
+    }
+
+    It 'gives the single-mapping user a user network: two containers reach each other by name, a published port is reached from the host' {
+        $port = Get-Random -Minimum 20000 -Maximum 40000
+        $r = AsUser @"
+New-ContainerNetwork rsnet | Out-Null
+New-Container localhost/busybox:test -Name rssrv -Network rsnet -Port 127.0.0.1:${port}:8080 -Command sh, -c, 'echo single-by-name > /tmp/index.html; exec httpd -f -p 8080 -h /tmp' | Start-Container | Out-Null
+`$o = Invoke-ContainerImage localhost/busybox:test -Remove -Network rsnet -Command sh, -c, 'id -u; for i in 1 2 3; do nslookup rssrv > /tmp/ns && break; sleep 1; done; for i in 1 2 3 4 5; do wget -q -O - http://rssrv:8080/index.html && break; sleep 1; done'
+`$k = Invoke-ContainerImage localhost/busybox:test -Remove -Network rsnet -UserNamespace KeepId -Command sh, -c, 'id -u; cat /proc/self/uid_map; for i in 1 2 3 4 5; do wget -q -O - http://rssrv:8080/index.html && break; sleep 1; done'
+`$holder = Get-Content -LiteralPath (Join-Path (Get-ContainerHost).RuntimeDirectory 'netns')
+[pscustomobject]@{ ExitCode = `$o.ExitCode; Output = `$o.Output; Error = `$o.Error; KExitCode = `$k.ExitCode; KOutput = `$k.Output; KError = `$k.Error; Holder = "`$holder" } | ConvertTo-Json -Compress
+"@ -As $script:User2
+        $r.ExitCode | Should -Be 0 -Because "$($r.Error) $($r.Message)"
+        @($r.Output -split "`n" | ForEach-Object { $_.Trim() } | Where-Object { $_ }) | Should -Be @('0', 'single-by-name')
+        $r.KExitCode | Should -Be 0 -Because $r.KError
+        @($r.KOutput -split "`n" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() } | Where-Object { $_ }) | Should -Be @("$($script:Uid2)", "$($script:Uid2) 0 1", 'single-by-name')
+        # the holder's user namespace has the single mapping, written by the holder itself (no newuidmap)
+        $holderPid = [int](($r.Holder -split ' ')[0])
+        (Get-Content -LiteralPath "/proc/$holderPid/uid_map" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() }) | Should -Be "0 $($script:Uid2) 1"
+        (Get-Content -LiteralPath "/proc/$holderPid/setgroups").Trim() | Should -Be 'deny'
+        $body = $null
+        $deadline = (Get-Date).AddSeconds(10)
+        while (-not $body -and (Get-Date) -lt $deadline) {
+            try { $body = (Invoke-WebRequest -Uri "http://127.0.0.1:$port/index.html" -UseBasicParsing -TimeoutSec 2).Content } catch { Start-Sleep -Milliseconds 200 }
+        }
+        $body | Should -Match 'single-by-name'
+        $r = AsUser "Remove-Container rssrv -Force; Remove-ContainerNetwork rsnet; [pscustomobject]@{ Networks = @(Get-ContainerNetwork).Count } | ConvertTo-Json -Compress" -As $script:User2
+        $r.Networks | Should -Be 0
+        Test-Path "/proc/$holderPid" | Should -BeFalse
     }
 
     It 'removes everything, leaving nothing behind' {

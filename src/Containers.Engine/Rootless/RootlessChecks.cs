@@ -66,10 +66,11 @@ internal static class RootlessChecks
     public static void Check(ContainerConfig c, bool publishAll, UserNamespaces.UserNamespaceMode? userNamespace = null)
     {
         // every rootless container has the user's own mapping (uid 0 = the user): -UserNamespace Host names it, as
-        // podman's --userns=host does rootless; a range of its own (Auto, Private) or keep-id are not given yet
-        if (userNamespace is UserNamespaces.UserNamespaceMode.Auto or UserNamespaces.UserNamespaceMode.Private or UserNamespaces.UserNamespaceMode.KeepId)
+        // podman's --userns=host does rootless; KeepId keeps the user's ids (RootlessKeepId.cs); a range of its own
+        // (Auto, Private) is not given yet
+        if (userNamespace is UserNamespaces.UserNamespaceMode.Auto or UserNamespaces.UserNamespaceMode.Private)
             throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported",
-                $"-UserNamespace {userNamespace} is not available to rootless containers yet: each runs in a user namespace with your own mapping (uid 0 inside is you, 1.. your subordinate ids); give -UserNamespace Host or leave it out.", c.Name);
+                $"-UserNamespace {userNamespace} is not available to rootless containers yet: each runs in a user namespace with your own mapping (uid 0 inside is you, 1.. your subordinate ids); give -UserNamespace Host or KeepId, or leave it out.", c.Name);
         var limits = new List<(string Flag, string Controller)>();
         if (c.Memory is not null) limits.Add(("-Memory", "memory"));
         if (c.MemorySwap is not null) limits.Add(("-MemorySwap", "memory"));

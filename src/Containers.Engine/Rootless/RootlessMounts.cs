@@ -22,8 +22,10 @@ internal static class RootlessMounts
             if (!m.Chown || m.Type is not ("volume" or "bind")) continue;
             string src = m.Type == "volume" ? (volumes ??= new VolumeStore(root)).DataPath(m.Source) : m.Source;
             user ??= UserResolver.Resolve(c, dir);
+            // (KeepId: the container's ids as the user's namespace, of the ordinary mapping, names them)
+            var (uid, gid) = RootlessKeepId.Is(c) ? (RootlessKeepId.NamespaceUid(user.Uid), RootlessKeepId.NamespaceGid(user.Gid)) : (user.Uid, user.Gid);
             RootlessHost.RunInUserNamespace($"give {src} to the container's user (:U)", "/bin/chown", "-R", "-P", "-h", "--",
-                FormattableString.Invariant($"{user.Uid}:{user.Gid}"), src);
+                FormattableString.Invariant($"{uid}:{gid}"), src);
         }
     }
 
@@ -50,6 +52,8 @@ internal static class RootlessMounts
                     if (lowers.Length == 0) return;
                     RootlessHost.RunInUserNamespace($"fill the new volume '{m.Source}' from the image's content at {m.Destination}", EngineFiles.HelperPath,
                         "volume-seed", lowers, c.RootFs ?? "-", scratch, m.Destination, volumes.DataPath(m.Source));
+                    // KeepId: the image's owners as that container sees them (the copied layers have them so too)
+                    if (RootlessKeepId.UsesCopies(c)) RootlessKeepId.ShiftTree(volumes.DataPath(m.Source));
                 }
                 catch (Errors.ContainersException ex) when (ex.ErrorId == "RootlessUserNamespaceFailed" && ex.Message.Contains("(exit code 3)", StringComparison.Ordinal)) { }
                 catch (Errors.ContainersException ex) when (ex.ErrorId == "RootlessUserNamespaceFailed")

@@ -209,7 +209,9 @@ internal static class RootlessNetns
         try
         {
             using var doc = JsonDocument.Parse(Api("{\"execute\":\"list_hostfwd\"}"));
-            if (!doc.RootElement.TryGetProperty("return", out var ret) || !ret.TryGetProperty("entries", out var entries)) return;
+            // slirp4netns answers list_hostfwd with {"entries": [...]} (1.2.0), not inside "return" as QMP would
+            var ret = doc.RootElement.TryGetProperty("return", out var r) ? r : doc.RootElement;
+            if (!ret.TryGetProperty("entries", out var entries)) return;
             foreach (var e in entries.EnumerateArray())
                 if (e.TryGetProperty("guest_addr", out var g) && g.GetString() == containerIp && e.TryGetProperty("id", out var id))
                     Api("{\"execute\":\"remove_hostfwd\",\"arguments\":{\"id\":" + id.GetInt32().ToString(CultureInfo.InvariantCulture) + "}}");

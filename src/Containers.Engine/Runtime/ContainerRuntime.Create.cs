@@ -246,8 +246,10 @@ public sealed partial class ContainerRuntime
             cfg.CopiedLayers = true;
             UserNamespaces.LayerCopies.WarnOnce(_root, copyWhy, o.Warning);
         }
-        if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.CheckSingleMapping(cfg, o.Warning);
-        cfg.UserNamespace = Rootless.RootlessHost.Active ? Rootless.RootlessChecks.ModeName : usermode.ToString();
+        // rootless -UserNamespace KeepId: the user's ids kept inside, its uid the default user (Rootless/RootlessKeepId.cs)
+        if (Rootless.RootlessHost.Active && o.UserNamespace == UserNamespaces.UserNamespaceMode.KeepId) Rootless.RootlessKeepId.Apply(cfg, o.User);
+        else if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.CheckSingleMapping(cfg, o.Warning);
+        if (!Rootless.RootlessKeepId.Is(cfg)) cfg.UserNamespace = Rootless.RootlessHost.Active ? Rootless.RootlessChecks.ModeName : usermode.ToString();
         // rootless :idmap: an idmapped mount needs CAP_SYS_ADMIN over the source's file system (the host's user namespace
         // for a disk), which no rootless process has; :U is given at each start (Rootless/RootlessMounts.cs)
         if (Rootless.RootlessHost.Active && cfg.Mounts.Any(m => m.IdMap))

@@ -120,6 +120,7 @@ public sealed partial class ContainerRuntime
             // --network container:X uses X's files (mounted from its state directory), as docker shares them
             if (!IsContainerMode(c.Network)) WriteEtcFiles(c, dir, net);
             if (Rootless.RootlessHost.Active) Rootless.RootlessChecks.WriteSlirpResolvConf(c, dir);
+            if (Rootless.RootlessKeepId.Is(c)) Rootless.RootlessKeepId.WriteEtcFiles(c, dir);
             Diagnostics.StepTimes.Mark("start.etc-files");
             if (c.IdRange is UserNamespaces.IdRange range) UserNamespaceSetup.PrepareStart(this, rec, range, IsContainerMode(c.Network));
             else if (Rootless.RootlessHost.Active) Rootless.RootlessMounts.PrepareStart(_root, c, dir);
@@ -403,6 +404,8 @@ public sealed partial class ContainerRuntime
         // rootless: the user's mapping, written by newuidmap/newgidmap for the monitor (Helper/Rootless.cs)
         bool rootless = Rootless.RootlessHost.Active;
         if (rootless) w.Add("rootless", Rootless.RootlessHost.Mapping());
+        // -UserNamespace KeepId: the user's uid and gid are the same ids inside (Rootless/RootlessKeepId.cs)
+        if (Rootless.RootlessKeepId.Is(c)) w.Add("keepid", Rootless.RootlessKeepId.SpecValue());
         if (rootless && c.Network == Rootless.RootlessChecks.SlirpNetwork) Rootless.RootlessChecks.AddSlirp(w.Add, c);
         // a user network: the monitor runs in the user's rootless network namespace and attaches the container there
         if (rootless && HasOwnNetworks(c.Network))
@@ -425,6 +428,7 @@ public sealed partial class ContainerRuntime
         w.Add("image", c.Image);
         var lowers = c.CopiedLayers && c.IdRange is UserNamespaces.IdRange cr
             ? UserNamespaces.LayerCopies.Lowers(_root, cr, c.LowerDirs, mountPoints)
+            : Rootless.RootlessKeepId.UsesCopies(c) ? UserNamespaces.LayerCopies.Lowers(_root, Rootless.RootlessKeepId.CopyKey, c.LowerDirs, mountPoints)
             : Enumerable.Reverse(c.LowerDirs).Prepend(mountPoints).ToList();
         string overlay = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(dir, "upper")},workdir={Path.Combine(dir, "work")}";
         // rootless: mounted inside the user namespace, where overlayfs keeps its metadata in user.overlay.* (the
@@ -700,6 +704,14 @@ public sealed partial class ContainerRuntime
             w.Op("touch", 2, "/etc/" + f);
             w.Op("mount", hf, Path.Combine(etcDir, f), "/etc/" + f, "", "", MS_BIND);
         }
+        // KeepId: the image's /etc/passwd and /etc/group with the user's entry (written at this start where it had none)
+        if (Rootless.RootlessKeepId.Is(c))
+            foreach (var f in new[] { "passwd", "group" })
+                if (File.Exists(Path.Combine(dir, f)))
+                {
+                    w.Op("touch", 2, "/etc/" + f);
+                    w.Op("mount", 0, Path.Combine(dir, f), "/etc/" + f, "", "", MS_BIND);
+                }
         var volumes = new VolumeStore(_root);
         var mounts = ByDepth(c.Mounts);
         // in a user namespace of its own, the child cannot make a mount point in a host folder bound below it (root

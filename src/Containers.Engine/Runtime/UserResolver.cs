@@ -14,7 +14,7 @@ internal static class UserResolver
     /// a tree the image or the container controls, so the file is opened inside it (a link there resolves in that
     /// layer, never on the host), and only a regular file is read (a whiteout or a FIFO ends the search).
     /// </summary>
-    private static string[] ReadEtc(ContainerConfig c, string dir, string name)
+    internal static string[] ReadEtc(ContainerConfig c, string dir, string name)
     {
         foreach (var layer in new[] { Path.Combine(dir, "upper") }.Concat(Enumerable.Reverse(c.LowerDirs)))
         {

@@ -101,7 +101,9 @@ public static class LayerCopies
             Diagnostics.StepTimes.Mark("start.layer-copy-begin");
             Directory.CreateDirectory(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             Directory.CreateDirectory(Path.Combine(tmp, "diff"));
-            LayerCopier.Copy(source, Path.Combine(tmp, "diff"), r, ct);
+            // (rootless: a KeepId container's copy, made as root of the user's namespace: Rootless/RootlessKeepId.cs)
+            if (Rootless.RootlessHost.Active) Rootless.RootlessKeepId.CopyLayer(source, Path.Combine(tmp, "diff"));
+            else LayerCopier.Copy(source, Path.Combine(tmp, "diff"), r, ct);
             File.WriteAllText(Path.Combine(tmp, RecordName), record);
             // a copy that has its name is complete, across a crash of the machine too
             FileSys.SyncFileSystem(tmp);

@@ -109,9 +109,10 @@ public static class UserNamespaceSupport
     public static (UserNamespaceMode Mode, string? Warning, string? CopiedLayers) Resolve(StorageRoot root, UserNamespaceMode? asked, bool privileged)
     {
         var mode = asked ?? HostSettings.Load(root).DefaultMode;
-        if (privileged || mode == UserNamespaceMode.Host) return (UserNamespaceMode.Host, null, null);
+        // (before -Privileged's Host: KeepId asked as root is refused whatever else is given)
         if (mode == UserNamespaceMode.KeepId)
-            throw Errors.ContainersException.Invalid("UserNamespaceKeepIdRootless", "-UserNamespace KeepId keeps the calling user's id and is for rootless use, which this engine does not offer yet; give Host, Auto or Private.", "KeepId");
+            throw Errors.ContainersException.Invalid("UserNamespaceKeepIdRootless", "-UserNamespace KeepId keeps the calling user's uid and gid inside the container and is for rootless use (pwsh run by an ordinary user), as podman's keep-id; as root give Host, Auto or Private.", "KeepId");
+        if (privileged || mode == UserNamespaceMode.Host) return (UserNamespaceMode.Host, null, null);
         string? problem = RootProblem(root);
         if (problem is null) return (mode, null, LayerIdmapProblem(root));
         if (mode == UserNamespaceMode.Private)
