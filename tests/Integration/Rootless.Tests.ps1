@@ -266,7 +266,7 @@ while ((Get-Container rlsrv).Health -ne 'Healthy' -and (Get-Date) -lt `$deadline
         $r = AsUser @"
 `$n2 = New-ContainerNetwork rlnet2
 `$ip = ((Invoke-ContainerCommand rlsrv -Command sh, -c, 'ip -4 -o addr show eth0').Output -split '\s+' | Where-Object { `$_ -match '^\d+\.\d+\.\d+\.\d+/' } | Select-Object -First 1) -replace '/.*'
-`$cmd = "wget -T 3 -O - http://`$ip/index.html >/dev/null 2>&1 && echo reached || echo refused; ping -c 1 -W 2 `$ip >/dev/null 2>&1 && echo pinged || echo not-pinged"
+`$cmd = "timeout 5 wget -O - http://`$ip/index.html >/dev/null 2>&1 && echo reached || echo refused; ping -c 1 -W 2 `$ip >/dev/null 2>&1 && echo pinged || echo not-pinged"
 `$other = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlnet2 -Command sh, -c, `$cmd
 `$same = Invoke-ContainerImage localhost/busybox:test -Remove -Network rlnet -Command sh, -c, `$cmd
 [pscustomobject]@{ Ip = "`$ip"; Other = `$other.Output; Same = `$same.Output; Bridge2 = `$n2.Bridge; Bridge = (Get-ContainerNetwork rlnet).Bridge } | ConvertTo-Json -Compress
@@ -277,13 +277,18 @@ while ((Get-Container rlsrv).Health -ne 'Healthy' -and (Get-Date) -lt `$deadline
         $r.Same | Should -Match '(?m)^pinged'
         $r.Other | Should -Match 'refused'
         $r.Other | Should -Match 'not-pinged'
-        # the rules are in the user's rootless network namespace only (read from the host as root), and go with the network
-        $rules = (& nsenter --user --net --preserve-credentials --target $script:NetnsHolder iptables -S FORWARD 2>&1) -join "`n"
-        $rules | Should -Match ([regex]::Escape("-A FORWARD -i $($r.Bridge2) -o $($r.Bridge) -j REJECT"))
-        (& iptables -S 2>$null) -join "`n" | Should -Not -Match ([regex]::Escape($r.Bridge2))
-        $gone = AsUser "Remove-ContainerNetwork rlnet2; [pscustomobject]@{ Networks = @(Get-ContainerNetwork).Count } | ConvertTo-Json -Compress"
+        # the rules are in the user's rootless network namespace only (read from the host, as that namespace's root), and
+        # go with the network
+        try {
+            $rules = (& nsenter --user --net --target $script:NetnsHolder iptables -S FORWARD 2>&1) -join "`n"
+            $rules | Should -Match ([regex]::Escape("-A FORWARD -i $($r.Bridge2) -o $($r.Bridge) -j REJECT"))
+            (& iptables -S 2>$null) -join "`n" | Should -Not -Match ([regex]::Escape($r.Bridge2))
+        }
+        finally {
+            $gone = AsUser "Remove-ContainerNetwork rlnet2; [pscustomobject]@{ Networks = @(Get-ContainerNetwork).Count } | ConvertTo-Json -Compress"
+        }
         $gone.Networks | Should -Be 1
-        $rules = (& nsenter --user --net --preserve-credentials --target $script:NetnsHolder iptables -S FORWARD 2>&1) -join "`n"
+        $rules = (& nsenter --user --net --target $script:NetnsHolder iptables -S FORWARD 2>&1) -join "`n"
         $rules | Should -Not -Match ([regex]::Escape($r.Bridge2))
         $rules | Should -Match ([regex]::Escape("-i $($r.Bridge) -o $($r.Bridge) -j ACCEPT"))
     }
@@ -293,7 +298,7 @@ while ((Get-Container rlsrv).Health -ne 'Healthy' -and (Get-Date) -lt `$deadline
         $r = AsUser @"
 New-ContainerNetwork rlnet3 | Out-Null
 Invoke-ContainerImage localhost/busybox:test -Detach -Name rlcli -Network rlnet3 -RestartPolicy on-failure:3 -Command sh, -c, 'rm -f /tmp/stop; while [ ! -f /tmp/stop ]; do sleep 0.2; done; exit 1' | Out-Null
-`$probe = 'ip -o -4 addr show; for i in 1 2 3; do wget -T 2 -O - http://rlsrv/index.html 2>/dev/null && break; sleep 1; done'
+`$probe = 'ip -o -4 addr show; for i in 1 2 3 4 5 6; do timeout 5 wget -O - http://rlsrv/index.html 2>/dev/null && break; sleep 1; done; cat /etc/resolv.conf; timeout 5 nslookup rlsrv 2>&1 | tail -3'
 `$before = (Invoke-ContainerCommand rlcli -Command sh, -c, `$probe).Output
 Connect-ContainerNetwork -Network rlnet -Container rlcli -Alias rlnewcomer
 `$after = (Invoke-ContainerCommand rlcli -Command sh, -c, `$probe).Output
@@ -304,11 +309,15 @@ while ((Get-Date) -lt `$deadline -and -not ((Get-Container rlcli).RestartCount -
 Start-Sleep -Milliseconds 500
 `$restarted = (Invoke-ContainerCommand rlcli -Command sh, -c, `$probe).Output
 Disconnect-ContainerNetwork -Network rlnet -Container rlcli
-`$gone = (Invoke-ContainerCommand rlcli -Command sh, -c, 'ip -o -4 addr show; wget -T 2 -O - http://rlsrv/index.html 2>/dev/null || echo unreachable').Output
+`$gone = (Invoke-ContainerCommand rlcli -Command sh, -c, 'ip -o -4 addr show; timeout 5 wget -O - http://rlsrv/index.html 2>/dev/null || echo unreachable').Output
 `$count = (Get-Container rlcli).RestartCount
 Remove-Container rlcli -Force
 Remove-ContainerNetwork rlnet3
-[pscustomobject]@{ Before = `$before; After = `$after; Alias = `$alias; Restarted = `$restarted; Gone = `$gone; Restarts = `$count } | ConvertTo-Json -Compress
+# a container on slirp4netns has no interface the rootless network namespace could add to
+Invoke-ContainerImage localhost/busybox:test -Detach -Name rlslirp -Command sleep, 60 | Out-Null
+`$slirpErr = try { Connect-ContainerNetwork -Network rlnet -Container rlslirp; 'connected' } catch { `$_.FullyQualifiedErrorId }
+Remove-Container rlslirp -Force
+[pscustomobject]@{ Before = `$before; After = `$after; Alias = `$alias; Restarted = `$restarted; Gone = `$gone; Restarts = `$count; SlirpErr = "`$slirpErr" } | ConvertTo-Json -Compress
 "@
         $r.Error | Should -BeNullOrEmpty -Because "$($r.Message)"
         $r.Before | Should -Not -Match 'eth1'
@@ -321,6 +330,7 @@ Remove-ContainerNetwork rlnet3
         $r.Restarted | Should -Match 'by-name'
         $r.Gone | Should -Not -Match 'eth1'
         $r.Gone | Should -Match 'unreachable'
+        $r.SlirpErr | Should -Match '^RootlessNetworkUnsupported'
     }
 
     It 'finds the rootless network namespace again in a new session, and ends it with the last user network' {

@@ -62,6 +62,20 @@ public sealed partial class NetworkManager
     }
 
     /// <summary>
+    /// The container's network record; rootless, a container without one is not on a user network (slirp4netns or none:
+    /// its network namespace is not the rootless network namespace's to add interfaces to), said as such.
+    /// </summary>
+    private ContainerNetRecord RequireCtrOnUserNetwork(string container)
+    {
+        try { return RequireCtr(container); }
+        catch (ContainersException ex) when (RootlessHost.Active && ex.ErrorId == "ContainerNotFound")
+        {
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessNetworkUnsupported",
+                $"The container '{container}' is not on a user network: a rootless container on slirp4netns or none cannot be connected to or disconnected from one; give it a user network with -Network when it is made.", container);
+        }
+    }
+
+    /// <summary>
     /// Connect of a running rootless container: the network's bridge (and the rules that keep it apart), then a veth pair
     /// into the container's network namespace made from inside the rootless network namespace (`containers-helper
     /// netns-attach`, as its monitor attaches them at a start). The container's process is found by its state file.

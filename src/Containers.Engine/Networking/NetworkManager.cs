@@ -286,7 +286,7 @@ public sealed partial class NetworkManager
     public ContainerNetworkInfo Connect(string container, string network, IReadOnlyList<string>? aliases, string? ipv4, string? ipv6, CancellationToken ct = default)
     {
         using var l = Lock(ct);
-        var c = RequireCtr(container);
+        var c = RequireCtrOnUserNetwork(container);
         var net = network == DefaultNetworkName && Load(network) is null ? CreateLocked(new NetworkCreateOptions { Name = network }, true) : Require(network);
         if (net.Endpoints.Any(e => e.ContainerId == c.ContainerId))
             throw ContainersException.Conflict("ContainerAlreadyConnected", Messages.ContainerAlreadyConnected(c.ContainerName, network), container);
@@ -319,7 +319,7 @@ public sealed partial class NetworkManager
     public ContainerNetworkInfo Disconnect(string container, string network, CancellationToken ct = default)
     {
         using var l = Lock(ct);
-        var c = RequireCtr(container);
+        var c = RequireCtrOnUserNetwork(container);
         var net = Require(network);
         var ep = net.Endpoints.FirstOrDefault(e => e.ContainerId == c.ContainerId)
             ?? throw ContainersException.Conflict("ContainerNotConnected", Messages.ContainerNotConnected(c.ContainerName, network), container);
