@@ -187,6 +187,36 @@ public static class RootlessHost
     }
 
     /// <summary>
+    /// The container's ids of the host ids a rootless container's files have on disk (its writable layer, as commit,
+    /// Export-Container and a copy out read it): the inverse of <see cref="ToHostUid"/> and <see cref="ToHostGid"/>, and
+    /// for a KeepId container the inverse of its layout (RootlessKeepId: the user's own ids are the same inside, the
+    /// subordinate ids around them). An id outside the mapping is the kernel's overflow id, 65534, as the container sees it.
+    /// </summary>
+    public static Func<(int Uid, int Gid), (int Uid, int Gid)> ToContainerIds(bool keepId)
+    {
+        bool single = SingleMapping;
+        var (u, g) = single ? (new IdRange(0, 0), new IdRange(0, 0)) : SubordinateIds();
+        long uid = Uid, gid = Gid;
+        // the id in the user's namespace of the ordinary mapping (0 the user, 1..count the subordinate ids), or -1
+        static long Namespace(long host, long own, IdRange r) =>
+            host == own ? 0 : host >= r.Start && host < (long)r.Start + r.Count ? host - r.Start + 1 : -1;
+        // KeepId: namespace id 0 is the user's own id inside, 1..min(own,count) are 0..own-1, the rest own+1..
+        static long KeepId(long ns, long own, long count)
+        {
+            if (ns <= 0) return ns == 0 ? own : -1;
+            long below = Math.Min(own, count);
+            return ns <= below ? ns - 1 : ns - below + own;
+        }
+        int Container(long host, long own, IdRange r)
+        {
+            long ns = Namespace(host, own, r);
+            long c = keepId ? KeepId(ns, own, r.Count) : ns;
+            return c < 0 || c > int.MaxValue ? 65534 : (int)c;
+        }
+        return o => (Container(o.Uid, uid, u), Container(o.Gid, gid, g));
+    }
+
+    /// <summary>
     /// Runs <paramref name="argv"/> as root of a fresh user namespace with the user's mapping (the helper's
     /// userns-exec mode: clone, newuidmap/newgidmap, then exec). Throws RootlessUserNamespaceFailed with its output.
     /// </summary>

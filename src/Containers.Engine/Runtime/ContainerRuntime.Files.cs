@@ -21,6 +21,12 @@ public sealed partial class ContainerRuntime
     /// </summary>
     private T WithRoot<T>(Record rec, bool preferLive, bool writable, Func<RootedFs, T> work)
     {
+        // rootless: the overlay below can only be mounted in a mount namespace of the user's own, which this process
+        // is not in; a running container's root is reached through its process instead
+        if (Rootless.RootlessHost.Active && !(preferLive && IsLive(rec)))
+            throw new ContainersException(ErrorKind.NotImplemented, "RootlessUnsupported", preferLive
+                ? $"A rootless engine reaches a container's files only while it runs (its file system cannot be mounted outside the container's namespaces yet); start '{rec.Name}' first."
+                : $"A rootless engine cannot export '{rec.Name}' yet: the container's layers without its volumes can only be mounted in the user's namespaces, which this engine does not do for an export (New-ContainerImage commits it, and Copy-ContainerItem reads a running container's files).", rec.Name);
         if (preferLive && IsLive(rec))
         {
             RootedFs? live = null;
@@ -84,7 +90,7 @@ public sealed partial class ContainerRuntime
         var rec = Find(nameOrId);
         var skipped = new List<string>();
         // a user namespace's files: its writable layer holds the range's ids; out they go as the container sees them
-        var copier = new TreeCopier { Skipped = skipped.Add, Ct = ct, MapIds = ToContainerIds(rec.Config) };
+        var copier = new TreeCopier { Skipped = skipped.Add, Ct = ct, MapIds = ToContainerIds(rec.Config), KeepCallerOwner = Rootless.RootlessHost.Active };
         WithRoot(rec, preferLive: true, writable: false, fs =>
         {
             string clean = RootedFs.Clean(containerPath);
@@ -159,6 +165,7 @@ public sealed partial class ContainerRuntime
             {
                 Owner = ((int)ids.Uid, (int)ids.Gid), Skipped = skipped.Add, Ct = ct,
                 MapIds = rec.Config.IdRange is UserNamespaces.IdRange r ? o => (r.ToHost(o.Uid), r.ToHost(o.Gid)) : null,
+                KeepCallerOwner = Rootless.RootlessHost.Active,
             };
             WithRoot(rec, preferLive: true, writable: !live, fs =>
             {
@@ -213,6 +220,8 @@ public sealed partial class ContainerRuntime
     /// </summary>
     internal static Func<(int Uid, int Gid), (int Uid, int Gid)>? ToContainerIds(ContainerConfig c)
     {
+        // rootless: the files are stored as the user's mapping puts them on the host (KeepId: its own layout)
+        if (Rootless.RootlessHost.Active) return Rootless.RootlessHost.ToContainerIds(Rootless.RootlessKeepId.Is(c));
         if (c.IdRange is not UserNamespaces.IdRange r) return null;
         return o => (r.Contains(o.Uid) ? r.ToContainer(o.Uid) : o.Uid, r.Contains(o.Gid) ? r.ToContainer(o.Gid) : o.Gid);
     }

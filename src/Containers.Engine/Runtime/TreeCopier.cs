@@ -37,10 +37,23 @@ internal sealed class TreeCopier : IDisposable
     /// <summary>Applied to every owner written (a user namespace's shift: into its range on the way in, back out of it on the way out).</summary>
     public Func<(int Uid, int Gid), (int Uid, int Gid)>? MapIds { get; init; }
 
+    /// <summary>
+    /// Leave everything made the caller's (no chown): a rootless engine, which may not give files away; its files are the
+    /// user's, which is root in its containers (docker cp's rule too: copied in, root's; copied out, the caller's).
+    /// </summary>
+    public bool KeepCallerOwner { get; init; }
+
     private (int, int) OwnerOf(LayerFs.Stat st)
     {
         var o = Owner ?? ((int)st.Uid, (int)st.Gid);
         return MapIds is null ? o : MapIds(o);
+    }
+
+    private void Chown(SafeFileHandle dir, string name, LayerFs.Stat st, string what)
+    {
+        if (KeepCallerOwner) return;
+        var (uid, gid) = OwnerOf(st);
+        RootedFs.ChownAt(dir, name, uid, gid, what);
     }
     public Action<string>? Skipped { get; init; }
     public CancellationToken Ct { get; init; }
@@ -176,8 +189,7 @@ internal sealed class TreeCopier : IDisposable
     {
         MakeRoom(dstDir, name, what);
         RootedFs.SymlinkAt(target, dstDir, name, what);
-        var (uid, gid) = OwnerOf(st);
-        RootedFs.ChownAt(dstDir, name, uid, gid, what);
+        Chown(dstDir, name, st, what);
         RootedFs.UtimesAt(dstDir, name, st.Mtime.Sec, st.Mtime.Nsec, what);
     }
 
@@ -193,8 +205,7 @@ internal sealed class TreeCopier : IDisposable
     /// <summary>Owner, then mode (chown clears set-id bits), then times: of a name in a directory, or of the descriptor itself ("").</summary>
     private void SetMeta(SafeFileHandle dir, string name, LayerFs.Stat st, string what)
     {
-        var (uid, gid) = OwnerOf(st);
-        RootedFs.ChownAt(dir, name, uid, gid, what);
+        Chown(dir, name, st, what);
         RootedFs.ChmodAt(dir, name, st.Mode & 0xFFF, what);
         RootedFs.UtimesAt(dir, name, st.Mtime.Sec, st.Mtime.Nsec, what);
     }
