@@ -47,7 +47,8 @@ internal static unsafe class Rootless
             ?? Run("/usr/bin/newgidmap", p, "0", f[3], "1", "1", f[4], f[5]);
     }
 
-    private static string? Run(string file, params string[] args)
+    /// <summary>Runs a uidmap tool; null, or what failed.</summary>
+    internal static string? Run(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -84,24 +84,7 @@ internal static class RootlessKeepId
 
     private static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
 
-    private static string? Run(string file, string pid, List<string> args)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        psi.ArgumentList.Add(pid);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        try
-        {
-            using var proc = System.Diagnostics.Process.Start(psi)!;
-            string err = proc.StandardError.ReadToEnd();
-            proc.StandardOutput.ReadToEnd();
-            proc.WaitForExit();
-            return proc.ExitCode == 0 ? null : $"{file} failed (exit code {proc.ExitCode}): {err.Trim()}";
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or IOException)
-        {
-            return $"cannot run {file} (package uidmap): {ex.Message}";
-        }
-    }
+    private static string? Run(string file, string pid, List<string> args) => Rootless.Run(file, [pid, .. args]);
 
     /// <summary>
     /// "idshift &lt;dir&gt; &lt;uid&gt;:&lt;count&gt; &lt;gid&gt;:&lt;count&gt;" (as root of the user's namespace): every

@@ -102,8 +102,26 @@ internal static unsafe class UserNamespace
     public static string? MakeUserAndNet(uint start, uint count, out int userFd, out int netFd)
     {
         userFd = netFd = -1;
+        return Hold() ?? MapHeld(start, count, out userFd, out netFd);
+    }
+
+    /// <summary>
+    /// The pair being made: its holder (a child that only waits on <see cref="_heldPipe"/>, so the maps can be written
+    /// through /proc/&lt;holder&gt;) and descriptors of both namespaces. A spare makes it before it knows its container
+    /// (off a start's path: making a network namespace is the slowest step of a clone) and keeps it until
+    /// <see cref="TakePrepared"/> or <see cref="ReleasePrepared"/>. -1 when there is none.
+    /// </summary>
+    private static int _heldHolder = -1, _heldPipe = -1, _heldUser = -1, _heldNet = -1;
+
+    /// <summary>Spare: prepares the pair (best effort: a failure leaves none, and the start makes one as it would).</summary>
+    public static void Prepare() => Hold();
+
+    /// <summary>Makes the held pair, loopback up (host root is privileged over the new user namespace before it has maps). Null, or what failed.</summary>
+    private static string? Hold()
+    {
+        ReleasePrepared();
         int* fds = stackalloc int[2];
-        if (pipe2(fds, 0x80000) != 0) return "pipe: errno " + Errno;
+        if (pipe2(fds, 0x80000) != 0) return "pipe: " + Plain(Errno);
         int pid = Clone(CLONE_NEWUSER | CLONE_NEWNET | (ulong)SIGCHLD);
         if (pid == 0)
         {
@@ -114,83 +132,50 @@ internal static unsafe class UserNamespace
         }
         close(fds[0]);
         if (pid < 0) { int ce = Errno; close(fds[1]); return "clone: " + Plain(ce); }
-        string? err = null;
+        _heldHolder = pid;
+        _heldPipe = fds[1];
+        string? err = (_heldUser = open(NStr.Of($"/proc/{pid}/ns/user"), 0x80000, 0)) < 0 ? "cannot open the user namespace: " + Plain(Errno)
+            : (_heldNet = open(NStr.Of($"/proc/{pid}/ns/net"), 0x80000, 0)) < 0 ? "cannot open the network namespace: " + Plain(Errno)
+            : LoopbackUpIn(_heldNet);
+        if (err is not null) ReleasePrepared();
+        return err;
+    }
+
+    /// <summary>Writes the range's maps through the holder and hands out the held pair (the holder then ends). Null, or what failed (nothing is left open).</summary>
+    private static string? MapHeld(uint start, uint count, out int userFd, out int netFd)
+    {
+        userFd = netFd = -1;
         string map = $"0 {start} {count}\n";
-        if (WriteText($"/proc/{pid}/uid_map", map) is int e1) err = "cannot write the id map: " + Plain(e1);
-        else if (WriteText($"/proc/{pid}/gid_map", map) is int e2) err = "cannot write the id map: " + Plain(e2);
-        else if ((userFd = open(NStr.Of($"/proc/{pid}/ns/user"), 0x80000, 0)) < 0) err = "cannot open the user namespace: " + Plain(Errno);
-        else if ((netFd = open(NStr.Of($"/proc/{pid}/ns/net"), 0x80000, 0)) < 0) err = "cannot open the network namespace: " + Plain(Errno);
-        close(fds[1]);
-        Defer(pid);
-        if (err is null) err = LoopbackUpIn(netFd);
-        if (err is not null)
+        string? err = WriteText($"/proc/{_heldHolder}/uid_map", map) is int e1 ? "cannot write the id map: " + Plain(e1)
+            : WriteText($"/proc/{_heldHolder}/gid_map", map) is int e2 ? "cannot write the id map: " + Plain(e2) : null;
+        if (err is null)
         {
-            if (userFd >= 0) close(userFd);
-            if (netFd >= 0) close(netFd);
-            userFd = netFd = -1;
+            userFd = _heldUser; netFd = _heldNet;
+            _heldUser = _heldNet = -1;
         }
+        ReleasePrepared();
         return err;
     }
 
     /// <summary>
-    /// A spare's user namespace and the network namespace it owns, made before the spare knows its container (off a
-    /// start's path: making a network namespace is the slowest step of a clone), its maps not yet written: the holder
-    /// (a child that only waits) stays until <see cref="TakePrepared"/> writes them through it, or
-    /// <see cref="ReleasePrepared"/> drops the pair. -1 when there is none.
-    /// </summary>
-    private static int _preparedHolder = -1, _preparedPipe = -1, _preparedUser = -1, _preparedNet = -1;
-
-    /// <summary>Spare: prepares the pair (best effort: a failure leaves none, and the start makes one as it would).</summary>
-    public static void Prepare()
-    {
-        int* fds = stackalloc int[2];
-        if (pipe2(fds, 0x80000) != 0) return;
-        int pid = Clone(CLONE_NEWUSER | CLONE_NEWNET | (ulong)SIGCHLD);
-        if (pid == 0)
-        {
-            close(fds[1]);
-            byte b;
-            readBlocking(fds[0], &b, 1);
-            _exit(0);
-        }
-        close(fds[0]);
-        if (pid < 0) { close(fds[1]); return; }
-        _preparedHolder = pid;
-        _preparedPipe = fds[1];
-        _preparedUser = open(NStr.Of($"/proc/{pid}/ns/user"), 0x80000, 0);
-        _preparedNet = open(NStr.Of($"/proc/{pid}/ns/net"), 0x80000, 0);
-        // host root is privileged over the new user namespace before it has maps: loopback can be brought up now
-        if (_preparedUser < 0 || _preparedNet < 0 || LoopbackUpIn(_preparedNet) is not null) ReleasePrepared();
-    }
-
-    /// <summary>
-    /// The prepared pair with the range's maps written (the holder then ends), or false when there is none or the maps
-    /// could not be written (the pair is dropped; the caller makes one).
+    /// The prepared pair with the range's maps written, or false when there is none or the maps could not be written
+    /// (the pair is dropped; the caller makes one).
     /// </summary>
     public static bool TakePrepared(uint start, uint count, out int userFd, out int netFd)
     {
         userFd = netFd = -1;
-        if (_preparedHolder <= 0) return false;
-        string map = $"0 {start} {count}\n";
-        bool ok = WriteText($"/proc/{_preparedHolder}/uid_map", map) is null && WriteText($"/proc/{_preparedHolder}/gid_map", map) is null;
-        if (ok)
-        {
-            userFd = _preparedUser; netFd = _preparedNet;
-            _preparedUser = _preparedNet = -1;
-        }
-        ReleasePrepared();
-        return ok;
+        return _heldHolder > 0 && MapHeld(start, count, out userFd, out netFd) is null;
     }
 
     /// <summary>Ends the holder (reaped later: <see cref="ReapDeferred"/>) and closes what is left of the prepared pair.</summary>
     public static void ReleasePrepared()
     {
-        if (_preparedHolder <= 0) return;
-        close(_preparedPipe);
-        Defer(_preparedHolder);
-        if (_preparedUser >= 0) close(_preparedUser);
-        if (_preparedNet >= 0) close(_preparedNet);
-        _preparedHolder = _preparedPipe = _preparedUser = _preparedNet = -1;
+        if (_heldHolder <= 0) return;
+        close(_heldPipe);
+        Defer(_heldHolder);
+        if (_heldUser >= 0) close(_heldUser);
+        if (_heldNet >= 0) close(_heldNet);
+        _heldHolder = _heldPipe = _heldUser = _heldNet = -1;
     }
 
     /// <summary>

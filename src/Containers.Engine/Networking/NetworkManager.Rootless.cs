@@ -82,7 +82,7 @@ public sealed partial class NetworkManager
     /// </summary>
     private void AttachRootless(ContainerNetRecord c, NetworkRecord net, EndpointRecord ep, bool defaultRoute)
     {
-        var status = ReadStatus(Path.Combine(c.StateDirectory, "status"));
+        var status = Runtime.ContainerRuntime.ReadStatusFile(Path.Combine(c.StateDirectory, "status"));
         if (!status.TryGetValue("pid", out var pidText) || !int.TryParse(pidText, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || pid <= 0
             || !Directory.Exists("/proc/" + pidText))
             throw ContainersException.Conflict("ContainerNotRunning", $"The container '{c.ContainerName}' has no running process to connect.", c.ContainerName);
@@ -130,21 +130,6 @@ public sealed partial class NetworkManager
             kept.Add(0);
         }
         State.AtomicFile.WriteAllBytes(path, kept.ToArray(), durable: false);
-    }
-
-    private static Dictionary<string, string> ReadStatus(string path)
-    {
-        var d = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
-        {
-            foreach (var line in File.ReadAllLines(path))
-            {
-                int eq = line.IndexOf('=');
-                if (eq > 0) d[line[..eq]] = line[(eq + 1)..];
-            }
-        }
-        catch (IOException) { }
-        return d;
     }
 
     /// <summary>Remove's rootless part: the bridge in the namespace, the record, DNS; the namespace goes with the last network.</summary>

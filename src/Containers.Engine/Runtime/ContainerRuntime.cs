@@ -104,7 +104,7 @@ public sealed partial class ContainerRuntime
         return cfg;
     }
 
-    private static Dictionary<string, string> ReadStatusFile(string path)
+    internal static Dictionary<string, string> ReadStatusFile(string path)
     {
         var d = new Dictionary<string, string>(StringComparer.Ordinal);
         try
